@@ -1,0 +1,78 @@
+import type { IngestEvent, Scope } from '@hydra/protocol';
+
+/** What the backplane assigned to one published event. */
+export interface PublishedEvent {
+  scope: Scope;
+  seq: number;
+  /** Publish time, epoch ms, stamped by the backplane (Redis TIME on Redis). */
+  ts: number;
+}
+
+/**
+ * Publishing side of the bus.
+ *
+ * Guarantee: for each event, assigning the next `seq` of its scope, updating
+ * the scope's snapshot state and handing the event to subscribers happen in
+ * ONE atomic step (one Lua script on Redis). A subscriber therefore sees each
+ * scope's events in `seq` order, and a snapshot read at `seq` S contains
+ * exactly the effects of the events with `seq` ≤ S.
+ */
+export interface EventPublisher {
+  /**
+   * Publishes `events` in order. Resolves with one PublishedEvent per input,
+   * in input order. Rejects if the backplane is unreachable; an event is
+   * reported as published only once it was stored.
+   */
+  publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]>;
+}
+
+/** Receives what the bus delivers. Implementations must not throw. */
+export interface BusHandler {
+  /**
+   * One live event. `frame` is the exact wire message a client receives,
+   * `{"type":"<scope>","seq":<n>,"ts":<ms>,"data":{...}}`, built once by the
+   * publish step so gateways forward it without re-serialising.
+   */
+  onEvent(scope: Scope, seq: number, frame: Buffer): void;
+  /** The key with this id was revoked: close its live connections. */
+  onKeyRevoked(keyId: string): void;
+  /**
+   * The subscription is (again) active. Called after the first subscribe and
+   * after every reconnect; events published while it was down may be missing.
+   */
+  onSubscribed(): void;
+}
+
+export interface BusSubscription {
+  /** Stops delivery. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface EventSubscriber {
+  /** Subscribes to every scope and to control notices. Resolves once active. */
+  subscribe(handler: BusHandler): Promise<BusSubscription>;
+}
+
+export type EventBus = EventPublisher & EventSubscriber;
+
+/** Builds the wire frame of a live event (shared by every implementation). */
+export function encodeEventFrame(scope: Scope, seq: number, ts: number, dataJson: string): string {
+  return `{"type":"${scope}","seq":${seq},"ts":${ts},"data":${dataJson}}`;
+}
+
+/**
+ * Reads `seq` out of a frame built by encodeEventFrame without parsing JSON.
+ * Returns -1 if the frame is not in that shape.
+ */
+export function frameSeq(frame: Buffer): number {
+  const at = frame.indexOf('"seq":');
+  if (at < 0) return -1;
+  let seq = 0;
+  let i = at + 6;
+  for (; i < frame.length; i++) {
+    const c = frame[i] as number;
+    if (c < 48 || c > 57) break;
+    seq = seq * 10 + (c - 48);
+  }
+  return i === at + 6 ? -1 : seq;
+}

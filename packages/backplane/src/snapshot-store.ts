@@ -1,0 +1,20 @@
+import type { Scope } from '@hydra/protocol';
+
+/** The state of one scope at one sequence number. */
+export interface ScopeSnapshot {
+  scope: Scope;
+  /** The `seq` of the last event whose effect the snapshot contains (0 before any event). */
+  seq: number;
+  /**
+   * Each item's `data` as JSON text, so a gateway can assemble the snapshot
+   * message once per version without parsing. Entity scopes: the active
+   * entities (latest data per id, unexpired). Log scopes: the recent events,
+   * oldest first, within the scope's retention.
+   */
+  items: string[];
+}
+
+export interface SnapshotStore {
+  /** Reads a scope's state and its `seq` atomically (one Lua script on Redis). */
+  read(scope: Scope): Promise<ScopeSnapshot>;
+}

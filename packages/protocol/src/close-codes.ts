@@ -1,0 +1,45 @@
+/**
+ * WebSocket close codes the gateway sends, shared by server, tests and clients.
+ *
+ * Reconnect policy by code:
+ * - 1000, 1001, 1011, 1013, 4000: transient; reconnect (with jittered backoff).
+ * - 1008, 4001: terminal for this key or client; reconnecting unchanged fails again.
+ */
+export const CloseCode = Object.freeze({
+  /** Normal closure (the seed's 1000). */
+  Normal: 1000,
+  /** Server going away: drain on deploy or shutdown (the seed's 1001). Reconnect. */
+  GoingAway: 1001,
+  /** Unauthorized: missing, unknown, revoked or expired API key (the seed's 1008). */
+  Unauthorized: 1008,
+  /** The client sent a frame larger than the gateway accepts. */
+  MessageTooBig: 1009,
+  /** Unexpected server error. Reconnect. */
+  InternalError: 1011,
+  /** The gateway cannot serve this connection right now (e.g. its backplane is gone). Reconnect later. */
+  TryAgainLater: 1013,
+  /**
+   * Slow consumer: the client did not read fast enough and its send buffer
+   * passed the gateway's limit. Reconnect (and read faster).
+   */
+  SlowConsumer: 4000,
+  /**
+   * The client broke the one-way stream contract (sent data messages beyond
+   * the small budget the gateway tolerates). Terminal.
+   */
+  ClientProtocolViolation: 4001,
+} as const);
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close reason strings sent with each code (short: a close reason is at most 123 bytes). */
+export const CloseReason: Readonly<Record<CloseCode, string>> = Object.freeze({
+  1000: 'normal closure',
+  1001: 'server going away',
+  1008: 'unauthorized',
+  1009: 'message too big',
+  1011: 'internal error',
+  1013: 'try again later',
+  4000: 'slow consumer',
+  4001: 'clients may not send on this stream',
+});

@@ -1,0 +1,3 @@
+export * from './close-codes.js';
+export * from './messages.js';
+export * from './scopes.js';
