@@ -18,6 +18,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'apps/*/src/**/*.test.ts',
       'apps/*/test/**/*.test.ts',
+      'deploy/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

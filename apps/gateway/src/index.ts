@@ -1,1 +1,5 @@
-export {};
+export * from './config.js';
+export * from './gateway.js';
+export * from './logger.js';
+export * from './metrics.js';
+export { isNativeBuild, loadUws } from './uws.js';

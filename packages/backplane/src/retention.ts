@@ -45,3 +45,19 @@ export function parseRetention(text: string | undefined, base: RetentionPolicy =
   }
   return Object.freeze(out);
 }
+
+/**
+ * Throws unless `policy` has a retention of the right kind for every scope
+ * (entity scopes a TTL, log scopes maxItems and maxAge, all positive). The
+ * buses and snapshot stores call it once at construction.
+ */
+export function assertRetentionPolicy(policy: RetentionPolicy): void {
+  for (const scope of SCOPES) {
+    const r = policy[scope];
+    const ok =
+      r !== undefined &&
+      r.kind === SCOPE_KIND[scope] &&
+      (r.kind === 'entity' ? r.ttlMs > 0 : r.maxItems > 0 && r.maxAgeMs > 0);
+    if (!ok) throw new Error(`retention for ${SCOPE_KIND[scope]} scope ${scope} is missing or invalid`);
+  }
+}

@@ -1,1 +1,4 @@
-export {};
+export * from './free-port.js';
+export * from './redis-server.js';
+export * from './service-process.js';
+export * from './stream-client.js';

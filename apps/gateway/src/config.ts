@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { parseRetention, type RetentionPolicy } from '@hydra/backplane';
+import { type CidrBlock, parseCidrList } from './cidr.js';
+import { ConfigError, readBool, readEnum, readInt, readString, readWith } from './env-schema.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Gateway configuration: parsed once at start from `HYDRA_*` variables, then frozen. */
+export interface GatewayConfig {
+  /** Absent only in the embedded single-process mode (in-memory backplane). */
+  readonly redisUrl: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly adminPort: number;
+  readonly pingIntervalMs: number;
+  readonly maxConnectionsPerIp: number;
+  readonly trustedProxies: readonly CidrBlock[];
+  readonly logLevel: LogLevel;
+  /** SIGTERM: clients are closed with 1001 spread over this window. */
+  readonly drainMs: number;
+  /** Slots of a gateway that died are freed within this bound. */
+  readonly limiterLeaseMs: number;
+  /** Per-client send buffer cap; a client past it is a slow consumer and is dropped. */
+  readonly maxBufferedBytes: number;
+  readonly keyCacheTtlMs: number;
+  readonly keyCacheNegativeTtlMs: number;
+  readonly allowUwsFallback: boolean;
+  readonly tls: { certFile: string; keyFile: string } | undefined;
+  readonly retention: RetentionPolicy;
+  readonly nodeId: string;
+}
+
+export function parseGatewayConfig(env: Readonly<Record<string, string | undefined>>): GatewayConfig {
+  const certFile = readString(env, 'HYDRA_TLS_CERT_FILE');
+  const keyFile = readString(env, 'HYDRA_TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('HYDRA_TLS_CERT_FILE and HYDRA_TLS_KEY_FILE must be set together');
+  }
+  const port = { min: 0, max: 65535 };
+  return Object.freeze({
+    redisUrl: readString(env, 'HYDRA_REDIS_URL'),
+    host: readString(env, 'HYDRA_HOST') ?? '0.0.0.0',
+    port: readInt(env, 'HYDRA_PORT', 8080, port),
+    adminPort: readInt(env, 'HYDRA_ADMIN_PORT', 9091, port),
+    pingIntervalMs: readInt(env, 'HYDRA_PING_INTERVAL_MS', 15_000, { min: 100, max: 600_000 }),
+    maxConnectionsPerIp: readInt(env, 'HYDRA_MAX_CONNECTIONS_PER_IP', 10, { min: 1, max: 1_000_000 }),
+    trustedProxies: Object.freeze(readWith(env, 'HYDRA_TRUSTED_PROXIES', (t) => parseCidrList(t ?? ''))),
+    logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
+    drainMs: readInt(env, 'HYDRA_DRAIN_MS', 10_000, { min: 0, max: 600_000 }),
+    limiterLeaseMs: readInt(env, 'HYDRA_LIMITER_LEASE_MS', 30_000, { min: 300, max: 3_600_000 }),
+    maxBufferedBytes: readInt(env, 'HYDRA_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, { min: 64 * 1024, max: 1 << 30 }),
+    keyCacheTtlMs: readInt(env, 'HYDRA_KEY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
+    keyCacheNegativeTtlMs: readInt(env, 'HYDRA_KEY_CACHE_NEGATIVE_TTL_MS', 2_000, { min: 0, max: 3_600_000 }),
+    allowUwsFallback: readBool(env, 'HYDRA_ALLOW_UWS_FALLBACK', false),
+    tls: certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
+    retention: readWith(env, 'HYDRA_RETENTION', (t) => parseRetention(t)),
+    nodeId:
+      readString(env, 'HYDRA_NODE_ID') ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  });
+}

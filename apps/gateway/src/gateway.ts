@@ -1,0 +1,523 @@
+import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
+import { keyStatus } from '@hydra/backplane';
+import {
+  CloseCode,
+  CloseReason,
+  type ErrorCode,
+  encodeError,
+  isWellFormedApiKey,
+  SCOPES,
+  type Scope,
+} from '@hydra/protocol';
+import { AdminServer } from './admin-server.js';
+import { resolveClientIp } from './client-ip.js';
+import type { GatewayConfig } from './config.js';
+import { frameTs } from './frame-fields.js';
+import { Heartbeat } from './heartbeat.js';
+import { KeyCache } from './key-cache.js';
+import type { Logger } from './logger.js';
+import { GatewayMetrics, type RejectReason } from './metrics.js';
+import { ScopeStream } from './scope-stream.js';
+import type { Session } from './session.js';
+import { SessionRegistry } from './session-registry.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { parseStreamQuery } from './stream-query.js';
+import {
+  type HttpResponse,
+  loadUws,
+  type TemplatedApp,
+  type UwsModule,
+  type us_listen_socket,
+  type WebSocket,
+} from './uws.js';
+
+export const STREAM_PATH = '/v1/stream';
+/** Data messages a client may send on this one-way stream before it is closed with 4001. */
+export const CLIENT_MESSAGE_BUDGET = 16;
+/** Largest client frame accepted; larger ones close the connection (uWS `maxPayloadLength`). */
+export const MAX_CLIENT_FRAME_BYTES = 4096;
+/** How long a new snapshot read is reused for later connects (bounds expiry staleness only). */
+const SNAPSHOT_REUSE_MS = 1000;
+const STALE_WAITER_MS = 3000;
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  backplane: Backplane;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+  uws?: UwsModule;
+}
+
+interface PendingUpgrade {
+  aborted: boolean;
+}
+
+const UNAUTHORIZED_MESSAGE = 'invalid, expired, or revoked API key';
+
+/**
+ * One gateway replica: `/v1/stream` over uWebSockets.js, plus the admin port.
+ *
+ * Stateless (guarantee 1): everything a client needs comes from the
+ * backplane; killing this process loses only its sockets, and its limiter
+ * slots free themselves within the lease bound.
+ */
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  private readonly log: Logger;
+  private readonly app: TemplatedApp;
+  private readonly uws: UwsModule;
+  private readonly keys: KeyCache;
+  private readonly limiter: ConnectionLimiter;
+  private readonly registry: SessionRegistry;
+  private readonly streams: Record<Scope, ScopeStream>;
+  private readonly heartbeat: Heartbeat;
+  private readonly admin: AdminServer;
+  private readonly revokedKeyIds = new Set<string>();
+  private subscription: BusSubscription | null = null;
+  private listenSocket: us_listen_socket | null = null;
+  private housekeeping: NodeJS.Timeout | null = null;
+  private nextConnId = 1;
+  private started = false;
+  private draining = false;
+  private shutdownPromise: Promise<void> | null = null;
+  private boundPort = 0;
+  private boundAdminPort = 0;
+
+  private constructor(private readonly deps: GatewayDeps) {
+    const { config, backplane, logger } = deps;
+    this.log = logger.child({ component: 'gateway', nodeId: config.nodeId });
+    this.metrics = deps.metrics ?? new GatewayMetrics();
+    this.uws = deps.uws ?? loadUws({ allowFallback: config.allowUwsFallback }).uws;
+    this.app = config.tls
+      ? this.uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
+      : this.uws.App();
+    this.keys = new KeyCache(backplane.keys, {
+      ttlMs: config.keyCacheTtlMs,
+      negativeTtlMs: config.keyCacheNegativeTtlMs,
+      onLookup: (result) => this.metrics.keyCacheLookups.inc({ result }),
+    });
+    this.limiter = backplane.createLimiter({
+      nodeId: config.nodeId,
+      maxPerIp: config.maxConnectionsPerIp,
+      leaseMs: config.limiterLeaseMs,
+    });
+    this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
+    const streams = {} as Record<Scope, ScopeStream>;
+    for (const scope of SCOPES) {
+      const cache = new SnapshotCache(scope, backplane.snapshots, this.metrics, SNAPSHOT_REUSE_MS);
+      streams[scope] = new ScopeStream(
+        scope,
+        this.app,
+        cache,
+        (s) => this.registry.sessionsOfScope(s),
+        this.metrics,
+        this.log,
+      );
+    }
+    this.streams = streams;
+    this.heartbeat = new Heartbeat(config.pingIntervalMs, () => this.registry.values(), this.metrics);
+    this.admin = new AdminServer(this.metrics.registry, () => this.readiness());
+  }
+
+  /** Subscribes to the backplane, learns each scope's seq, then listens. */
+  static async start(deps: GatewayDeps): Promise<Gateway> {
+    const gateway = new Gateway(deps);
+    try {
+      await gateway.run();
+    } catch (err) {
+      await gateway.shutdown();
+      throw err;
+    }
+    return gateway;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get adminPort(): number {
+    return this.boundAdminPort;
+  }
+
+  get connectionCount(): number {
+    return this.registry.size;
+  }
+
+  readiness(): { ready: boolean; reason: string } {
+    if (!this.started) return { ready: false, reason: 'starting' };
+    if (this.draining) return { ready: false, reason: 'draining' };
+    if (!this.deps.backplane.isHealthy()) return { ready: false, reason: 'backplane unavailable' };
+    return { ready: true, reason: 'ready' };
+  }
+
+  /**
+   * Graceful drain (guarantee 7), idempotent: readiness fails and new upgrades
+   * are refused at once; open clients are closed with 1001 spread evenly over
+   * the drain window; limiter slots are released; listeners close.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async run(): Promise<void> {
+    const { config, backplane } = this.deps;
+    this.subscription = await backplane.bus.subscribe({
+      onEvent: (scope, seq, frame) => this.streams[scope]?.onEvent(seq, frame, frameTs(frame)),
+      onKeyRevoked: (keyId) => this.onKeyRevoked(keyId),
+      onSubscribed: () => {
+        if (this.started) this.reprime('resubscribed');
+      },
+    });
+    await Promise.all(SCOPES.map((scope) => this.streams[scope].prime()));
+    this.registerRoutes();
+    this.boundPort = await this.listen(config.host, config.port);
+    this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
+    this.heartbeat.start();
+    this.housekeeping = setInterval(() => this.tidy(), 1000);
+    this.housekeeping.unref();
+    this.started = true;
+    this.metrics.redisUp.set(backplane.isHealthy() ? 1 : 0);
+    this.log.info({ port: this.boundPort, adminPort: this.boundAdminPort, tls: config.tls !== undefined }, 'listening');
+  }
+
+  private listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port}`));
+          return;
+        }
+        this.listenSocket = socket;
+        resolve(this.uws.us_socket_local_port(socket as never));
+      });
+    });
+  }
+
+  private registerRoutes(): void {
+    this.app.ws<Session>(STREAM_PATH, {
+      compression: 0,
+      maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
+      idleTimeout: 0, // liveness is our own ping/pong (Heartbeat), not uWS's idle timer
+      sendPingsAutomatically: false,
+      maxBackpressure: this.deps.config.maxBufferedBytes,
+      closeOnBackpressureLimit: 1 as unknown as number,
+      upgrade: (res, req, context) => {
+        const secKey = req.getHeader('sec-websocket-key');
+        const secProtocol = req.getHeader('sec-websocket-protocol');
+        const secExtensions = req.getHeader('sec-websocket-extensions');
+        const headerKey = req.getHeader('x-api-key');
+        const forwardedFor = this.deps.config.trustedProxies.length > 0 ? req.getHeader('x-forwarded-for') : '';
+        const query = req.getQuery() ?? '';
+        const socketIp = Buffer.from(res.getRemoteAddressAsText()).toString();
+        if (this.draining) {
+          this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
+          return;
+        }
+        const pending: PendingUpgrade = { aborted: false };
+        res.onAborted(() => {
+          pending.aborted = true;
+        });
+        void this.admit(res, context, pending, {
+          secKey,
+          secProtocol,
+          secExtensions,
+          headerKey,
+          forwardedFor,
+          query,
+          socketIp,
+        }).catch((err: unknown) => {
+          this.log.error({ err }, 'upgrade failed');
+          this.metrics.errors.inc({ kind: 'upgrade' });
+          if (!pending.aborted) this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
+        });
+      },
+      open: (ws) => this.onOpen(ws),
+      message: (ws) => this.onClientMessage(ws),
+      pong: (ws) => Heartbeat.onPong(ws.getUserData()),
+      close: (ws, code) => this.onClose(ws, code),
+    });
+    this.app.any('/*', (res) => {
+      res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('Not Found');
+    });
+  }
+
+  private async admit(
+    res: HttpResponse,
+    context: unknown,
+    pending: PendingUpgrade,
+    req: {
+      secKey: string;
+      secProtocol: string;
+      secExtensions: string;
+      headerKey: string;
+      forwardedFor: string;
+      query: string;
+      socketIp: string;
+    },
+  ): Promise<void> {
+    const query = parseStreamQuery(req.query);
+    if (query === null) {
+      this.refuse(res, '414 URI Too Long', 'Query string too long', 'bad_request');
+      return;
+    }
+    const ip = resolveClientIp(req.socketIp, req.forwardedFor, this.deps.config.trustedProxies);
+    const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
+    const base = { connId: this.nextConnId++, ip, wantSnapshot: query.snapshot };
+
+    let rejection: string | null = null;
+    let record = null;
+    if (key === '') rejection = 'missing API key';
+    else if (!isWellFormedApiKey(key)) rejection = UNAUTHORIZED_MESSAGE;
+    else {
+      try {
+        record = await this.metrics.timeRedis('key_lookup', () => this.keys.lookup(key));
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, 'key lookup failed');
+        if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Service Unavailable', 'unavailable');
+        return;
+      }
+      if (keyStatus(record, Date.now()) !== 'valid' || (record && this.revokedKeyIds.has(record.id))) {
+        rejection = UNAUTHORIZED_MESSAGE;
+      }
+    }
+    if (pending.aborted) return;
+    if (rejection !== null || record === null) {
+      // The seed's contract: unauthorised clients get an `error` message and close 1008,
+      // so they are upgraded (without a limiter slot) only to be told.
+      this.metrics.connectionsRejected.inc({ reason: 'unauthorized' });
+      const session: Session = {
+        ...base,
+        keyId: null,
+        scopes: [],
+        expiresAt: null,
+        rejection: rejection ?? UNAUTHORIZED_MESSAGE,
+        slotHeld: false,
+        closed: false,
+        awaitingPong: false,
+        slowChecks: 0,
+        clientMessages: 0,
+        ws: null,
+      };
+      res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
+      return;
+    }
+
+    let decision: { granted: boolean; count: number };
+    try {
+      decision = await this.metrics.timeRedis('limiter_acquire', () => this.limiter.acquire(ip));
+    } catch (err) {
+      this.metrics.limiterDecisions.inc({ decision: 'error' });
+      this.log.warn({ err: describeError(err) }, 'limiter unavailable');
+      if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Service Unavailable', 'unavailable');
+      return;
+    }
+    this.metrics.limiterDecisions.inc({ decision: decision.granted ? 'granted' : 'refused' });
+    if (!decision.granted) {
+      if (!pending.aborted) this.refuse(res, '429 Too Many Connections', 'Too Many Connections', 'ip_limit');
+      return;
+    }
+    if (pending.aborted || this.draining) {
+      this.releaseSlot(ip);
+      if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
+      return;
+    }
+    const session: Session = {
+      ...base,
+      keyId: record.id,
+      scopes: record.scopes,
+      expiresAt: record.expiresAt,
+      rejection: null,
+      slotHeld: true,
+      closed: false,
+      awaitingPong: false,
+      clientMessages: 0,
+      ws: null,
+    };
+    res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
+  }
+
+  private refuse(res: HttpResponse, status: string, body: string, reason: RejectReason): void {
+    this.metrics.connectionsRejected.inc({ reason });
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('content-type', 'text/plain').end(body);
+    });
+  }
+
+  private onOpen(ws: WebSocket<Session>): void {
+    const session = ws.getUserData();
+    session.ws = ws;
+    if (session.rejection !== null || session.keyId === null) {
+      const message = session.rejection ?? UNAUTHORIZED_MESSAGE;
+      ws.cork(() => {
+        ws.send(encodeErrorMessage('unauthorized', message), false, false);
+        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
+      });
+      return;
+    }
+    if (this.revokedKeyIds.has(session.keyId) || (session.expiresAt !== null && session.expiresAt <= Date.now())) {
+      ws.cork(() => {
+        ws.send(encodeErrorMessage('unauthorized', UNAUTHORIZED_MESSAGE), false, false);
+        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
+      });
+      return;
+    }
+    this.registry.add(session);
+    this.metrics.connections.inc();
+    this.metrics.connectionsOpened.inc();
+    ws.send(
+      `{"type":"connected","data":{"scopes":${JSON.stringify(session.scopes)},"ts":${Date.now()}}}`,
+      false,
+      false,
+    );
+    for (const scope of session.scopes) {
+      this.streams[scope].join(session, session.wantSnapshot).catch((err: unknown) => {
+        this.metrics.errors.inc({ kind: 'snapshot' });
+        this.log.warn({ err: describeError(err), scope, connId: session.connId }, 'snapshot failed');
+        if (!session.closed) {
+          session.ws?.cork(() => {
+            session.ws?.send(encodeErrorMessage('unavailable', 'snapshot unavailable, reconnect later'), false, false);
+            session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
+          });
+        }
+      });
+    }
+  }
+
+  private onClientMessage(ws: WebSocket<Session>): void {
+    const session = ws.getUserData();
+    session.clientMessages++;
+    this.metrics.clientMessagesIgnored.inc();
+    if (session.clientMessages > CLIENT_MESSAGE_BUDGET && !session.closed) {
+      ws.end(CloseCode.ClientProtocolViolation, CloseReason[CloseCode.ClientProtocolViolation]);
+    }
+  }
+
+  private onClose(ws: WebSocket<Session>, code: number): void {
+    const session = ws.getUserData();
+    if (session.closed) return;
+    session.closed = true;
+    session.ws = null;
+    this.metrics.connectionsClosed.inc({ code: String(code) });
+    if (session.keyId !== null && session.rejection === null) {
+      this.registry.remove(session);
+      this.metrics.connections.dec();
+      for (const scope of session.scopes) this.streams[scope].forget(session);
+    }
+    if (session.slotHeld) {
+      session.slotHeld = false;
+      this.releaseSlot(session.ip);
+    }
+  }
+
+  private releaseSlot(ip: string): void {
+    this.limiter.release(ip).catch((err: unknown) => {
+      this.metrics.errors.inc({ kind: 'limiter_release' });
+      this.log.warn({ err: describeError(err) }, 'limiter release failed; the slot frees with its lease');
+    });
+  }
+
+  private onKeyRevoked(keyId: string): void {
+    if (this.revokedKeyIds.size >= 100_000) this.revokedKeyIds.clear();
+    this.revokedKeyIds.add(keyId);
+    this.keys.evictKeyId(keyId);
+    this.closeForKey(keyId, this.registry.sessionsOfKey(keyId), 'API key revoked');
+  }
+
+  /** Revocation and expiry: `error` then close 1008, on every connection of the key. */
+  private closeForKey(keyId: string, sessions: Session[], why: string): void {
+    if (sessions.length > 0) this.log.info({ keyId, connections: sessions.length }, why);
+    for (const session of sessions) {
+      const ws = session.ws;
+      if (session.closed || !ws) continue;
+      ws.cork(() => {
+        ws.send(encodeErrorMessage('unauthorized', UNAUTHORIZED_MESSAGE), false, false);
+        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
+      });
+    }
+  }
+
+  /** After a re-subscription, learn each scope's seq again; gaps resynchronise clients. */
+  private reprime(why: string): void {
+    this.log.info({ why }, 're-priming scopes');
+    for (const scope of SCOPES) {
+      this.streams[scope].prime().catch((err: unknown) => {
+        this.metrics.errors.inc({ kind: 'prime' });
+        this.log.warn({ err: describeError(err), scope }, 'prime failed');
+      });
+    }
+  }
+
+  /**
+   * Once a second: backplane health gauge, slow consumers, and clients
+   * waiting on an event that may be lost.
+   *
+   * Slow-consumer policy (guarantee 6): a client whose unsent bytes stay above
+   * half of HYDRA_MAX_BUFFERED_BYTES for two consecutive checks is closed with
+   * 4000 "slow consumer"; one that reaches the full limit is dropped by uWS at
+   * once (the client sees 1006: no close frame can overtake its backlog).
+   * Either way the gateway holds at most HYDRA_MAX_BUFFERED_BYTES per client.
+   */
+  private tidy(): void {
+    this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
+    const slowThreshold = this.deps.config.maxBufferedBytes / 2;
+    for (const session of this.registry.values()) {
+      const ws = session.ws;
+      if (session.closed || !ws) continue;
+      if (ws.getBufferedAmount() <= slowThreshold) {
+        session.slowChecks = 0;
+      } else if (++session.slowChecks >= 2) {
+        this.metrics.slowConsumerCloses.inc();
+        ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
+      }
+    }
+    for (const scope of SCOPES) {
+      const stream = this.streams[scope];
+      if (stream.hasStaleWaiters(STALE_WAITER_MS)) {
+        stream.prime().catch(() => this.metrics.errors.inc({ kind: 'prime' }));
+      }
+    }
+  }
+
+  private async runShutdown(): Promise<void> {
+    this.draining = true;
+    this.heartbeat.stop();
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    const sessions = this.registry.snapshot();
+    this.log.info({ connections: sessions.length, drainMs: this.deps.config.drainMs }, 'draining');
+    await closeSpread(sessions, this.deps.config.drainMs, (session) => {
+      const ws = session.ws;
+      if (!session.closed && ws) ws.end(CloseCode.GoingAway, CloseReason[CloseCode.GoingAway]);
+    });
+    await this.limiter
+      .releaseAll()
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'releaseAll failed'));
+    await this.limiter.close().catch(() => undefined);
+    await this.subscription?.close().catch(() => undefined);
+    this.registry.close();
+    if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket as never);
+    this.listenSocket = null;
+    await this.admin.close();
+    this.log.info('drained');
+  }
+}
+
+/** Closes sessions in even batches across `windowMs` so reconnects do not stampede other replicas. */
+async function closeSpread(sessions: Session[], windowMs: number, close: (s: Session) => void): Promise<void> {
+  const tickMs = 50;
+  const ticks = Math.max(1, Math.floor(windowMs / tickMs));
+  const perTick = Math.max(1, Math.ceil(sessions.length / ticks));
+  for (let i = 0; i < sessions.length; i += perTick) {
+    for (const s of sessions.slice(i, i + perTick)) close(s);
+    if (i + perTick < sessions.length) await new Promise((r) => setTimeout(r, tickMs));
+  }
+}
+
+function encodeErrorMessage(code: ErrorCode, message: string): string {
+  return encodeError(code, message);
+}
+
+/** Error details safe to log: never the request, only message and name. */
+function describeError(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+}

@@ -1,0 +1,58 @@
+import { createBackplane } from '@hydra/backplane';
+import { parseGatewayConfig } from './config.js';
+import { ConfigError } from './env-schema.js';
+import { Gateway } from './gateway.js';
+import { createLogger } from './logger.js';
+
+/**
+ * `node apps/gateway/dist/main.js`: one gateway replica on Redis.
+ * Exit codes: 0 after a graceful drain, 1 on bad configuration or a failed start.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseGatewayConfig>;
+  try {
+    config = parseGatewayConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`hydra-gateway: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  if (config.redisUrl === undefined) {
+    logger.fatal(
+      'HYDRA_REDIS_URL is required for a gateway replica (use `pnpm start` for the embedded single-process mode)',
+    );
+    process.exit(1);
+  }
+  const backplane = createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start({ config, backplane, logger });
+  } catch (err) {
+    logger.fatal({ err }, 'gateway failed to start');
+    await backplane.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    // Watchdog: never outlive the drain window by much, whatever hangs.
+    setTimeout(() => {
+      logger.error('shutdown watchdog fired');
+      process.exit(1);
+    }, config.drainMs + 10_000).unref();
+    gateway
+      .shutdown()
+      .then(() => backplane.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,168 @@
+import { SCOPES } from '@hydra/protocol';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Why an upgrade was refused (label values of hydra_connections_rejected_total). */
+export type RejectReason = 'unauthorized' | 'ip_limit' | 'draining' | 'bad_request' | 'unavailable';
+
+/**
+ * The gateway's metrics, on a private registry (never the global one, so
+ * several gateways in one process or test do not collide). Label values come
+ * from bounded sets only: scopes, close codes, reasons. Never keys or IPs.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly connections = new Gauge({
+    name: 'hydra_connections',
+    help: 'Open, authorised client connections.',
+    registers: [this.registry],
+  });
+  readonly connectionsOpened = new Counter({
+    name: 'hydra_connections_opened_total',
+    help: 'Authorised connections opened.',
+    registers: [this.registry],
+  });
+  readonly connectionsClosed = new Counter({
+    name: 'hydra_connections_closed_total',
+    help: 'Connections closed, by close code.',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly connectionsRejected = new Counter({
+    name: 'hydra_connections_rejected_total',
+    help: 'Connection attempts refused, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly messagesDelivered = new Counter({
+    name: 'hydra_messages_delivered_total',
+    help: 'Live event messages handed to client sockets, by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly bytesDelivered = new Counter({
+    name: 'hydra_bytes_delivered_total',
+    help: 'Bytes of live event messages handed to client sockets, by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly eventsReceived = new Counter({
+    name: 'hydra_bus_events_received_total',
+    help: 'Live events received from the backplane, by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly busGaps = new Counter({
+    name: 'hydra_bus_gaps_total',
+    help: 'Sequence gaps detected on the backplane subscription (events possibly missed), by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly resyncs = new Counter({
+    name: 'hydra_resyncs_total',
+    help: 'Client resynchronisations (fresh snapshot after a possible gap), by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly deliveryLatency = new Histogram({
+    name: 'hydra_delivery_latency_seconds',
+    help: 'Time from the event publish timestamp to its hand-off to client sockets.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly snapshotDuration = new Histogram({
+    name: 'hydra_snapshot_duration_seconds',
+    help: 'Time to read and serialise one scope snapshot from the backplane.',
+    labelNames: ['scope'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly snapshotBytes = new Histogram({
+    name: 'hydra_snapshot_bytes',
+    help: 'Size of serialised scope snapshots.',
+    labelNames: ['scope'],
+    buckets: [256, 1024, 16_384, 131_072, 1_048_576, 4_194_304, 16_777_216],
+    registers: [this.registry],
+  });
+  readonly snapshotReads = new Counter({
+    name: 'hydra_snapshot_reads_total',
+    help: 'Snapshot reads issued to the backplane (coalesced across clients), by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly snapshotsSent = new Counter({
+    name: 'hydra_snapshots_sent_total',
+    help: 'Snapshot messages sent to clients, by scope.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly slowConsumerCloses = new Counter({
+    name: 'hydra_slow_consumer_closes_total',
+    help: 'Clients dropped because their send buffer passed the limit.',
+    registers: [this.registry],
+  });
+  readonly pingsSent = new Counter({
+    name: 'hydra_pings_sent_total',
+    help: 'Protocol ping frames sent.',
+    registers: [this.registry],
+  });
+  readonly deadPeers = new Counter({
+    name: 'hydra_dead_peers_total',
+    help: 'Clients dropped for not answering a ping within one interval.',
+    registers: [this.registry],
+  });
+  readonly keyCacheLookups = new Counter({
+    name: 'hydra_key_cache_lookups_total',
+    help: 'API key lookups, by cache result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly limiterDecisions = new Counter({
+    name: 'hydra_limiter_decisions_total',
+    help: 'Per-IP limiter decisions.',
+    labelNames: ['decision'],
+    registers: [this.registry],
+  });
+  readonly redisUp = new Gauge({
+    name: 'hydra_redis_up',
+    help: '1 while the backplane is reachable.',
+    registers: [this.registry],
+  });
+  readonly redisCommandDuration = new Histogram({
+    name: 'hydra_redis_command_duration_seconds',
+    help: 'Latency of backplane commands issued by the gateway, by operation.',
+    labelNames: ['op'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly clientMessagesIgnored = new Counter({
+    name: 'hydra_client_messages_ignored_total',
+    help: 'Messages sent by clients on the one-way stream (ignored).',
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'hydra_errors_total',
+    help: 'Internal errors, by kind.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'hydra_gateway_' });
+    for (const scope of SCOPES) {
+      this.messagesDelivered.inc({ scope }, 0);
+      this.bytesDelivered.inc({ scope }, 0);
+      this.eventsReceived.inc({ scope }, 0);
+    }
+  }
+
+  /** Times an async backplane operation into hydra_redis_command_duration_seconds. */
+  async timeRedis<T>(op: string, run: () => Promise<T>): Promise<T> {
+    const end = this.redisCommandDuration.startTimer({ op });
+    try {
+      return await run();
+    } finally {
+      end();
+    }
+  }
+}

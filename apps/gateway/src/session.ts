@@ -1,0 +1,29 @@
+import type { Scope } from '@hydra/protocol';
+import type { WebSocket } from './uws.js';
+
+/**
+ * Per-connection state, attached to the uWS socket as its user data. Created
+ * at upgrade; `ws` is set on open and must not be used once `closed` is true
+ * (uWS forbids touching a socket after its close event).
+ */
+export interface Session {
+  readonly connId: number;
+  readonly ip: string;
+  /** null for a connection that is only upgraded to be told it is unauthorised. */
+  readonly keyId: string | null;
+  readonly scopes: readonly Scope[];
+  readonly expiresAt: number | null;
+  readonly wantSnapshot: boolean;
+  /** Set when the connection must get an `error` and close 1008 right after opening. */
+  readonly rejection: string | null;
+  /** A limiter slot is held for `ip` and must be released exactly once. */
+  slotHeld: boolean;
+  closed: boolean;
+  /** A ping was sent and no pong has arrived since. */
+  awaitingPong: boolean;
+  /** Consecutive once-a-second checks that found this client's send buffer over the slow-consumer threshold. */
+  slowChecks: number;
+  /** Data messages received from the client (it should send none). */
+  clientMessages: number;
+  ws: WebSocket<Session> | null;
+}

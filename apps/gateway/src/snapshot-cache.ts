@@ -1,0 +1,74 @@
+import type { SnapshotStore } from '@hydra/backplane';
+import type { Scope } from '@hydra/protocol';
+import type { GatewayMetrics } from './metrics.js';
+
+/** A scope snapshot serialised once, ready to send to any number of clients. */
+export interface SnapshotFrame {
+  readonly seq: number;
+  readonly frame: Buffer;
+  readonly itemCount: number;
+  /** monotonic ms (performance.now) when the read completed */
+  readonly readAt: number;
+}
+
+/**
+ * Coalesces snapshot reads of one scope: concurrent requests share one
+ * backplane read, and a completed read is reused while it is still the
+ * current version (no newer event received) and younger than `maxAgeMs`. A
+ * connect storm therefore costs one read and one serialisation per scope per
+ * snapshot version per gateway, not one per client. `maxAgeMs` bounds how
+ * late an entity expiry (which changes state without an event) shows.
+ */
+export class SnapshotCache {
+  private cached: SnapshotFrame | null = null;
+  private inflight: Promise<SnapshotFrame> | null = null;
+
+  constructor(
+    private readonly scope: Scope,
+    private readonly store: SnapshotStore,
+    private readonly metrics: GatewayMetrics,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  /** The cached snapshot if it is at `currentSeq` and young enough, else null. */
+  fresh(currentSeq: number): SnapshotFrame | null {
+    const c = this.cached;
+    return c !== null && c.seq >= currentSeq && performance.now() - c.readAt < this.maxAgeMs ? c : null;
+  }
+
+  /** A snapshot at `currentSeq` or later: the cached one, or a (shared) new read. */
+  get(currentSeq: number): Promise<SnapshotFrame> {
+    const c = this.fresh(currentSeq);
+    if (c) return Promise.resolve(c);
+    return this.read();
+  }
+
+  /** Always reads the backplane (joining a read already in flight). */
+  read(): Promise<SnapshotFrame> {
+    if (this.inflight) return this.inflight;
+    const started = performance.now();
+    this.metrics.snapshotReads.inc({ scope: this.scope });
+    const run = this.metrics
+      .timeRedis('snapshot', () => this.store.read(this.scope))
+      .then((snap) => {
+        const frame = Buffer.from(
+          `{"type":"snapshot","data":{"scope":"${this.scope}","seq":${snap.seq},"items":[${snap.items.join(',')}]}}`,
+        );
+        const readAt = performance.now();
+        const result: SnapshotFrame = { seq: snap.seq, frame, itemCount: snap.items.length, readAt };
+        if (this.cached === null || result.seq >= this.cached.seq) this.cached = result;
+        this.metrics.snapshotDuration.observe({ scope: this.scope }, (readAt - started) / 1000);
+        this.metrics.snapshotBytes.observe({ scope: this.scope }, frame.length);
+        return result;
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    this.inflight = run;
+    return run;
+  }
+
+  invalidate(): void {
+    this.cached = null;
+  }
+}

@@ -1,0 +1,23 @@
+/** What a client asks for in the `/v1/stream` query string. */
+export interface StreamQuery {
+  apiKey: string;
+  /** false only for `snapshot=false` (also `0`, `no`); any other value keeps the snapshot. */
+  snapshot: boolean;
+}
+
+/** Longest query string the gateway parses; longer ones are refused as a bad request. */
+export const MAX_QUERY_LENGTH = 4096;
+
+/**
+ * Parses the raw query string. Repeated parameters: the first wins. Never
+ * throws (malformed percent-escapes are read as-is by URLSearchParams).
+ */
+export function parseStreamQuery(raw: string): StreamQuery | null {
+  if (raw.length > MAX_QUERY_LENGTH) return null;
+  const params = new URLSearchParams(raw);
+  const snapshotText = (params.get('snapshot') ?? '').toLowerCase();
+  return {
+    apiKey: params.get('apiKey') ?? '',
+    snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
+  };
+}

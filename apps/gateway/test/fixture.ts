@@ -1,0 +1,63 @@
+import { type Backplane, createBackplane, DEFAULT_RETENTION, parseRetention } from '@hydra/backplane';
+import type { Scope } from '@hydra/protocol';
+import {
+  type GatewayProcess,
+  StreamClient,
+  startGatewayProcess,
+  startRedis,
+  type TestRedis,
+} from '@hydra/test-support';
+
+/**
+ * A real Redis, a backplane client for the test itself (to create keys and
+ * publish), and gateway processes started from the built dist.
+ */
+export class StreamFixture {
+  redis!: TestRedis;
+  backplane!: Backplane;
+  readonly gateways: GatewayProcess[] = [];
+  private readonly clients: StreamClient[] = [];
+
+  static async start(options: { retention?: string; persist?: boolean } = {}): Promise<StreamFixture> {
+    const f = new StreamFixture();
+    f.redis = await startRedis({ persist: options.persist ?? false });
+    f.backplane = createBackplane({
+      kind: 'redis',
+      url: f.redis.url,
+      retention: options.retention ? parseRetention(options.retention) : DEFAULT_RETENTION,
+    });
+    return f;
+  }
+
+  async gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+    const gw = await startGatewayProcess({ HYDRA_REDIS_URL: this.redis.url, HYDRA_DRAIN_MS: '200', ...env });
+    this.gateways.push(gw);
+    return gw;
+  }
+
+  async key(scopes: Scope[], ttlSeconds?: number): Promise<{ id: string; key: string }> {
+    const created = await this.backplane.keys.create({ scopes, ttlSeconds, name: 'test' });
+    return { id: created.record.id, key: created.key };
+  }
+
+  client(url: string, options: ConstructorParameters<typeof StreamClient>[1] = {}): StreamClient {
+    const c = new StreamClient(url, options);
+    this.clients.push(c);
+    return c;
+  }
+
+  async publish(scope: Scope, data: Record<string, unknown>): Promise<number> {
+    const [published] = await this.backplane.bus.publish([{ scope, data }]);
+    return published?.seq ?? -1;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.terminate();
+    await Promise.all(this.gateways.map((g) => g.stop()));
+    await this.backplane.close();
+    await this.redis.stop();
+  }
+}
+
+export const withKey = (url: string, key: string, extra = ''): string =>
+  `${url}?apiKey=${encodeURIComponent(key)}${extra}`;

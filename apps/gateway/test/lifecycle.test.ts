@@ -1,0 +1,117 @@
+import { CloseCode } from '@hydra/protocol';
+import { spawnService } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFixture, withKey } from './fixture.js';
+
+describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
+  let f: StreamFixture;
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it('sends protocol pings at the configured interval under continuous traffic', async () => {
+    const gw = await f.gateway({ HYDRA_PING_INTERVAL_MS: '300' });
+    const k = await f.key(['signals']);
+    const c = f.client(withKey(gw.url, k.key, '&snapshot=false'));
+    await c.waitFor((m) => m.type === 'connected');
+    let publishing = true;
+    const traffic = (async () => {
+      for (let i = 0; publishing && i < 20_000; i++) await f.publish('signals', { kind: 'rf', label: `t${i}` });
+    })();
+    await c.until(() => c.pingTimes.length >= 6, 10_000, 'six pings');
+    publishing = false;
+    await traffic;
+    expect(c.ofType('signals').length).toBeGreaterThan(10);
+    const gaps = c.pingTimes.slice(1).map((t, i) => t - (c.pingTimes[i] as number));
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(150);
+      expect(gap).toBeLessThan(900);
+    }
+    await c.close();
+  });
+
+  it('drops a client that stops answering pings', async () => {
+    const gw = await f.gateway({ HYDRA_PING_INTERVAL_MS: '200' });
+    const k = await f.key(['signals']);
+    const healthy = f.client(withKey(gw.url, k.key));
+    const silent = f.client(withKey(gw.url, k.key), { autoPong: false });
+    await Promise.all([healthy, silent].map((c) => c.waitFor((m) => m.type === 'connected')));
+    const { code } = await silent.closed;
+    expect(code).toBe(1006); // dropped without a close handshake
+    expect(silent.pingTimes.length).toBeGreaterThanOrEqual(1);
+    await healthy.until(() => healthy.pingTimes.length >= 3, 5000, 'pings');
+    expect(healthy.closeCode).toBeNull();
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^hydra_dead_peers_total 1$/m);
+    await healthy.close();
+  });
+
+  it('on SIGTERM fails readiness, closes clients with 1001, releases slots and exits 0 within the drain window', async () => {
+    const gw = await f.gateway({ HYDRA_DRAIN_MS: '1000', HYDRA_LIMITER_LEASE_MS: '60000' });
+    const other = await f.gateway();
+    const k = await f.key(['signals']);
+    const ip = '127.0.30.1';
+    const clients = Array.from({ length: 10 }, () => f.client(withKey(gw.url, k.key), { localAddress: ip }));
+    await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'connected')));
+    expect((await fetch(`http://127.0.0.1:${gw.adminPort}/readyz`)).status).toBe(200);
+
+    const started = performance.now();
+    gw.kill('SIGTERM');
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    expect(closes.map((c) => c.code)).toEqual(Array(10).fill(CloseCode.GoingAway));
+    expect(await gw.exited).toBe(0);
+    expect(performance.now() - started).toBeLessThan(1000 + 3000);
+
+    // The drained gateway's slots are free at once (not after the 60 s lease).
+    const fresh = Array.from({ length: 10 }, () => f.client(withKey(other.url, k.key), { localAddress: ip }));
+    await Promise.all(fresh.map((c) => c.waitFor((m) => m.type === 'connected')));
+    await Promise.all(fresh.map((c) => c.close()));
+  });
+
+  it('serves /healthz, /readyz and Prometheus /metrics on the admin port', async () => {
+    const gw = await f.gateway();
+    const admin = `http://127.0.0.1:${gw.adminPort}`;
+    expect((await fetch(`${admin}/healthz`)).status).toBe(200);
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+    const k = await f.key(['signals']);
+    const c = f.client(withKey(gw.url, k.key));
+    await c.waitFor((m) => m.type === 'snapshot');
+    await f.publish('signals', { kind: 'rf', label: 'metric me' });
+    await c.waitFor((m) => m.type === 'signals');
+    const res = await fetch(`${admin}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/^hydra_connections 1$/m);
+    expect(text).toMatch(/^hydra_messages_delivered_total\{scope="signals"\} [1-9]/m);
+    expect(text).toContain('hydra_delivery_latency_seconds_bucket');
+    expect(text).not.toContain(k.key);
+    expect((await fetch(`${admin}/nope`)).status).toBe(404);
+    await c.close();
+  });
+
+  it('refuses to start on the pure-JS uWS fallback unless allowed', async () => {
+    const refused = spawnService('apps/gateway/dist/main.js', {
+      HYDRA_REDIS_URL: f.redis.url,
+      HYDRA_PORT: '0',
+      HYDRA_ADMIN_PORT: '0',
+      UWS_USE_FALLBACK: '1',
+    });
+    expect(await refused.exited).toBe(1);
+    expect(refused.logs.map((l) => String(l.err && (l.err as { message: string }).message)).join('\n')).toMatch(
+      /HYDRA_ALLOW_UWS_FALLBACK/,
+    );
+  });
+
+  it('stops at start with a message naming a bad variable', async () => {
+    const bad = spawnService('apps/gateway/dist/main.js', {
+      HYDRA_REDIS_URL: f.redis.url,
+      HYDRA_PING_INTERVAL_MS: 'often',
+    });
+    expect(await bad.exited).toBe(1);
+    expect(bad.stderr()).toMatch(/HYDRA_PING_INTERVAL_MS must be an integer/);
+  });
+});

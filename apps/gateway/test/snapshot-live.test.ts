@@ -1,0 +1,105 @@
+import type { GatewayProcess, ReceivedMessage } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFixture, withKey } from './fixture.js';
+
+/** Asserts snapshot-then-live for one scope: one snapshot at S, then exactly S+1, S+2, … in order. */
+function expectSnapshotThenLive(messages: ReceivedMessage[], scope: string, lastSeq: number): void {
+  const snapIndex = messages.findIndex((m) => m.type === 'snapshot' && (m.data as { scope: string }).scope === scope);
+  expect(snapIndex).toBeGreaterThan(0);
+  const snapSeq = (messages[snapIndex]?.data as { seq: number }).seq;
+  const live = messages.filter((m) => m.type === scope);
+  const liveBeforeSnapshot = messages.slice(0, snapIndex).filter((m) => m.type === scope);
+  expect(liveBeforeSnapshot).toEqual([]);
+  const seqs = live.map((m) => m.seq);
+  const expected = Array.from({ length: lastSeq - snapSeq }, (_, i) => snapSeq + 1 + i);
+  expect(seqs).toEqual(expected);
+}
+
+describe('snapshot then live', () => {
+  let f: StreamFixture;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+    [a, b] = await Promise.all([f.gateway(), f.gateway()]);
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it('sends the state published before the connect as a snapshot per scope, then live events', async () => {
+    await f.publish('aircraft', { id: '4ca2d1', callsign: 'EIN123', lat: 53.4, lon: -6.2 });
+    await f.publish('aircraft', { id: '3c6444', callsign: 'DLH4AB', lat: 50.0, lon: 8.5 });
+    await f.publish('aircraft', { id: '4ca2d1', callsign: 'EIN123', lat: 53.5, lon: -6.1 });
+    await f.publish('signals', { kind: 'rf', label: 'burst', freqHz: 433_920_000, custom: { nested: true } });
+    const k = await f.key(['signals', 'aircraft', 'vessels']);
+    const c = f.client(withKey(a.url, k.key));
+    const snaps = await c.waitFor((m) => m.type === 'snapshot', 3);
+    expect(c.messages[0]?.type).toBe('connected');
+    const byScope = Object.fromEntries(snaps.map((s) => [(s.data as { scope: string }).scope, s.data]));
+    const aircraft = byScope.aircraft as { seq: number; items: { id: string; lat: number }[] };
+    expect(aircraft.seq).toBe(3);
+    expect(aircraft.items.map((i) => i.id).sort()).toEqual(['3c6444', '4ca2d1']);
+    expect(aircraft.items.find((i) => i.id === '4ca2d1')?.lat).toBe(53.5);
+    const signals = byScope.signals as { items: Record<string, unknown>[] };
+    expect(signals.items).toEqual([{ kind: 'rf', label: 'burst', freqHz: 433_920_000, custom: { nested: true } }]);
+    expect((byScope.vessels as { items: unknown[] }).items).toEqual([]);
+
+    const seq = await f.publish('aircraft', { id: '3c6444', lat: 50.1, lon: 8.6 });
+    const [live] = await c.waitFor((m) => m.type === 'aircraft');
+    expect(live).toMatchObject({ type: 'aircraft', seq, data: { id: '3c6444', lat: 50.1, lon: 8.6 } });
+    expect(typeof live?.ts).toBe('number');
+    await c.close();
+  });
+
+  it('sends no snapshot with snapshot=false', async () => {
+    const k = await f.key(['aircraft']);
+    const c = f.client(withKey(b.url, k.key, '&snapshot=false'));
+    await c.waitFor((m) => m.type === 'connected');
+    await f.publish('aircraft', { id: 'ffffff', lat: 0, lon: 0 });
+    await c.waitFor((m) => m.type === 'aircraft');
+    expect(c.ofType('snapshot')).toEqual([]);
+    await c.close();
+  });
+
+  it('delivers events published while clients connect exactly once, in seq order, after the snapshot', async () => {
+    const k = await f.key(['aircraft', 'signals']);
+    let publishing = true;
+    let lastAircraft = 0;
+    let lastSignals = 0;
+    const publisher = (async () => {
+      let i = 0;
+      while (publishing && i < 5000) {
+        i++;
+        const [ac, sg] = await f.backplane.bus.publish([
+          { scope: 'aircraft', data: { id: `ac${i % 50}`, lat: i % 90, lon: 0 } },
+          { scope: 'signals', data: { kind: 'rf', label: `s${i}` } },
+        ]);
+        lastAircraft = ac?.seq ?? lastAircraft;
+        lastSignals = sg?.seq ?? lastSignals;
+      }
+    })();
+    const clients = [];
+    for (let i = 0; i < 40; i++) {
+      const gw = i % 2 === 0 ? a : b;
+      clients.push(f.client(withKey(gw.url, k.key), { localAddress: `127.0.10.${i + 1}` }));
+      if (i % 4 === 3) await clients[clients.length - 1]?.waitFor((m) => m.type === 'snapshot', 2);
+    }
+    await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'snapshot', 2)));
+    publishing = false;
+    await publisher;
+    for (const c of clients) {
+      await c.until(
+        () =>
+          c.messages.some((m) => m.type === 'aircraft' && m.seq === lastAircraft) &&
+          c.messages.some((m) => m.type === 'signals' && m.seq === lastSignals),
+        15_000,
+        'the last published events',
+      );
+      expectSnapshotThenLive(c.messages, 'aircraft', lastAircraft);
+      expectSnapshotThenLive(c.messages, 'signals', lastSignals);
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});

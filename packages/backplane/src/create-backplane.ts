@@ -1,0 +1,17 @@
+import type { Backplane, BackplaneConfig } from './backplane.js';
+import { MemoryBackplane } from './memory-backplane.js';
+import { RedisBackplane } from './redis-backplane.js';
+
+/** Builds the backplane `config.kind` names. Redis connections start connecting at once. */
+export function createBackplane(config: BackplaneConfig): Backplane {
+  switch (config.kind) {
+    case 'redis':
+      return new RedisBackplane({ url: config.url, retention: config.retention });
+    case 'memory':
+      return new MemoryBackplane({ retention: config.retention });
+    default: {
+      const unknown: never = config;
+      throw new Error(`unknown backplane kind ${String((unknown as { kind?: unknown }).kind)}`);
+    }
+  }
+}

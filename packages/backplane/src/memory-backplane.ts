@@ -1,0 +1,56 @@
+import type { Backplane } from './backplane.js';
+import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
+import { MemoryConnectionLimiter, MemoryLimiterState } from './memory-connection-limiter.js';
+import { MemoryEventBus } from './memory-event-bus.js';
+import { MemoryKeyStore } from './memory-key-store.js';
+import { MemoryScopeState } from './memory-scope-state.js';
+import { MemorySnapshotStore } from './memory-snapshot-store.js';
+import type { RetentionPolicy } from './retention.js';
+
+export interface MemoryBackplaneOptions {
+  retention: RetentionPolicy;
+}
+
+/**
+ * The backplane of the embedded mode: everything in this process's memory,
+ * for ONE process only (a second process would see none of it). Same
+ * contract as RedisBackplane: the bus and the snapshot store share one
+ * MemoryScopeState, key revocations reach bus subscribers (onKeyRevoked),
+ * and all limiters of this backplane share one MemoryLimiterState.
+ */
+export class MemoryBackplane implements Backplane {
+  readonly kind = 'memory' as const;
+  readonly keys: MemoryKeyStore;
+  readonly snapshots: MemorySnapshotStore;
+  readonly bus: MemoryEventBus;
+  readonly #limiterState = new MemoryLimiterState();
+  readonly #limiters = new Set<ConnectionLimiter>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: MemoryBackplaneOptions) {
+    const state = new MemoryScopeState({ retention: options.retention });
+    this.bus = new MemoryEventBus({ state });
+    this.snapshots = new MemorySnapshotStore(state);
+    this.keys = new MemoryKeyStore({ onRevoked: (keyId) => this.bus.notifyKeyRevoked(keyId) });
+  }
+
+  createLimiter(options: ConnectionLimiterOptions): ConnectionLimiter {
+    const limiter = new MemoryConnectionLimiter(this.#limiterState, options);
+    this.#limiters.add(limiter);
+    return limiter;
+  }
+
+  /** Always true: memory is always reachable. */
+  isHealthy(): boolean {
+    return true;
+  }
+
+  /** Closes the bus subscriptions and the limiters it created (no slots released: releaseAll does). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.bus.close();
+      await Promise.all([...this.#limiters].map((l) => l.close()));
+    })();
+    return this.#closing;
+  }
+}

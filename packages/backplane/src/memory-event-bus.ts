@@ -1,0 +1,128 @@
+import { type IngestEvent, isScope, type Scope } from '@hydra/protocol';
+import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import { encodeEventFrame } from './event-bus.js';
+import { encodeIngestEvent } from './event-data.js';
+import type { MemoryScopeState } from './memory-scope-state.js';
+import type { BusStats } from './redis-event-bus.js';
+
+export interface MemoryEventBusOptions {
+  /** Shared with the backplane's MemorySnapshotStore. */
+  state: MemoryScopeState;
+}
+
+interface Subscriber {
+  handler: BusHandler;
+  closed: boolean;
+}
+
+type Delivery =
+  | { kind: 'event'; scope: Scope; seq: number; frame: Buffer; to: readonly Subscriber[] }
+  | { kind: 'key-revoked'; keyId: string; to: readonly Subscriber[] };
+
+/**
+ * EventBus for one process, with the semantics of RedisEventBus:
+ *
+ * - publish() stores each event (seq + state, synchronously, hence atomically)
+ *   and queues its frame; frames are delivered in a later microtask, in the
+ *   order stored (so per scope in seq order), like a Redis message that
+ *   arrives after the script ran. A snapshot read in between can thus already
+ *   contain an event not yet delivered: consumers drop seq ≤ snapshot seq,
+ *   as they must on Redis.
+ * - A frame goes to the subscriptions that existed when it was published
+ *   (as Redis PUBLISH), minus those closed before delivery.
+ * - Frames are Buffers with the bytes of encodeEventFrame(), shared by all
+ *   subscribers. Handler exceptions are caught and counted.
+ * - onSubscribed fires once, before subscribe() resolves (there is no
+ *   reconnect in memory).
+ */
+export class MemoryEventBus implements EventBus {
+  readonly #state: MemoryScopeState;
+  /** Replaced, never mutated, so a queued delivery keeps the list it was published to. */
+  #subscribers: readonly Subscriber[] = [];
+  #queue: Delivery[] = [];
+  #flushScheduled = false;
+  #handlerErrors = 0;
+
+  constructor(options: MemoryEventBusOptions) {
+    this.#state = options.state;
+  }
+
+  get stats(): BusStats {
+    return { droppedMessages: 0, handlerErrors: this.#handlerErrors };
+  }
+
+  /** Validates the whole batch first (a TypeError rejects it with nothing stored), then stores in order. */
+  async publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]> {
+    const retention = this.#state.retention;
+    const encoded = events.map((event) => {
+      if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
+      return encodeIngestEvent(event, retention[event.scope].kind === 'entity');
+    });
+    return events.map((event, i) => {
+      const { dataJson } = encoded[i]!;
+      const { seq, ts } = this.#state.apply(event.scope, encoded[i]!);
+      const frame = Buffer.from(encodeEventFrame(event.scope, seq, ts, dataJson));
+      this.#enqueue({ kind: 'event', scope: event.scope, seq, frame, to: this.#subscribers });
+      return { scope: event.scope, seq, ts };
+    });
+  }
+
+  /**
+   * Tells every subscriber that the key with this id was revoked (the memory
+   * counterpart of the Redis control notice; MemoryKeyStore's `onRevoked`).
+   * Delivered asynchronously, after the frames already queued. Never throws.
+   */
+  notifyKeyRevoked(keyId: string): void {
+    if (typeof keyId !== 'string' || keyId === '') return;
+    this.#enqueue({ kind: 'key-revoked', keyId, to: this.#subscribers });
+  }
+
+  async subscribe(handler: BusHandler): Promise<BusSubscription> {
+    const subscriber: Subscriber = { handler, closed: false };
+    this.#subscribers = [...this.#subscribers, subscriber];
+    this.#safely(() => handler.onSubscribed());
+    return {
+      close: async () => {
+        if (subscriber.closed) return;
+        subscriber.closed = true;
+        this.#subscribers = this.#subscribers.filter((s) => s !== subscriber);
+      },
+    };
+  }
+
+  /** Closes every subscription. Idempotent. */
+  async close(): Promise<void> {
+    for (const s of this.#subscribers) s.closed = true;
+    this.#subscribers = [];
+  }
+
+  #enqueue(delivery: Delivery): void {
+    if (delivery.to.length === 0) return;
+    this.#queue.push(delivery);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const delivery of queue) {
+      for (const s of delivery.to) {
+        if (s.closed) continue;
+        if (delivery.kind === 'event')
+          this.#safely(() => s.handler.onEvent(delivery.scope, delivery.seq, delivery.frame));
+        else this.#safely(() => s.handler.onKeyRevoked(delivery.keyId));
+      }
+    }
+  };
+
+  #safely(call: () => void): void {
+    try {
+      call();
+    } catch {
+      this.#handlerErrors++;
+    }
+  }
+}

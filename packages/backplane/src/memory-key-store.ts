@@ -1,0 +1,63 @@
+import { isWellFormedApiKey } from '@hydra/protocol';
+import { hashApiKey } from './api-key-secret.js';
+import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
+import { compareNewestFirst, newKeyRecord } from './new-key-record.js';
+
+export interface MemoryKeyStoreOptions {
+  /**
+   * Called on every revoke() that found its key (the memory counterpart of the
+   * Redis control notice; repeated revocations notify again, harmlessly).
+   * Must not throw.
+   */
+  onRevoked?: (keyId: string) => void;
+  /** Clock (epoch ms) for createdAt, expiresAt and revokedAt; defaults to Date.now. */
+  now?: () => number;
+}
+
+/**
+ * KeyStore for one process (embedded mode and tests). Same semantics as
+ * RedisKeyStore: records are indexed by the SHA-256 of the key only, the
+ * plaintext is never kept, expired and revoked records stay listed, and
+ * revoking keeps the first revokedAt. Records are returned as copies.
+ */
+export class MemoryKeyStore implements KeyStore {
+  readonly #byHash = new Map<string, ApiKeyRecord>();
+  readonly #hashById = new Map<string, string>();
+  readonly #onRevoked: ((keyId: string) => void) | undefined;
+  readonly #now: () => number;
+
+  constructor(options: MemoryKeyStoreOptions = {}) {
+    this.#onRevoked = options.onRevoked;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async create(options: CreateKeyOptions): Promise<CreatedKey> {
+    const { key, keyHash, record } = newKeyRecord(options, this.#now());
+    this.#byHash.set(keyHash, record);
+    this.#hashById.set(record.id, keyHash);
+    return { key, record: copy(record) };
+  }
+
+  async lookup(key: string): Promise<ApiKeyRecord | null> {
+    if (!isWellFormedApiKey(key)) return null;
+    const record = this.#byHash.get(hashApiKey(key));
+    return record ? copy(record) : null;
+  }
+
+  async revoke(idOrKey: string): Promise<ApiKeyRecord | null> {
+    const keyHash = isWellFormedApiKey(idOrKey) ? hashApiKey(idOrKey) : this.#hashById.get(idOrKey);
+    const record = keyHash === undefined ? undefined : this.#byHash.get(keyHash);
+    if (!record) return null;
+    record.revokedAt ??= this.#now();
+    this.#onRevoked?.(record.id);
+    return copy(record);
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    return [...this.#byHash.values()].map(copy).sort(compareNewestFirst);
+  }
+}
+
+function copy(record: ApiKeyRecord): ApiKeyRecord {
+  return { ...record, scopes: [...record.scopes] };
+}

@@ -1,0 +1,260 @@
+import { type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
+import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import { frameSeq } from './event-bus.js';
+import { encodeIngestEvent } from './event-data.js';
+import {
+  eventScriptKeys,
+  type HydraScriptCommands,
+  type HydraScriptPipeline,
+  withEventScripts,
+} from './lua-scripts.js';
+import { redisChannels } from './redis-keys.js';
+import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
+
+/** How many expired entities one publish prunes at most (bounds the script's run time). */
+export const ENTITY_PRUNE_LIMIT = 100;
+
+/** Counters a gateway exports as metrics: what the bus dropped instead of throwing. */
+export interface BusStats {
+  /** Messages on a bus channel that were not a valid frame or control notice. */
+  readonly droppedMessages: number;
+  /** Exceptions thrown by a BusHandler callback (caught; the handler contract forbids them). */
+  readonly handlerErrors: number;
+}
+
+export interface RedisEventBusOptions {
+  /** Command connection: runs publish.lua. Not closed by the bus. */
+  redis: Redis;
+  /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
+  subscriber: Redis;
+  retention: RetentionPolicy;
+}
+
+/**
+ * EventBus on Redis: one publish.lua run per event (seq + state + PUBLISH
+ * atomically), per-scope pub/sub channels plus the control channel.
+ *
+ * Delivery: frames arrive as the Buffers Redis sent (ioredis `messageBuffer`),
+ * never converted to strings. Malformed messages are counted and dropped;
+ * handler exceptions are caught and counted. Redis pub/sub is at-most-once:
+ * while the subscriber connection is down events are lost, which is why
+ * `onSubscribed` fires again once the subscription is re-established (the
+ * gateway then resynchronises from a fresh snapshot).
+ *
+ * onSubscribed timing: once when subscribe() confirms (before its promise
+ * resolves), then after every reconnect of the subscriber connection, only
+ * after Redis has acknowledged the renewed SUBSCRIBE, so a snapshot read from
+ * inside onSubscribed is never older than the live stream that follows.
+ *
+ * The injected clients are shared: the bus registers its two scripts on
+ * `redis` (defineCommand), and close() only unsubscribes its channels and
+ * removes its listeners.
+ */
+export class RedisEventBus implements EventBus {
+  readonly #redis: Redis & HydraScriptCommands;
+  readonly #subscriber: Redis;
+  readonly #retention: RetentionPolicy;
+  readonly #channels: string[];
+  readonly #scopeChannels: ReadonlyArray<readonly [Buffer, Scope]>;
+  readonly #controlChannel: Buffer;
+  /** Handlers that receive messages (from the moment subscribe() is called). */
+  readonly #handlers = new Set<BusHandler>();
+  /** Handlers whose first onSubscribed has fired: they are told about reconnects. */
+  readonly #active = new Set<BusHandler>();
+  #attached = false;
+  /** The subscriber connection closed since the subscription was last confirmed. */
+  #down = false;
+  /** Bumped on every ready: a stale re-subscribe confirmation is ignored. */
+  #generation = 0;
+  #dropped = 0;
+  #handlerErrors = 0;
+
+  constructor(options: RedisEventBusOptions) {
+    assertRetentionPolicy(options.retention);
+    this.#redis = withEventScripts(options.redis);
+    this.#subscriber = options.subscriber;
+    this.#retention = options.retention;
+    this.#channels = [...SCOPES.map((s) => redisChannels.scopeEvents(s)), redisChannels.control()];
+    this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
+    this.#controlChannel = Buffer.from(redisChannels.control());
+  }
+
+  get stats(): BusStats {
+    return { droppedMessages: this.#dropped, handlerErrors: this.#handlerErrors };
+  }
+
+  /**
+   * Validates the whole batch first (a TypeError rejects it before anything is
+   * stored), then sends one pipeline of publish.lua calls in input order. On
+   * rejection (Redis unreachable, a script error), a prefix of the batch may
+   * have been published: callers that retry get at-least-once, never reordering.
+   */
+  async publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]> {
+    if (events.length === 0) return [];
+    const encoded = events.map((event) => {
+      if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
+      return encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity');
+    });
+    const pipeline = this.#redis.pipeline() as ChainableCommander & HydraScriptPipeline;
+    events.forEach((event, i) => {
+      const { dataJson, entityId } = encoded[i]!;
+      const scope = event.scope;
+      const r = this.#retention[scope];
+      const [numKeys, ...keys] = eventScriptKeys(scope, r.kind);
+      const channel = redisChannels.scopeEvents(scope);
+      if (r.kind === 'entity') {
+        pipeline.hydraPublishEvent(
+          numKeys,
+          ...keys,
+          scope,
+          channel,
+          'entity',
+          dataJson,
+          entityId!,
+          r.ttlMs,
+          ENTITY_PRUNE_LIMIT,
+        );
+      } else {
+        pipeline.hydraPublishEvent(numKeys, ...keys, scope, channel, 'log', dataJson, r.maxItems, r.maxAgeMs);
+      }
+    });
+    const results = await pipeline.exec();
+    if (results === null) throw new Error('Redis pipeline was discarded');
+    return results.map(([error, value], i) => {
+      if (error) throw error;
+      const [seq, ts] = value as [number, number];
+      return { scope: events[i]!.scope, seq, ts };
+    });
+  }
+
+  async subscribe(handler: BusHandler): Promise<BusSubscription> {
+    this.#attach();
+    this.#handlers.add(handler);
+    try {
+      await this.#subscriber.subscribe(...this.#channels);
+    } catch (error) {
+      this.#remove(handler);
+      throw error;
+    }
+    this.#active.add(handler);
+    this.#safely(() => handler.onSubscribed());
+    let closing: Promise<void> | undefined;
+    return {
+      close: () => {
+        closing ??= this.#remove(handler);
+        return closing;
+      },
+    };
+  }
+
+  /** Closes every subscription of this bus (the injected clients stay open). Idempotent. */
+  async close(): Promise<void> {
+    const handlers = [...this.#handlers];
+    await Promise.all(handlers.map((h) => this.#remove(h)));
+  }
+
+  async #remove(handler: BusHandler): Promise<void> {
+    if (!this.#handlers.delete(handler)) return;
+    this.#active.delete(handler);
+    if (this.#handlers.size > 0) return;
+    this.#detach();
+    const unsubscribed = this.#subscriber.unsubscribe(...this.#channels).then(
+      () => undefined,
+      () => undefined,
+    );
+    // While disconnected the UNSUBSCRIBE waits in ioredis' offline queue; do not
+    // hold close() hostage to a reconnect (ioredis forgets the channels either way).
+    if (this.#subscriber.status === 'ready') await unsubscribed;
+  }
+
+  #attach(): void {
+    if (this.#attached) return;
+    this.#attached = true;
+    this.#down = false;
+    this.#subscriber.on('messageBuffer', this.#onMessage);
+    this.#subscriber.on('close', this.#onClose);
+    this.#subscriber.on('end', this.#onClose);
+    this.#subscriber.on('ready', this.#onReady);
+  }
+
+  #detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    this.#subscriber.off('messageBuffer', this.#onMessage);
+    this.#subscriber.off('close', this.#onClose);
+    this.#subscriber.off('end', this.#onClose);
+    this.#subscriber.off('ready', this.#onReady);
+  }
+
+  readonly #onClose = (): void => {
+    this.#down = true;
+  };
+
+  /**
+   * ioredis emits 'ready' (on the next tick) after it has already written its
+   * own automatic re-SUBSCRIBE. Our SUBSCRIBE of the same channels is a no-op
+   * for Redis but is answered after that one, so when it resolves the
+   * subscription is live again and onSubscribed may fire.
+   */
+  readonly #onReady = (): void => {
+    if (!this.#down) return;
+    this.#down = false;
+    const generation = ++this.#generation;
+    this.#subscriber.subscribe(...this.#channels).then(
+      () => {
+        if (this.#down || generation !== this.#generation) return;
+        for (const handler of this.#active) this.#safely(() => handler.onSubscribed());
+      },
+      () => {
+        // The connection dropped again; its next 'ready' retries.
+      },
+    );
+  };
+
+  readonly #onMessage = (channel: Buffer, message: Buffer): void => {
+    for (const [name, scope] of this.#scopeChannels) {
+      if (!channel.equals(name)) continue;
+      const seq = frameSeq(message);
+      if (seq < 1) {
+        this.#dropped++;
+        return;
+      }
+      for (const handler of this.#handlers) {
+        try {
+          handler.onEvent(scope, seq, message);
+        } catch {
+          this.#handlerErrors++;
+        }
+      }
+      return;
+    }
+    if (!channel.equals(this.#controlChannel)) return; // another user's channel on a shared connection
+    const notice = decodeControlNotice(message.toString('utf8'));
+    if (notice === null) {
+      this.#dropped++;
+      return;
+    }
+    for (const handler of this.#handlers) this.#safely(() => handler.onKeyRevoked(notice.keyId));
+  };
+
+  #safely(call: () => void): void {
+    try {
+      call();
+    } catch {
+      this.#handlerErrors++;
+    }
+  }
+}
+
+/**
+ * Sends a control notice to every gateway subscribed on this Redis (the key
+ * store calls it after a revocation is stored). Resolves with the number of
+ * subscriber connections that received it; rejects if Redis is unreachable.
+ * Delivery is at-most-once like all pub/sub: gateways that were disconnected
+ * catch up through their key cache expiry and the onSubscribed resync.
+ */
+export function publishControlNotice(redis: Redis, notice: ControlNotice): Promise<number> {
+  return redis.publish(redisChannels.control(), encodeControlNotice(notice));
+}

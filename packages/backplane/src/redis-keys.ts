@@ -1,0 +1,39 @@
+import type { Scope } from '@hydra/protocol';
+
+/**
+ * Every Redis key and channel name Hydra uses, built here and nowhere else.
+ *
+ * Cluster-safe: all keys one Lua script touches share a hash tag (`{…}`), so
+ * they land in one slot. Per-scope keys are tagged by scope, per-IP limiter
+ * keys by IP, key-store keys by key hash or id.
+ */
+export const REDIS_PREFIX = 'hydra';
+
+export const redisKeys = Object.freeze({
+  /** STRING: last assigned seq of a scope (INCR). */
+  scopeSeq: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:seq`,
+  /** HASH id → data JSON: current state of an entity scope. */
+  entityState: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:state`,
+  /** ZSET id → last update (epoch ms): drives per-entity expiry by the scope TTL. */
+  entityLastSeen: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:seen`,
+  /** ZSET score = publish ts (ms), member = `<seq>:<data JSON>`: recent events of a log scope. */
+  logRecent: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:recent`,
+  /** HASH: an API key record, by SHA-256 (hex) of the plaintext key. */
+  apiKeyByHash: (keyHash: string) => `${REDIS_PREFIX}:key:{${keyHash}}`,
+  /** STRING id → key hash: resolves `keys revoke <id>`. */
+  apiKeyIdIndex: (keyId: string) => `${REDIS_PREFIX}:keyid:{${keyId}}`,
+  /** SET of key ids: `keys list`. */
+  apiKeyIds: () => `${REDIS_PREFIX}:keyids`,
+  /**
+   * HASH per client IP: field `<nodeId>` → that node's connection count,
+   * field `<nodeId>#exp` → its lease expiry (epoch ms).
+   */
+  ipConnections: (ip: string) => `${REDIS_PREFIX}:ip:{${ip}}`,
+});
+
+export const redisChannels = Object.freeze({
+  /** Live events of one scope; payload is the wire frame. */
+  scopeEvents: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:events`,
+  /** Control notices for every gateway (key revocations), JSON payloads. */
+  control: () => `${REDIS_PREFIX}:control`,
+});

@@ -1,0 +1,176 @@
+import { startRedis, type TestRedis } from '@hydra/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MemoryEventBus,
+  MemoryScopeState,
+  MemorySnapshotStore,
+  parseRetention,
+  publishControlNotice,
+  RedisEventBus,
+  RedisSnapshotStore,
+  redisChannels,
+  redisKeys,
+} from '../src/index.js';
+import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
+
+let testRedis: TestRedis;
+let admin: Redis;
+
+beforeAll(async () => {
+  testRedis = await startRedis();
+  admin = quiet(testRedis.client());
+});
+
+afterAll(async () => {
+  await testRedis?.stop();
+});
+
+/** Connection errors are expected in the restart test; status and rejections are what is asserted. */
+function quiet(client: Redis): Redis {
+  client.on('error', () => {});
+  return client;
+}
+
+/** Clients as a gateway would have them: fail fast while down, reconnect quickly. */
+function newClient(): Redis {
+  return quiet(new Redis(testRedis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 }));
+}
+
+eventBusContract('redis', async (retention) => {
+  await admin.flushall();
+  const redis = newClient();
+  const subscriber = newClient();
+  const bus = new RedisEventBus({ redis, subscriber, retention });
+  return {
+    bus,
+    snapshots: new RedisSnapshotStore({ redis, retention }),
+    revokeKey: async (keyId) => {
+      await publishControlNotice(redis, { type: 'key-revoked', keyId });
+    },
+    close: async () => {
+      await bus.close();
+      await Promise.all([redis.quit(), subscriber.quit()]);
+    },
+  };
+});
+
+eventBusContract('memory', async (retention) => {
+  const state = new MemoryScopeState({ retention });
+  const bus = new MemoryEventBus({ state });
+  return {
+    bus,
+    snapshots: new MemorySnapshotStore(state),
+    revokeKey: async (keyId) => bus.notifyKeyRevoked(keyId),
+    close: () => bus.close(),
+  };
+});
+
+describe('RedisEventBus on Redis specifically', () => {
+  const clients: Redis[] = [];
+  const retention = parseRetention(undefined);
+
+  function setup(policy = retention) {
+    const redis = newClient();
+    const subscriber = newClient();
+    clients.push(redis, subscriber);
+    return {
+      redis,
+      subscriber,
+      bus: new RedisEventBus({ redis, subscriber, retention: policy }),
+      snapshots: new RedisSnapshotStore({ redis, retention: policy }),
+    };
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+    await admin.flushall();
+  });
+
+  it('drops malformed control and event messages without throwing, and counts them', async () => {
+    const { bus } = setup();
+    const recorder = new Recorder();
+    const subscription = await bus.subscribe(recorder);
+    await admin.publish(redisChannels.control(), 'not json');
+    await admin.publish(redisChannels.control(), '{"type":"key-revoked"}');
+    await admin.publish(redisChannels.control(), '{"type":"key-revoked","keyId":""}');
+    await admin.publish(redisChannels.control(), '[1,2]');
+    await admin.publish(redisChannels.scopeEvents('signals'), 'garbage');
+    await admin.publish(redisChannels.control(), '{"type":"key-revoked","keyId":"k9"}');
+    await waitFor(() => recorder.revoked.length === 1, 5_000, 'the valid notice');
+    expect(recorder.revoked).toEqual(['k9']);
+    expect(recorder.events).toEqual([]);
+    expect(bus.stats.droppedMessages).toBe(5);
+    await subscription.close();
+  });
+
+  it('close() removes only its listeners and channels; injected clients stay open', async () => {
+    const { bus, subscriber } = setup();
+    const baseline = subscriber.listenerCount('messageBuffer');
+    const readyBaseline = subscriber.listenerCount('ready');
+    const a = await bus.subscribe(new Recorder());
+    const b = await bus.subscribe(new Recorder());
+    expect(subscriber.listenerCount('messageBuffer')).toBe(baseline + 1);
+    await a.close();
+    const numsub = (await admin.pubsub('NUMSUB', redisChannels.scopeEvents('aircraft'))) as [string, number];
+    expect(numsub[1]).toBe(1);
+    await b.close();
+    expect(subscriber.listenerCount('messageBuffer')).toBe(baseline);
+    expect(subscriber.listenerCount('ready')).toBe(readyBaseline);
+    const after = (await admin.pubsub('NUMSUB', redisChannels.control())) as [string, number];
+    expect(after[1]).toBe(0);
+    expect(subscriber.status).toBe('ready');
+    expect(await subscriber.ping()).toBe('PONG');
+  });
+
+  it('prunes at most 100 expired entities per publish', async () => {
+    const policy = parseRetention('aircraft:ttl=200');
+    const { bus, snapshots } = setup(policy);
+    await bus.publish(Array.from({ length: 150 }, (_, i) => ({ scope: 'aircraft' as const, data: { id: `e${i}` } })));
+    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(150);
+    await waitFor(async () => (await snapshots.read('aircraft')).items.length === 0, 5_000, 'expiry');
+    await bus.publish([{ scope: 'aircraft', data: { id: 'fresh1' } }]);
+    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(51);
+    await bus.publish([{ scope: 'aircraft', data: { id: 'fresh2' } }]);
+    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(2);
+    expect(await admin.zcard(redisKeys.entityLastSeen('aircraft'))).toBe(2);
+    expect((await snapshots.read('aircraft')).items).toHaveLength(2);
+  });
+
+  it('keeps working after the script cache is flushed', async () => {
+    const { bus, snapshots } = setup();
+    await bus.publish([{ scope: 'alerts', data: { n: 1 } }]);
+    await admin.script('FLUSH');
+    await bus.publish([{ scope: 'alerts', data: { n: 2 } }]);
+    expect((await snapshots.read('alerts')).items).toEqual(['{"n":1}', '{"n":2}']);
+  });
+
+  it.runIf(process.env.HYDRA_TEST_REDIS !== 'container')(
+    'rejects publish while Redis is down; fires onSubscribed again once resubscribed after a restart',
+    async () => {
+      const { bus, snapshots } = setup();
+      const recorder = new Recorder();
+      await bus.subscribe(recorder);
+      expect(recorder.subscribed).toBe(1);
+      await bus.publish([{ scope: 'signals', data: { n: 1 } }]);
+      await waitFor(() => recorder.events.length === 1, 5_000, 'first frame');
+
+      await testRedis.kill();
+      await expect(bus.publish([{ scope: 'signals', data: { n: 2 } }])).rejects.toThrow();
+      await expect(snapshots.read('signals')).rejects.toThrow();
+      expect(recorder.subscribed).toBe(1);
+
+      await testRedis.restart();
+      await waitFor(() => recorder.subscribed === 2, 10_000, 'onSubscribed after restart');
+      // Non-persistent Redis restarted empty: seq starts over, and the
+      // resubscription is live (and publish.lua reloaded) by now.
+      const [published] = await bus.publish([{ scope: 'signals', data: { n: 3 } }]);
+      expect(published?.seq).toBe(1);
+      await waitFor(() => recorder.events.length === 2, 5_000, 'frame after restart');
+      expect(JSON.parse(recorder.events[1]?.frame.toString() ?? 'null').data).toEqual({ n: 3 });
+      expect(recorder.subscribed).toBe(2);
+      admin.disconnect();
+      admin = quiet(testRedis.client());
+    },
+  );
+});
