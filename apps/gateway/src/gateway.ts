@@ -18,7 +18,7 @@ import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
 import { ScopeStream } from './scope-stream.js';
-import type { Session } from './session.js';
+import { createSession, type Session } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { parseStreamQuery } from './stream-query.js';
@@ -286,19 +286,14 @@ export class Gateway {
       // The seed's contract: unauthorised clients get an `error` message and close 1008,
       // so they are upgraded (without a limiter slot) only to be told.
       this.metrics.connectionsRejected.inc({ reason: 'unauthorized' });
-      const session: Session = {
+      const session = createSession({
         ...base,
         keyId: null,
         scopes: [],
         expiresAt: null,
         rejection: rejection ?? UNAUTHORIZED_MESSAGE,
         slotHeld: false,
-        closed: false,
-        awaitingPong: false,
-        slowChecks: 0,
-        clientMessages: 0,
-        ws: null,
-      };
+      });
       res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
       return;
     }
@@ -322,18 +317,14 @@ export class Gateway {
       if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
       return;
     }
-    const session: Session = {
+    const session = createSession({
       ...base,
       keyId: record.id,
       scopes: record.scopes,
       expiresAt: record.expiresAt,
       rejection: null,
       slotHeld: true,
-      closed: false,
-      awaitingPong: false,
-      clientMessages: 0,
-      ws: null,
-    };
+    });
     res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
   }
 

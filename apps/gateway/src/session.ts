@@ -27,3 +27,12 @@ export interface Session {
   clientMessages: number;
   ws: WebSocket<Session> | null;
 }
+
+export type SessionInit = Pick<
+  Session,
+  'connId' | 'ip' | 'keyId' | 'scopes' | 'expiresAt' | 'wantSnapshot' | 'rejection' | 'slotHeld'
+>;
+
+export function createSession(init: SessionInit): Session {
+  return { ...init, closed: false, awaitingPong: false, slowChecks: 0, clientMessages: 0, ws: null };
+}

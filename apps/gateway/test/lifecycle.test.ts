@@ -72,6 +72,31 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
     await Promise.all(fresh.map((c) => c.close()));
   });
 
+  it('drops a slow consumer at its send-buffer limit while others keep receiving everything', async () => {
+    const gw = await f.gateway({ HYDRA_MAX_BUFFERED_BYTES: String(64 * 1024) });
+    const k = await f.key(['signals']);
+    const healthy = f.client(withKey(gw.url, k.key, '&snapshot=false'), { localAddress: '127.0.31.1' });
+    const slow = f.client(withKey(gw.url, k.key, '&snapshot=false'), { localAddress: '127.0.31.2' });
+    await Promise.all([healthy, slow].map((c) => c.waitFor((m) => m.type === 'connected')));
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const padding = 'x'.repeat(4000);
+    const admin = `http://127.0.0.1:${gw.adminPort}/metrics`;
+    let published = 0;
+    // Bounded: at most 12 MB through the gateway, well past loopback socket buffers plus the 64 KiB limit.
+    while (published < 3000) {
+      await f.backplane.bus.publish(Array.from({ length: 100 }, (_, i) => ({ scope: 'signals' as const, data: { label: `p${published + i}`, padding } })));
+      published += 100;
+      if (/^hydra_connections 1$/m.test(await (await fetch(admin)).text())) break;
+    }
+    await healthy.until(() => healthy.ofType('signals').length === published, 15_000, 'every event at the healthy client');
+    const text = await (await fetch(admin)).text();
+    expect(text).toMatch(/^hydra_connections 1$/m);
+    expect(text).toMatch(/^hydra_connections_closed_total\{code="(1006|4000)"\} 1$/m);
+    const seqs = healthy.ofType('signals').map((m) => m.seq as number);
+    expect(seqs).toEqual(Array.from({ length: published }, (_, i) => (seqs[0] as number) + i));
+    await healthy.close();
+  });
+
   it('serves /healthz, /readyz and Prometheus /metrics on the admin port', async () => {
     const gw = await f.gateway();
     const admin = `http://127.0.0.1:${gw.adminPort}`;

@@ -1,0 +1,83 @@
+import { DEFAULT_RETENTION } from '@hydra/backplane';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parsePublisherConfig } from './config.js';
+
+const parse = (env: Record<string, string>) => parsePublisherConfig(env);
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    parse(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parsePublisherConfig', () => {
+  it('defaults to the in-memory backplane on 8090 with a 1 MiB body limit', () => {
+    const config = parse({});
+    expect(config).toEqual({
+      redisUrl: undefined,
+      port: 8090,
+      ingestToken: undefined,
+      maxBodyBytes: 1_048_576,
+      logLevel: 'info',
+      retention: DEFAULT_RETENTION,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = parse({
+      HYDRA_REDIS_URL: 'redis://redis:6379/1',
+      HYDRA_PUBLISHER_PORT: '9000',
+      HYDRA_INGEST_TOKEN: 's3cret-token',
+      HYDRA_INGEST_MAX_BODY_BYTES: '2048',
+      HYDRA_LOG_LEVEL: 'debug',
+      HYDRA_RETENTION: 'aircraft:ttl=30000',
+    });
+    expect(config.redisUrl).toBe('redis://redis:6379/1');
+    expect(config.port).toBe(9000);
+    expect(config.ingestToken).toBe('s3cret-token');
+    expect(config.maxBodyBytes).toBe(2048);
+    expect(config.logLevel).toBe('debug');
+    expect(config.retention.aircraft).toEqual({ kind: 'entity', ttlMs: 30_000 });
+  });
+
+  it('refuses Redis without an ingest token, naming the variable', () => {
+    const err = errorOf({ HYDRA_REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(err.variable).toBe('HYDRA_INGEST_TOKEN');
+    expect(err.message).toMatch(/^HYDRA_INGEST_TOKEN is required when HYDRA_REDIS_URL is set/);
+  });
+
+  it('treats an empty token as absent', () => {
+    expect(errorOf({ HYDRA_REDIS_URL: 'redis://x:6379', HYDRA_INGEST_TOKEN: '' }).variable).toBe('HYDRA_INGEST_TOKEN');
+  });
+
+  it.each([
+    ['HYDRA_PUBLISHER_PORT', 'abc'],
+    ['HYDRA_PUBLISHER_PORT', '70000'],
+    ['HYDRA_PUBLISHER_PORT', '-1'],
+    ['HYDRA_INGEST_MAX_BODY_BYTES', '0'],
+    ['HYDRA_INGEST_MAX_BODY_BYTES', '1.5'],
+    ['HYDRA_LOG_LEVEL', 'loud'],
+    ['HYDRA_REDIS_URL', 'not a url'],
+    ['HYDRA_REDIS_URL', 'http://127.0.0.1:6379'],
+    ['HYDRA_RETENTION', 'aircraft:max=3'],
+    ['HYDRA_INGEST_TOKEN', 'two words'],
+  ])('fails fast on %s=%j naming the variable', (name, value) => {
+    const err = errorOf({ [name]: value });
+    expect(err.variable).toBe(name);
+    expect(err.message.startsWith(`${name} `)).toBe(true);
+  });
+
+  it('never echoes a Redis URL, which may carry a password', () => {
+    const err = errorOf({ HYDRA_REDIS_URL: 'http://user:hunter2@host:6379' });
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('accepts port 0 (a free port, logged at start)', () => {
+    expect(parse({ HYDRA_PUBLISHER_PORT: '0' }).port).toBe(0);
+  });
+});

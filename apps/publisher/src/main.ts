@@ -1,0 +1,62 @@
+import { type Backplane, createBackplane } from '@hydra/backplane';
+import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
+import { createIngestServer } from './ingest-server.js';
+import { createLogger } from './logger.js';
+import { createPublisherRegistry } from './metrics.js';
+import { createShutdown } from './shutdown.js';
+
+/** Longest a SIGTERM may take before the process gives up and exits 1 (inside Kubernetes' default 30 s). */
+const SHUTDOWN_WATCHDOG_MS = 20_000;
+const REQUEST_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: PublisherConfig;
+  try {
+    config = parsePublisherConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`hydra publisher: invalid configuration: ${err.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+
+  const logger = createLogger({ level: config.logLevel, base: { service: 'publisher' } });
+  const backplane: Backplane =
+    config.redisUrl === undefined
+      ? createBackplane({ kind: 'memory', retention: config.retention })
+      : createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
+  const registry = createPublisherRegistry();
+  const ingest = createIngestServer({ backplane, config, logger, registry, closeGraceMs: REQUEST_GRACE_MS });
+
+  const shutdown = createShutdown({
+    logger,
+    watchdogMs: SHUTDOWN_WATCHDOG_MS,
+    steps: [
+      { name: 'ingest server', run: () => ingest.close() },
+      { name: 'backplane', run: () => backplane.close() },
+    ],
+  });
+  // A repeated signal joins the shutdown already running (the watchdog bounds it).
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    const address = await ingest.listen(config.port);
+    logger.info(
+      { port: address.port, host: address.address, backplane: backplane.kind, authenticated: !!config.ingestToken },
+      'publisher listening',
+    );
+    if (config.ingestToken === undefined) {
+      logger.warn('HYDRA_INGEST_TOKEN is not set: ingest is unauthenticated and listens on loopback only');
+    }
+  } catch (err) {
+    logger.fatal({ err, port: config.port }, 'cannot listen');
+    await shutdown('listen failed');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hydra publisher: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { isScope, type Scope } from '@hydra/protocol';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/**
+ * A private registry for the publisher process with the default process
+ * metrics prefixed `hydra_publisher_`. A composition root that runs several
+ * components in one process creates its registry once and hands it to each.
+ */
+export function createPublisherRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hydra_publisher_' });
+  return registry;
+}
+
+export type ScopeLabel = Scope | 'unknown';
+
+/**
+ * Ingest metrics. Labels are bounded: a status code, a known scope or
+ * `unknown`, accepted/rejected. Never a token or a payload value.
+ */
+export interface IngestMetrics {
+  event(scope: ScopeLabel, result: 'accepted' | 'rejected'): void;
+  request(status: number): void;
+  publishFailure(): void;
+  /** Starts a publish timer; call the returned function when the publish settled. */
+  startPublishTimer(): () => void;
+}
+
+export function scopeLabel(value: unknown): ScopeLabel {
+  return isScope(value) ? value : 'unknown';
+}
+
+export function createIngestMetrics(registry: Registry): IngestMetrics {
+  const events = new Counter({
+    name: 'hydra_ingest_events_total',
+    help: 'Ingested events by scope and result (accepted = stored and published; rejected = failed validation).',
+    labelNames: ['scope', 'result'] as const,
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'hydra_ingest_requests_total',
+    help: 'HTTP requests answered by the publisher, by status code.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'hydra_ingest_publish_failures_total',
+    help: 'Batches that could not be published because the backplane was unavailable (answered 503).',
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'hydra_ingest_publish_duration_seconds',
+    help: 'Time to publish one batch of valid events to the backplane.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return {
+    event: (scope, result) => events.inc({ scope, result }),
+    request: (status) => requests.inc({ status: String(status) }),
+    publishFailure: () => failures.inc(),
+    startPublishTimer: () => duration.startTimer(),
+  };
+}

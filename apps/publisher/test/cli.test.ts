@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { freePort, REPO_ROOT, startRedis, type TestRedis } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs the built CLI (`pnpm test` builds first), as an operator would.
+const CLI = 'apps/publisher/dist/cli.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function hydra(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+let redis: TestRedis;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  env = { HYDRA_REDIS_URL: redis.url };
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('hydra keys', () => {
+  it('create --json prints one JSON object with the key, shown once', async () => {
+    const run = await hydra(
+      ['keys', 'create', '--scopes', 'signals,aircraft', '--ttl', '3600', '--name', 'ci', '--json'],
+      env,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const created = JSON.parse(run.stdout);
+    expect(Object.keys(created).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'key', 'name', 'scopes']);
+    expect(created.key).toMatch(/^hydra_k1_/);
+    expect(created.id).toEqual(expect.any(String));
+    expect(created.name).toBe('ci');
+    expect(created.scopes).toEqual(['signals', 'aircraft']);
+    expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBe(3_600_000);
+  });
+
+  it('create without --json shows the key once, with a warning', async () => {
+    const run = await hydra(['keys', 'create', '--scopes', 'cyber'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/hydra_k1_\S+/);
+    expect(run.stdout).toMatch(/will not be shown again/);
+    expect(run.stdout).toMatch(/expires: +never/);
+  });
+
+  it('list never prints keys; revoke works by id and by key', async () => {
+    const a = JSON.parse(
+      (await hydra(['keys', 'create', '--scopes', 'alerts', '--name', 'by-id', '--json'], env)).stdout,
+    );
+    const b = JSON.parse(
+      (await hydra(['keys', 'create', '--scopes', 'alerts', '--name', 'by-key', '--json'], env)).stdout,
+    );
+
+    const list = await hydra(['keys', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain('hydra_k1_');
+    expect(list.stdout).not.toMatch(/[0-9a-f]{64}/);
+    const listed = JSON.parse(list.stdout) as { id: string; status: string; name: string }[];
+    expect(listed.find((k) => k.id === a.id)).toMatchObject({ name: 'by-id', status: 'valid' });
+
+    const byId = await hydra(['keys', 'revoke', a.id, '--json'], env);
+    expect(byId.code).toBe(0);
+    expect(JSON.parse(byId.stdout)).toMatchObject({ id: a.id, status: 'revoked' });
+
+    const byKey = await hydra(['keys', 'revoke', b.key], env);
+    expect(byKey.code).toBe(0);
+    expect(byKey.stdout).toContain(b.id);
+    expect(byKey.stdout).not.toContain(b.key);
+
+    const after = JSON.parse((await hydra(['keys', 'list', '--json'], env)).stdout) as { id: string; status: string }[];
+    expect(after.filter((k) => k.id === a.id || k.id === b.id).map((k) => k.status)).toEqual(['revoked', 'revoked']);
+
+    const text = await hydra(['keys', 'list'], env);
+    expect(text.stdout).toMatch(/^ID +NAME +SCOPES +CREATED +EXPIRES +STATUS/);
+    expect(text.stdout).not.toContain('hydra_k1_');
+  });
+
+  it('revoke of an unknown key exits 1 without echoing it', async () => {
+    const run = await hydra(['keys', 'revoke', 'hydra_k1_doesnotexist'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/no such key/);
+    expect(run.stderr).not.toContain('doesnotexist');
+  });
+
+  it.each([
+    [['keys', 'create', '--scopes', 'signals,weather']],
+    [['keys', 'create', '--scopes', 'signals', '--ttl', '-5']],
+    [['keys', 'create', '--scopes', 'signals', '--ttl', 'abc']],
+    [['keys', 'create']],
+    [['keys', 'revoke']],
+    [['keys']],
+    [['bogus']],
+  ])('%j exits 2 with a message on stderr', async (args) => {
+    const run = await hydra(args, env);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^hydra: /);
+  });
+
+  it('exits 3 within a few seconds when Redis is unreachable', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const run = await hydra(['keys', 'list', '--json'], { HYDRA_REDIS_URL: url });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/cannot reach Redis/);
+    expect(run.ms).toBeLessThan(8000);
+  });
+
+  it('prints help with exit 0', async () => {
+    const main = await hydra(['--help']);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/Usage: hydra/);
+    const keys = await hydra(['keys', '--help']);
+    expect(keys.code).toBe(0);
+    expect(keys.stdout).toMatch(/hydra keys <command>/);
+    expect(keys.stdout).toMatch(/in-memory backplane/);
+  });
+});
