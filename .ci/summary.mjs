@@ -12,7 +12,9 @@ if (existsSync(reportPath)) {
   failed = report.numFailedTests ?? 0;
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   // Suites that failed to load report no tests of their own.
-  const brokenSuites = (report.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.length === 0);
+  const brokenSuites = (report.testResults ?? []).filter(
+    (s) => s.status === 'failed' && s.assertionResults.length === 0,
+  );
   failed += brokenSuites.length;
   if (failed === 0 && testExit !== '0') failed = 1;
 } else {

@@ -84,11 +84,20 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
     let published = 0;
     // Bounded: at most 12 MB through the gateway, well past loopback socket buffers plus the 64 KiB limit.
     while (published < 3000) {
-      await f.backplane.bus.publish(Array.from({ length: 100 }, (_, i) => ({ scope: 'signals' as const, data: { label: `p${published + i}`, padding } })));
+      await f.backplane.bus.publish(
+        Array.from({ length: 100 }, (_, i) => ({
+          scope: 'signals' as const,
+          data: { label: `p${published + i}`, padding },
+        })),
+      );
       published += 100;
       if (/^hydra_connections 1$/m.test(await (await fetch(admin)).text())) break;
     }
-    await healthy.until(() => healthy.ofType('signals').length === published, 15_000, 'every event at the healthy client');
+    await healthy.until(
+      () => healthy.ofType('signals').length === published,
+      15_000,
+      'every event at the healthy client',
+    );
     const text = await (await fetch(admin)).text();
     expect(text).toMatch(/^hydra_connections 1$/m);
     expect(text).toMatch(/^hydra_connections_closed_total\{code="(1006|4000)"\} 1$/m);
