@@ -19,6 +19,7 @@ export default defineConfig({
       'apps/*/src/**/*.test.ts',
       'apps/*/test/**/*.test.ts',
       'deploy/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

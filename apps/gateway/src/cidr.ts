@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 
 /** One parsed CIDR block, matched against text IP addresses (v4, v6, v4-mapped v6). */
 export interface CidrBlock {
@@ -8,12 +8,17 @@ export interface CidrBlock {
 
 /** Parses `10.0.0.0/8`, `fd00::/8` or a bare address. Throws with the offending text. */
 export function parseCidr(text: string): CidrBlock {
-  const [addr = '', lenText] = text.trim().split('/');
+  const [rawAddr = '', lenText, ...extra] = text.trim().split('/');
+  // Peers are matched in their plain IPv4 form (normalizeIp), so a v4-mapped block `::ffff:a.b.c.d/n` is one too.
+  const addr = normalizeIp(rawAddr);
+  const mapped = addr !== rawAddr.trim().toLowerCase();
   const v4 = isIPv4(addr);
-  if (!v4 && !isIPv6(addr)) throw new Error(`not an IP address or CIDR: "${text}"`);
+  if (extra.length > 0 || (!v4 && !isIPv6(addr))) throw new Error(`not an IP address or CIDR: "${text}"`);
   const bits = v4 ? 32 : 128;
-  const prefix = lenText === undefined ? bits : Number(lenText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) throw new Error(`bad prefix length in "${text}"`);
+  // Digits only: Number('') is 0, and "10.0.0.0/" must not silently trust every address.
+  if (lenText !== undefined && !/^\d{1,3}$/.test(lenText)) throw new Error(`bad prefix length in "${text}"`);
+  const prefix = lenText === undefined ? bits : Number(lenText) - (mapped ? 96 : 0);
+  if (prefix < 0 || prefix > bits) throw new Error(`bad prefix length in "${text}"`);
   const base = toBigInt(addr);
   const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
   const network = base & mask;
@@ -21,7 +26,9 @@ export function parseCidr(text: string): CidrBlock {
     text,
     contains(ip: string): boolean {
       const candidate = normalizeIp(ip);
-      if (isIPv4(candidate) !== v4) return false;
+      // Not an address at all (e.g. a junk X-Forwarded-For hop): never inside a block, and never a throw.
+      const family = isIP(candidate);
+      if (family === 0 || (family === 4) !== v4) return false;
       return (toBigInt(candidate) & mask) === network;
     },
   };

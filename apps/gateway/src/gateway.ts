@@ -1,11 +1,11 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
-import { keyStatus } from '@hydra/backplane';
+import { ExpirySweeper, keyStatus } from '@hydra/backplane';
 import {
   CloseCode,
   CloseReason,
-  type ErrorCode,
   encodeError,
   isWellFormedApiKey,
+  parseResumePositions,
   SCOPES,
   type Scope,
 } from '@hydra/protocol';
@@ -18,7 +18,7 @@ import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
 import { ScopeStream } from './scope-stream.js';
-import { createSession, type Session } from './session.js';
+import { createSession, type Rejection, type Session } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { parseStreamQuery } from './stream-query.js';
@@ -53,6 +53,12 @@ interface PendingUpgrade {
 }
 
 const UNAUTHORIZED_MESSAGE = 'invalid, expired, or revoked API key';
+const unauthorized = (message: string): Rejection => ({
+  code: 'unauthorized',
+  message,
+  closeCode: CloseCode.Unauthorized,
+});
+const badRequest = (message: string): Rejection => ({ code: 'bad_request', message, closeCode: CloseCode.BadRequest });
 
 /**
  * One gateway replica: `/v1/stream` over uWebSockets.js, plus the admin port.
@@ -73,6 +79,8 @@ export class Gateway {
   private readonly heartbeat: Heartbeat;
   private readonly admin: AdminServer;
   private readonly revokedKeyIds = new Set<string>();
+  /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
+  private readonly expirySweeper: ExpirySweeper;
   private subscription: BusSubscription | null = null;
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
@@ -104,19 +112,28 @@ export class Gateway {
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
     for (const scope of SCOPES) {
-      const cache = new SnapshotCache(scope, backplane.snapshots, this.metrics, SNAPSHOT_REUSE_MS);
-      streams[scope] = new ScopeStream(
-        scope,
-        this.app,
-        cache,
-        (s) => this.registry.sessionsOfScope(s),
-        this.metrics,
-        this.log,
-      );
+      streams[scope] = new ScopeStream(scope, {
+        app: this.app,
+        snapshots: new SnapshotCache(
+          scope,
+          backplane.snapshots,
+          this.metrics,
+          SNAPSHOT_REUSE_MS,
+          config.snapshotChunkBytes,
+        ),
+        history: backplane.history,
+        sessionsOf: (s) => this.registry.sessionsOfScope(s),
+        metrics: this.metrics,
+        log: this.log,
+      });
     }
     this.streams = streams;
     this.heartbeat = new Heartbeat(config.pingIntervalMs, () => this.registry.values(), this.metrics);
     this.admin = new AdminServer(this.metrics.registry, () => this.readiness());
+    this.expirySweeper = new ExpirySweeper({
+      backplane,
+      onError: () => this.metrics.errors.inc({ kind: 'expiry_sweep' }),
+    });
   }
 
   /** Subscribes to the backplane, learns each scope's seq, then listens. */
@@ -162,6 +179,9 @@ export class Gateway {
 
   private async run(): Promise<void> {
     const { config, backplane } = this.deps;
+    // Routes first: uWS creates its topic tree with the first WebSocket route, and
+    // live events may arrive (app.publish) as soon as the subscription is active.
+    this.registerRoutes();
     this.subscription = await backplane.bus.subscribe({
       onEvent: (scope, seq, frame) => this.streams[scope]?.onEvent(seq, frame, frameTs(frame)),
       onKeyRevoked: (keyId) => this.onKeyRevoked(keyId),
@@ -170,10 +190,10 @@ export class Gateway {
       },
     });
     await Promise.all(SCOPES.map((scope) => this.streams[scope].prime()));
-    this.registerRoutes();
     this.boundPort = await this.listen(config.host, config.port);
     this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
     this.heartbeat.start();
+    this.expirySweeper.start();
     this.housekeeping = setInterval(() => this.tidy(), 1000);
     this.housekeeping.unref();
     this.started = true;
@@ -207,7 +227,11 @@ export class Gateway {
         const secProtocol = req.getHeader('sec-websocket-protocol');
         const secExtensions = req.getHeader('sec-websocket-extensions');
         const headerKey = req.getHeader('x-api-key');
-        const forwardedFor = this.deps.config.trustedProxies.length > 0 ? req.getHeader('x-forwarded-for') : '';
+        const behindProxy = this.deps.config.trustedProxies.length > 0;
+        const forwardedFor = behindProxy ? req.getHeader('x-forwarded-for') : '';
+        // uWS parses a PROXY protocol v2 header (plain listener only: it would precede the TLS handshake) from
+        // any peer; resolveClientIp believes its source address only when the socket peer is a trusted proxy.
+        const proxiedIp = behindProxy ? Buffer.from(res.getProxiedRemoteAddressAsText()).toString() : '';
         const query = req.getQuery() ?? '';
         const socketIp = Buffer.from(res.getRemoteAddressAsText()).toString();
         if (this.draining) {
@@ -224,6 +248,7 @@ export class Gateway {
           secExtensions,
           headerKey,
           forwardedFor,
+          proxiedIp,
           query,
           socketIp,
         }).catch((err: unknown) => {
@@ -252,6 +277,7 @@ export class Gateway {
       secExtensions: string;
       headerKey: string;
       forwardedFor: string;
+      proxiedIp: string;
       query: string;
       socketIp: string;
     },
@@ -261,14 +287,20 @@ export class Gateway {
       this.refuse(res, '414 URI Too Long', 'Query string too long', 'bad_request');
       return;
     }
-    const ip = resolveClientIp(req.socketIp, req.forwardedFor, this.deps.config.trustedProxies);
+    const ip = resolveClientIp(req.socketIp, req.forwardedFor, this.deps.config.trustedProxies, req.proxiedIp);
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
-    const base = { connId: this.nextConnId++, ip, wantSnapshot: query.snapshot };
+    const resume = parseResumePositions(query.resume);
+    const base = {
+      connId: this.nextConnId++,
+      ip,
+      wantSnapshot: query.snapshot,
+      resume: resume.ok ? resume.positions : new Map(),
+    };
 
-    let rejection: string | null = null;
+    let rejection: Rejection | null = null;
     let record = null;
-    if (key === '') rejection = 'missing API key';
-    else if (!isWellFormedApiKey(key)) rejection = UNAUTHORIZED_MESSAGE;
+    if (key === '') rejection = unauthorized('missing API key');
+    else if (!isWellFormedApiKey(key)) rejection = unauthorized(UNAUTHORIZED_MESSAGE);
     else {
       try {
         record = await this.metrics.timeRedis('key_lookup', () => this.keys.lookup(key));
@@ -278,20 +310,30 @@ export class Gateway {
         return;
       }
       if (keyStatus(record, Date.now()) !== 'valid' || (record && this.revokedKeyIds.has(record.id))) {
-        rejection = UNAUTHORIZED_MESSAGE;
+        rejection = unauthorized(UNAUTHORIZED_MESSAGE);
+      }
+    }
+    if (rejection === null && record !== null) {
+      const granted = record.scopes;
+      if (!resume.ok) rejection = badRequest(resume.reason);
+      else {
+        const foreign = [...resume.positions.keys()].find((scope) => !granted.includes(scope));
+        if (foreign) rejection = badRequest(`resume: the key does not grant scope ${foreign}`);
       }
     }
     if (pending.aborted) return;
     if (rejection !== null || record === null) {
-      // The seed's contract: unauthorised clients get an `error` message and close 1008,
-      // so they are upgraded (without a limiter slot) only to be told.
-      this.metrics.connectionsRejected.inc({ reason: 'unauthorized' });
+      // The seed's contract: refused clients get an `error` message, then the close
+      // (1008 when unauthorised), so they are upgraded (without a limiter slot) only to be told.
+      this.metrics.connectionsRejected.inc({
+        reason: rejection?.code === 'bad_request' ? 'bad_request' : 'unauthorized',
+      });
       const session = createSession({
         ...base,
         keyId: null,
         scopes: [],
         expiresAt: null,
-        rejection: rejection ?? UNAUTHORIZED_MESSAGE,
+        rejection: rejection ?? unauthorized(UNAUTHORIZED_MESSAGE),
         slotHeld: false,
       });
       res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
@@ -339,18 +381,11 @@ export class Gateway {
     const session = ws.getUserData();
     session.ws = ws;
     if (session.rejection !== null || session.keyId === null) {
-      const message = session.rejection ?? UNAUTHORIZED_MESSAGE;
-      ws.cork(() => {
-        ws.send(encodeErrorMessage('unauthorized', message), false, false);
-        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
-      });
+      this.reject(session, session.rejection ?? unauthorized(UNAUTHORIZED_MESSAGE));
       return;
     }
     if (this.revokedKeyIds.has(session.keyId) || (session.expiresAt !== null && session.expiresAt <= Date.now())) {
-      ws.cork(() => {
-        ws.send(encodeErrorMessage('unauthorized', UNAUTHORIZED_MESSAGE), false, false);
-        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
-      });
+      this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
       return;
     }
     this.registry.add(session);
@@ -362,17 +397,37 @@ export class Gateway {
       false,
     );
     for (const scope of session.scopes) {
-      this.streams[scope].join(session, session.wantSnapshot).catch((err: unknown) => {
-        this.metrics.errors.inc({ kind: 'snapshot' });
-        this.log.warn({ err: describeError(err), scope, connId: session.connId }, 'snapshot failed');
-        if (!session.closed) {
-          session.ws?.cork(() => {
-            session.ws?.send(encodeErrorMessage('unavailable', 'snapshot unavailable, reconnect later'), false, false);
-            session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
-          });
-        }
+      const stream = this.streams[scope];
+      const resumeAfter = session.resume.get(scope);
+      const started =
+        resumeAfter === undefined
+          ? stream.join(session, session.wantSnapshot)
+          : stream.resume(session, resumeAfter).then((outcome) => {
+              this.metrics.resumes.inc({ outcome });
+              if (outcome === 'future') {
+                this.reject(session, badRequest(`resume: ${scope}:${resumeAfter} is ahead of the stream`));
+              }
+            });
+      started.catch((err: unknown) => {
+        this.metrics.errors.inc({ kind: 'join' });
+        this.log.warn({ err: describeError(err), scope, connId: session.connId }, 'snapshot or replay failed');
+        this.reject(session, {
+          code: 'unavailable',
+          message: 'state unavailable, reconnect later',
+          closeCode: CloseCode.TryAgainLater,
+        });
       });
     }
+  }
+
+  /** Sends `error` with the reason, then closes with the rejection's code. */
+  private reject(session: Session, rejection: Rejection): void {
+    const ws = session.ws;
+    if (session.closed || !ws) return;
+    ws.cork(() => {
+      ws.send(encodeError(rejection.code, rejection.message), false, false);
+      ws.end(rejection.closeCode, CloseReason[rejection.closeCode]);
+    });
   }
 
   private onClientMessage(ws: WebSocket<Session>): void {
@@ -418,14 +473,7 @@ export class Gateway {
   /** Revocation and expiry: `error` then close 1008, on every connection of the key. */
   private closeForKey(keyId: string, sessions: Session[], why: string): void {
     if (sessions.length > 0) this.log.info({ keyId, connections: sessions.length }, why);
-    for (const session of sessions) {
-      const ws = session.ws;
-      if (session.closed || !ws) continue;
-      ws.cork(() => {
-        ws.send(encodeErrorMessage('unauthorized', UNAUTHORIZED_MESSAGE), false, false);
-        ws.end(CloseCode.Unauthorized, CloseReason[CloseCode.Unauthorized]);
-      });
-    }
+    for (const session of sessions) this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
   }
 
   /** After a re-subscription, learn each scope's seq again; gaps resynchronise clients. */
@@ -473,6 +521,7 @@ export class Gateway {
   private async runShutdown(): Promise<void> {
     this.draining = true;
     this.heartbeat.stop();
+    await this.expirySweeper.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
     const sessions = this.registry.snapshot();
     this.log.info({ connections: sessions.length, drainMs: this.deps.config.drainMs }, 'draining');
@@ -502,10 +551,6 @@ async function closeSpread(sessions: Session[], windowMs: number, close: (s: Ses
     for (const s of sessions.slice(i, i + perTick)) close(s);
     if (i + perTick < sessions.length) await new Promise((r) => setTimeout(r, tickMs));
   }
-}
-
-function encodeErrorMessage(code: ErrorCode, message: string): string {
-  return encodeError(code, message);
 }
 
 /** Error details safe to log: never the request, only message and name. */

@@ -60,8 +60,20 @@ export class GatewayMetrics {
   });
   readonly resyncs = new Counter({
     name: 'hydra_resyncs_total',
-    help: 'Client resynchronisations (fresh snapshot after a possible gap), by scope.',
+    help: 'Client resynchronisations (resync message, then a fresh snapshot), by scope and reason.',
+    labelNames: ['scope', 'reason'],
+    registers: [this.registry],
+  });
+  readonly replayedEvents = new Counter({
+    name: 'hydra_replayed_events_total',
+    help: 'Events replayed from history to resuming clients, by scope.',
     labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly resumes = new Counter({
+    name: 'hydra_resumes_total',
+    help: 'Scope resumes requested by reconnecting clients, by outcome.',
+    labelNames: ['outcome'],
     registers: [this.registry],
   });
   readonly deliveryLatency = new Histogram({

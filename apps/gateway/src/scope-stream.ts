@@ -1,36 +1,56 @@
+import type { HistoryStore } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EventRing } from './ring-buffer.js';
 import type { Session } from './session.js';
-import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
+import type { SnapshotCache } from './snapshot-cache.js';
 import type { TemplatedApp } from './uws.js';
 
 interface Waiter {
   session: Session;
-  /** The snapshot's seq: the client has every effect up to it. */
+  /** The client has every effect up to this seq (snapshot or replay). */
   seq: number;
   since: number;
+}
+
+/** Events read from history per round trip while a client resumes. */
+const REPLAY_BATCH = 1000;
+/** Round trips before a resume that keeps falling behind is turned into a resync. */
+const MAX_REPLAY_ROUNDS = 50;
+
+export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long';
+export type ResumeOutcome = 'ok' | 'future';
+
+export interface ScopeStreamDeps {
+  app: TemplatedApp;
+  snapshots: SnapshotCache;
+  history: HistoryStore;
+  sessionsOf: (scope: Scope) => Iterable<Session>;
+  metrics: GatewayMetrics;
+  log: Logger;
+  ringCapacity?: number;
 }
 
 /**
  * Live fan-out of one scope on one gateway, and the join of new clients.
  *
- * Guarantee (snapshot then live, no gap, no duplicate): a joining client is
- * sent a snapshot at seq S, then exactly the events with seq > S, in order.
- * The gateway keeps a ring of recent events with contiguous seqs. After the
- * snapshot read, in one synchronous step, the client gets the snapshot, the
- * ring's events after S, and is subscribed to the scope's uWS topic, so every
- * later event reaches it through `app.publish`. When S is ahead of the events
- * this gateway has received (they are still in flight from the backplane),
- * the client waits and is subscribed when event S arrives.
+ * Guarantee (snapshot or replay, then live: no gap, no duplicate): a joining
+ * client is first given the state up to some seq S (a snapshot at S, or, when
+ * resuming, the history events after its position up to S), then exactly the
+ * live events with seq > S, in order. The gateway keeps a ring of recent
+ * events with contiguous seqs; in one synchronous step it sends what the
+ * client needs, the ring's events after S, and subscribes the socket to the
+ * scope's uWS topic, so every later event reaches it through `app.publish`.
+ * When S is ahead of what this gateway has received (events still in flight
+ * from the backplane), the client waits and is subscribed once event S is in.
  *
  * Each live event is serialised once (by the publisher) and handed to uWS
  * once; uWS writes it to every subscribed socket in C++.
  *
  * Guarantee (no silent staleness): when the seqs received skip a number, or
- * the backplane subscription was re-established after a gap, every client of
- * the scope is resynchronised with a fresh snapshot.
+ * the backplane's seq moved while the subscription was down, every client of
+ * the scope gets a `resync` message and a fresh snapshot, then live events.
  */
 export class ScopeStream {
   private readonly ring: EventRing;
@@ -40,14 +60,9 @@ export class ScopeStream {
 
   constructor(
     readonly scope: Scope,
-    private readonly app: TemplatedApp,
-    private readonly snapshots: SnapshotCache,
-    private readonly sessionsOf: (scope: Scope) => Iterable<Session>,
-    private readonly metrics: GatewayMetrics,
-    private readonly log: Logger,
-    ringCapacity = 4096,
+    private readonly deps: ScopeStreamDeps,
   ) {
-    this.ring = new EventRing(ringCapacity);
+    this.ring = new EventRing(deps.ringCapacity ?? 4096);
   }
 
   get topic(): string {
@@ -66,7 +81,7 @@ export class ScopeStream {
    * backplane restarted its sequence: either way clients are resynchronised.
    */
   async prime(): Promise<void> {
-    const snap = await this.snapshots.read();
+    const snap = await this.deps.snapshots.read();
     if (!this.primed) {
       this.primed = true;
       if (snap.seq > this.lastSeq) {
@@ -75,14 +90,13 @@ export class ScopeStream {
       }
       return;
     }
-    // Ahead: events were missed while unsubscribed. Behind: the backplane lost
-    // its state (e.g. Redis restarted empty) and seqs started again.
     if (snap.seq !== this.lastSeq) this.onGap(snap.seq, null);
   }
 
   /** One live event from the backplane, in seq order. */
   onEvent(seq: number, frame: Buffer, publishedTs: number): void {
-    this.metrics.eventsReceived.inc({ scope: this.scope });
+    const { app, metrics } = this.deps;
+    metrics.eventsReceived.inc({ scope: this.scope });
     const continuing = this.primed || this.ring.length > 0;
     if (continuing && seq <= this.lastSeq) return; // already covered by a snapshot or received before
     if (continuing && seq !== this.lastSeq + 1) {
@@ -91,13 +105,13 @@ export class ScopeStream {
     }
     this.ring.push(seq, frame);
     this.lastSeq = seq;
-    const subscribers = this.app.numSubscribers(this.topic);
+    const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
-      this.app.publish(this.topic, frame, false, false);
-      this.metrics.messagesDelivered.inc({ scope: this.scope }, subscribers);
-      this.metrics.bytesDelivered.inc({ scope: this.scope }, subscribers * frame.length);
+      app.publish(this.topic, frame, false, false);
+      metrics.messagesDelivered.inc({ scope: this.scope }, subscribers);
+      metrics.bytesDelivered.inc({ scope: this.scope }, subscribers * frame.length);
     }
-    if (publishedTs > 0) this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
+    if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     if (this.waiters.length > 0) this.releaseWaiters();
   }
 
@@ -109,12 +123,55 @@ export class ScopeStream {
     }
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const snap = attempt === 0 ? await this.snapshots.get(this.lastSeq) : await this.snapshots.read();
+      const snap = attempt === 0 ? await this.deps.snapshots.get(this.lastSeq) : await this.deps.snapshots.read();
       if (session.closed) return;
-      if (this.tryDeliver(session, snap)) return;
+      if (this.deliverThenLive(session, snap.frames, snap.seq)) {
+        this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
+        return;
+      }
     }
-    this.log.warn({ scope: this.scope, connId: session.connId }, 'snapshot could not be joined to live events');
-    this.metrics.errors.inc({ kind: 'snapshot_join' });
+    this.deps.log.warn({ scope: this.scope, connId: session.connId }, 'snapshot could not be joined to live events');
+    this.deps.metrics.errors.inc({ kind: 'snapshot_join' });
+  }
+
+  /**
+   * Resumes a client that processed every event up to `afterSeq`: replays the
+   * missed events from the backplane's history (or the ring, when it reaches
+   * back far enough), then continues live. A position older than the history
+   * becomes a `resync` and a fresh snapshot. Returns 'future' (and sends
+   * nothing) for a position beyond the scope's current seq.
+   */
+  async resume(session: Session, afterSeq: number): Promise<ResumeOutcome> {
+    let after = afterSeq;
+    for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
+      if (session.closed) return 'ok';
+      if (after <= this.lastSeq && this.ringCovers(after)) {
+        this.deliverThenLive(session, [], after);
+        return 'ok';
+      }
+      const read = await this.deps.metrics.timeRedis('history', () =>
+        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
+      );
+      if (session.closed) return 'ok';
+      if (read.kind === 'future') return 'future';
+      if (read.kind === 'gone') {
+        await this.resync(session, 'history_gone');
+        return 'ok';
+      }
+      const frames = read.events.map((e) => e.frame);
+      const upTo = read.events.at(-1)?.seq ?? after;
+      this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
+      if (this.deliverThenLive(session, frames, upTo)) return 'ok';
+      // The ring does not reach back to `upTo` yet: send this batch and read on.
+      const ws = session.ws;
+      if (!ws) return 'ok';
+      ws.cork(() => {
+        for (const frame of frames) ws.send(frame, false, false);
+      });
+      after = upTo;
+    }
+    await this.resync(session, 'replay_too_long');
+    return 'ok';
   }
 
   /** Removes a closed session from the waiters (subscriptions die with the socket). */
@@ -128,22 +185,28 @@ export class ScopeStream {
     return this.waiters.some((w) => now - w.since > ms);
   }
 
-  private tryDeliver(session: Session, snap: SnapshotFrame): boolean {
+  /**
+   * Sends `frames` (which bring the client up to `upToSeq`), then the ring's
+   * events after `upToSeq`, then subscribes, in one synchronous step. Returns
+   * false, having sent nothing, when the ring no longer reaches back to
+   * `upToSeq` (the caller reads again).
+   */
+  private deliverThenLive(session: Session, frames: readonly Buffer[], upToSeq: number): boolean {
     const ws = session.ws;
-    if (!ws) return true;
-    if (snap.seq > this.lastSeq) {
-      ws.send(snap.frame, false, false);
-      this.metrics.snapshotsSent.inc({ scope: this.scope });
-      this.waiters.push({ session, seq: snap.seq, since: performance.now() });
+    if (!ws || session.closed) return true;
+    if (upToSeq > this.lastSeq) {
+      ws.cork(() => {
+        for (const frame of frames) ws.send(frame, false, false);
+      });
+      this.waiters.push({ session, seq: upToSeq, since: performance.now() });
       return true;
     }
-    if (!this.ringCovers(snap.seq)) return false;
+    if (!this.ringCovers(upToSeq)) return false;
     ws.cork(() => {
-      ws.send(snap.frame, false, false);
-      this.ring.forEachAfter(snap.seq, (frame) => ws.send(frame, false, false));
+      for (const frame of frames) ws.send(frame, false, false);
+      this.ring.forEachAfter(upToSeq, (frame) => ws.send(frame, false, false));
       ws.subscribe(this.topic);
     });
-    this.metrics.snapshotsSent.inc({ scope: this.scope });
     return true;
   }
 
@@ -151,7 +214,7 @@ export class ScopeStream {
   private ringCovers(seq: number): boolean {
     if (seq === this.lastSeq) return true;
     const first = this.ring.firstSeq;
-    return first !== undefined && seq >= first - 1;
+    return first !== undefined && seq >= first - 1 && seq <= this.lastSeq;
   }
 
   private releaseWaiters(): void {
@@ -172,33 +235,41 @@ export class ScopeStream {
     this.waiters = still;
   }
 
+  /** Tells the client its view of the scope restarts, then sends a fresh snapshot and live events. */
+  private async resync(session: Session, reason: ResyncReason): Promise<void> {
+    const ws = session.ws;
+    if (!ws || session.closed) return;
+    ws.unsubscribe(this.topic);
+    ws.send(`{"type":"resync","data":{"scope":"${this.scope}","reason":"${reason}"}}`, false, false);
+    this.deps.metrics.resyncs.inc({ scope: this.scope, reason });
+    await this.join(session, true);
+  }
+
   /**
    * Events between the last one received and `seq` are missing. The ring
-   * restarts at `seq`, and every client of the scope gets a fresh snapshot
-   * followed by live events, so none is left silently stale.
+   * restarts at `seq`, and every client of the scope is resynchronised, so
+   * none is left silently stale.
    */
   private onGap(seq: number, frame: Buffer | null): void {
-    this.metrics.busGaps.inc({ scope: this.scope });
-    this.log.warn(
+    const { metrics, log, snapshots } = this.deps;
+    metrics.busGaps.inc({ scope: this.scope });
+    log.warn(
       { scope: this.scope, expected: this.lastSeq + 1, got: seq },
-      'sequence gap on backplane subscription; resynchronising clients',
+      'sequence gap on the backplane subscription; resynchronising clients',
     );
     this.ring.clear();
     this.lastSeq = seq;
     if (frame) this.ring.push(seq, frame);
-    this.snapshots.invalidate();
+    snapshots.invalidate();
     const affected = new Set<Session>();
     for (const w of this.waiters) affected.add(w.session);
     this.waiters = [];
-    for (const session of this.sessionsOf(this.scope)) {
+    for (const session of this.deps.sessionsOf(this.scope)) {
       if (!session.closed && session.ws?.isSubscribed(this.topic)) affected.add(session);
     }
     for (const session of affected) {
-      if (session.closed || !session.ws) continue;
-      session.ws.unsubscribe(this.topic);
-      this.metrics.resyncs.inc({ scope: this.scope });
-      void this.join(session, true).catch((err: unknown) => {
-        this.log.error({ err, scope: this.scope }, 'resync failed');
+      this.resync(session, 'backplane_gap').catch((err: unknown) => {
+        log.error({ err, scope: this.scope }, 'resync failed');
       });
     }
   }

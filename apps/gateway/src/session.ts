@@ -1,4 +1,12 @@
-import type { Scope } from '@hydra/protocol';
+import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+
+/** Why a connection is upgraded only to be told it cannot be served: an `error`, then this close code. */
+export interface Rejection {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly closeCode: CloseCode;
+}
+
 import type { WebSocket } from './uws.js';
 
 /**
@@ -14,8 +22,10 @@ export interface Session {
   readonly scopes: readonly Scope[];
   readonly expiresAt: number | null;
   readonly wantSnapshot: boolean;
-  /** Set when the connection must get an `error` and close 1008 right after opening. */
-  readonly rejection: string | null;
+  /** Scopes the client resumes (last seq it processed); these get a replay instead of a snapshot. */
+  readonly resume: ResumePositions;
+  /** Set when the connection must get an `error` and be closed right after opening. */
+  readonly rejection: Rejection | null;
   /** A limiter slot is held for `ip` and must be released exactly once. */
   slotHeld: boolean;
   closed: boolean;
@@ -30,7 +40,7 @@ export interface Session {
 
 export type SessionInit = Pick<
   Session,
-  'connId' | 'ip' | 'keyId' | 'scopes' | 'expiresAt' | 'wantSnapshot' | 'rejection' | 'slotHeld'
+  'connId' | 'ip' | 'keyId' | 'scopes' | 'expiresAt' | 'wantSnapshot' | 'resume' | 'rejection' | 'slotHeld'
 >;
 
 export function createSession(init: SessionInit): Session {

@@ -1,11 +1,13 @@
 import type { SnapshotStore } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
 import type { GatewayMetrics } from './metrics.js';
+import { encodeSnapshotChunks } from './snapshot-chunks.js';
 
 /** A scope snapshot serialised once, ready to send to any number of clients. */
 export interface SnapshotFrame {
   readonly seq: number;
-  readonly frame: Buffer;
+  /** The `snapshot` messages of this version, in order (one or more parts). */
+  readonly frames: readonly Buffer[];
   readonly itemCount: number;
   /** monotonic ms (performance.now) when the read completed */
   readonly readAt: number;
@@ -28,6 +30,7 @@ export class SnapshotCache {
     private readonly store: SnapshotStore,
     private readonly metrics: GatewayMetrics,
     private readonly maxAgeMs: number,
+    private readonly chunkBytes: number,
   ) {}
 
   /** The cached snapshot if it is at `currentSeq` and young enough, else null. */
@@ -51,14 +54,15 @@ export class SnapshotCache {
     const run = this.metrics
       .timeRedis('snapshot', () => this.store.read(this.scope))
       .then((snap) => {
-        const frame = Buffer.from(
-          `{"type":"snapshot","data":{"scope":"${this.scope}","seq":${snap.seq},"items":[${snap.items.join(',')}]}}`,
-        );
+        const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.items, this.chunkBytes);
         const readAt = performance.now();
-        const result: SnapshotFrame = { seq: snap.seq, frame, itemCount: snap.items.length, readAt };
+        const result: SnapshotFrame = { seq: snap.seq, frames, itemCount: snap.items.length, readAt };
         if (this.cached === null || result.seq >= this.cached.seq) this.cached = result;
         this.metrics.snapshotDuration.observe({ scope: this.scope }, (readAt - started) / 1000);
-        this.metrics.snapshotBytes.observe({ scope: this.scope }, frame.length);
+        this.metrics.snapshotBytes.observe(
+          { scope: this.scope },
+          frames.reduce((n, f) => n + f.length, 0),
+        );
         return result;
       })
       .finally(() => {

@@ -3,6 +3,8 @@ export interface StreamQuery {
   apiKey: string;
   /** false only for `snapshot=false` (also `0`, `no`); any other value keeps the snapshot. */
   snapshot: boolean;
+  /** The raw `resume` value (`scope:seq,…`), parsed by the protocol package. */
+  resume: string;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -19,5 +21,6 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
   return {
     apiKey: params.get('apiKey') ?? '',
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
+    resume: params.get('resume') ?? '',
   };
 }

@@ -17,9 +17,12 @@ export class StreamFixture {
   backplane!: Backplane;
   readonly gateways: GatewayProcess[] = [];
   private readonly clients: StreamClient[] = [];
+  /** HYDRA_RETENTION shared by the test's backplane and every gateway (processes sharing state must agree). */
+  private retention = '';
 
   static async start(options: { retention?: string; persist?: boolean } = {}): Promise<StreamFixture> {
     const f = new StreamFixture();
+    f.retention = options.retention ?? '';
     f.redis = await startRedis({ persist: options.persist ?? false });
     f.backplane = createBackplane({
       kind: 'redis',
@@ -30,7 +33,12 @@ export class StreamFixture {
   }
 
   async gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
-    const gw = await startGatewayProcess({ HYDRA_REDIS_URL: this.redis.url, HYDRA_DRAIN_MS: '200', ...env });
+    const gw = await startGatewayProcess({
+      HYDRA_REDIS_URL: this.redis.url,
+      HYDRA_DRAIN_MS: '200',
+      HYDRA_RETENTION: this.retention,
+      ...env,
+    });
     this.gateways.push(gw);
     return gw;
   }

@@ -34,6 +34,25 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
     await c.close();
   });
 
+  it('starts while live events are already flowing (events arrive before it listens)', async () => {
+    let publishing = true;
+    const traffic = (async () => {
+      for (let i = 0; publishing && i < 50_000; i++) await f.publish('signals', { kind: 'rf', label: `pre${i}` });
+    })();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const gw = await f.gateway();
+        const k = await f.key(['signals']);
+        const c = f.client(withKey(gw.url, k.key));
+        await c.waitFor((m) => m.type === 'signals', 3);
+        await c.close();
+      }
+    } finally {
+      publishing = false;
+      await traffic;
+    }
+  });
+
   it('drops a client that stops answering pings', async () => {
     const gw = await f.gateway({ HYDRA_PING_INTERVAL_MS: '200' });
     const k = await f.key(['signals']);

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { streamOutput } from './cli/output.js';
 import { runCli } from './cli/run.js';
+import { tailCommand } from './cli/tail-command.js';
 
 /** `hydra` — the admin CLI (`pnpm hydra …` from the repository root). */
-const code = await runCli(process.argv.slice(2), {
-  env: process.env,
-  out: streamOutput(process.stdout, process.stderr),
-});
+const argv = process.argv.slice(2);
+const code =
+  argv[0] === 'tail'
+    ? await tailCommand(argv.slice(1), process.env)
+    : await runCli(argv, { env: process.env, out: streamOutput(process.stdout, process.stderr) });
 // The command is over and its connections are closed; exit once the output is
 // flushed rather than waiting for a client library's leftover timers.
 const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));

@@ -15,6 +15,12 @@ function errorOf(env: Record<string, string>): ConfigError {
 }
 
 describe('parsePublisherConfig', () => {
+  it('reads the demo feed switch and seed', () => {
+    expect(parse({ HYDRA_DEMO_FEED: 'true', HYDRA_DEMO_SEED: '42' })).toMatchObject({ demoFeed: true, demoSeed: 42 });
+    expect(parse({ HYDRA_DEMO_SEED: 'north-atlantic' }).demoSeed).toBe('north-atlantic');
+    expect(() => parse({ HYDRA_DEMO_FEED: 'maybe' })).toThrow(/HYDRA_DEMO_FEED/);
+  });
+
   it('defaults to the in-memory backplane on 8090 with a 1 MiB body limit', () => {
     const config = parse({});
     expect(config).toEqual({
@@ -24,6 +30,8 @@ describe('parsePublisherConfig', () => {
       maxBodyBytes: 1_048_576,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
+      demoFeed: false,
+      demoSeed: 1,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -42,7 +50,7 @@ describe('parsePublisherConfig', () => {
     expect(config.ingestToken).toBe('s3cret-token');
     expect(config.maxBodyBytes).toBe(2048);
     expect(config.logLevel).toBe('debug');
-    expect(config.retention.aircraft).toEqual({ kind: 'entity', ttlMs: 30_000 });
+    expect(config.retention.aircraft).toMatchObject({ kind: 'entity', ttlMs: 30_000 });
   });
 
   it('refuses Redis without an ingest token, naming the variable', () => {

@@ -32,6 +32,10 @@ export interface PublisherConfig {
   readonly maxBodyBytes: number;
   readonly logLevel: LogLevel;
   readonly retention: RetentionPolicy;
+  /** Run the built-in demo feed (`HYDRA_DEMO_FEED`, default false; the embedded mode defaults it on). */
+  readonly demoFeed: boolean;
+  /** Seed of the demo feed (`HYDRA_DEMO_SEED`): the same seed replays the same world. */
+  readonly demoSeed: number | string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -52,6 +56,20 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false, got "${value.slice(0, 40)}"`);
+}
+
+function seed(env: Env, name: string): number | string {
+  const value = text(env, name);
+  if (value === undefined) return 1;
+  return /^\d{1,15}$/.test(value) ? Number(value) : value;
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
@@ -107,5 +125,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     maxBodyBytes: integer(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1, 1024 * 1024 * 1024),
     logLevel: oneOf(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention,
+    demoFeed: bool(env, 'HYDRA_DEMO_FEED', false),
+    demoSeed: seed(env, 'HYDRA_DEMO_SEED'),
   });
 }

@@ -1,5 +1,6 @@
-import { type Backplane, createBackplane } from '@hydra/backplane';
+import { type Backplane, createBackplane, ExpirySweeper } from '@hydra/backplane';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
+import { createDemoFeed } from './demo/demo-feed.js';
 import { createIngestServer } from './ingest-server.js';
 import { createLogger } from './logger.js';
 import { createPublisherRegistry } from './metrics.js';
@@ -27,11 +28,19 @@ async function main(): Promise<void> {
       : createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
   const registry = createPublisherRegistry();
   const ingest = createIngestServer({ backplane, config, logger, registry, closeGraceMs: REQUEST_GRACE_MS });
+  const demo = config.demoFeed ? createDemoFeed({ seed: config.demoSeed }) : null;
+  // Announces entity expiry (exactly once, whatever the number of sweeping publishers and gateways).
+  const sweeper = new ExpirySweeper({
+    backplane,
+    onError: (err) => logger.warn({ err }, 'expiry sweep failed'),
+  });
 
   const shutdown = createShutdown({
     logger,
     watchdogMs: SHUTDOWN_WATCHDOG_MS,
     steps: [
+      { name: 'demo feed', run: async () => demo?.stop() },
+      { name: 'expiry sweeper', run: () => sweeper.stop() },
       { name: 'ingest server', run: () => ingest.close() },
       { name: 'backplane', run: () => backplane.close() },
     ],
@@ -48,6 +57,11 @@ async function main(): Promise<void> {
     );
     if (config.ingestToken === undefined) {
       logger.warn('HYDRA_INGEST_TOKEN is not set: ingest is unauthenticated and listens on loopback only');
+    }
+    sweeper.start();
+    if (demo) {
+      demo.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
+      logger.info({ seed: config.demoSeed }, 'demo feed running');
     }
   } catch (err) {
     logger.fatal({ err, port: config.port }, 'cannot listen');

@@ -1,61 +1,124 @@
 -- publish.lua: publishes ONE event of one scope, atomically.
 --
--- In one script run (so no client, gateway or snapshot read can observe a
--- state in between): assigns the scope's next seq, stamps the Redis server
--- time, applies the event to the scope's snapshot state, and PUBLISHes the
--- wire frame. Hence a snapshot read at seq S holds exactly the effects of the
--- events with seq <= S, and subscribers see each scope's frames in seq order.
+-- In one script run (so no client, gateway, snapshot or history read can
+-- observe a state in between): assigns the scope's next seq, stamps the Redis
+-- server time, applies the event to the scope's snapshot state, appends the
+-- wire frame to the scope's history stream (entry ID "<seq>-0") and PUBLISHes
+-- the same frame. Hence a snapshot read at seq S holds exactly the effects of
+-- the events with seq <= S, subscribers see each scope's frames in seq order,
+-- and history entry <seq> is byte for byte the frame subscribers received.
 --
--- Entity scopes (numkeys = 3):
---   KEYS[1]  hydra:{<scope>}:seq     STRING  last assigned seq (INCR)
---   KEYS[2]  hydra:{<scope>}:state   HASH    entity id -> data JSON
---   KEYS[3]  hydra:{<scope>}:seen    ZSET    entity id, score = last update (ms)
--- Log scopes (numkeys = 2):
---   KEYS[1]  hydra:{<scope>}:seq     STRING  last assigned seq (INCR)
---   KEYS[2]  hydra:{<scope>}:recent  ZSET    member "<seq>:<data JSON>", score = publish ts (ms)
+-- Entity scopes (numkeys = 4):
+--   KEYS[1]  hydra:{<scope>}:seq      STRING  last assigned seq (INCR)
+--   KEYS[2]  hydra:{<scope>}:state    HASH    entity id -> data JSON
+--   KEYS[3]  hydra:{<scope>}:seen     ZSET    entity id, score = last update (ms)
+--   KEYS[4]  hydra:{<scope>}:history  STREAM  "<seq>-0" -> f = frame
+-- Log scopes (numkeys = 3):
+--   KEYS[1]  hydra:{<scope>}:seq      STRING  last assigned seq (INCR)
+--   KEYS[2]  hydra:{<scope>}:recent   ZSET    member "<seq>:<data JSON>", score = publish ts (ms)
+--   KEYS[3]  hydra:{<scope>}:history  STREAM  "<seq>-0" -> f = frame
 --
 --   ARGV[1]  scope name (the frame's "type")
 --   ARGV[2]  events channel, hydra:{<scope>}:events. A channel is not a key,
 --            so it travels in ARGV; it carries the same hash tag.
 --   ARGV[3]  "entity" | "log"
 --   ARGV[4]  data JSON, copied into the frame and the state byte for byte
---   ARGV[5]  entity: entity id               log: maxItems
---   ARGV[6]  entity: ttl ms                  log: maxAge ms
---   ARGV[7]  entity: max expired entities pruned by this call (bounds the run time)
+--            (ignored by an entity delete)
+--   ARGV[5]  history maxItems (length bound, trimmed with MAXLEN ~)
+--   ARGV[6]  history maxAge ms (entries older are trimmed from the head, at
+--            most 100 per call)
+--   ARGV[7]  entity: "upsert" | "delete"     log: maxItems
+--   ARGV[8]  entity: entity id               log: maxAge ms
 --
--- Returns { seq, ts }.
+-- Returns { seq, ts }; { 0, ts } for the delete of an id not in the state:
+-- nothing was stored or published, no seq consumed.
+--
+-- A delete removes the entity from state and seen and publishes
+--   {"type":"<scope>","seq":N,"ts":T,"data":{"id":<id>,"removed":true,"reason":"deleted"}}
+-- (the id JSON-encoded by cjson). Expired entities are NOT pruned here:
+-- expire.lua removes and announces them; snapshot.lua filters by the TTL, so
+-- an entity past its TTL is never visible in a snapshot even before that.
 --
 -- Every key carries the scope's hash tag, so the script is cluster-safe.
 -- Log members are "<seq>:" with seq zero-padded to 16 digits, so that members
 -- sharing a millisecond sort (lexicographically) in seq order; the score never
 -- goes below the newest member's, so a server clock stepping back cannot
--- reorder the log either. Expired entities are removed lazily here (at most
--- ARGV[7] per call); snapshot.lua filters by the same TTL, so a not yet
--- pruned entity is never visible.
+-- reorder the log either.
+--
+-- appendHistory() and frameTs() are the same in expire.lua: keep them in step.
+
+-- The "ts" of a frame built below, or 0 if the text is not such a frame.
+local function frameTs(frame)
+  return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
+end
+
+-- Appends frame as entry "<seq>-0" and trims the stream by length and age.
+local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
+  local id = string.format('%d', seq) .. '-0'
+  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  if type(added) == 'table' and added.err then
+    -- The stream already holds an ID >= seq: the seq counter was reset
+    -- (deleted, evicted) while the history survived. That history belongs to
+    -- another seq line; drop it so history and seq agree again.
+    redis.call('DEL', key)
+    redis.call('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  end
+  local cutoff = ts - maxAge
+  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+  if head[1] and frameTs(head[1][2][2]) < cutoff then
+    local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 100)
+    local keepFrom = nil
+    for i = 1, #batch do
+      if frameTs(batch[i][2][2]) >= cutoff then
+        keepFrom = batch[i][1]
+        break
+      end
+    end
+    if keepFrom == nil then
+      keepFrom = string.format('%d', tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'
+    end
+    redis.call('XTRIM', key, 'MINID', keepFrom)
+  end
+end
 
 local scope = ARGV[1]
 local channel = ARGV[2]
 local kind = ARGV[3]
 local data = ARGV[4]
+local historyMaxItems = tonumber(ARGV[5])
+local historyMaxAge = tonumber(ARGV[6])
 
-local seq = redis.call('INCR', KEYS[1])
 local time = redis.call('TIME')
 local ts = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local historyKey
 
 if kind == 'entity' then
-  local id = ARGV[5]
-  local ttl = tonumber(ARGV[6])
-  local pruneLimit = tonumber(ARGV[7])
-  redis.call('HSET', KEYS[2], id, data)
-  redis.call('ZADD', KEYS[3], ts, id)
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', ts - ttl), 'LIMIT', 0, pruneLimit)
-  if #expired > 0 then
-    redis.call('HDEL', KEYS[2], unpack(expired))
-    redis.call('ZREM', KEYS[3], unpack(expired))
+  local op = ARGV[7]
+  local id = ARGV[8]
+  historyKey = KEYS[4]
+  if op == 'upsert' then
+    redis.call('HSET', KEYS[2], id, data)
+    redis.call('ZADD', KEYS[3], ts, id)
+  elseif op == 'delete' then
+    redis.call('ZREM', KEYS[3], id)
+    if redis.call('HDEL', KEYS[2], id) == 0 then
+      return { 0, ts }
+    end
+    data = '{"id":' .. cjson.encode(id) .. ',"removed":true,"reason":"deleted"}'
+  else
+    return redis.error_reply('ERR hydra publish: unknown entity op ' .. tostring(op))
   end
 elseif kind == 'log' then
-  local maxItems = tonumber(ARGV[5])
-  local maxAge = tonumber(ARGV[6])
+  historyKey = KEYS[3]
+else
+  return redis.error_reply('ERR hydra publish: unknown scope kind ' .. tostring(kind))
+end
+
+local seq = redis.call('INCR', KEYS[1])
+
+if kind == 'log' then
+  local maxItems = tonumber(ARGV[7])
+  local maxAge = tonumber(ARGV[8])
   local score = ts
   local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
   if newest[2] ~= nil and tonumber(newest[2]) > score then
@@ -64,13 +127,12 @@ elseif kind == 'log' then
   redis.call('ZADD', KEYS[2], score, string.format('%016d', seq) .. ':' .. data)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', ts - maxAge))
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxItems + 1))
-else
-  return redis.error_reply('ERR hydra publish: unknown scope kind ' .. tostring(kind))
 end
 
 -- Same bytes as encodeEventFrame() in src/event-bus.ts.
 local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', ts)
   .. ',"data":' .. data .. '}'
+appendHistory(historyKey, seq, ts, frame, historyMaxItems, historyMaxAge)
 redis.call('PUBLISH', channel, frame)
 
 return { seq, ts }

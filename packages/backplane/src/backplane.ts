@@ -1,5 +1,6 @@
 import type { ConnectionLimiter } from './connection-limiter.js';
 import type { EventBus } from './event-bus.js';
+import type { HistoryStore } from './history-store.js';
 import type { KeyStore } from './key-store.js';
 import type { RetentionPolicy } from './retention.js';
 import type { SnapshotStore } from './snapshot-store.js';
@@ -10,8 +11,19 @@ export interface Backplane {
   readonly keys: KeyStore;
   readonly snapshots: SnapshotStore;
   readonly bus: EventBus;
+  /** Per-scope replayable history, written atomically with each publish (resume). */
+  readonly history: HistoryStore;
   /** Builds a per-node limiter (a gateway has one). */
   createLimiter(options: import('./connection-limiter.js').ConnectionLimiterOptions): ConnectionLimiter;
+  /**
+   * Removes every entity past its scope TTL and announces each with exactly
+   * one removal event (see EntityExpirer), all entity scopes, in batches until
+   * none is left. Resolves with the number of removals THIS call published;
+   * safe to run from any number of processes at once. Rejects if the backend
+   * is unreachable (removals done before that stay done and announced).
+   * ExpirySweeper runs it periodically.
+   */
+  sweepExpired(): Promise<number>;
   /** True while the backend is reachable (always true in memory). */
   isHealthy(): boolean;
   /** Closes what this backplane opened (not injected clients). Idempotent. */

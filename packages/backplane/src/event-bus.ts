@@ -3,19 +3,35 @@ import type { IngestEvent, Scope } from '@hydra/protocol';
 /** What the backplane assigned to one published event. */
 export interface PublishedEvent {
   scope: Scope;
+  /** The event's seq; 0 when `skipped`. */
   seq: number;
   /** Publish time, epoch ms, stamped by the backplane (Redis TIME on Redis). */
   ts: number;
+  /**
+   * Present (true) only when the event had no effect and nothing was stored
+   * or published, no seq consumed: the `delete` of an entity id that is not
+   * in the scope's state (never upserted, or already deleted or expired).
+   */
+  skipped?: true;
 }
 
 /**
  * Publishing side of the bus.
  *
  * Guarantee: for each event, assigning the next `seq` of its scope, updating
- * the scope's snapshot state and handing the event to subscribers happen in
- * ONE atomic step (one Lua script on Redis). A subscriber therefore sees each
- * scope's events in `seq` order, and a snapshot read at `seq` S contains
- * exactly the effects of the events with `seq` ≤ S.
+ * the scope's snapshot state, appending the frame to the scope's history and
+ * handing the same frame to subscribers happen in ONE atomic step (one Lua
+ * script on Redis). A subscriber therefore sees each scope's events in `seq`
+ * order, a snapshot read at `seq` S contains exactly the effects of the
+ * events with `seq` ≤ S, and history (HistoryStore) returns for each retained
+ * `seq` the very bytes subscribers received.
+ *
+ * Entity lifecycle: an `op: 'delete'` event removes the entity from the state
+ * and is published (own seq, in history) with the data of encodeRemovalData
+ * (`{"id":…,"removed":true,"reason":"deleted"}`); deleting an id not in the
+ * state publishes nothing (`skipped`). Entities past their TTL are removed
+ * and announced the same way (reason "expired") by EntityExpirer, never
+ * silently by publish.
  */
 export interface EventPublisher {
   /**
@@ -31,7 +47,8 @@ export interface BusHandler {
   /**
    * One live event. `frame` is the exact wire message a client receives,
    * `{"type":"<scope>","seq":<n>,"ts":<ms>,"data":{...}}`, built once by the
-   * publish step so gateways forward it without re-serialising.
+   * publish step so gateways forward it without re-serialising. Entity
+   * removals (deleted or expired) arrive here like any event.
    */
   onEvent(scope: Scope, seq: number, frame: Buffer): void;
   /** The key with this id was revoked: close its live connections. */

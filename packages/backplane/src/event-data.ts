@@ -12,6 +12,9 @@ import type { IngestEvent } from '@hydra/protocol';
  * anything.
  */
 export interface EncodedEvent {
+  /** `delete` only for entity scopes. */
+  op: 'upsert' | 'delete';
+  /** The data JSON of an upsert or log event; '' for a delete (its removal data is built by the store). */
   dataJson: string;
   /** Entity scopes only. */
   entityId: string | undefined;
@@ -19,14 +22,20 @@ export interface EncodedEvent {
 
 export function encodeIngestEvent(event: IngestEvent, isEntity: boolean): EncodedEvent {
   const { data } = event;
+  const op = event.op ?? 'upsert';
+  if (op !== 'upsert' && op !== 'delete') {
+    throw new TypeError(`${event.scope} event: op must be "upsert" or "delete", got ${String(op)}`);
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new TypeError(`${event.scope} event: data must be a JSON object`);
   }
-  const dataJson = JSON.stringify(data);
-  if (!isEntity) return { dataJson, entityId: undefined };
+  if (!isEntity) {
+    if (op === 'delete') throw new TypeError(`${event.scope} event: delete applies to entity scopes only`);
+    return { op, dataJson: JSON.stringify(data), entityId: undefined };
+  }
   const id = data.id;
   if ((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id))) {
-    return { dataJson, entityId: String(id) };
+    return { op, dataJson: op === 'delete' ? '' : JSON.stringify(data), entityId: String(id) };
   }
   throw new TypeError(`${event.scope} event: entity scopes need data.id (a non-empty string or a number)`);
 }

@@ -50,21 +50,37 @@ export function defineLuaCommand(redis: Redis, definition: LuaCommandDefinition)
   });
 }
 
-/** `lua/publish.lua`: numkeys first (3 for entity scopes, 2 for log scopes). */
+/** `lua/publish.lua`: numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
 export const PUBLISH_SCRIPT: LuaCommandDefinition = Object.freeze({ command: 'hydraPublishEvent', file: 'publish' });
-/** `lua/snapshot.lua`: numkeys first (3 for entity scopes, 2 for log scopes). */
+/** `lua/snapshot.lua`: numkeys first (3 for entity scopes, 2 for log scopes); see eventScriptKeys. */
 export const SNAPSHOT_SCRIPT: LuaCommandDefinition = Object.freeze({
   command: 'hydraReadSnapshot',
   file: 'snapshot',
   readOnly: true,
 });
+/** `lua/history.lua`: 2 keys (historyScriptKeys). */
+export const HISTORY_SCRIPT: LuaCommandDefinition = Object.freeze({
+  command: 'hydraReadHistory',
+  file: 'history',
+  numberOfKeys: 2,
+  readOnly: true,
+});
+/** `lua/expire.lua`: 4 keys (expireScriptKeys). */
+export const EXPIRE_SCRIPT: LuaCommandDefinition = Object.freeze({
+  command: 'hydraExpireEntities',
+  file: 'expire',
+  numberOfKeys: 4,
+});
 
 type ScriptArg = string | number;
 
-/** The commands of PUBLISH_SCRIPT and SNAPSHOT_SCRIPT as they appear on a client or pipeline. */
+/** The commands of the event scripts as they appear on a client or pipeline. */
 export interface HydraScriptCommands {
   hydraPublishEvent(numKeys: number, ...args: ScriptArg[]): Promise<[number, number]>;
   hydraReadSnapshot(numKeys: number, ...args: ScriptArg[]): Promise<[number, ...string[]]>;
+  /** The Buffer variant ioredis defines alongside every command: frames stay bytes. */
+  hydraReadHistoryBuffer(...keysAndArgs: ScriptArg[]): Promise<Array<number | Buffer>>;
+  hydraExpireEntities(...keysAndArgs: ScriptArg[]): Promise<number>;
 }
 
 export interface HydraScriptPipeline {
@@ -75,16 +91,42 @@ export interface HydraScriptPipeline {
 export function withEventScripts(redis: Redis): Redis & HydraScriptCommands {
   defineLuaCommand(redis, PUBLISH_SCRIPT);
   defineLuaCommand(redis, SNAPSHOT_SCRIPT);
+  defineLuaCommand(redis, HISTORY_SCRIPT);
+  defineLuaCommand(redis, EXPIRE_SCRIPT);
   return redis as Redis & HydraScriptCommands;
 }
 
 /**
- * numkeys followed by the KEYS of publish.lua and snapshot.lua for a scope:
- * entity scopes `3, seq, state, seen`; log scopes `2, seq, recent`. All carry
- * the scope's hash tag.
+ * numkeys followed by the KEYS of snapshot.lua for a scope: entity scopes
+ * `3, seq, state, seen`; log scopes `2, seq, recent`. All carry the scope's
+ * hash tag.
  */
 export function eventScriptKeys(scope: Scope, kind: ScopeRetention['kind']): [number, ...string[]] {
   return kind === 'entity'
     ? [3, redisKeys.scopeSeq(scope), redisKeys.entityState(scope), redisKeys.entityLastSeen(scope)]
     : [2, redisKeys.scopeSeq(scope), redisKeys.logRecent(scope)];
+}
+
+/**
+ * numkeys followed by the KEYS of publish.lua: the snapshot keys of
+ * eventScriptKeys plus the scope's history stream.
+ */
+export function publishScriptKeys(scope: Scope, kind: ScopeRetention['kind']): [number, ...string[]] {
+  const [numKeys, ...keys] = eventScriptKeys(scope, kind);
+  return [numKeys + 1, ...keys, redisKeys.scopeHistory(scope)];
+}
+
+/** The KEYS of history.lua: seq, history. */
+export function historyScriptKeys(scope: Scope): [string, string] {
+  return [redisKeys.scopeSeq(scope), redisKeys.scopeHistory(scope)];
+}
+
+/** The KEYS of expire.lua (entity scopes): seq, state, seen, history. */
+export function expireScriptKeys(scope: Scope): [string, string, string, string] {
+  return [
+    redisKeys.scopeSeq(scope),
+    redisKeys.entityState(scope),
+    redisKeys.entityLastSeen(scope),
+    redisKeys.scopeHistory(scope),
+  ];
 }

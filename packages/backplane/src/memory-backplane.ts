@@ -1,7 +1,9 @@
 import type { Backplane } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
+import { sweepExpiredEntities } from './entity-expiry.js';
 import { MemoryConnectionLimiter, MemoryLimiterState } from './memory-connection-limiter.js';
 import { MemoryEventBus } from './memory-event-bus.js';
+import { MemoryHistoryStore } from './memory-history-store.js';
 import { MemoryKeyStore } from './memory-key-store.js';
 import { MemoryScopeState } from './memory-scope-state.js';
 import { MemorySnapshotStore } from './memory-snapshot-store.js';
@@ -9,13 +11,15 @@ import type { RetentionPolicy } from './retention.js';
 
 export interface MemoryBackplaneOptions {
   retention: RetentionPolicy;
+  /** Clock (epoch ms) for timestamps, TTLs and history age; defaults to Date.now. For tests. */
+  now?: () => number;
 }
 
 /**
  * The backplane of the embedded mode: everything in this process's memory,
  * for ONE process only (a second process would see none of it). Same
- * contract as RedisBackplane: the bus and the snapshot store share one
- * MemoryScopeState, key revocations reach bus subscribers (onKeyRevoked),
+ * contract as RedisBackplane: the bus, the snapshot store and the history
+ * share one MemoryScopeState, key revocations reach bus subscribers (onKeyRevoked),
  * and all limiters of this backplane share one MemoryLimiterState.
  */
 export class MemoryBackplane implements Backplane {
@@ -23,14 +27,19 @@ export class MemoryBackplane implements Backplane {
   readonly keys: MemoryKeyStore;
   readonly snapshots: MemorySnapshotStore;
   readonly bus: MemoryEventBus;
+  readonly history: MemoryHistoryStore;
   readonly #limiterState = new MemoryLimiterState();
   readonly #limiters = new Set<ConnectionLimiter>();
   #closing: Promise<void> | undefined;
 
   constructor(options: MemoryBackplaneOptions) {
-    const state = new MemoryScopeState({ retention: options.retention });
+    const state = new MemoryScopeState({
+      retention: options.retention,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
     this.bus = new MemoryEventBus({ state });
     this.snapshots = new MemorySnapshotStore(state);
+    this.history = new MemoryHistoryStore(state);
     this.keys = new MemoryKeyStore({ onRevoked: (keyId) => this.bus.notifyKeyRevoked(keyId) });
   }
 
@@ -38,6 +47,10 @@ export class MemoryBackplane implements Backplane {
     const limiter = new MemoryConnectionLimiter(this.#limiterState, options);
     this.#limiters.add(limiter);
     return limiter;
+  }
+
+  sweepExpired(): Promise<number> {
+    return sweepExpiredEntities(this.bus);
   }
 
   /** Always true: memory is always reachable. */

@@ -1,8 +1,8 @@
 import { type IngestEvent, isScope, type Scope } from '@hydra/protocol';
+import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
-import { encodeEventFrame } from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
-import type { MemoryScopeState } from './memory-scope-state.js';
+import type { AppliedEvent, MemoryScopeState } from './memory-scope-state.js';
 import type { BusStats } from './redis-event-bus.js';
 
 export interface MemoryEventBusOptions {
@@ -22,8 +22,8 @@ type Delivery =
 /**
  * EventBus for one process, with the semantics of RedisEventBus:
  *
- * - publish() stores each event (seq + state, synchronously, hence atomically)
- *   and queues its frame; frames are delivered in a later microtask, in the
+ * - publish() stores each event (seq + state + history, synchronously, hence
+ *   atomically) and queues its frame; frames are delivered in a later microtask, in the
  *   order stored (so per scope in seq order), like a Redis message that
  *   arrives after the script ran. A snapshot read in between can thus already
  *   contain an event not yet delivered: consumers drop seq ≤ snapshot seq,
@@ -34,8 +34,10 @@ type Delivery =
  *   subscribers. Handler exceptions are caught and counted.
  * - onSubscribed fires once, before subscribe() resolves (there is no
  *   reconnect in memory).
+ * - expireEntities() removes expired entities and queues their removal
+ *   frames like published events (exactly once: it is synchronous).
  */
-export class MemoryEventBus implements EventBus {
+export class MemoryEventBus implements EventBus, EntityExpirer {
   readonly #state: MemoryScopeState;
   /** Replaced, never mutated, so a queued delivery keeps the list it was published to. */
   #subscribers: readonly Subscriber[] = [];
@@ -59,12 +61,18 @@ export class MemoryEventBus implements EventBus {
       return encodeIngestEvent(event, retention[event.scope].kind === 'entity');
     });
     return events.map((event, i) => {
-      const { dataJson } = encoded[i]!;
-      const { seq, ts } = this.#state.apply(event.scope, encoded[i]!);
-      const frame = Buffer.from(encodeEventFrame(event.scope, seq, ts, dataJson));
-      this.#enqueue({ kind: 'event', scope: event.scope, seq, frame, to: this.#subscribers });
-      return { scope: event.scope, seq, ts };
+      const applied = this.#state.apply(event.scope, encoded[i]!);
+      if (applied === null) return { scope: event.scope, seq: 0, ts: this.#state.now(), skipped: true };
+      this.#deliver(event.scope, applied);
+      return { scope: event.scope, seq: applied.seq, ts: applied.ts };
     });
+  }
+
+  async expireEntities(scope: Scope, limit: number): Promise<number> {
+    assertExpireArgs(scope, limit, this.#state.retention);
+    const removed = this.#state.expire(scope, limit);
+    for (const applied of removed) this.#deliver(scope, applied);
+    return removed.length;
   }
 
   /**
@@ -94,6 +102,10 @@ export class MemoryEventBus implements EventBus {
   async close(): Promise<void> {
     for (const s of this.#subscribers) s.closed = true;
     this.#subscribers = [];
+  }
+
+  #deliver(scope: Scope, { seq, frame }: AppliedEvent): void {
+    this.#enqueue({ kind: 'event', scope, seq, frame, to: this.#subscribers });
   }
 
   #enqueue(delivery: Delivery): void {

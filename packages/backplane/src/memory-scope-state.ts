@@ -1,10 +1,10 @@
 import type { Scope } from '@hydra/protocol';
+import { encodeRemovalData } from './entity-removal.js';
+import { encodeEventFrame } from './event-bus.js';
 import type { EncodedEvent } from './event-data.js';
+import type { HistoryEvent, HistoryRead } from './history-store.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import type { ScopeSnapshot } from './snapshot-store.js';
-
-/** As ENTITY_PRUNE_LIMIT on Redis: expired entities removed per publish at most. */
-const ENTITY_PRUNE_LIMIT = 100;
 
 interface EntityEntry {
   dataJson: string;
@@ -17,69 +17,116 @@ interface LogEntry {
   score: number;
 }
 
+interface HistoryEntry {
+  seq: number;
+  ts: number;
+  frame: Buffer;
+}
+
+/** Entries of one scope's history, oldest first, with contiguous seqs from `entries[head]`. */
+interface HistoryLog {
+  entries: HistoryEntry[];
+  head: number;
+}
+
+/** One event stored by apply() or expire(): what the bus delivers. */
+export interface AppliedEvent {
+  seq: number;
+  ts: number;
+  frame: Buffer;
+}
+
 export interface MemoryScopeStateOptions {
   retention: RetentionPolicy;
-  /** Clock (epoch ms); defaults to Date.now. */
+  /** Clock (epoch ms); defaults to Date.now. Tests inject one to age entities and history. */
   now?: () => number;
 }
 
 /**
  * The in-memory counterpart of the Redis keys of every scope: seq, entity
- * state with last-seen times, recent log events. One instance is shared by
- * MemoryEventBus (writes) and MemorySnapshotStore (reads) of one backplane,
- * in one process. Every method is synchronous, so each apply() is atomic with
- * respect to read() exactly like publish.lua and snapshot.lua on Redis, with
- * the same retention rules (expiry filtered at read time, pruned lazily at
- * publish time, at most 100 entities per publish).
+ * state with last-seen times, recent log events, event history. One instance
+ * is shared by MemoryEventBus (writes), MemorySnapshotStore and
+ * MemoryHistoryStore (reads) of one backplane, in one process. Every method
+ * is synchronous, so each apply() / expire() is atomic with respect to reads
+ * exactly like publish.lua / expire.lua against snapshot.lua / history.lua,
+ * with the same retention rules: entity expiry filtered at read time and
+ * announced only by expire(); history bounds applied exactly at read time,
+ * storage trimmed on append.
  */
 export class MemoryScopeState {
   readonly retention: RetentionPolicy;
-  readonly #now: () => number;
+  readonly now: () => number;
   readonly #seq = new Map<Scope, number>();
   /** Per entity scope, in update order (an update moves its id to the end). */
   readonly #entities = new Map<Scope, Map<string, EntityEntry>>();
   /** Per log scope, oldest first. */
   readonly #logs = new Map<Scope, LogEntry[]>();
+  readonly #history = new Map<Scope, HistoryLog>();
 
   constructor(options: MemoryScopeStateOptions) {
     assertRetentionPolicy(options.retention);
     this.retention = options.retention;
-    this.#now = options.now ?? Date.now;
+    this.now = options.now ?? Date.now;
   }
 
-  /** Assigns the scope's next seq and applies the event to its state. */
-  apply(scope: Scope, event: EncodedEvent): { seq: number; ts: number } {
-    const seq = (this.#seq.get(scope) ?? 0) + 1;
-    this.#seq.set(scope, seq);
-    const ts = this.#now();
+  /**
+   * Assigns the scope's next seq, applies the event to its state, appends its
+   * frame to the history. Returns null (nothing stored, no seq consumed) for
+   * the delete of an entity not in the state.
+   */
+  apply(scope: Scope, event: EncodedEvent): AppliedEvent | null {
+    const ts = this.now();
     const r = this.retention[scope];
+    let dataJson = event.dataJson;
     if (r.kind === 'entity') {
       const entities = this.#entityMap(scope);
       const id = event.entityId as string;
-      entities.delete(id);
-      entities.set(id, { dataJson: event.dataJson, seenAt: ts });
-      let pruned = 0;
-      for (const [otherId, entry] of entities) {
-        if (pruned >= ENTITY_PRUNE_LIMIT || entry.seenAt >= ts - r.ttlMs) break;
-        entities.delete(otherId);
-        pruned++;
+      if (event.op === 'delete') {
+        if (!entities.delete(id)) return null;
+        dataJson = encodeRemovalData(id, 'deleted');
+      } else {
+        entities.delete(id);
+        entities.set(id, { dataJson, seenAt: ts });
       }
     } else {
       const log = this.#logList(scope);
       const newest = log[log.length - 1];
-      log.push({ dataJson: event.dataJson, score: newest && newest.score > ts ? newest.score : ts });
+      log.push({ dataJson, score: newest && newest.score > ts ? newest.score : ts });
       let expired = 0;
       while (expired < log.length && (log[expired] as LogEntry).score < ts - r.maxAgeMs) expired++;
       const excess = Math.max(expired, log.length - r.maxItems);
       if (excess > 0) log.splice(0, excess);
     }
-    return { seq, ts };
+    return this.#append(scope, ts, dataJson);
+  }
+
+  /**
+   * Removes up to `limit` entities of an entity scope whose last update is
+   * older than the TTL, oldest first; each gets its seq and history entry
+   * (reason "expired"), all stamped with the same `now`.
+   */
+  expire(scope: Scope, limit: number): AppliedEvent[] {
+    const r = this.retention[scope];
+    if (r.kind !== 'entity') return [];
+    const now = this.now();
+    const entities = this.#entityMap(scope);
+    const expired: string[] = [];
+    // Update order is last-seen order (unless the clock stepped back, which
+    // only delays an expiry by the step), so the expired ones are a prefix.
+    for (const [id, entry] of entities) {
+      if (expired.length >= limit || entry.seenAt >= now - r.ttlMs) break;
+      expired.push(id);
+    }
+    return expired.map((id) => {
+      entities.delete(id);
+      return this.#append(scope, now, encodeRemovalData(id, 'expired'));
+    });
   }
 
   /** The scope's seq and state at this instant, retention applied at `now`. */
   read(scope: Scope): ScopeSnapshot {
     const seq = this.#seq.get(scope) ?? 0;
-    const now = this.#now();
+    const now = this.now();
     const r = this.retention[scope];
     const items: string[] = [];
     if (r.kind === 'entity') {
@@ -94,6 +141,59 @@ export class MemoryScopeState {
       }
     }
     return { scope, seq, items };
+  }
+
+  /** history.lua's answer, computed the same way (see HistoryStore.readAfter). */
+  readHistory(scope: Scope, afterSeq: number, maxEvents: number): HistoryRead {
+    const lastSeq = this.#seq.get(scope) ?? 0;
+    if (afterSeq > lastSeq) return { kind: 'future', lastSeq };
+    if (afterSeq === lastSeq) return { kind: 'events', events: [], lastSeq };
+    const r = this.retention[scope];
+    const cutoff = this.now() - r.historyMaxAgeMs;
+    const floor = Math.max(1, lastSeq - r.historyMaxItems + 1);
+    const { entries, head } = this.#historyLog(scope);
+    const headSeq = entries[head]?.seq ?? lastSeq + 1;
+    const first = afterSeq + 1;
+    const entryOf = (seq: number): HistoryEntry | undefined =>
+      seq >= headSeq ? entries[head + seq - headSeq] : undefined;
+    const firstEntry = entryOf(first);
+    if (first >= floor && firstEntry !== undefined && firstEntry.ts >= cutoff) {
+      const upto = Math.min(afterSeq + maxEvents, lastSeq);
+      const events: HistoryEvent[] = [];
+      for (let seq = first; seq <= upto; seq++) {
+        const entry = entryOf(seq) as HistoryEntry;
+        events.push({ seq, frame: entry.frame });
+      }
+      return { kind: 'events', events, lastSeq };
+    }
+    let oldestSeq = lastSeq + 1;
+    for (let seq = Math.max(floor, headSeq); seq <= lastSeq; seq++) {
+      if ((entryOf(seq) as HistoryEntry).ts >= cutoff) {
+        oldestSeq = seq;
+        break;
+      }
+    }
+    return { kind: 'gone', oldestSeq, lastSeq };
+  }
+
+  #append(scope: Scope, ts: number, dataJson: string): AppliedEvent {
+    const seq = (this.#seq.get(scope) ?? 0) + 1;
+    this.#seq.set(scope, seq);
+    const frame = Buffer.from(encodeEventFrame(scope, seq, ts, dataJson));
+    const r = this.retention[scope];
+    const log = this.#historyLog(scope);
+    log.entries.push({ seq, ts, frame });
+    // Trim by length exactly and by age from the head (the new entry is never aged).
+    const cutoff = ts - r.historyMaxAgeMs;
+    let head = Math.max(log.head, log.entries.length - r.historyMaxItems);
+    while ((log.entries[head] as HistoryEntry).ts < cutoff) head++;
+    log.head = head;
+    // Compact once the dead prefix outweighs the live entries (amortised O(1)).
+    if (log.head > 1024 && log.head * 2 > log.entries.length) {
+      log.entries = log.entries.slice(log.head);
+      log.head = 0;
+    }
+    return { seq, ts, frame };
   }
 
   #entityMap(scope: Scope): Map<string, EntityEntry> {
@@ -112,5 +212,14 @@ export class MemoryScopeState {
       this.#logs.set(scope, list);
     }
     return list;
+  }
+
+  #historyLog(scope: Scope): HistoryLog {
+    let log = this.#history.get(scope);
+    if (!log) {
+      log = { entries: [], head: 0 };
+      this.#history.set(scope, log);
+    }
+    return log;
   }
 }

@@ -1,8 +1,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Backplane } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
+import { sweepExpiredEntities } from './entity-expiry.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
 import { RedisEventBus } from './redis-event-bus.js';
+import { RedisHistoryStore } from './redis-history-store.js';
 import { RedisKeyStore } from './redis-key-store.js';
 import { RedisSnapshotStore } from './redis-snapshot-store.js';
 import type { RetentionPolicy } from './retention.js';
@@ -38,7 +40,7 @@ export const REDIS_BACKPLANE_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.fre
 
 /**
  * The backplane of every scaled deployment. Opens two connections from the
- * URL: `redis` (commands: scripts, key store, limiter) and `subscriber` (a
+ * URL: `redis` (commands: scripts, key store, limiter, history) and `subscriber` (a
  * duplicate in subscriber mode), and owns them: close() quits both.
  */
 export class RedisBackplane implements Backplane {
@@ -46,6 +48,7 @@ export class RedisBackplane implements Backplane {
   readonly keys: RedisKeyStore;
   readonly snapshots: RedisSnapshotStore;
   readonly bus: RedisEventBus;
+  readonly history: RedisHistoryStore;
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #limiters = new Set<ConnectionLimiter>();
@@ -65,6 +68,11 @@ export class RedisBackplane implements Backplane {
     this.keys = new RedisKeyStore(this.#redis);
     this.snapshots = new RedisSnapshotStore({ redis: this.#redis, retention: options.retention });
     this.bus = new RedisEventBus({ redis: this.#redis, subscriber: this.#subscriber, retention: options.retention });
+    this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
+  }
+
+  sweepExpired(): Promise<number> {
+    return sweepExpiredEntities(this.bus);
   }
 
   createLimiter(options: ConnectionLimiterOptions): ConnectionLimiter {

@@ -1,20 +1,19 @@
 import { type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
+import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
 import { frameSeq } from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
 import {
-  eventScriptKeys,
+  expireScriptKeys,
   type HydraScriptCommands,
   type HydraScriptPipeline,
+  publishScriptKeys,
   withEventScripts,
 } from './lua-scripts.js';
 import { redisChannels } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
-
-/** How many expired entities one publish prunes at most (bounds the script's run time). */
-export const ENTITY_PRUNE_LIMIT = 100;
 
 /** Counters a gateway exports as metrics: what the bus dropped instead of throwing. */
 export interface BusStats {
@@ -25,7 +24,7 @@ export interface BusStats {
 }
 
 export interface RedisEventBusOptions {
-  /** Command connection: runs publish.lua. Not closed by the bus. */
+  /** Command connection: runs publish.lua and expire.lua. Not closed by the bus. */
   redis: Redis;
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
   subscriber: Redis;
@@ -33,8 +32,10 @@ export interface RedisEventBusOptions {
 }
 
 /**
- * EventBus on Redis: one publish.lua run per event (seq + state + PUBLISH
- * atomically), per-scope pub/sub channels plus the control channel.
+ * EventBus on Redis: one publish.lua run per event (seq + state + history
+ * XADD + PUBLISH atomically), per-scope pub/sub channels plus the control
+ * channel. expireEntities runs expire.lua (removal + seq + history + PUBLISH
+ * per expired entity, atomically, hence exactly once across processes).
  *
  * Delivery: frames arrive as the Buffers Redis sent (ioredis `messageBuffer`),
  * never converted to strings. Malformed messages are counted and dropped;
@@ -48,11 +49,11 @@ export interface RedisEventBusOptions {
  * after Redis has acknowledged the renewed SUBSCRIBE, so a snapshot read from
  * inside onSubscribed is never older than the live stream that follows.
  *
- * The injected clients are shared: the bus registers its two scripts on
+ * The injected clients are shared: the bus registers its scripts on
  * `redis` (defineCommand), and close() only unsubscribes its channels and
  * removes its listeners.
  */
-export class RedisEventBus implements EventBus {
+export class RedisEventBus implements EventBus, EntityExpirer {
   readonly #redis: Redis & HydraScriptCommands;
   readonly #subscriber: Redis;
   readonly #retention: RetentionPolicy;
@@ -99,34 +100,38 @@ export class RedisEventBus implements EventBus {
     });
     const pipeline = this.#redis.pipeline() as ChainableCommander & HydraScriptPipeline;
     events.forEach((event, i) => {
-      const { dataJson, entityId } = encoded[i]!;
+      const { op, dataJson, entityId } = encoded[i]!;
       const scope = event.scope;
       const r = this.#retention[scope];
-      const [numKeys, ...keys] = eventScriptKeys(scope, r.kind);
+      const [numKeys, ...keys] = publishScriptKeys(scope, r.kind);
       const channel = redisChannels.scopeEvents(scope);
-      if (r.kind === 'entity') {
-        pipeline.hydraPublishEvent(
-          numKeys,
-          ...keys,
-          scope,
-          channel,
-          'entity',
-          dataJson,
-          entityId!,
-          r.ttlMs,
-          ENTITY_PRUNE_LIMIT,
-        );
-      } else {
-        pipeline.hydraPublishEvent(numKeys, ...keys, scope, channel, 'log', dataJson, r.maxItems, r.maxAgeMs);
-      }
+      const common = [scope, channel, r.kind, dataJson, r.historyMaxItems, r.historyMaxAgeMs] as const;
+      if (r.kind === 'entity') pipeline.hydraPublishEvent(numKeys, ...keys, ...common, op, entityId!);
+      else pipeline.hydraPublishEvent(numKeys, ...keys, ...common, r.maxItems, r.maxAgeMs);
     });
     const results = await pipeline.exec();
     if (results === null) throw new Error('Redis pipeline was discarded');
-    return results.map(([error, value], i) => {
+    return results.map(([error, value], i): PublishedEvent => {
       if (error) throw error;
       const [seq, ts] = value as [number, number];
-      return { scope: events[i]!.scope, seq, ts };
+      const scope = events[i]!.scope;
+      return seq === 0 ? { scope, seq, ts, skipped: true } : { scope, seq, ts };
     });
+  }
+
+  async expireEntities(scope: Scope, limit: number): Promise<number> {
+    assertExpireArgs(scope, limit, this.#retention);
+    const r = this.#retention[scope];
+    if (r.kind !== 'entity') return 0;
+    return this.#redis.hydraExpireEntities(
+      ...expireScriptKeys(scope),
+      scope,
+      redisChannels.scopeEvents(scope),
+      r.ttlMs,
+      limit,
+      r.historyMaxItems,
+      r.historyMaxAgeMs,
+    );
   }
 
   async subscribe(handler: BusHandler): Promise<BusSubscription> {

@@ -18,6 +18,11 @@ export const redisKeys = Object.freeze({
   entityLastSeen: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:seen`,
   /** ZSET score = publish ts (ms), member = `<seq>:<data JSON>`: recent events of a log scope. */
   logRecent: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:recent`,
+  /**
+   * STREAM, entry ID `<seq>-0`, one field `f` = the event's wire frame as
+   * published: the replayable history of a scope (every scope kind).
+   */
+  scopeHistory: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:history`,
   /** HASH: an API key record, by SHA-256 (hex) of the plaintext key. */
   apiKeyByHash: (keyHash: string) => `${REDIS_PREFIX}:key:{${keyHash}}`,
   /** STRING id → key hash: resolves `keys revoke <id>`. */

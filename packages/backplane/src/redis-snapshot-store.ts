@@ -15,7 +15,8 @@ export interface RedisSnapshotStoreOptions {
  * SnapshotStore on Redis: one snapshot.lua run per read, so `seq` and `items`
  * come from the same instant (between two publish.lua runs). Retention is
  * applied against the Redis server clock at read time, so an entity past its
- * TTL or a log event past maxAge is absent even if no publish pruned it yet.
+ * TTL or a log event past maxAge is absent even if no expiry sweep (or
+ * publish, for logs) removed it yet.
  */
 export class RedisSnapshotStore implements SnapshotStore {
   readonly #redis: Redis & HydraScriptCommands;

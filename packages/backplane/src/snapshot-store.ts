@@ -8,8 +8,11 @@ export interface ScopeSnapshot {
   /**
    * Each item's `data` as JSON text, so a gateway can assemble the snapshot
    * message once per version without parsing. Entity scopes: the active
-   * entities (latest data per id, unexpired). Log scopes: the recent events,
-   * oldest first, within the scope's retention.
+   * entities (latest data per id), i.e. neither deleted nor removed by the
+   * expiry sweep (at seq ≤ `seq`), and updated within the TTL at read time:
+   * an entity past its TTL is absent even before the sweep announced its
+   * removal. Log scopes: the recent events, oldest first, within the scope's
+   * retention.
    */
   items: string[];
 }

@@ -10,7 +10,6 @@ import {
   RedisEventBus,
   RedisSnapshotStore,
   redisChannels,
-  redisKeys,
 } from '../src/index.js';
 import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
 
@@ -121,20 +120,6 @@ describe('RedisEventBus on Redis specifically', () => {
     expect(after[1]).toBe(0);
     expect(subscriber.status).toBe('ready');
     expect(await subscriber.ping()).toBe('PONG');
-  });
-
-  it('prunes at most 100 expired entities per publish', async () => {
-    const policy = parseRetention('aircraft:ttl=200');
-    const { bus, snapshots } = setup(policy);
-    await bus.publish(Array.from({ length: 150 }, (_, i) => ({ scope: 'aircraft' as const, data: { id: `e${i}` } })));
-    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(150);
-    await waitFor(async () => (await snapshots.read('aircraft')).items.length === 0, 5_000, 'expiry');
-    await bus.publish([{ scope: 'aircraft', data: { id: 'fresh1' } }]);
-    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(51);
-    await bus.publish([{ scope: 'aircraft', data: { id: 'fresh2' } }]);
-    expect(await admin.hlen(redisKeys.entityState('aircraft'))).toBe(2);
-    expect(await admin.zcard(redisKeys.entityLastSeen('aircraft'))).toBe(2);
-    expect((await snapshots.read('aircraft')).items).toHaveLength(2);
   });
 
   it('keeps working after the script cache is flushed', async () => {

@@ -3,7 +3,7 @@
  *
  * Reconnect policy by code:
  * - 1000, 1001, 1011, 1013, 4000: transient; reconnect (with jittered backoff).
- * - 1008, 4001: terminal for this key or client; reconnecting unchanged fails again.
+ * - 1008, 4001, 4002: terminal for this key or request; reconnecting unchanged fails again.
  */
 export const CloseCode = Object.freeze({
   /** Normal closure (the seed's 1000). */
@@ -28,6 +28,12 @@ export const CloseCode = Object.freeze({
    * the small budget the gateway tolerates). Terminal.
    */
   ClientProtocolViolation: 4001,
+  /**
+   * The connect request was malformed or impossible (e.g. a `resume` position
+   * that is not `scope:seq`, names a scope the key lacks, or lies in the
+   * future). An `error` message with the reason precedes the close. Terminal.
+   */
+  BadRequest: 4002,
 } as const);
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -42,4 +48,5 @@ export const CloseReason: Readonly<Record<CloseCode, string>> = Object.freeze({
   1013: 'try again later',
   4000: 'slow consumer',
   4001: 'clients may not send on this stream',
+  4002: 'bad request',
 });

@@ -441,6 +441,55 @@ describe('validateIngestItem: rejections name the field', () => {
   });
 });
 
+describe('validateIngestItem: op (entity lifecycle)', () => {
+  it('accepts a delete of an entity with only data.id, normalised to {scope, op, data: {id}}', () => {
+    expect(ok(validateIngestItem({ scope: 'aircraft', op: 'delete', data: { id: '4ca2d1' } }))).toEqual({
+      scope: 'aircraft',
+      op: 'delete',
+      data: { id: '4ca2d1' },
+    });
+  });
+
+  it('ignores (drops, does not check) other data fields of a delete', () => {
+    const event = ok(validateIngestItem({ scope: 'vessels', op: 'delete', data: { id: '1', lat: 'not checked' } }));
+    expect(event).toEqual({ scope: 'vessels', op: 'delete', data: { id: '1' } });
+  });
+
+  it('treats op "upsert" as the default: normalised without op, data checked as usual', () => {
+    const event = ok(validateIngestItem({ scope: 'aircraft', op: 'upsert', data: { id: 'a', callsign: 'X ' } }));
+    expect(event).toEqual({ scope: 'aircraft', data: { id: 'a', callsign: 'X' } });
+    expect(reason(validateIngestItem({ scope: 'aircraft', op: 'upsert', data: { id: 'a', lat: 91 } }))).toMatch(
+      /^aircraft\.data\.lat: /,
+    );
+  });
+
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['delete without id', { scope: 'aircraft', op: 'delete', data: {} }, /^aircraft\.data\.id: required/],
+    ['delete with a numeric id', { scope: 'vessels', op: 'delete', data: { id: 7 } }, /^vessels\.data\.id: expected/],
+    ['delete without data', { scope: 'aircraft', op: 'delete' }, /^aircraft\.data: required, an object$/],
+    [
+      'delete on a log scope',
+      { scope: 'signals', op: 'delete', data: { id: 'x' } },
+      /^signals\.op: log scopes are append-only and take no "op" \(got string "delete"\); remove it$/,
+    ],
+    ['upsert on a log scope', { scope: 'alerts', op: 'upsert', data: {} }, /^alerts\.op: log scopes are append-only/],
+    [
+      'unknown op',
+      { scope: 'aircraft', op: 'remove', data: { id: 'a' } },
+      /^aircraft\.op: expected "upsert" or "delete", got string "remove"$/,
+    ],
+    ['op not a string', { scope: 'aircraft', op: null, data: { id: 'a' } }, /^aircraft\.op: expected .*got null$/],
+    [
+      'another top-level key next to op',
+      { scope: 'aircraft', op: 'delete', data: { id: 'a' }, reason: 'gone' },
+      /^item: unexpected key "reason"; an item is .* with an optional "op"/,
+    ],
+  ];
+  it.each(cases)('rejects %s', (_name, raw, pattern) => {
+    expect(reason(validateIngestItem(raw))).toMatch(pattern);
+  });
+});
+
 describe('validateIngestItem: properties', () => {
   it('never throws and always returns ok with an event or a non-empty reason', () => {
     fc.assert(

@@ -8,6 +8,7 @@ import { isEntityScope, isScope, MAX_ENTITY_ID_LENGTH, SCOPES } from './scopes.j
 export type ItemResult = { ok: true; event: IngestEvent } | { ok: false; reason: string };
 
 const ITEM_SHAPE = '{"scope": "...", "data": {...}}';
+const ITEM_KEYS = `${ITEM_SHAPE} with an optional "op" ("upsert" or "delete", entity scopes only)`;
 const SCOPE_LIST = SCOPES.join(', ');
 const ID_RULE = `a non-empty string of at most ${MAX_ENTITY_ID_LENGTH} characters`;
 
@@ -16,7 +17,8 @@ function reject(reason: string): ItemResult {
 }
 
 /**
- * Validates and normalises one ingest item `{"scope", "data"}`.
+ * Validates and normalises one ingest item `{"scope", "data"}`, or
+ * `{"scope", "op", "data"}` for an entity scope.
  *
  * Guarantees:
  * - never throws, whatever `raw` is, and never mutates `raw`;
@@ -25,6 +27,12 @@ function reject(reason: string): ItemResult {
  * - entity scopes require `data.id` (non-empty string, at most
  *   MAX_ENTITY_ID_LENGTH characters, any format); log scopes accept the same
  *   `id` optionally;
+ * - `op` is `"upsert"` (the default, also when absent) or `"delete"`, and is
+ *   accepted on entity scopes only (log scopes are append-only: any `op` is
+ *   rejected). A delete needs only `data.id`; it is normalised to
+ *   `{scope, op: "delete", data: {id}}` (other data fields are dropped, not
+ *   checked). An upsert is normalised without `op`;
+ * - any other top-level key is rejected;
  * - known fields of the scope are type-checked; unknown fields pass through
  *   unchanged;
  * - normalisation (AIS "not available" codes, `null` on a known field, a
@@ -38,8 +46,8 @@ function reject(reason: string): ItemResult {
 export function validateIngestItem(raw: unknown): ItemResult {
   if (!isPlainObject(raw)) return reject(`item: expected an object ${ITEM_SHAPE}, got ${describeValue(raw)}`);
   for (const key in raw) {
-    if (key !== 'scope' && key !== 'data' && Object.hasOwn(raw, key)) {
-      return reject(`item: unexpected key ${quoteName(key)}; an item is ${ITEM_SHAPE}`);
+    if (key !== 'scope' && key !== 'data' && key !== 'op' && Object.hasOwn(raw, key)) {
+      return reject(`item: unexpected key ${quoteName(key)}; an item is ${ITEM_KEYS}`);
     }
   }
 
@@ -50,6 +58,16 @@ export function validateIngestItem(raw: unknown): ItemResult {
         ? `scope: required, one of ${SCOPE_LIST}`
         : `scope: expected one of ${SCOPE_LIST}, got ${describeValue(scope)}`,
     );
+  }
+
+  const op = Object.hasOwn(raw, 'op') ? raw['op'] : undefined;
+  if (op !== undefined) {
+    if (!isEntityScope(scope)) {
+      return reject(`${scope}.op: log scopes are append-only and take no "op" (got ${describeValue(op)}); remove it`);
+    }
+    if (op !== 'upsert' && op !== 'delete') {
+      return reject(`${scope}.op: expected "upsert" or "delete", got ${describeValue(op)}`);
+    }
   }
 
   const data = raw['data'];
@@ -67,6 +85,7 @@ export function validateIngestItem(raw: unknown): ItemResult {
   } else if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTITY_ID_LENGTH) {
     return reject(`${scope}.data.id: expected ${ID_RULE}, got ${describeValue(id)}`);
   }
+  if (op === 'delete') return { ok: true, event: { scope, op: 'delete', data: { id } } };
 
   // Copy-on-write: `out` becomes a shallow copy the first time a field is normalised.
   let out: EventData = data;

@@ -15,12 +15,33 @@ export interface ConnectedMessage {
  */
 export interface SnapshotMessage {
   type: 'snapshot';
-  data: { scope: Scope; seq: number; items: EventData[] };
+  data: {
+    scope: Scope;
+    seq: number;
+    /** 1-based part of a snapshot sent in several messages (all at one seq). */
+    part?: number;
+    parts?: number;
+    /** True on the last part: the client now holds the whole state at `seq`. */
+    complete?: boolean;
+    items: EventData[];
+  };
+}
+
+/** Why a client's view of a scope restarts with a fresh snapshot. */
+export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long';
+
+/** The client's view of `scope` restarts: a fresh snapshot (then live events) follows. */
+export interface ResyncMessage {
+  type: 'resync';
+  data: { scope: Scope; reason: ResyncReason };
 }
 
 /**
  * One live event. `seq` increases by exactly 1 per event within a scope;
  * `ts` is the publish time (epoch ms) stamped by the backplane.
+ *
+ * In an entity scope, `data` is either the entity's new state (an upsert) or
+ * an EntityRemovedData: the entity left the scope's state at this `seq`.
  */
 export interface ScopeEventMessage<S extends Scope = Scope> {
   type: S;
@@ -43,10 +64,30 @@ export interface ErrorMessage {
   data: { code: ErrorCode; message: string };
 }
 
-export type ServerMessage = ConnectedMessage | SnapshotMessage | ScopeEventMessage | ErrorMessage;
+export type ServerMessage = ConnectedMessage | SnapshotMessage | ResyncMessage | ScopeEventMessage | ErrorMessage;
+
+/** Why an entity left its scope: deleted through ingest, or not updated within the scope's TTL. */
+export type EntityRemovalReason = 'deleted' | 'expired';
+
+/**
+ * The `data` of the event announcing that an entity left its scope, exactly
+ * `{"id":"<id>","removed":true,"reason":"deleted"|"expired"}`. It has its
+ * own `seq` like any event; the entity is absent from every snapshot at that
+ * `seq` or later, until an upsert with the same id brings it back.
+ */
+export interface EntityRemovedData {
+  id: string;
+  removed: true;
+  reason: EntityRemovalReason;
+}
+
+/** What an ingest item does: `upsert` (the default) stores `data`; `delete` removes the entity `data.id` (entity scopes only). */
+export type IngestOp = 'upsert' | 'delete';
 
 /** One item of an ingest batch, as POSTed to the publisher. */
 export interface IngestEvent {
   scope: Scope;
+  /** Absent means `upsert`. `delete` is valid for entity scopes only and needs just `data.id`. */
+  op?: IngestOp;
   data: EventData;
 }

@@ -70,7 +70,7 @@ describe('encode* / parseServerMessage', () => {
     [
       'an unknown type',
       '{"type":"hello","data":{}}',
-      /type: expected connected, snapshot, error or a scope, got string "hello"/,
+      /type: expected connected, snapshot, resync, error or a scope, got string "hello"/,
     ],
     ['no data', '{"type":"connected"}', /data: expected an object, got undefined/],
     [

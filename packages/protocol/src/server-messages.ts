@@ -4,6 +4,7 @@ import {
   ErrorCode,
   type ErrorMessage,
   type EventData,
+  type ResyncMessage,
   type ServerMessage,
   type SnapshotMessage,
 } from './messages.js';
@@ -62,6 +63,12 @@ export function parseServerMessage(text: string): ServerMessage {
       });
       return value as unknown as SnapshotMessage;
     }
+    case 'resync': {
+      const { scope, reason } = data;
+      if (!isScope(scope)) fail(`resync.data.scope: expected a scope, got ${describeValue(scope)}`);
+      if (typeof reason !== 'string') fail(`resync.data.reason: expected a string, got ${describeValue(reason)}`);
+      return value as unknown as ResyncMessage;
+    }
     case 'error': {
       const { code, message } = data;
       if (!ERROR_CODES.has(code)) {
@@ -71,7 +78,8 @@ export function parseServerMessage(text: string): ServerMessage {
       return value as unknown as ErrorMessage;
     }
     default: {
-      if (!isScope(type)) fail(`type: expected connected, snapshot, error or a scope, got ${describeValue(type)}`);
+      if (!isScope(type))
+        fail(`type: expected connected, snapshot, resync, error or a scope, got ${describeValue(type)}`);
       const { seq, ts } = value;
       if (!isSeq(seq)) fail(`${type}.seq: expected an integer >= 0, got ${describeValue(seq)}`);
       if (!isTs(ts)) fail(`${type}.ts: expected epoch milliseconds, got ${describeValue(ts)}`);

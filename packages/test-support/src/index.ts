@@ -1,4 +1,5 @@
 export * from './free-port.js';
 export * from './redis-server.js';
+export * from './scope-tracker.js';
 export * from './service-process.js';
 export * from './stream-client.js';

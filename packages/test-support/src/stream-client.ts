@@ -14,6 +14,8 @@ export interface ReceivedMessage {
  */
 export class StreamClient {
   readonly messages: ReceivedMessage[] = [];
+  /** Byte size of each message as received, index-aligned with `messages`. */
+  readonly rawSizes: number[] = [];
   readonly pingTimes: number[] = [];
   closeCode: number | null = null;
   closeReason = '';
@@ -48,6 +50,7 @@ export class StreamClient {
       });
     });
     this.ws.on('message', (data) => {
+      this.rawSizes.push((data as Buffer).length);
       this.messages.push(JSON.parse(data.toString()) as ReceivedMessage);
       this.notify();
     });

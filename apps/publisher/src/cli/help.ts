@@ -42,6 +42,7 @@ The Hydra stream admin CLI.
 
 Commands:
   keys create|revoke|list  manage API keys (see "hydra keys --help")
+  tail --key K [--url U]   watch the stream in the terminal (see "hydra tail --help")
 
 Options:
   -h, --help               show help

@@ -1,0 +1,105 @@
+import { type Backplane, createBackplane } from '@hydra/backplane';
+import { createLogger, Gateway, ConfigError as GatewayConfigError, parseGatewayConfig } from '@hydra/gateway';
+import { SCOPES } from '@hydra/protocol';
+import {
+  createDemoFeed,
+  createIngestServer,
+  createPublisherRegistry,
+  ConfigError as PublisherConfigError,
+  parsePublisherConfig,
+} from '@hydra/publisher';
+
+/**
+ * `pnpm start`: the whole product in one process for a first look — gateway
+ * (:8080), ingest API (:8090 on loopback), demo feed — on the in-memory
+ * backplane, or on Redis when HYDRA_REDIS_URL is set. Prints the stream URL,
+ * a demo key for every scope and a client command. Ctrl-C drains clients
+ * with 1001 and exits 0.
+ */
+async function main(): Promise<void> {
+  // The embedded mode's own defaults: demo feed on, a short drain (few local clients).
+  const env = { HYDRA_DRAIN_MS: '2000', HYDRA_DEMO_FEED: 'true', ...process.env };
+  let gatewayConfig: ReturnType<typeof parseGatewayConfig>;
+  let publisherConfig: ReturnType<typeof parsePublisherConfig>;
+  try {
+    gatewayConfig = parseGatewayConfig(env);
+    publisherConfig = parsePublisherConfig(env);
+  } catch (err) {
+    if (err instanceof GatewayConfigError || err instanceof PublisherConfigError) {
+      console.error(`hydra: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(gatewayConfig.logLevel);
+  const backplane: Backplane = createBackplane(
+    gatewayConfig.redisUrl === undefined
+      ? { kind: 'memory', retention: gatewayConfig.retention }
+      : { kind: 'redis', url: gatewayConfig.redisUrl, retention: gatewayConfig.retention },
+  );
+  const gateway = await Gateway.start({ config: gatewayConfig, backplane, logger }).catch(async (err: unknown) => {
+    logger.fatal({ err }, 'gateway failed to start');
+    await backplane.close();
+    process.exit(1);
+  });
+  const ingest = createIngestServer({
+    backplane,
+    config: publisherConfig,
+    logger: logger.child({ component: 'publisher' }),
+    registry: createPublisherRegistry(),
+  });
+  const ingestHost = publisherConfig.ingestToken === undefined ? '127.0.0.1' : '0.0.0.0';
+  const ingestAddress = await ingest.listen(publisherConfig.port, ingestHost);
+  const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
+  feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
+  const created = await backplane.keys.create({ scopes: [...SCOPES], name: 'demo (pnpm start)' });
+
+  const host = gatewayConfig.host === '0.0.0.0' ? 'localhost' : gatewayConfig.host;
+  const scheme = gatewayConfig.tls ? 'wss' : 'ws';
+  const streamUrl = `${scheme}://${host}:${gateway.port}/v1/stream`;
+  const banner = [
+    '',
+    `Hydra stream is running (${backplane.kind} backplane${feed ? `, demo feed seed ${publisherConfig.demoSeed}` : ''}).`,
+    '',
+    `  Stream URL   ${streamUrl}`,
+    `  Demo API key ${created.key}   (all scopes: ${SCOPES.join(', ')})`,
+    `  Ingest       POST http://${ingestHost === '0.0.0.0' ? 'localhost' : ingestHost}:${ingestAddress.port}/v1/events`,
+    `  Metrics      http://localhost:${gateway.adminPort}/metrics`,
+    '',
+    '  Watch it:',
+    `    pnpm hydra tail --url ${streamUrl} --key ${created.key}`,
+    '  or with the seed JavaScript client:',
+    `    HYDRA_STREAM_URL=${streamUrl} HYDRA_API_KEY=${created.key} node --experimental-websocket examples/seed-client.mjs`,
+    '',
+    'Ctrl-C stops it (clients are closed with 1001).',
+    '',
+  ].join('\n');
+  process.stdout.write(`${banner}\n`);
+  logger.info({ port: gateway.port, adminPort: gateway.adminPort, ingestPort: ingestAddress.port }, 'embedded ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown watchdog fired');
+      process.exit(1);
+    }, gatewayConfig.drainMs + 10_000).unref();
+    (async () => {
+      await feed?.stop();
+      await gateway.shutdown();
+      await ingest.close();
+      await backplane.close();
+    })()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

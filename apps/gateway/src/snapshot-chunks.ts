@@ -1,0 +1,32 @@
+import type { Scope } from '@hydra/protocol';
+
+/**
+ * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`
+ * each (a single item larger than that gets a message of its own). Every part
+ * carries the same `seq`, its 1-based `part`, the number of `parts`, and
+ * `complete: true` on the last one, so a client knows when it holds the
+ * whole state. An empty scope is one part with no items.
+ */
+export function encodeSnapshotChunks(scope: Scope, seq: number, items: readonly string[], maxBytes: number): Buffer[] {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  const budget = Math.max(1, maxBytes - 128); // room for the envelope
+  for (const item of items) {
+    const itemBytes = Buffer.byteLength(item) + 1;
+    if (current.length > 0 && size + itemBytes > budget) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += itemBytes;
+  }
+  groups.push(current);
+  const parts = groups.length;
+  return groups.map((group, i) =>
+    Buffer.from(
+      `{"type":"snapshot","data":{"scope":"${scope}","seq":${seq},"part":${i + 1},"parts":${parts},"complete":${i + 1 === parts},"items":[${group.join(',')}]}}`,
+    ),
+  );
+}

@@ -1,0 +1,373 @@
+/**
+ * Load-generator worker (forked by the orchestrator, driven over IPC).
+ *
+ * Raw WebSocket clients over `net`: a fixed-key upgrade request, an
+ * incremental frame parser, pong replies; payload fields are read with byte
+ * scans, not JSON.parse, so the client stays far cheaper than any server.
+ * Each client binds its own loopback source address (127.<octet>.x.y,
+ * `perIp` clients each) so the servers' per-IP limits stay on.
+ */
+import net from 'node:net';
+import { Histogram } from './histogram.js';
+import {
+  type ConnectPlan,
+  FIELD_COUNTER,
+  FIELD_SCOPE,
+  FIELD_TIME,
+  type WorkerCommand,
+  type WorkerEvent,
+  type WorkerStats,
+} from './protocol.js';
+import {
+  countOccurrences,
+  encodeClientFrame,
+  FrameParser,
+  OP_CLOSE,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  readNumberAfter,
+  upgradeRequest,
+} from './ws-frame.js';
+
+const K_SCOPE = Buffer.from(FIELD_SCOPE);
+const K_COUNTER = Buffer.from(FIELD_COUNTER);
+const K_TIME = Buffer.from(FIELD_TIME);
+const K_SEQ = Buffer.from('"seq"');
+const SNAPSHOT_PREFIX = Buffer.from('{"type":"snapshot"');
+const CONNECTED_PREFIX = Buffer.from('{"type":"connected"');
+const HEADER_END = Buffer.from('\r\n\r\n');
+const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
+const SIO_CONNECT = encodeClientFrame(OP_TEXT, '40');
+const PUSHER_PONG = encodeClientFrame(OP_TEXT, '{"event":"pusher:pong","data":{}}');
+const MAX_SCOPES = 8;
+
+interface Client {
+  sock: net.Socket;
+  parser: FrameParser | null;
+  subs: number[];
+  last: Float64Array;
+  lastSeq: Float64Array;
+  paused: boolean;
+  done: boolean;
+}
+
+const send = (m: WorkerEvent) => process.send?.(m);
+
+let clients: Client[] = [];
+let latency = new Histogram();
+let messages = 0;
+let messagesAtMark = 0;
+let gaps = 0;
+let dups = 0;
+let seqGaps = 0;
+let seqDups = 0;
+let pings = 0;
+let closedByServer = 0;
+let pausedClosed = 0;
+let snapshots = 0;
+let snapshotItems = 0;
+let lastSnapshotMs = 0;
+let connectStart = performance.now();
+let connectMs = 0;
+let failed = 0;
+let failures: Record<string, number> = {};
+let cpuAt = process.cpuUsage();
+let wallAt = performance.now();
+let scopeNames: string[] = [];
+let nowUs = 0;
+
+/** CLOCK_MONOTONIC in µs, the publisher's clock (process.hrtime() avoids a BigInt per read). */
+function nowMicros(): number {
+  const [sec, ns] = process.hrtime();
+  return sec * 1e6 + ns / 1e3;
+}
+
+function fail(reason: string): void {
+  failed++;
+  failures[reason] = (failures[reason] ?? 0) + 1;
+}
+
+function onLive(c: Client, p: Buffer): void {
+  const s = readNumberAfter(p, K_SCOPE);
+  const n = readNumberAfter(p, K_COUNTER);
+  const t = readNumberAfter(p, K_TIME);
+  if (s < 0 || n < 0 || t < 0) return;
+  messages++;
+  if (!c.paused) latency.record(nowUs - t);
+  const i = s % MAX_SCOPES;
+  const prev = c.last[i] as number;
+  if (prev > 0) {
+    if (n > prev + 1) gaps += n - prev - 1;
+    else if (n <= prev) dups++;
+  }
+  if (n > prev) c.last[i] = n;
+}
+
+function onHydraLive(c: Client, p: Buffer): void {
+  const s = readNumberAfter(p, K_SCOPE);
+  const seq = readNumberAfter(p, K_SEQ);
+  if (s >= 0 && seq >= 0) {
+    const i = s % MAX_SCOPES;
+    const prev = c.lastSeq[i] as number;
+    if (prev > 0) {
+      if (seq > prev + 1) seqGaps += seq - prev - 1;
+      else if (seq <= prev) seqDups++;
+    }
+    if (seq > prev) c.lastSeq[i] = seq;
+  }
+  onLive(c, p);
+}
+
+function onSnapshot(c: Client, p: Buffer): void {
+  snapshots++;
+  const items = countOccurrences(p, K_COUNTER);
+  snapshotItems += items;
+  const seq = readNumberAfter(p, K_SEQ);
+  const at = p.indexOf('"scope":"');
+  if (at >= 0 && seq >= 0) {
+    const name = p.toString('latin1', at + 9, p.indexOf('"', at + 9));
+    const i = scopeNames.indexOf(name);
+    if (i >= 0) c.lastSeq[i % MAX_SCOPES] = seq;
+  }
+  lastSnapshotMs = performance.now() - connectStart;
+}
+
+function handleText(c: Client, protocol: ConnectPlan['protocol'], p: Buffer): void {
+  switch (protocol) {
+    case 'hydra':
+      if (p.length > 18 && p.compare(SNAPSHOT_PREFIX, 0, SNAPSHOT_PREFIX.length, 0, SNAPSHOT_PREFIX.length) === 0) {
+        onSnapshot(c, p);
+      } else if (p.compare(CONNECTED_PREFIX, 0, CONNECTED_PREFIX.length, 0, CONNECTED_PREFIX.length) !== 0) {
+        onHydraLive(c, p);
+      }
+      return;
+    case 'sio': {
+      const c0 = p[0];
+      if (c0 === 0x32 /* '2' ping */ && p.length === 1) {
+        pings++;
+        c.sock.write(SIO_PONG);
+      } else if (c0 === 0x30 /* '0' open */) {
+        c.sock.write(SIO_CONNECT);
+      } else if (c0 === 0x34 && p[1] === 0x32 /* '42' event */) {
+        onLive(c, p);
+      }
+      return;
+    }
+    case 'pusher':
+      if (p.indexOf('"pusher:') >= 0 || p.indexOf('"pusher_internal:') >= 0) {
+        if (p.indexOf('pusher:connection_established') >= 0) {
+          for (const s of c.subs) {
+            const name = scopeNames[s] as string;
+            c.sock.write(
+              encodeClientFrame(OP_TEXT, `{"event":"pusher:subscribe","data":{"auth":"","channel":"${name}"}}`),
+            );
+          }
+        } else if (p.indexOf('pusher:ping') >= 0) {
+          pings++;
+          c.sock.write(PUSHER_PONG);
+        }
+        return;
+      }
+      onLive(c, p);
+      return;
+    case 'raw':
+      onLive(c, p);
+      return;
+  }
+}
+
+function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => void): void {
+  const ipIndex = Math.floor(index / plan.perIp);
+  const localAddress = `127.${plan.ipOctet}.${Math.floor(ipIndex / 250) % 250}.${(ipIndex % 250) + 1}`;
+  const path = plan.paths[index % plan.paths.length] as string;
+  const subs = plan.subs[index % plan.subs.length] ?? [];
+  const sock = net.connect({ host: '127.0.0.1', port: plan.port, localAddress });
+  sock.setNoDelay(true);
+  const c: Client = {
+    sock,
+    parser: null,
+    subs,
+    last: new Float64Array(MAX_SCOPES),
+    lastSeq: new Float64Array(MAX_SCOPES),
+    paused: false,
+    done: false,
+  };
+  let head: Buffer | null = null;
+  let settled = false;
+  const settle = (ok: boolean, reason?: string) => {
+    if (settled) return;
+    settled = true;
+    if (!ok) fail(reason ?? 'error');
+    onDone(ok);
+  };
+  const protocol = plan.protocol;
+  sock.on('connect', () => sock.write(upgradeRequest(`127.0.0.1:${plan.port}`, path)));
+  sock.on('data', (chunk: Buffer) => {
+    nowUs = nowMicros();
+    if (c.parser) {
+      try {
+        c.parser.push(chunk);
+      } catch {
+        sock.destroy();
+      }
+      return;
+    }
+    head = head === null ? chunk : Buffer.concat([head, chunk]);
+    const end = head.indexOf(HEADER_END);
+    if (end < 0) {
+      if (head.length > 8192) sock.destroy();
+      return;
+    }
+    const status = head.toString('latin1', 9, 12);
+    if (status !== '101') {
+      settle(false, `http_${status}`);
+      sock.destroy();
+      return;
+    }
+    c.parser = new FrameParser((opcode, payload) => {
+      if (opcode === OP_TEXT) handleText(c, protocol, payload);
+      else if (opcode === OP_PING) {
+        pings++;
+        sock.write(encodeClientFrame(OP_PONG, payload));
+      } else if (opcode === OP_CLOSE) {
+        c.done = true;
+        sock.end();
+      }
+    });
+    clients.push(c);
+    settle(true);
+    const rest = head.subarray(end + 4);
+    head = null;
+    if (rest.length > 0) c.parser.push(rest);
+  });
+  sock.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? 'error'));
+  sock.on('close', () => {
+    if (!settled) settle(false, 'closed');
+    else {
+      closedByServer++;
+      if (c.paused) pausedClosed++;
+    }
+  });
+}
+
+/** Opens plan.count clients at most rampPerSec per second and maxInflight at once. */
+function connectAll(plan: ConnectPlan): void {
+  scopeNames = plan.scopeNames;
+  connectStart = performance.now();
+  let started = 0;
+  let finished = 0;
+  let inflight = 0;
+  let ok = 0;
+  const failedBefore = failed;
+  const deadline = connectStart + plan.timeoutMs;
+  let reported = false;
+  const report = () => {
+    if (reported) return;
+    reported = true;
+    clearInterval(timer);
+    connectMs = performance.now() - connectStart;
+    send({ ev: 'connected', open: ok, failed: failed - failedBefore, failures, ms: connectMs });
+  };
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((plan.rampPerSec * tickMs) / 1000));
+  const timer = setInterval(() => {
+    if (performance.now() > deadline) {
+      report();
+      return;
+    }
+    for (let k = 0; k < perTick && started < plan.count && inflight < plan.maxInflight; k++) {
+      inflight++;
+      openClient(plan, started++, (success) => {
+        inflight--;
+        finished++;
+        if (success) ok++;
+        if (finished === plan.count) report();
+      });
+    }
+  }, tickMs);
+  if (plan.count === 0) report();
+}
+
+function stats(): WorkerStats {
+  const cpu = process.cpuUsage(cpuAt);
+  return {
+    open: clients.filter((c) => !c.sock.destroyed && !c.done).length,
+    failed,
+    failures,
+    closedByServer,
+    pausedClosed,
+    paused: clients.filter((c) => c.paused).length,
+    messages,
+    messagesAtMark,
+    gaps,
+    dups,
+    seqGaps,
+    seqDups,
+    pings,
+    snapshots,
+    snapshotItems,
+    lastSnapshotMs,
+    latency: latency.toSparse(),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs: performance.now() - wallAt,
+    connectMs,
+  };
+}
+
+function reset(): void {
+  latency = new Histogram();
+  messages = 0;
+  messagesAtMark = 0;
+  gaps = 0;
+  dups = 0;
+  seqGaps = 0;
+  seqDups = 0;
+  pings = 0;
+  closedByServer = 0;
+  pausedClosed = 0;
+  cpuAt = process.cpuUsage();
+  wallAt = performance.now();
+  for (const c of clients) c.last.fill(0);
+}
+
+process.on('message', (m: WorkerCommand) => {
+  switch (m.cmd) {
+    case 'connect':
+      failures = {};
+      failed = 0;
+      snapshots = 0;
+      snapshotItems = 0;
+      lastSnapshotMs = 0;
+      connectAll(m);
+      return;
+    case 'reset':
+      reset();
+      send({ ev: 'ok' });
+      return;
+    case 'mark':
+      messagesAtMark = messages;
+      send({ ev: 'ok' });
+      return;
+    case 'stats':
+      send({ ev: 'stats', stats: stats() });
+      return;
+    case 'pause': {
+      const step = Math.max(1, Math.round(1 / Math.max(1e-6, m.fraction)));
+      for (let i = 0; i < clients.length; i += step) {
+        const c = clients[i] as Client;
+        c.paused = true;
+        c.sock.pause();
+      }
+      send({ ev: 'ok' });
+      return;
+    }
+    case 'close':
+      for (const c of clients) c.sock.destroy();
+      clients = [];
+      send({ ev: 'ok' });
+      return;
+  }
+});
+process.on('disconnect', () => process.exit(0));
+send({ ev: 'ready' });

@@ -1,0 +1,182 @@
+/**
+ * Child processes of a bench run, and what the bench reads about them. Every
+ * child is registered here and killed on exit, SIGINT or SIGTERM; every wait
+ * has a deadline.
+ */
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+
+const children = new Set<ChildProcess>();
+
+export function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function killAll(): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+}
+
+let hooked = false;
+export function installExitHooks(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      console.error(`\nbench: ${sig}, stopping children`);
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Pins a running process (all its threads) to `cpus`, e.g. '1'. Best effort. */
+export function pin(pid: number, cpus: string): void {
+  try {
+    execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
+  } catch {
+    // taskset missing or not permitted: the run is still valid, less isolated
+  }
+}
+
+export function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawns `cmd args` pinned to `cpus` (through taskset when present). */
+export function spawnPinned(
+  cpus: string | null,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+): ChildProcess {
+  const useTaskset = cpus !== null && hasTaskset();
+  const child = useTaskset
+    ? spawn('taskset', ['-c', cpus, cmd, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(child);
+}
+
+export function forkPinned(cpus: string, module: string): ChildProcess {
+  const child = track(fork(module, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+  if (child.pid) pin(child.pid, cpus);
+  return child;
+}
+
+/** Resolves with the first stdout line for which `pick` returns a value. */
+export function waitForLine<T>(child: ChildProcess, pick: (line: string) => T | undefined, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let errBuf = '';
+    const timer = setTimeout(() => done(new Error(`no ready line within ${ms} ms: ${errBuf.slice(-400)}`)), ms);
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const v = pick(line);
+        if (v !== undefined) {
+          done(null, v);
+          return;
+        }
+        nl = buf.indexOf('\n');
+      }
+    };
+    const onErr = (chunk: Buffer) => {
+      errBuf = (errBuf + chunk.toString()).slice(-2000);
+    };
+    const onExit = (code: number | null) => done(new Error(`exited (${code}) before ready: ${errBuf.slice(-400)}`));
+    const done = (err: Error | null, v?: T) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      // keep draining output so the child never blocks on a full pipe
+      child.stdout?.resume();
+      if (err) reject(err);
+      else resolve(v as T);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onErr);
+    child.once('exit', onExit);
+  });
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is state (field 3); utime is field 14, stime field 15
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Resident set size in bytes, from /proc/<pid>/status. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function machineInfo() {
+  const cpus = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  })();
+  return { cpuModel: cpus };
+}

@@ -1,0 +1,98 @@
+/** Messages between the bench orchestrator and its forked workers (client load and publisher). */
+
+/** How a client speaks to a server under test. */
+export type ClientProtocol = 'hydra' | 'sio' | 'pusher' | 'raw';
+
+/** Keys of the numeric fields the publisher stamps into every payload (unique, so a byte scan finds them). */
+export const FIELD_SCOPE = 'zzs';
+export const FIELD_COUNTER = 'zzn';
+export const FIELD_TIME = 'zzt';
+
+export interface ConnectPlan {
+  cmd: 'connect';
+  protocol: ClientProtocol;
+  port: number;
+  count: number;
+  /** Second octet of this worker's source addresses (127.<octet>.x.y). */
+  ipOctet: number;
+  perIp: number;
+  /** Upgrade requests per second (whole worker) and at most this many in flight. */
+  rampPerSec: number;
+  maxInflight: number;
+  /** Request path of client i is paths[i % paths.length]; its scope indices subs[i % subs.length]. */
+  paths: string[];
+  subs: number[][];
+  /** Scope names by index (snapshot frames name their scope). */
+  scopeNames: string[];
+  /** Give up connecting after this long. */
+  timeoutMs: number;
+}
+
+export type WorkerCommand =
+  | ConnectPlan
+  | { cmd: 'reset' }
+  | { cmd: 'mark' }
+  | { cmd: 'stats' }
+  | { cmd: 'pause'; fraction: number }
+  | { cmd: 'close' };
+
+export interface SparseHistogram {
+  buckets: Array<[number, number]>;
+  max: number;
+  sum: number;
+}
+
+export interface WorkerStats {
+  open: number;
+  failed: number;
+  failures: Record<string, number>;
+  closedByServer: number;
+  /** Closed by the server among the paused (slow) clients. */
+  pausedClosed: number;
+  paused: number;
+  messages: number;
+  /** Messages received before the last `mark`. */
+  messagesAtMark: number;
+  /** Missing counter values between consecutive messages of one scope. */
+  gaps: number;
+  /** Counter values at or below the last one seen (duplicates or reordering). */
+  dups: number;
+  /** Product seq checks (hydra only): gaps and duplicates of the envelope seq after a snapshot. */
+  seqGaps: number;
+  seqDups: number;
+  pings: number;
+  snapshots: number;
+  snapshotItems: number;
+  /** ms from the connect command to the moment this worker's last client had its last snapshot. */
+  lastSnapshotMs: number;
+  latency: SparseHistogram;
+  /** Latency of healthy (not paused) clients only. */
+  cpuMs: number;
+  wallMs: number;
+  connectMs: number;
+}
+
+export type WorkerEvent =
+  | { ev: 'ready' }
+  | { ev: 'connected'; open: number; failed: number; failures: Record<string, number>; ms: number }
+  | { ev: 'stats'; stats: WorkerStats }
+  | { ev: 'ok' };
+
+export interface PublishPlan {
+  cmd: 'publish';
+  target: 'hydra' | 'sio' | 'pusher' | 'raw';
+  redisUrl: string;
+  /** soketi HTTP API port (target pusher). */
+  httpPort?: number;
+  /** Events per second over all scopes, round-robin over `scopes` (indices into scopeNames). */
+  rate: number;
+  scopes: number[];
+  scopeNames: string[];
+  durationMs: number;
+  /** Pad each payload to about this many bytes. */
+  payloadBytes: number;
+  /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
+  entities: number;
+}
+
+export type PublisherEvent = { ev: 'ready' } | { ev: 'done'; published: number[]; ms: number; errors: number };

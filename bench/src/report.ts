@@ -1,0 +1,276 @@
+/** Turns a run's raw results into the JSON file, the markdown tables and the SVG charts. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IdleMemory, LoadPoint, ScaleOut, StormResult } from './scenarios.js';
+import { median, ratioBeyondNoise, relativeSpread } from './stats.js';
+import { barChart, lineChart } from './svg.js';
+import { TARGET_LABEL, type TargetKind } from './targets.js';
+
+export interface RunResults {
+  date: string;
+  mode: 'quick' | 'full';
+  machine: {
+    cores: number;
+    cpuModel: string;
+    node: string;
+    loadavgStart: number[];
+    loadavgEnd: number[];
+    taskset: boolean;
+    fdLimit: string;
+  };
+  rounds: number;
+  durationS: number;
+  fanout: LoadPoint[];
+  scopes: LoadPoint[];
+  idle: IdleMemory[];
+  storm: StormResult[];
+  slow: Array<LoadPoint & { rssStartMb: number }>;
+  scale: ScaleOut[];
+  skipped: string[];
+  notes: string[];
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const k = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(1)}k` : '–');
+
+/** Instances in display order (hydra, hydra#2, then peers). */
+function instances(points: ReadonlyArray<{ instance: string }>): string[] {
+  const seen = [...new Set(points.map((p) => p.instance))];
+  const rank = (s: string) => (s === 'hydra' ? 0 : s === 'hydra#2' ? 1 : 2);
+  return seen.sort((a, b) => rank(a) - rank(b));
+}
+
+function label(instance: string): string {
+  const [kind, n] = instance.split('#');
+  const base = TARGET_LABEL[kind as TargetKind] ?? instance;
+  return n ? `${base} (run ${n})` : base;
+}
+
+/** Median over rounds of one metric, per instance and offered load. */
+function medianAt(points: readonly LoadPoint[], instance: string, offered: number, key: keyof LoadPoint): number {
+  return median(
+    points.filter((p) => p.instance === instance && p.offered === offered).map((p) => Number(p[key] as number)),
+  );
+}
+
+/** Knee: highest offered load with no loss and p99 < 100 ms (medians over rounds). */
+export function knee(points: readonly LoadPoint[], instance: string): number {
+  const loads = [...new Set(points.filter((p) => p.instance === instance).map((p) => p.offered))].sort((a, b) => a - b);
+  let best = 0;
+  for (const l of loads) {
+    const loss = medianAt(points, instance, l, 'loss');
+    const p99 = medianAt(points, instance, l, 'p99');
+    if (loss === 0 && p99 < 100) best = l;
+  }
+  return best;
+}
+
+function nearest(loads: number[], want: number): number {
+  return loads.reduce((a, b) => (Math.abs(b - want) < Math.abs(a - want) ? b : a), loads[0] ?? want);
+}
+
+export function writeReport(r: RunResults, dir: string): { json: string; md: string; svgs: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const stem = `${dir}/${r.date}`;
+  const json = `${stem}.json`;
+  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  const lines: string[] = [];
+  const m = r.machine;
+  const machineLine =
+    `Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
+    `${m.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end; server pinned to core 0, clients + publisher + Redis on core 1` +
+    `${m.taskset ? '' : ' (taskset unavailable: NOT pinned)'}; fd limit ${m.fdLimit}. ` +
+    `Mode ${r.mode}, ${r.rounds} round(s), ${Math.round(r.durationS)} s. Absolute numbers are this machine's.`;
+  lines.push(`# Hydra bench — ${r.date} (${r.mode})`, '', machineLine, '');
+
+  const svgs: string[] = [];
+  // Scenario 1
+  if (r.fanout.length > 0) {
+    const inst = instances(r.fanout);
+    const loads = [...new Set(r.fanout.map((p) => p.offered))].sort((a, b) => a - b);
+    lines.push(
+      '## 1. Steady fan-out, 1,000 clients, one scope',
+      '',
+      'Median over rounds. Cell: delivered/s · p99 ms · server CPU % (loss % when > 0; ⚠ = client-bound).',
+      '',
+    );
+    lines.push(`| offered/s | ${inst.map(label).join(' | ')} |`, `|---|${inst.map(() => '---').join('|')}|`);
+    for (const l of loads) {
+      const cells = inst.map((i) => {
+        const d = medianAt(r.fanout, i, l, 'delivered');
+        const p99 = medianAt(r.fanout, i, l, 'p99');
+        const cpu = medianAt(r.fanout, i, l, 'serverCpuPct');
+        const loss = medianAt(r.fanout, i, l, 'lossPct');
+        const cb = r.fanout.some((p) => p.instance === i && p.offered === l && p.clientBound) ? ' ⚠' : '';
+        return `${k(d)} · ${f(p99)} · ${f(cpu, 0)}%${loss > 0 ? ` · loss ${f(loss, 2)}%` : ''}${cb}`;
+      });
+      lines.push(`| ${k(l)} | ${cells.join(' | ')} |`);
+    }
+    const at = nearest(loads, 75_000);
+    const noise = (key: keyof LoadPoint) =>
+      inst.includes('hydra#2')
+        ? relativeSpread(medianAt(r.fanout, 'hydra', at, key), medianAt(r.fanout, 'hydra#2', at, key))
+        : Number.NaN;
+    const noiseCpu = noise('cpuUsPerDelivery');
+    const noiseP99 = noise('p99');
+    lines.push(
+      '',
+      `### At ${k(at)} deliveries/s`,
+      '',
+      '| server | delivered/s | loss | p50 ms | p99 ms | p99.9 ms | server CPU | CPU µs/delivery | knee (no loss, p99 < 100 ms) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const i of inst) {
+      lines.push(
+        `| ${label(i)} | ${k(medianAt(r.fanout, i, at, 'delivered'))} | ${f(medianAt(r.fanout, i, at, 'lossPct'), 2)}% | ` +
+          `${f(medianAt(r.fanout, i, at, 'p50'))} | ${f(medianAt(r.fanout, i, at, 'p99'))} | ${f(medianAt(r.fanout, i, at, 'p999'))} | ` +
+          `${f(medianAt(r.fanout, i, at, 'serverCpuPct'), 0)}% | ${f(medianAt(r.fanout, i, at, 'cpuUsPerDelivery'), 2)} | ${k(knee(r.fanout, i))}${knee(r.fanout, i) === loads[loads.length - 1] ? '+' : ''} |`,
+      );
+    }
+    const noiseText = Number.isFinite(noiseCpu)
+      ? `Noise (Hydra run 1 vs run 2 at ${k(at)}/s): CPU/delivery ${(noiseCpu * 100).toFixed(0)}%, p99 ${(noiseP99 * 100).toFixed(0)}%.`
+      : 'Noise: one Hydra instance only in this mode, so ratios carry no noise bound (run the full mode).';
+    lines.push('', noiseText, '', '| ratio ours/peer | CPU per delivery | p99 | knee |', '|---|---|---|---|');
+    for (const i of inst.filter((x) => !x.startsWith('hydra'))) {
+      const cell = (key: keyof LoadPoint, nz: number) => {
+        const { ratio, significant } = ratioBeyondNoise(
+          medianAt(r.fanout, 'hydra', at, key),
+          medianAt(r.fanout, i, at, key),
+          Number.isFinite(nz) ? nz : 0,
+        );
+        return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
+      };
+      const kr = knee(r.fanout, 'hydra') / Math.max(1, knee(r.fanout, i));
+      lines.push(
+        `| vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${f(kr, 2)}× |`,
+      );
+    }
+    const series = (key: keyof LoadPoint) =>
+      inst.map((i) => ({ name: label(i), points: loads.map((l) => [l, medianAt(r.fanout, i, l, key)] as const) }));
+    writeFileSync(
+      `${stem}-p99.svg`,
+      lineChart({
+        title: `p99 latency vs offered load (1,000 clients) — ${r.date}`,
+        xLabel: 'offered deliveries/s',
+        yLabel: 'p99 latency (ms, log)',
+        series: series('p99'),
+        logY: true,
+      }),
+    );
+    writeFileSync(
+      `${stem}-delivered.svg`,
+      lineChart({
+        title: `Delivered vs offered load (1,000 clients) — ${r.date}`,
+        xLabel: 'offered deliveries/s',
+        yLabel: 'delivered/s',
+        series: series('delivered'),
+      }),
+    );
+    svgs.push(`${stem}-p99.svg`, `${stem}-delivered.svg`);
+    lines.push('', `![p99](${r.date}-p99.svg)`, `![delivered](${r.date}-delivered.svg)`, '');
+  }
+  // Scenario 2
+  if (r.scopes.length > 0) {
+    lines.push(
+      '## 2. Scope filtering: 5 scopes, clients hold 1–5 of them',
+      '',
+      '| server | offered/s | delivered/s | loss | p99 ms | server CPU | CPU µs/delivery |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const i of instances(r.scopes)) {
+      const ps = r.scopes.filter((p) => p.instance === i);
+      const md = (key: keyof LoadPoint) => median(ps.map((p) => Number(p[key])));
+      lines.push(
+        `| ${label(i)} | ${k(md('offered'))} | ${k(md('delivered'))} | ${f(md('lossPct'), 2)}% | ${f(md('p99'))} | ${f(md('serverCpuPct'), 0)}% | ${f(md('cpuUsPerDelivery'), 2)} |`,
+      );
+    }
+    lines.push('');
+  }
+  // Scenario 3
+  if (r.idle.length > 0) {
+    const inst = instances(r.idle);
+    const steps = [...new Set(r.idle.map((x) => x.connections))].sort((a, b) => a - b);
+    lines.push(
+      '## 3. Idle memory: RSS growth per connection (pings on)',
+      '',
+      `| server | ${steps.map((s) => `KB/conn at ${k(s)}`).join(' | ')} | RSS at ${k(steps[steps.length - 1] ?? 0)} |`,
+      `|---|${steps.map(() => '---').join('|')}|---|`,
+    );
+    for (const i of inst) {
+      const cells = steps.map((s) =>
+        f(median(r.idle.filter((x) => x.instance === i && x.connections === s).map((x) => x.kbPerConnection)), 2),
+      );
+      const last = median(
+        r.idle.filter((x) => x.instance === i && x.connections === steps[steps.length - 1]).map((x) => x.rssMb),
+      );
+      lines.push(`| ${label(i)} | ${cells.join(' | ')} | ${f(last, 0)} MB |`);
+    }
+    const top = steps[steps.length - 1] ?? 0;
+    const bars = inst.map((i) => ({
+      name: label(i).replace(/ \+ .*/, ''),
+      value: median(r.idle.filter((x) => x.instance === i && x.connections === top).map((x) => x.kbPerConnection)),
+    }));
+    writeFileSync(
+      `${stem}-memory.svg`,
+      barChart({ title: `RSS growth per idle connection at ${k(top)} — ${r.date}`, yLabel: 'KB per connection', bars }),
+    );
+    svgs.push(`${stem}-memory.svg`);
+    lines.push('', `![memory](${r.date}-memory.svg)`, '');
+  }
+  // Scenario 4
+  if (r.storm.length > 0) {
+    lines.push(
+      '## 4. Connect storm (Hydra): clients connect at once while the aircraft scope is live',
+      '',
+      '| clients | entities | upgraded | connects/s | all snapshots after | complete | snapshot reads | Redis cmds/connect | seq gaps/dups | server CPU s | RSS |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of r.storm) {
+      lines.push(
+        `| ${s.clients} | ${s.entities} | ${s.connected} | ${f(s.connectsPerSec, 0)} | ${f(s.allSnapshotsMs / 1000, 1)} s | ${s.completeSnapshots ? 'yes' : `NO (${s.snapshots} snapshots, ${s.snapshotItems} items)`} | ` +
+          `${s.snapshotReads} | ${f(s.redisCommandsPerConnect, 2)} | ${s.seqGaps}/${s.seqDups} | ${f(s.serverCpuS, 1)} | ${f(s.serverRssMb, 0)} MB |`,
+      );
+    }
+    const last = r.storm[r.storm.length - 1];
+    if (last)
+      lines.push(
+        '',
+        `Redis commands for the connects (storm minus the live feed's baseline rate): \`${JSON.stringify(last.redisCommands)}\``,
+      );
+    lines.push('');
+  }
+  // Scenario 5
+  if (r.slow.length > 0) {
+    lines.push(
+      '## 5. Slow consumers: 1% of clients stop reading',
+      '',
+      '| server | offered/s | payload | healthy p99 ms | loss (all clients) | slow clients closed | RSS start → end |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const s of r.slow) {
+      lines.push(
+        `| ${label(s.instance)} | ${k(s.offered)} | ~2 KB | ${f(s.p99)} | ${f(s.lossPct, 2)}% | ${s.pausedClosed ?? 0} | ${f(s.rssStartMb, 0)} → ${f(s.serverRssMb, 0)} MB |`,
+      );
+    }
+    lines.push('');
+  }
+  // Scenario 6
+  if (r.scale.length > 0) {
+    lines.push(
+      '## 6. Scale-out: Hydra gateways on one Redis (all on the server core)',
+      '',
+      '| gateways | offered/s | delivered/s | loss | p99 ms | CPU of all gateways |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const s of r.scale) {
+      lines.push(
+        `| ${s.gateways} | ${k(s.offered)} | ${k(s.delivered)} | ${f(s.lossPct, 2)}% | ${f(s.p99)} | ${f(s.totalServerCpuPct, 0)}% |`,
+      );
+    }
+    lines.push('');
+  }
+  if (r.skipped.length > 0) lines.push('## Skipped', '', ...r.skipped.map((s) => `- ${s}`), '');
+  if (r.notes.length > 0) lines.push('## Notes', '', ...r.notes.map((s) => `- ${s}`), '');
+  const md = `${stem}.md`;
+  writeFileSync(md, `${lines.join('\n')}\n`);
+  return { json, md, svgs };
+}

@@ -1,0 +1,255 @@
+/**
+ * `pnpm bench [--quick] [--rounds N] [--scenarios 1,3,4] [--targets hydra,sio,uws]`
+ *
+ * Runs the Hydra gateway and its peers side by side on this machine (server
+ * on core 0; clients, publisher and Redis on core 1), interleaving targets
+ * round by round (our gateway twice, to know the noise), and writes
+ * bench/results/<date>.{json,md} plus SVG charts.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { peersDir, repoDir, resultsDir } from './paths.js';
+import { hasTaskset, installExitHooks, killAll, machineInfo, pin } from './procs.js';
+import { startRedis } from './redis.js';
+import { type RunResults, writeReport } from './report.js';
+import {
+  type Ctx,
+  connectStorm,
+  fanout,
+  idleMemory,
+  Publisher,
+  SIDE_CPUS,
+  scaleOut,
+  scopeFiltering,
+  slowConsumers,
+} from './scenarios.js';
+import type { TargetKind } from './targets.js';
+import { WorkerPool } from './workers.js';
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  scenarios: Set<number>;
+  targets: TargetKind[] | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, rounds: 3, scenarios: new Set([1, 2, 3, 4, 5, 6]), targets: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = () => {
+      const eq = a.indexOf('=');
+      return eq >= 0 ? a.slice(eq + 1) : (argv[++i] ?? '');
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a.startsWith('--rounds')) o.rounds = Math.max(1, Math.min(10, Number(value()) || 3));
+    else if (a.startsWith('--scenarios')) o.scenarios = new Set(value().split(',').map(Number));
+    else if (a.startsWith('--targets')) o.targets = value().split(',') as TargetKind[];
+    else if (a !== '--') throw new Error(`unknown argument ${a}`);
+  }
+  if (o.quick) {
+    o.rounds = 1;
+    if (!argv.some((a) => a.startsWith('--scenarios'))) o.scenarios = new Set([1, 3, 4]);
+  }
+  return o;
+}
+
+function ensurePeers(): void {
+  if (existsSync(`${peersDir}/node_modules/.package-lock.json`)) return;
+  console.log('bench: installing peers (npm ci --prefix bench/peers) …');
+  const r = spawnSync('npm', ['ci', '--prefix', peersDir, '--no-audit', '--no-fund'], {
+    stdio: 'inherit',
+    timeout: 600_000,
+  });
+  if (r.status !== 0) throw new Error('npm ci --prefix bench/peers failed');
+}
+
+function hasGo(): boolean {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  installExitHooks();
+  pin(process.pid, SIDE_CPUS);
+  const started = performance.now();
+  const t0 = Date.now();
+  const progress = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
+  ensurePeers();
+
+  const skipped: string[] = [];
+  const notes: string[] = [
+    'Latency: publish-time CLOCK_MONOTONIC stamp (µs) in the payload, read by the client on receipt; loss: per-scope counter gaps plus deliveries that never arrived (expected − received).',
+    'Hydra clients connect with `snapshot=false` in scenarios 1–3, 5, 6 (peers have no snapshots); scenario 4 is Hydra-only with snapshots.',
+    'Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads); softirq time on loopback is not charged to it.',
+  ];
+  if (!hasGo()) skipped.push('Centrifuge (Go): `go` is not installed on this machine.');
+  const all: TargetKind[] = opts.quick ? ['hydra', 'sio', 'uws'] : ['hydra', 'sio', 'uws', 'ws', 'soketi'];
+  const targets = opts.targets ?? all;
+  if (opts.quick)
+    skipped.push(
+      'Quick mode: ws + ioredis and soketi, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
+    );
+
+  const redis = await startRedis(SIDE_CPUS);
+  const workers = await WorkerPool.start(opts.quick ? 2 : 2, SIDE_CPUS);
+  const publisher = await Publisher.start();
+  const pingMs = 5000;
+  const ctx: Ctx = { redis, workers, publisher, pingMs, progress };
+  const res: RunResults = {
+    date: new Date(t0).toISOString().replace(/[:]/g, '-').replace(/\..*/, ''),
+    mode: opts.quick ? 'quick' : 'full',
+    machine: {
+      cores: os.cpus().length,
+      cpuModel: machineInfo().cpuModel,
+      node: process.version,
+      loadavgStart: os.loadavg(),
+      loadavgEnd: [],
+      taskset: hasTaskset(),
+      fdLimit: (() => {
+        try {
+          return execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
+        } catch {
+          return '?';
+        }
+      })(),
+    },
+    rounds: opts.rounds,
+    durationS: 0,
+    fanout: [],
+    scopes: [],
+    idle: [],
+    storm: [],
+    slow: [],
+    scale: [],
+    skipped,
+    notes,
+  };
+  progress(
+    `machine: ${res.machine.cores} cores, load ${res.machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}; mode ${res.mode}, ${opts.rounds} round(s); targets ${targets.join(', ')}`,
+  );
+
+  // Interleaved order per round: our gateway first and again mid-way (noise), peers between.
+  const order = (round: number): Array<[TargetKind, string]> => {
+    const peers = targets.filter((t) => t !== 'hydra');
+    const withHydra = targets.includes('hydra');
+    const seq: Array<[TargetKind, string]> = [];
+    if (withHydra) seq.push(['hydra', 'hydra']);
+    const rotated = peers.map((_, i) => peers[(i + round) % peers.length] as TargetKind);
+    rotated.forEach((p, i) => {
+      seq.push([p, p]);
+      if (withHydra && !opts.quick && i === Math.floor((rotated.length - 1) / 2)) seq.push(['hydra', 'hydra#2']);
+    });
+    return seq;
+  };
+  const guarded = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (err) {
+      progress(`  ${what} failed: ${(err as Error).message}`);
+      notes.push(`${what} failed: ${(err as Error).message}`);
+      await workers.closeClients().catch(() => undefined);
+      return null;
+    }
+  };
+
+  try {
+    if (opts.scenarios.has(1)) {
+      const loads = opts.quick ? [25_000, 75_000, 150_000] : [25_000, 50_000, 75_000, 100_000, 125_000, 150_000];
+      for (let round = 1; round <= opts.rounds; round++) {
+        progress(`scenario 1 (fan-out), round ${round}/${opts.rounds}`);
+        for (const [kind, instance] of order(round)) {
+          const pts = await guarded(`fan-out ${instance}`, () =>
+            fanout(ctx, kind, instance, round, { clients: 1000, loads, durationMs: opts.quick ? 3000 : 4000 }),
+          );
+          if (pts) res.fanout.push(...pts);
+        }
+      }
+    }
+    if (opts.scenarios.has(2)) {
+      for (let round = 1; round <= opts.rounds; round++) {
+        progress(`scenario 2 (scope filtering), round ${round}/${opts.rounds}`);
+        for (const [kind, instance] of order(round)) {
+          const p = await guarded(`scopes ${instance}`, () =>
+            scopeFiltering(ctx, kind, instance, round, { clients: 1000, offered: 75_000, durationMs: 4000 }),
+          );
+          if (p) res.scopes.push(p);
+        }
+      }
+    }
+    if (opts.scenarios.has(3)) {
+      const steps = opts.quick ? [1000] : [1000, 5000, 15_000];
+      const rounds = opts.quick ? 1 : Math.min(opts.rounds, 2);
+      for (let round = 1; round <= rounds; round++) {
+        progress(`scenario 3 (idle memory ${steps.join('/')}), round ${round}/${rounds}`);
+        for (const [kind, instance] of order(round)) {
+          const m = await guarded(`idle ${instance}`, () =>
+            idleMemory(ctx, kind, instance, round, { steps, settleMs: pingMs + 1500 }),
+          );
+          if (m) res.idle.push(...m);
+        }
+      }
+    }
+    if (opts.scenarios.has(4) && targets.includes('hydra')) {
+      const storm = opts.quick
+        ? { clients: 2000, entities: 1000, updatesPerSec: 100, timeoutMs: 60_000 }
+        : { clients: 10_000, entities: 5000, updatesPerSec: 200, timeoutMs: 180_000 };
+      const rounds = opts.quick ? 1 : Math.min(opts.rounds, 2);
+      for (let round = 1; round <= rounds; round++) {
+        progress(`scenario 4 (connect storm: ${storm.clients} clients, ${storm.entities} aircraft), round ${round}`);
+        const s = await guarded('connect storm', () => connectStorm(ctx, round, storm));
+        if (s) res.storm.push(s);
+      }
+    }
+    if (opts.scenarios.has(5)) {
+      progress('scenario 5 (slow consumers: 1% stop reading)');
+      for (const [kind, instance] of order(1).filter(([, i]) => i !== 'hydra#2')) {
+        const s = await guarded(`slow ${instance}`, () =>
+          slowConsumers(ctx, kind, instance, 1, {
+            clients: 1000,
+            eventsPerSec: 20,
+            payloadBytes: 2000,
+            durationMs: 15_000,
+          }),
+        );
+        if (s) res.slow.push(s);
+      }
+    }
+    if (opts.scenarios.has(6) && targets.includes('hydra')) {
+      progress('scenario 6 (scale-out: 1, 2, 3 gateways on one Redis)');
+      for (const n of [1, 2, 3]) {
+        const s = await guarded(`scale-out ${n}`, () =>
+          scaleOut(ctx, n, 1, { clients: 999, offered: 100_000, durationMs: 4000 }),
+        );
+        if (s) res.scale.push(s);
+      }
+    }
+  } finally {
+    publisher.stop();
+    workers.stop();
+    await redis.stop();
+  }
+  res.machine.loadavgEnd = os.loadavg();
+  res.durationS = (performance.now() - started) / 1000;
+  const out = writeReport(res, resultsDir);
+  progress(`wrote ${out.json}, ${out.md}, ${out.svgs.join(', ')}`);
+}
+
+main()
+  .then(() => {
+    killAll();
+    process.exit(0);
+  })
+  .catch((err: unknown) => {
+    console.error('bench failed:', err);
+    killAll();
+    process.exit(1);
+  });

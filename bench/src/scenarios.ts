@@ -1,0 +1,643 @@
+/**
+ * The issue's scenarios. Each one starts what it needs, measures, and stops
+ * it again; every wait is bounded.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
+import type { Scope } from '@hydra/protocol';
+import { makePayload } from './payload.js';
+import { cpuSeconds, forkPinned, rssBytes, sleep } from './procs.js';
+import type { PublisherEvent, PublishPlan } from './protocol.js';
+import type { BenchRedis } from './redis.js';
+import { clientPaths, type RunningTarget, startTarget, type TargetKind } from './targets.js';
+import type { MergedStats, WorkerPool } from './workers.js';
+
+export const SCOPE_NAMES = ['signals', 'aircraft', 'vessels', 'alerts', 'cyber'] as const;
+const PUBLISHER = fileURLToPath(new URL('./publisher.js', import.meta.url));
+export const SERVER_CPUS = '0';
+export const SIDE_CPUS = '1';
+const PAYLOAD_BYTES = 170;
+
+export interface Ctx {
+  redis: BenchRedis;
+  workers: WorkerPool;
+  publisher: Publisher;
+  pingMs: number;
+  progress: (line: string) => void;
+}
+
+export class Publisher {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(): Promise<Publisher> {
+    const child = forkPinned(SIDE_CPUS, PUBLISHER);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('publisher did not start')), 10_000);
+      child.once('message', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    return new Publisher(child);
+  }
+
+  run(plan: Omit<PublishPlan, 'cmd'>): Promise<{ published: number[]; ms: number; errors: number }> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('publisher did not finish')), plan.durationMs + 20_000);
+      const onMessage = (m: PublisherEvent) => {
+        if (m.ev !== 'done') return;
+        clearTimeout(t);
+        this.child.off('message', onMessage);
+        resolve(m);
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ ...plan, cmd: 'publish' });
+    });
+  }
+
+  /** Ends the running plan early (its `run` promise then resolves). */
+  finish(): void {
+    this.child.send({ cmd: 'stop' });
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Creates Hydra API keys, one per scope set, straight in the run's Redis. */
+export async function hydraKeys(redisUrl: string, scopeSets: number[][]): Promise<string[]> {
+  const bp = createBackplane({ kind: 'redis', url: redisUrl, retention: DEFAULT_RETENTION });
+  try {
+    const keys: string[] = [];
+    for (const set of scopeSets) {
+      const { key } = await bp.keys.create({ scopes: set.map((i) => SCOPE_NAMES[i] as Scope), name: 'bench' });
+      keys.push(key);
+    }
+    return keys;
+  } finally {
+    await bp.close();
+  }
+}
+
+async function start(ctx: Ctx, kind: TargetKind): Promise<RunningTarget> {
+  return startTarget(kind, {
+    redisUrl: ctx.redis.url,
+    redisPort: ctx.redis.port,
+    serverCpus: SERVER_CPUS,
+    sideCpus: SIDE_CPUS,
+    pingMs: ctx.pingMs,
+  });
+}
+
+async function connectClients(
+  ctx: Ctx,
+  t: RunningTarget,
+  count: number,
+  subs: number[][],
+  opts: { snapshot?: boolean; rampPerSec?: number; maxInflight?: number; timeoutMs?: number } = {},
+) {
+  const keys = t.protocol === 'hydra' ? await hydraKeys(ctx.redis.url, subs) : [];
+  const paths = clientPaths(t, subs, SCOPE_NAMES, keys, opts.snapshot ?? false);
+  const res = await ctx.workers.connect(count, {
+    protocol: t.protocol,
+    port: t.port,
+    perIp: 10,
+    rampPerSec: Math.ceil((opts.rampPerSec ?? 2000) / ctx.workers.size),
+    maxInflight: Math.ceil((opts.maxInflight ?? 200) / ctx.workers.size),
+    paths,
+    subs,
+    scopeNames: [...SCOPE_NAMES],
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
+  // Socket.IO and Pusher clients join their rooms/channels after the upgrade.
+  if (t.protocol === 'sio' || t.protocol === 'pusher') await sleep(500);
+  return res;
+}
+
+/** Subscribers per scope index when `count` clients cycle through `subs` evenly per worker. */
+function subscribersPerScope(ctx: Ctx, count: number, subs: number[][]): number[] {
+  const out = SCOPE_NAMES.map(() => 0);
+  const per = Math.ceil(count / ctx.workers.size);
+  for (let w = 0; w < ctx.workers.size; w++) {
+    const n = Math.max(0, Math.min(per, count - w * per));
+    for (let i = 0; i < n; i++) for (const s of subs[i % subs.length] ?? []) out[s] = (out[s] ?? 0) + 1;
+  }
+  return out;
+}
+
+export interface LoadPoint {
+  target: TargetKind;
+  instance: string;
+  round: number;
+  offered: number;
+  clients: number;
+  eventsPerSec: number;
+  published: number;
+  expected: number;
+  received: number;
+  delivered: number;
+  loss: number;
+  lossPct: number;
+  gaps: number;
+  dups: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  maxMs: number;
+  serverCpuPct: number;
+  cpuUsPerDelivery: number;
+  clientCpuPct: number;
+  clientBound: boolean;
+  serverRssMb: number;
+  closedByServer: number;
+  pausedClosed?: number;
+  publishErrors: number;
+}
+
+const ms = (us: number) => (Number.isFinite(us) ? us / 1000 : Number.NaN);
+
+/**
+ * One measured load point: publish at `eventsPerSec` for `durationMs`, wait
+ * (bounded) for deliveries to drain, read the clients' and server's figures.
+ */
+async function measure(
+  ctx: Ctx,
+  t: RunningTarget,
+  o: {
+    instance: string;
+    round: number;
+    clients: number;
+    subs: number[][];
+    scopes: number[];
+    eventsPerSec: number;
+    durationMs: number;
+    payloadBytes?: number;
+    onStarted?: () => Promise<void>;
+  },
+): Promise<LoadPoint> {
+  const perScope = subscribersPerScope(ctx, o.clients, o.subs);
+  await ctx.workers.all({ cmd: 'reset' });
+  const cpu0 = cpuSeconds(t.pid);
+  const t0 = performance.now();
+  const pub = ctx.publisher.run({
+    target: t.publishTarget,
+    redisUrl: ctx.redis.url,
+    httpPort: t.httpPort,
+    rate: o.eventsPerSec,
+    scopes: o.scopes,
+    scopeNames: [...SCOPE_NAMES],
+    durationMs: o.durationMs,
+    payloadBytes: o.payloadBytes ?? PAYLOAD_BYTES,
+    entities: 0,
+  });
+  if (o.onStarted) await o.onStarted();
+  const done = await pub;
+  const cpu1 = cpuSeconds(t.pid);
+  const wall = (performance.now() - t0) / 1000;
+  await ctx.workers.all({ cmd: 'mark' });
+  const rss = rssBytes(t.pid);
+  const expected = done.published.reduce((sum, n, s) => sum + n * (perScope[s] ?? 0), 0);
+  // Drain: until everything expected arrived or nothing moved for 750 ms (at most 6 s).
+  let st: MergedStats = await ctx.workers.stats();
+  let lastCount = st.messages;
+  let still = 0;
+  const drainBy = performance.now() + 6000;
+  while (st.messages < expected && performance.now() < drainBy && still < 3) {
+    await sleep(250);
+    st = await ctx.workers.stats();
+    still = st.messages === lastCount ? still + 1 : 0;
+    lastCount = st.messages;
+  }
+  const published = done.published.reduce((a, b) => a + b, 0);
+  const loss = Math.max(0, expected - st.messages);
+  const deliveredInWindow = st.messagesAtMark;
+  const cpu = cpu1 - cpu0;
+  return {
+    target: t.kind,
+    instance: o.instance,
+    round: o.round,
+    offered: Math.round(expected / Math.max(1e-9, done.ms / 1000) / 1000) * 1000,
+    clients: o.clients,
+    eventsPerSec: o.eventsPerSec,
+    published,
+    expected,
+    received: st.messages,
+    delivered: Math.round(deliveredInWindow / wall),
+    loss,
+    lossPct: expected > 0 ? (100 * loss) / expected : 0,
+    gaps: st.gaps,
+    dups: st.dups,
+    p50: ms(st.latency.percentile(0.5)),
+    p99: ms(st.latency.percentile(0.99)),
+    p999: ms(st.latency.percentile(0.999)),
+    maxMs: ms(st.latency.max),
+    serverCpuPct: (100 * cpu) / wall,
+    cpuUsPerDelivery: deliveredInWindow > 0 ? (cpu * 1e6) / deliveredInWindow : Number.NaN,
+    clientCpuPct: 100 * st.clientCpu,
+    clientBound: st.clientCpu > 0.8,
+    serverRssMb: rss / 2 ** 20,
+    closedByServer: st.closedByServer,
+    pausedClosed: st.pausedClosed,
+    publishErrors: done.errors,
+  };
+}
+
+const fmtPoint = (p: LoadPoint) =>
+  `${p.instance.padEnd(8)} offered ${String(p.offered).padStart(7)}/s delivered ${String(p.delivered).padStart(7)}/s ` +
+  `loss ${p.lossPct.toFixed(2)}% p99 ${p.p99.toFixed(1)} ms cpu ${p.serverCpuPct.toFixed(0)}% ` +
+  `(${p.cpuUsPerDelivery.toFixed(2)} µs/delivery) client ${p.clientCpuPct.toFixed(0)}%${p.clientBound ? ' CLIENT-BOUND' : ''}`;
+
+/** Scenario 1: steady fan-out of one scope to `clients` clients at each offered load (deliveries/s). */
+export async function fanout(
+  ctx: Ctx,
+  kind: TargetKind,
+  instance: string,
+  round: number,
+  o: { clients: number; loads: number[]; durationMs: number },
+): Promise<LoadPoint[]> {
+  const t = await start(ctx, kind);
+  const out: LoadPoint[] = [];
+  try {
+    const subs = [[0]];
+    const c = await connectClients(ctx, t, o.clients, subs);
+    ctx.progress(`  ${instance}: ${c.open}/${o.clients} clients in ${(c.ms / 1000).toFixed(1)} s`);
+    if (c.open < o.clients) ctx.progress(`  ${instance}: connect failures ${JSON.stringify(c.failures)}`);
+    // Warm-up: JIT and buffers, not measured.
+    await ctx.publisher.run({
+      target: t.publishTarget,
+      redisUrl: ctx.redis.url,
+      httpPort: t.httpPort,
+      rate: (o.loads[0] ?? 25_000) / o.clients,
+      scopes: [0],
+      scopeNames: [...SCOPE_NAMES],
+      durationMs: 1000,
+      payloadBytes: PAYLOAD_BYTES,
+      entities: 0,
+    });
+    await sleep(300);
+    for (const load of o.loads) {
+      const p = await measure(ctx, t, {
+        instance,
+        round,
+        clients: c.open,
+        subs,
+        scopes: [0],
+        eventsPerSec: load / o.clients,
+        durationMs: o.durationMs,
+      });
+      p.offered = load;
+      out.push(p);
+      ctx.progress(`  ${fmtPoint(p)}`);
+      await sleep(300);
+    }
+  } finally {
+    await ctx.workers.closeClients();
+    await t.stop();
+  }
+  return out;
+}
+
+/** Scenario 2: 5 scopes, client i holds the first (i mod 5) + 1 of them. */
+export async function scopeFiltering(
+  ctx: Ctx,
+  kind: TargetKind,
+  instance: string,
+  round: number,
+  o: { clients: number; offered: number; durationMs: number },
+): Promise<LoadPoint> {
+  const t = await start(ctx, kind);
+  try {
+    const subs = [[0], [0, 1], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3, 4]];
+    const c = await connectClients(ctx, t, o.clients, subs);
+    const perScope = subscribersPerScope(ctx, c.open, subs);
+    const avgSubs = perScope.reduce((a, b) => a + b, 0) / SCOPE_NAMES.length;
+    const p = await measure(ctx, t, {
+      instance,
+      round,
+      clients: c.open,
+      subs,
+      scopes: [0, 1, 2, 3, 4],
+      eventsPerSec: o.offered / avgSubs,
+      durationMs: o.durationMs,
+    });
+    p.offered = o.offered;
+    ctx.progress(`  ${fmtPoint(p)}`);
+    return p;
+  } finally {
+    await ctx.workers.closeClients();
+    await t.stop();
+  }
+}
+
+export interface IdleMemory {
+  target: TargetKind;
+  instance: string;
+  round: number;
+  connections: number;
+  open: number;
+  rssBaseMb: number;
+  rssMb: number;
+  kbPerConnection: number;
+  pings: number;
+  connectsPerSec: number;
+}
+
+/** Scenario 3: RSS growth per idle connection (authenticated for Hydra) with pings on. */
+export async function idleMemory(
+  ctx: Ctx,
+  kind: TargetKind,
+  instance: string,
+  round: number,
+  o: { steps: number[]; settleMs: number },
+): Promise<IdleMemory[]> {
+  const t = await start(ctx, kind);
+  const out: IdleMemory[] = [];
+  try {
+    await sleep(1000);
+    const base = rssBytes(t.pid);
+    let total = 0;
+    for (const target of o.steps) {
+      const add = target - total;
+      const c = await connectClients(ctx, t, add, [[0]], { rampPerSec: 4000, maxInflight: 300 });
+      total += c.open;
+      await ctx.workers.all({ cmd: 'reset' });
+      await sleep(o.settleMs);
+      const st = await ctx.workers.stats();
+      const rss = rssBytes(t.pid);
+      const m: IdleMemory = {
+        target: kind,
+        instance,
+        round,
+        connections: target,
+        open: st.open,
+        rssBaseMb: base / 2 ** 20,
+        rssMb: rss / 2 ** 20,
+        kbPerConnection: (rss - base) / 1024 / Math.max(1, st.open),
+        pings: st.pings,
+        connectsPerSec: c.open / (c.ms / 1000),
+      };
+      out.push(m);
+      ctx.progress(
+        `  ${instance.padEnd(8)} ${String(st.open).padStart(6)} idle conns: RSS ${m.rssBaseMb.toFixed(0)} → ${m.rssMb.toFixed(0)} MB, ` +
+          `${m.kbPerConnection.toFixed(2)} KB/conn, ${st.pings} pings in ${(o.settleMs / 1000).toFixed(0)} s`,
+      );
+    }
+  } finally {
+    await ctx.workers.closeClients();
+    await t.stop();
+  }
+  return out;
+}
+
+export interface StormResult {
+  round: number;
+  clients: number;
+  entities: number;
+  connected: number;
+  failed: number;
+  failures: Record<string, number>;
+  connectMs: number;
+  connectsPerSec: number;
+  allSnapshotsMs: number;
+  snapshots: number;
+  completeSnapshots: boolean;
+  snapshotItems: number;
+  seqGaps: number;
+  seqDups: number;
+  liveEvents: number;
+  redisCommands: Record<string, number>;
+  redisCommandsPerConnect: number;
+  snapshotReads: number;
+  serverCpuS: number;
+  serverRssMb: number;
+}
+
+async function metric(adminPort: number, name: string): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+    const text = await res.text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Scenario 4 (Hydra only: the peers have no snapshots): `clients` connect at
+ * once (as fast as the listen backlog allows) while an `entities`-entity
+ * aircraft scope is live and updating.
+ */
+export async function connectStorm(
+  ctx: Ctx,
+  round: number,
+  o: { clients: number; entities: number; updatesPerSec: number; timeoutMs: number },
+): Promise<StormResult> {
+  const t = await start(ctx, 'hydra');
+  const bp = createBackplane({ kind: 'redis', url: ctx.redis.url, retention: DEFAULT_RETENTION });
+  try {
+    // Seed: every entity once (ids e0..e{n-1}, the same ids the live updates cycle through).
+    for (let i = 0; i < o.entities; i += 500) {
+      const batch = [];
+      for (let k = i; k < Math.min(o.entities, i + 500); k++) {
+        batch.push({ scope: 'aircraft' as Scope, data: { ...makePayload(`e${k}`, 1, 0, PAYLOAD_BYTES) } });
+      }
+      await bp.bus.publish(batch);
+    }
+    const keys = await hydraKeys(ctx.redis.url, [[1]]);
+    const paths = clientPaths(t, [[1]], SCOPE_NAMES, keys, true);
+    const reads0 = await metric(t.adminPort, 'hydra_snapshot_reads_total');
+    const cpu0 = cpuSeconds(t.pid);
+    const live = ctx.publisher.run({
+      target: 'hydra',
+      redisUrl: ctx.redis.url,
+      rate: o.updatesPerSec,
+      scopes: [1],
+      scopeNames: [...SCOPE_NAMES],
+      durationMs: o.timeoutMs,
+      payloadBytes: PAYLOAD_BYTES,
+      entities: o.entities,
+    });
+    // The live feed's own Redis commands per second, measured before any client connects.
+    await sleep(300);
+    const base0 = await ctx.redis.commandStats();
+    const b0 = performance.now();
+    await sleep(1000);
+    const base1 = await ctx.redis.commandStats();
+    const feedSeconds = (performance.now() - b0) / 1000;
+    const cmd0 = await ctx.redis.commandStats();
+    const t0 = performance.now();
+    const c = await ctx.workers.connect(o.clients, {
+      protocol: 'hydra',
+      port: t.port,
+      perIp: 10,
+      rampPerSec: 1_000_000,
+      maxInflight: Math.ceil(400 / ctx.workers.size),
+      paths,
+      subs: [[1]],
+      scopeNames: [...SCOPE_NAMES],
+      timeoutMs: o.timeoutMs,
+    });
+    ctx.progress(
+      `  storm: ${c.open}/${o.clients} upgraded in ${(c.ms / 1000).toFixed(1)} s (${Math.round(c.open / (c.ms / 1000))}/s)`,
+    );
+    let st = await ctx.workers.stats();
+    const by = t0 + o.timeoutMs;
+    while (st.snapshots < c.open && performance.now() < by) {
+      await sleep(250);
+      st = await ctx.workers.stats();
+    }
+    const cmd1 = await ctx.redis.commandStats();
+    const stormSeconds = (performance.now() - t0) / 1000;
+    const reads1 = await metric(t.adminPort, 'hydra_snapshot_reads_total');
+    const cpu1 = cpuSeconds(t.pid);
+    const rss = rssBytes(t.pid);
+    // Let the live updates run past the snapshots, then check seq continuity.
+    await sleep(1000);
+    const after = await ctx.workers.stats();
+    // Commands issued for the connects: the storm's commands minus the live feed's
+    // (its baseline rate times the storm's duration) and our own INFO calls.
+    const redisCommands: Record<string, number> = {};
+    for (const [k, v] of Object.entries(cmd1)) {
+      if (k === 'info') continue;
+      const feedRate = ((base1[k] ?? 0) - (base0[k] ?? 0)) / feedSeconds;
+      const d = Math.round(v - (cmd0[k] ?? 0) - feedRate * stormSeconds);
+      if (d > 0) redisCommands[k] = d;
+    }
+    const connectCommands = Object.values(redisCommands).reduce((a, b) => a + b, 0);
+    const res: StormResult = {
+      round,
+      clients: o.clients,
+      entities: o.entities,
+      connected: c.open,
+      failed: c.failed,
+      failures: c.failures,
+      connectMs: c.ms,
+      connectsPerSec: c.open / (c.ms / 1000),
+      allSnapshotsMs: st.lastSnapshotMs,
+      snapshots: st.snapshots,
+      completeSnapshots: st.snapshots === c.open && st.snapshotItems === c.open * o.entities,
+      snapshotItems: st.snapshotItems,
+      seqGaps: after.seqGaps,
+      seqDups: after.seqDups,
+      liveEvents: after.messages,
+      redisCommands,
+      redisCommandsPerConnect: connectCommands / Math.max(1, c.open),
+      snapshotReads: reads1 - reads0,
+      serverCpuS: cpu1 - cpu0,
+      serverRssMb: rss / 2 ** 20,
+    };
+    ctx.progress(
+      `  storm: ${st.snapshots}/${c.open} snapshots (${res.completeSnapshots ? 'all complete' : 'INCOMPLETE'}) ` +
+        `after ${(st.lastSnapshotMs / 1000).toFixed(1)} s; ${res.snapshotReads} snapshot reads; ` +
+        `${res.redisCommandsPerConnect.toFixed(2)} Redis commands/connect; seq gaps ${res.seqGaps}, dups ${res.seqDups}`,
+    );
+    await ctx.workers.closeClients();
+    ctx.publisher.finish();
+    await live.catch(() => undefined);
+    return res;
+  } finally {
+    ctx.publisher.finish();
+    await ctx.workers.closeClients().catch(() => undefined);
+    await bp.close();
+    await t.stop();
+  }
+}
+
+/** Scenario 5: 1% of clients stop reading during a steady fan-out of larger messages. */
+export async function slowConsumers(
+  ctx: Ctx,
+  kind: TargetKind,
+  instance: string,
+  round: number,
+  o: { clients: number; eventsPerSec: number; payloadBytes: number; durationMs: number },
+): Promise<LoadPoint & { rssStartMb: number }> {
+  const t = await start(ctx, kind);
+  try {
+    const c = await connectClients(ctx, t, o.clients, [[0]]);
+    const rssStart = rssBytes(t.pid);
+    const p = await measure(ctx, t, {
+      instance,
+      round,
+      clients: c.open,
+      subs: [[0]],
+      scopes: [0],
+      eventsPerSec: o.eventsPerSec,
+      durationMs: o.durationMs,
+      payloadBytes: o.payloadBytes,
+      onStarted: async () => {
+        await sleep(1000);
+        await ctx.workers.all({ cmd: 'pause', fraction: 0.01 });
+      },
+    });
+    ctx.progress(
+      `  ${fmtPoint(p)}; slow clients closed by server: ${p.pausedClosed}; RSS ${(rssStart / 2 ** 20).toFixed(0)} → ${p.serverRssMb.toFixed(0)} MB`,
+    );
+    return { ...p, rssStartMb: rssStart / 2 ** 20 };
+  } finally {
+    await ctx.workers.closeClients();
+    await t.stop();
+  }
+}
+
+export interface ScaleOut extends LoadPoint {
+  gateways: number;
+  totalServerCpuPct: number;
+}
+
+/** Scenario 6: 1..n Hydra gateways on one Redis, clients spread over them, all on the server core. */
+export async function scaleOut(
+  ctx: Ctx,
+  gateways: number,
+  round: number,
+  o: { clients: number; offered: number; durationMs: number },
+): Promise<ScaleOut> {
+  const ts: RunningTarget[] = [];
+  try {
+    for (let i = 0; i < gateways; i++) ts.push(await start(ctx, 'hydra'));
+    const per = Math.floor(o.clients / gateways);
+    const keys = await hydraKeys(ctx.redis.url, [[0]]);
+    for (const t of ts) {
+      await ctx.workers.connect(per, {
+        protocol: 'hydra',
+        port: t.port,
+        perIp: 10,
+        rampPerSec: 1000,
+        maxInflight: 100,
+        paths: clientPaths(t, [[0]], SCOPE_NAMES, keys, false),
+        subs: [[0]],
+        scopeNames: [...SCOPE_NAMES],
+        timeoutMs: 60_000,
+      });
+    }
+    const clients = per * gateways;
+    const first = ts[0] as RunningTarget;
+    const cpus0 = ts.map((t) => cpuSeconds(t.pid));
+    const t0 = performance.now();
+    const p = await measure(ctx, first, {
+      instance: `hydra×${gateways}`,
+      round,
+      clients,
+      subs: [[0]],
+      scopes: [0],
+      eventsPerSec: o.offered / clients,
+      durationMs: o.durationMs,
+    });
+    const wall = (performance.now() - t0) / 1000;
+    const total = ts.reduce((a, t, i) => a + (cpuSeconds(t.pid) - (cpus0[i] ?? 0)), 0);
+    p.offered = o.offered;
+    const r: ScaleOut = { ...p, gateways, totalServerCpuPct: (100 * total) / wall };
+    ctx.progress(`  ${fmtPoint(p)} (all gateways: ${r.totalServerCpuPct.toFixed(0)}% cpu)`);
+    return r;
+  } finally {
+    await ctx.workers.closeClients();
+    await Promise.all(ts.map((t) => t.stop()));
+  }
+}

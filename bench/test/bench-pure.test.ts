@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
+import { median, ratioBeyondNoise } from '../src/stats.js';
+import { barChart, lineChart } from '../src/svg.js';
+import {
+  countOccurrences,
+  encodeClientFrame,
+  FrameParser,
+  OP_BINARY,
+  OP_PING,
+  OP_TEXT,
+  readNumberAfter,
+} from '../src/ws-frame.js';
+
+/** An unmasked server frame. */
+function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0, len]) : len < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (len >= 126 && len < 65536) {
+    head[1] = 126;
+    head.writeUInt16BE(len, 2);
+  } else if (len >= 65536) {
+    head[1] = 127;
+    head.writeUInt32BE(0, 2);
+    head.writeUInt32BE(len, 6);
+  }
+  head[0] = (fin ? 0x80 : 0) | opcode;
+  return Buffer.concat([head, payload]);
+}
+
+function collect() {
+  const frames: Array<[number, string]> = [];
+  const parser = new FrameParser((op, p) => frames.push([op, p.toString()]));
+  return { frames, parser };
+}
+
+describe('FrameParser', () => {
+  it('parses several frames in one chunk and every header length', () => {
+    const { frames, parser } = collect();
+    const big = 'b'.repeat(300);
+    const huge = 'h'.repeat(70_000);
+    parser.push(
+      Buffer.concat([
+        serverFrame(OP_TEXT, Buffer.from('hi')),
+        serverFrame(OP_PING, Buffer.from('p')),
+        serverFrame(OP_TEXT, Buffer.from(big)),
+        serverFrame(OP_BINARY, Buffer.from(huge)),
+      ]),
+    );
+    expect(frames).toEqual([
+      [OP_TEXT, 'hi'],
+      [OP_PING, 'p'],
+      [OP_TEXT, big],
+      [OP_BINARY, huge],
+    ]);
+  });
+
+  it('reassembles frames split at every byte boundary', () => {
+    const payload = Buffer.from(`{"x":${'9'.repeat(200)}}`);
+    const wire = Buffer.concat([serverFrame(OP_TEXT, payload), serverFrame(OP_TEXT, Buffer.from('next'))]);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const { frames, parser } = collect();
+      parser.push(wire.subarray(0, cut));
+      parser.push(wire.subarray(cut));
+      expect(frames).toEqual([
+        [OP_TEXT, payload.toString()],
+        [OP_TEXT, 'next'],
+      ]);
+    }
+  });
+
+  it('joins fragmented messages and passes control frames between fragments', () => {
+    const { frames, parser } = collect();
+    parser.push(serverFrame(OP_TEXT, Buffer.from('ab'), false));
+    parser.push(serverFrame(OP_PING, Buffer.from('')));
+    parser.push(serverFrame(0, Buffer.from('cd'), true));
+    expect(frames).toEqual([
+      [OP_PING, ''],
+      [OP_TEXT, 'abcd'],
+    ]);
+  });
+
+  it('refuses masked server frames', () => {
+    const { parser } = collect();
+    expect(() => parser.push(encodeClientFrame(OP_TEXT, 'x'))).toThrow(/masked/);
+  });
+
+  it('encodes masked client frames that unmask to the payload', () => {
+    const f = encodeClientFrame(OP_TEXT, 'hello');
+    expect(f[0]).toBe(0x81);
+    expect((f[1] as number) & 0x80).toBe(0x80);
+    const mask = f.subarray(2, 6);
+    const body = Buffer.from(f.subarray(6).map((b, i) => b ^ (mask[i & 3] as number)));
+    expect(body.toString()).toBe('hello');
+  });
+
+  it('reads numbers after keys, plain and JSON-escaped', () => {
+    const plain = Buffer.from('{"zzs":2,"zzn":12345,"zzt":1700000000123456}');
+    expect(readNumberAfter(plain, Buffer.from('zzn'))).toBe(12345);
+    expect(readNumberAfter(plain, Buffer.from('zzt'))).toBe(1700000000123456);
+    const escaped = Buffer.from('{"data":"{\\"zzn\\":77}"}');
+    expect(readNumberAfter(escaped, Buffer.from('zzn'))).toBe(77);
+    expect(readNumberAfter(plain, Buffer.from('nope'))).toBe(-1);
+    expect(countOccurrences(Buffer.from('zzn zzn zz zzn'), Buffer.from('zzn'))).toBe(3);
+  });
+});
+
+describe('Histogram', () => {
+  it('keeps every value within 1/16 of its bucket bound', () => {
+    for (const v of [0, 1, 15, 16, 17, 100, 999, 12_345, 1_000_000, 123_456_789]) {
+      const ub = bucketUpperBound(bucketOf(v));
+      expect(ub).toBeGreaterThanOrEqual(v);
+      expect(ub - v).toBeLessThanOrEqual(Math.max(1, v / 16));
+    }
+  });
+
+  it('computes percentiles of a uniform distribution within the bucket error', () => {
+    const h = new Histogram();
+    for (let v = 1; v <= 100_000; v++) h.record(v);
+    for (const q of [0.5, 0.99, 0.999]) {
+      const p = h.percentile(q);
+      expect(Math.abs(p - q * 100_000) / (q * 100_000)).toBeLessThan(0.07);
+    }
+    expect(h.percentile(1)).toBe(100_000);
+  });
+
+  it('merges and round-trips through its sparse form', () => {
+    const a = new Histogram();
+    const b = new Histogram();
+    for (let i = 0; i < 90; i++) a.record(1000);
+    for (let i = 0; i < 10; i++) b.record(50_000);
+    a.merge(Histogram.fromSparse(b.toSparse()));
+    expect(a.total).toBe(100);
+    expect(a.percentile(0.5)).toBeLessThanOrEqual(1063);
+    expect(a.percentile(0.95)).toBe(50_000);
+    expect(new Histogram().percentile(0.5)).toBeNaN();
+  });
+});
+
+describe('stats', () => {
+  it('medians and noise-bounded ratios', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(ratioBeyondNoise(1, 4, 0.1)).toEqual({ ratio: 0.25, significant: true });
+    expect(ratioBeyondNoise(1.05, 1, 0.1).significant).toBe(false);
+  });
+});
+
+describe('SVG charts', () => {
+  /** Minimal well-formedness check: balanced tags, quoted attributes, escaped text. */
+  function assertWellFormed(xml: string): void {
+    expect(xml.startsWith('<?xml')).toBe(true);
+    const stack: string[] = [];
+    const body = xml.replace(/^<\?xml[^>]*\?>/, '');
+    for (const m of body.matchAll(/<(\/?)([a-zA-Z]+)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g)) {
+      const [, close, name, , self] = m;
+      if (self) continue;
+      if (close) expect(stack.pop()).toBe(name);
+      else stack.push(name as string);
+    }
+    expect(stack).toEqual([]);
+    // every '<' opens a tag the regex understood, and no bare '&'
+    expect(body.match(/</g)?.length).toBe([...body.matchAll(/<\/?[a-zA-Z]+(?:\s+[\w:-]+="[^"<]*")*\s*\/?>/g)].length);
+    expect(/&(?!amp;|lt;|gt;|quot;|apos;)/.test(body)).toBe(false);
+  }
+
+  it('draws one path per series and escapes names', () => {
+    const svg = lineChart({
+      title: 'p99 <latency> & load',
+      xLabel: 'offered',
+      yLabel: 'ms',
+      logY: true,
+      series: [
+        {
+          name: 'Hydra',
+          points: [
+            [25_000, 5],
+            [75_000, 9],
+            [150_000, 40],
+          ],
+        },
+        {
+          name: 'Socket.IO & "adapter"',
+          points: [
+            [25_000, 30],
+            [75_000, 2000],
+            [150_000, Number.NaN],
+          ],
+        },
+        { name: 'bare uWS', points: [[25_000, 3]] },
+      ],
+    });
+    assertWellFormed(svg);
+    expect(svg.match(/<path /g)).toHaveLength(3);
+    expect(svg).toContain('Socket.IO &amp; &quot;adapter&quot;');
+  });
+
+  it('draws one bar per server', () => {
+    const svg = barChart({
+      title: 'memory',
+      yLabel: 'KB',
+      bars: [
+        { name: 'Hydra', value: 1.2 },
+        { name: 'Socket.IO', value: 13.9 },
+      ],
+    });
+    assertWellFormed(svg);
+    expect(svg.match(/<rect /g)).toHaveLength(3); // background + 2 bars
+  });
+});

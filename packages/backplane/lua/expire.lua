@@ -1,0 +1,91 @@
+-- expire.lua: removes and announces up to N expired entities of ONE entity scope.
+--
+-- An entity is expired when its last update (seen score) is older than the
+-- scope TTL at the Redis server time of this run. For each of at most
+-- ARGV[4] such entities, oldest first, in this one script run: HDEL it from
+-- state, ZREM it from seen, assign the scope's next seq, append the removal
+-- frame to the history stream and PUBLISH it:
+--   {"type":"<scope>","seq":N,"ts":T,"data":{"id":<id>,"removed":true,"reason":"expired"}}
+-- (the id JSON-encoded by cjson; T = this run's server time).
+--
+-- Exactly once: finding an expired id and removing it happen in the same
+-- atomic run, so however many processes sweep concurrently, each expiry is
+-- announced by exactly one of them. An entity updated before a sweep reached
+-- it is no longer expired and is left alone; one updated after its removal
+-- comes back as a plain upsert.
+--
+--   KEYS[1]  hydra:{<scope>}:seq      STRING  last assigned seq (INCR)
+--   KEYS[2]  hydra:{<scope>}:state    HASH    entity id -> data JSON
+--   KEYS[3]  hydra:{<scope>}:seen     ZSET    entity id, score = last update (ms)
+--   KEYS[4]  hydra:{<scope>}:history  STREAM  "<seq>-0" -> f = frame
+--
+--   ARGV[1]  scope name (the frame's "type")
+--   ARGV[2]  events channel, hydra:{<scope>}:events (same hash tag)
+--   ARGV[3]  ttl ms
+--   ARGV[4]  max entities removed by this run (bounds its run time)
+--   ARGV[5]  history maxItems
+--   ARGV[6]  history maxAge ms
+--
+-- Returns the number of entities removed (and events published). A return
+-- below ARGV[4] means no expired entity was left at this run's time.
+--
+-- appendHistory() and frameTs() are the same in publish.lua: keep them in step.
+
+-- The "ts" of a frame built by publish.lua or below, or 0 if the text is not such a frame.
+local function frameTs(frame)
+  return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
+end
+
+-- Appends frame as entry "<seq>-0" and trims the stream by length and age.
+local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
+  local id = string.format('%d', seq) .. '-0'
+  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  if type(added) == 'table' and added.err then
+    -- The stream already holds an ID >= seq: the seq counter was reset
+    -- (deleted, evicted) while the history survived. That history belongs to
+    -- another seq line; drop it so history and seq agree again.
+    redis.call('DEL', key)
+    redis.call('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  end
+  local cutoff = ts - maxAge
+  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+  if head[1] and frameTs(head[1][2][2]) < cutoff then
+    local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 100)
+    local keepFrom = nil
+    for i = 1, #batch do
+      if frameTs(batch[i][2][2]) >= cutoff then
+        keepFrom = batch[i][1]
+        break
+      end
+    end
+    if keepFrom == nil then
+      keepFrom = string.format('%d', tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'
+    end
+    redis.call('XTRIM', key, 'MINID', keepFrom)
+  end
+end
+
+local scope = ARGV[1]
+local channel = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
+local historyMaxItems = tonumber(ARGV[5])
+local historyMaxAge = tonumber(ARGV[6])
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - ttl), 'LIMIT', 0, limit)
+
+for i = 1, #ids do
+  local id = ids[i]
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+  local seq = redis.call('INCR', KEYS[1])
+  -- Same bytes as encodeEventFrame(scope, seq, now, encodeRemovalData(id, 'expired')) in src/.
+  local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', now)
+    .. ',"data":{"id":' .. cjson.encode(id) .. ',"removed":true,"reason":"expired"}}'
+  appendHistory(KEYS[4], seq, now, frame, historyMaxItems, historyMaxAge)
+  redis.call('PUBLISH', channel, frame)
+end
+
+return #ids
