@@ -66,10 +66,14 @@ export function spawnService(script: string, env: Record<string, string>, args: 
       const seen = logs.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`timed out waiting for log line; stderr: ${stderrText.slice(-2000)}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => {
+          const recent = logs.slice(-10).map((l) => JSON.stringify(l).slice(0, 300));
+          reject(
+            new Error(
+              `timed out waiting for log line; recent stdout:\n${recent.join('\n')}\nstderr: ${stderrText.slice(-2000)}`,
+            ),
+          );
+        }, timeoutMs);
         waiters.push({
           match,
           resolve: (l) => {

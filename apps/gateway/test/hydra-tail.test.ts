@@ -1,0 +1,67 @@
+import { spawnService } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { StreamFixture, withKey } from './fixture.js';
+
+/** `hydra tail` (apps/publisher/dist/cli.js) as a real process against real gateways. */
+describe('hydra tail against a running gateway', () => {
+  let f: StreamFixture;
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  const tail = (url: string, key: string) =>
+    spawnService('apps/publisher/dist/cli.js', {}, ['tail', '--url', url, '--key', key, '--rate-interval', '0']);
+
+  it('shows snapshot summaries and one line per event, and exits 3 with the reason when the key is revoked', async () => {
+    const gw = await f.gateway();
+    await f.publish('aircraft', { id: '4ca2d1', callsign: 'EIN123', lat: 53.42, lon: -6.27, altBaroFt: 37000 });
+    const k = await f.key(['aircraft', 'alerts']);
+    const t = tail(gw.url, k.key);
+    onTestFinished(() => t.stop());
+    await t.waitForLog((l) => /snapshot aircraft seq=\d+ items=1/.test(String(l.msg)));
+    await t.waitForLog((l) => /snapshot alerts seq=\d+ items=0/.test(String(l.msg)));
+    await f.publish('alerts', {
+      identifier: 'EX-1',
+      severity: 'Severe',
+      event: 'Flood',
+      headline: 'River flood warning',
+    });
+    await f.publish('aircraft', {
+      id: '3c6444',
+      callsign: 'DLH4AB',
+      lat: 50.03,
+      lon: 8.57,
+      altBaroFt: 37000,
+      groundSpeedKt: 452,
+    });
+    await t.waitForLog((l) => /alerts #\d+ Severe River flood warning/.test(String(l.msg)));
+    await t.waitForLog((l) => /aircraft #\d+ 3c6444 DLH4AB 50\.03,8\.57 FL370 452kt/.test(String(l.msg)));
+
+    await f.backplane.keys.revoke(k.id);
+    expect(await t.exited).toBe(3);
+    expect(t.stderr()).toMatch(/unauthorized/);
+    expect(t.stderr()).not.toContain(k.key);
+  });
+
+  it('exits 4 when the per-IP limit refuses the connection', async () => {
+    const gw = await f.gateway({ HYDRA_MAX_CONNECTIONS_PER_IP: '1' });
+    const k = await f.key(['signals']);
+    const holder = f.client(withKey(gw.url, k.key), { localAddress: '127.0.0.1' });
+    await holder.waitFor((m) => m.type === 'connected');
+    const t = tail(gw.url, k.key);
+    onTestFinished(() => t.stop());
+    expect(await t.exited).toBe(4);
+    expect(t.stderr()).toMatch(/too many connections/i);
+    await holder.close();
+  });
+
+  it('exits 3 at once for an unknown key', async () => {
+    const gw = await f.gateway();
+    const t = tail(gw.url, 'hydra_k1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(await t.exited).toBe(3);
+  });
+});
