@@ -23,7 +23,12 @@ const sources = new Map<string, string>();
 export function readLuaScript(name: string): string {
   let lua = sources.get(name);
   if (lua === undefined) {
-    lua = readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+    // `--#include lib/<file>.lua` lines are replaced by that file: Redis runs each
+    // script standalone, so shared functions are inlined at load, not required.
+    lua = readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8').replace(
+      /^--#include ([\w./-]+\.lua)$/gm,
+      (_line, file: string) => readFileSync(new URL(`../lua/${file}`, import.meta.url), 'utf8'),
+    );
     sources.set(name, lua);
   }
   return lua;

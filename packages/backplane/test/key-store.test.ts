@@ -63,34 +63,42 @@ async function dumpRedis(redis: Redis): Promise<string[]> {
   return out;
 }
 
-keyStoreContract('redis', async ({ now }) => {
-  await admin.flushall();
-  const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-  const subscriber = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-  const notices = noticeWaiter();
-  subscriber.on('message', (_channel: string, message: string) => {
-    const notice = decodeControlNotice(message);
-    if (notice) notices.notice(notice.keyId);
-  });
-  await subscriber.subscribe(redisChannels.control());
-  return {
-    store: new RedisKeyStore(redis, { now }),
-    revocationNotice: notices.wait,
-    dumpStorage: () => dumpRedis(admin),
-    close: async () => {
-      await Promise.all([redis.quit(), subscriber.quit()]);
-    },
-  };
-});
+keyStoreContract(
+  'redis',
+  async ({ now }) => {
+    await admin.flushall();
+    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    const subscriber = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    const notices = noticeWaiter();
+    subscriber.on('message', (_channel: string, message: string) => {
+      const notice = decodeControlNotice(message);
+      if (notice) notices.notice(notice.keyId);
+    });
+    await subscriber.subscribe(redisChannels.control());
+    return {
+      store: new RedisKeyStore(redis, { now }),
+      revocationNotice: notices.wait,
+      dumpStorage: () => dumpRedis(admin),
+      close: async () => {
+        await Promise.all([redis.quit(), subscriber.quit()]);
+      },
+    };
+  },
+  { storageInspectable: true },
+);
 
-keyStoreContract('memory', async ({ now }) => {
-  const notices = noticeWaiter();
-  return {
-    store: new MemoryKeyStore({ now, onRevoked: notices.notice }),
-    revocationNotice: notices.wait,
-    close: async () => {},
-  };
-});
+keyStoreContract(
+  'memory',
+  async ({ now }) => {
+    const notices = noticeWaiter();
+    return {
+      store: new MemoryKeyStore({ now, onRevoked: notices.notice }),
+      revocationNotice: notices.wait,
+      close: async () => {},
+    };
+  },
+  { storageInspectable: false },
+);
 
 describe('RedisKeyStore errors', () => {
   it('never carry the key or its hash', async () => {

@@ -1,0 +1,36 @@
+-- Shared by publish.lua and expire.lua (inlined at load by lua-scripts.ts, which
+-- replaces the `--#include lib/history.lua` line of each with this file).
+
+-- The "ts" of a frame built by encodeEventFrame's layout, or 0 if the text is not such a frame.
+local function frameTs(frame)
+  return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
+end
+
+-- Appends frame as entry "<seq>-0" and trims the stream by length and age.
+local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
+  local id = string.format('%d', seq) .. '-0'
+  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  if type(added) == 'table' and added.err then
+    -- The stream already holds an ID >= seq: the seq counter was reset
+    -- (deleted, evicted) while the history survived. That history belongs to
+    -- another seq line; drop it so history and seq agree again.
+    redis.call('DEL', key)
+    redis.call('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  end
+  local cutoff = ts - maxAge
+  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+  if head[1] and frameTs(head[1][2][2]) < cutoff then
+    local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 100)
+    local keepFrom = nil
+    for i = 1, #batch do
+      if frameTs(batch[i][2][2]) >= cutoff then
+        keepFrom = batch[i][1]
+        break
+      end
+    end
+    if keepFrom == nil then
+      keepFrom = string.format('%d', tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'
+    end
+    redis.call('XTRIM', key, 'MINID', keepFrom)
+  end
+end
