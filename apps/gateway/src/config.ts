@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseRetention, type RetentionPolicy } from '@hydra/backplane';
 import { type CidrBlock, parseCidrList } from './cidr.js';
@@ -27,6 +28,10 @@ export interface GatewayConfig {
   readonly snapshotChunkBytes: number;
   readonly keyCacheTtlMs: number;
   readonly keyCacheNegativeTtlMs: number;
+  /** Failed authentications from one source (IPv4 address, IPv6 /64) that start a cool-down; 0 = no throttle. */
+  readonly authFailureLimit: number;
+  /** The throttle's counting window, and the cool-down (every upgrade from the source gets 429) after the limit. */
+  readonly authThrottleMs: number;
   readonly allowUwsFallback: boolean;
   readonly tls: { certFile: string; keyFile: string } | undefined;
   readonly retention: RetentionPolicy;
@@ -38,6 +43,18 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
   const keyFile = readString(env, 'HYDRA_TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new ConfigError('HYDRA_TLS_CERT_FILE and HYDRA_TLS_KEY_FILE must be set together');
+  }
+  // uWS only says "App construction failed" for a missing file: name the variable instead.
+  for (const [name, file] of [
+    ['HYDRA_TLS_CERT_FILE', certFile],
+    ['HYDRA_TLS_KEY_FILE', keyFile],
+  ] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      throw new ConfigError(`${name}: cannot read ${file}`);
+    }
   }
   const port = { min: 0, max: 65535 };
   return Object.freeze({
@@ -55,6 +72,8 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     snapshotChunkBytes: readInt(env, 'HYDRA_SNAPSHOT_CHUNK_BYTES', 256 * 1024, { min: 4096, max: 64 * 1024 * 1024 }),
     keyCacheTtlMs: readInt(env, 'HYDRA_KEY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     keyCacheNegativeTtlMs: readInt(env, 'HYDRA_KEY_CACHE_NEGATIVE_TTL_MS', 2_000, { min: 0, max: 3_600_000 }),
+    authFailureLimit: readInt(env, 'HYDRA_AUTH_FAILURE_LIMIT', 10, { min: 0, max: 1_000_000 }),
+    authThrottleMs: readInt(env, 'HYDRA_AUTH_THROTTLE_MS', 60_000, { min: 100, max: 86_400_000 }),
     allowUwsFallback: readBool(env, 'HYDRA_ALLOW_UWS_FALLBACK', false),
     tls: certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
     retention: readWith(env, 'HYDRA_RETENTION', (t) => parseRetention(t)),

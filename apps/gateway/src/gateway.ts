@@ -10,13 +10,17 @@ import {
   type Scope,
 } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
+import { AuthThrottle, throttleSource } from './auth-throttle.js';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
+import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
 import { frameTs } from './frame-fields.js';
 import { Heartbeat } from './heartbeat.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
+import { OverLimitCache } from './over-limit-cache.js';
+import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
 import { createSession, type Rejection, type Session } from './session.js';
 import { SessionRegistry } from './session-registry.js';
@@ -74,6 +78,9 @@ export class Gateway {
   private readonly uws: UwsModule;
   private readonly keys: KeyCache;
   private readonly limiter: ConnectionLimiter;
+  /** Cheap refusals before any key lookup or limiter call (policies in auth-throttle.ts, over-limit-cache.ts). */
+  private readonly authThrottle: AuthThrottle;
+  private readonly overLimit: OverLimitCache;
   private readonly registry: SessionRegistry;
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
@@ -85,7 +92,10 @@ export class Gateway {
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
   private nextConnId = 1;
+  /** Subscribed and primed: serving clients (until then upgrades get 503). */
   private started = false;
+  /** Bumped by every reprime: an older prime retry loop stops. */
+  private primeGeneration = 0;
   private draining = false;
   private shutdownPromise: Promise<void> | null = null;
   private boundPort = 0;
@@ -104,11 +114,22 @@ export class Gateway {
       negativeTtlMs: config.keyCacheNegativeTtlMs,
       onLookup: (result) => this.metrics.keyCacheLookups.inc({ result }),
     });
-    this.limiter = backplane.createLimiter({
-      nodeId: config.nodeId,
-      maxPerIp: config.maxConnectionsPerIp,
-      leaseMs: config.limiterLeaseMs,
-    });
+    // Redis unreachable: per-IP decisions fall back to a per-node cap (policy in fallback-connection-limiter.ts).
+    this.limiter = new FallbackConnectionLimiter(
+      backplane.createLimiter({
+        nodeId: config.nodeId,
+        maxPerIp: config.maxConnectionsPerIp,
+        leaseMs: config.limiterLeaseMs,
+      }),
+      {
+        maxPerIp: config.maxConnectionsPerIp,
+        isHealthy: () => backplane.isHealthy(),
+        onLocalDecision: (granted) =>
+          this.metrics.limiterLocalDecisions.inc({ decision: granted ? 'granted' : 'refused' }),
+      },
+    );
+    this.authThrottle = new AuthThrottle({ failureLimit: config.authFailureLimit, windowMs: config.authThrottleMs });
+    this.overLimit = new OverLimitCache({ ttlMs: OverLimitCache.ttlFor(config.limiterLeaseMs) });
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
     for (const scope of SCOPES) {
@@ -136,7 +157,11 @@ export class Gateway {
     });
   }
 
-  /** Subscribes to the backplane, learns each scope's seq, then listens. */
+  /**
+   * Subscribes to the backplane, learns each scope's seq, then listens. If
+   * the backplane is unreachable it listens anyway (readiness fails, upgrades
+   * get 503) and keeps trying with capped backoff; it becomes ready by itself.
+   */
   static async start(deps: GatewayDeps): Promise<Gateway> {
     const gateway = new Gateway(deps);
     try {
@@ -161,7 +186,9 @@ export class Gateway {
   }
 
   readiness(): { ready: boolean; reason: string } {
-    if (!this.started) return { ready: false, reason: 'starting' };
+    if (!this.started) {
+      return { ready: false, reason: this.deps.backplane.isHealthy() ? 'starting' : 'backplane unavailable' };
+    }
     if (this.draining) return { ready: false, reason: 'draining' };
     if (!this.deps.backplane.isHealthy()) return { ready: false, reason: 'backplane unavailable' };
     return { ready: true, reason: 'ready' };
@@ -182,7 +209,39 @@ export class Gateway {
     // Routes first: uWS creates its topic tree with the first WebSocket route, and
     // live events may arrive (app.publish) as soon as the subscription is active.
     this.registerRoutes();
-    this.subscription = await backplane.bus.subscribe({
+    const attached = await this.attachBackplane().then(
+      () => true,
+      (err: unknown) => {
+        this.log.warn({ err: describeError(err) }, 'backplane unavailable at start; listening, not ready, retrying');
+        return false;
+      },
+    );
+    this.boundPort = await this.listen(config.host, config.port);
+    this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
+    this.heartbeat.start();
+    this.housekeeping = setInterval(() => this.tidy(), 1000);
+    this.housekeeping.unref();
+    this.metrics.redisUp.set(backplane.isHealthy() ? 1 : 0);
+    this.log.info(
+      { port: this.boundPort, adminPort: this.boundAdminPort, tls: config.tls !== undefined, ready: attached },
+      'listening',
+    );
+    if (attached) this.becomeReady();
+    else {
+      void retryUntilDone(() => this.attachBackplane(), {
+        cancelled: () => this.draining,
+        onFailure: (err, attempt) => {
+          if (attempt % 10 === 1) this.log.warn({ err: describeError(err), attempt }, 'backplane still unavailable');
+        },
+      }).then((done) => {
+        if (done && !this.draining) this.becomeReady();
+      });
+    }
+  }
+
+  /** Subscribes (once) and learns every scope's seq; rejects while the backplane is unreachable. */
+  private async attachBackplane(): Promise<void> {
+    this.subscription ??= await this.deps.backplane.bus.subscribe({
       onEvent: (scope, seq, frame) => this.streams[scope]?.onEvent(seq, frame, frameTs(frame)),
       onKeyRevoked: (keyId) => this.onKeyRevoked(keyId),
       onSubscribed: () => {
@@ -190,15 +249,13 @@ export class Gateway {
       },
     });
     await Promise.all(SCOPES.map((scope) => this.streams[scope].prime()));
-    this.boundPort = await this.listen(config.host, config.port);
-    this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
-    this.heartbeat.start();
+  }
+
+  private becomeReady(): void {
     this.expirySweeper.start();
-    this.housekeeping = setInterval(() => this.tidy(), 1000);
-    this.housekeeping.unref();
     this.started = true;
-    this.metrics.redisUp.set(backplane.isHealthy() ? 1 : 0);
-    this.log.info({ port: this.boundPort, adminPort: this.boundAdminPort, tls: config.tls !== undefined }, 'listening');
+    this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
+    this.log.info('ready');
   }
 
   private listen(host: string, port: number): Promise<number> {
@@ -238,6 +295,10 @@ export class Gateway {
           this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
           return;
         }
+        if (!this.started) {
+          this.refuse(res, '503 Service Unavailable', 'Service Unavailable', 'unavailable');
+          return;
+        }
         const pending: PendingUpgrade = { aborted: false };
         res.onAborted(() => {
           pending.aborted = true;
@@ -257,7 +318,17 @@ export class Gateway {
           if (!pending.aborted) this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
         });
       },
-      open: (ws) => this.onOpen(ws),
+      // uWS bug (uNetworking/uWebSockets#1928, uWebSockets.js#1108): sending from `open` right after an
+      // upgrade made in res.cork() after an await can dirty-close that socket or a neighbour (1006). Let the
+      // upgrade finish first; a socket that closes or a drain that starts in between is handled here.
+      open: (ws) => {
+        const session = ws.getUserData();
+        setImmediate(() => {
+          if (session.closed) return;
+          if (this.draining) ws.end(CloseCode.GoingAway, CloseReason[CloseCode.GoingAway]);
+          else this.onOpen(ws);
+        });
+      },
       message: (ws) => this.onClientMessage(ws),
       pong: (ws) => Heartbeat.onPong(ws.getUserData()),
       close: (ws, code) => this.onClose(ws, code),
@@ -288,6 +359,7 @@ export class Gateway {
       return;
     }
     const ip = resolveClientIp(req.socketIp, req.forwardedFor, this.deps.config.trustedProxies, req.proxiedIp);
+    if (this.refusedCheaply(res, ip)) return;
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
     const base = {
@@ -313,6 +385,7 @@ export class Gateway {
         rejection = unauthorized(UNAUTHORIZED_MESSAGE);
       }
     }
+    if (rejection !== null && key !== '') this.onAuthFailure(ip);
     if (rejection === null && record !== null) {
       const granted = record.scopes;
       if (!resume.ok) rejection = badRequest(resume.reason);
@@ -350,6 +423,7 @@ export class Gateway {
       return;
     }
     this.metrics.limiterDecisions.inc({ decision: decision.granted ? 'granted' : 'refused' });
+    this.overLimit.onDecision(ip, decision.granted, Date.now());
     if (!decision.granted) {
       if (!pending.aborted) this.refuse(res, '429 Too Many Connections', 'Too Many Connections', 'ip_limit');
       return;
@@ -370,10 +444,47 @@ export class Gateway {
     res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
   }
 
-  private refuse(res: HttpResponse, status: string, body: string, reason: RejectReason): void {
+  /**
+   * Refusals that cost no key hash, key lookup or Redis command: a source in
+   * an auth-failure cool-down, or an IP the limiter refused within the last
+   * second (SECURITY.md, "Limits").
+   */
+  private refusedCheaply(res: HttpResponse, ip: string): boolean {
+    const now = Date.now();
+    const retryAfterMs = this.authThrottle.retryAfterMs(ip, now);
+    if (retryAfterMs > 0) {
+      const retryAfter = String(Math.ceil(retryAfterMs / 1000));
+      this.refuse(res, '429 Too Many Requests', 'Too Many Failed Authentications', 'auth_throttled', retryAfter);
+      return true;
+    }
+    if (this.overLimit.isOverLimit(ip, now)) {
+      this.metrics.limiterDecisions.inc({ decision: 'refused_cached' });
+      this.refuse(res, '429 Too Many Connections', 'Too Many Connections', 'ip_limit');
+      return true;
+    }
+    return false;
+  }
+
+  /** An unknown, revoked, expired or malformed key was presented from `ip`. */
+  private onAuthFailure(ip: string): void {
+    if (!this.authThrottle.recordFailure(ip, Date.now())) return;
+    // Once per cool-down per source: the only place a client address is logged.
+    this.log.warn(
+      {
+        source: throttleSource(ip),
+        failures: this.deps.config.authFailureLimit,
+        coolDownMs: this.deps.config.authThrottleMs,
+      },
+      'repeated failed authentications; source throttled',
+    );
+  }
+
+  private refuse(res: HttpResponse, status: string, body: string, reason: RejectReason, retryAfter?: string): void {
     this.metrics.connectionsRejected.inc({ reason });
     res.cork(() => {
-      res.writeStatus(status).writeHeader('content-type', 'text/plain').end(body);
+      res.writeStatus(status).writeHeader('content-type', 'text/plain');
+      if (retryAfter !== undefined) res.writeHeader('retry-after', retryAfter);
+      res.end(body);
     });
   }
 
@@ -445,8 +556,8 @@ export class Gateway {
     session.closed = true;
     session.ws = null;
     this.metrics.connectionsClosed.inc({ code: String(code) });
-    if (session.keyId !== null && session.rejection === null) {
-      this.registry.remove(session);
+    // Only sessions onOpen registered were counted (not rejected ones, nor ones closed before onOpen ran).
+    if (this.registry.remove(session)) {
       this.metrics.connections.dec();
       for (const scope of session.scopes) this.streams[scope].forget(session);
     }
@@ -457,6 +568,7 @@ export class Gateway {
   }
 
   private releaseSlot(ip: string): void {
+    this.overLimit.onRelease(ip);
     this.limiter.release(ip).catch((err: unknown) => {
       this.metrics.errors.inc({ kind: 'limiter_release' });
       this.log.warn({ err: describeError(err) }, 'limiter release failed; the slot frees with its lease');
@@ -476,13 +588,22 @@ export class Gateway {
     for (const session of sessions) this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
   }
 
-  /** After a re-subscription, learn each scope's seq again; gaps resynchronise clients. */
+  /**
+   * After a re-subscription, learn each scope's seq again; gaps resynchronise
+   * clients. A failed read is retried with capped backoff (the command
+   * connection may come back after the subscriber), until a newer reprime
+   * takes over: a scope is never left un-primed after a Redis blip.
+   */
   private reprime(why: string): void {
     this.log.info({ why }, 're-priming scopes');
+    const generation = ++this.primeGeneration;
     for (const scope of SCOPES) {
-      this.streams[scope].prime().catch((err: unknown) => {
-        this.metrics.errors.inc({ kind: 'prime' });
-        this.log.warn({ err: describeError(err), scope }, 'prime failed');
+      void retryUntilDone(() => this.streams[scope].prime(), {
+        cancelled: () => this.draining || generation !== this.primeGeneration,
+        onFailure: (err) => {
+          this.metrics.errors.inc({ kind: 'prime' });
+          this.log.warn({ err: describeError(err), scope }, 'prime failed; retrying');
+        },
       });
     }
   }
@@ -499,6 +620,8 @@ export class Gateway {
    */
   private tidy(): void {
     this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
+    this.overLimit.sweep(Date.now());
+    this.metrics.authThrottledSources.set(this.authThrottle.sweep(Date.now()));
     const slowThreshold = this.deps.config.maxBufferedBytes / 2;
     for (const session of this.registry.values()) {
       const ws = session.ws;

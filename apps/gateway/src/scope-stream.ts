@@ -1,5 +1,5 @@
 import type { HistoryStore } from '@hydra/backplane';
-import type { Scope } from '@hydra/protocol';
+import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EventRing } from './ring-buffer.js';
@@ -18,6 +18,14 @@ interface Waiter {
 const REPLAY_BATCH = 1000;
 /** Round trips before a resume that keeps falling behind is turned into a resync. */
 const MAX_REPLAY_ROUNDS = 50;
+/** History reads (of REPLAY_BATCH) a gateway spends filling a gap in its own subscription before it resyncs instead. */
+const MAX_FILL_ROUNDS = 10;
+
+interface BusEvent {
+  seq: number;
+  frame: Buffer;
+  ts: number;
+}
 
 export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long';
 export type ResumeOutcome = 'ok' | 'future';
@@ -49,20 +57,36 @@ export interface ScopeStreamDeps {
  * once; uWS writes it to every subscribed socket in C++.
  *
  * Guarantee (no silent staleness): when the seqs received skip a number, or
- * the backplane's seq moved while the subscription was down, every client of
- * the scope gets a `resync` message and a fresh snapshot, then live events.
+ * the backplane's seq moved while the subscription was down, the missing
+ * events are read from the backplane's history and fanned out in order (the
+ * clients see an exact continuation), provided that history is provably the
+ * one this gateway was following: its event at the last seq received must be
+ * byte for byte the frame received. Otherwise (Redis restarted empty, history
+ * trimmed, Redis gone again) every client of the scope gets a `resync`
+ * message and a fresh snapshot, then live events.
  */
 export class ScopeStream {
   private readonly ring: EventRing;
   private lastSeq = 0;
   private primed = false;
   private waiters: Waiter[] = [];
+  /** The frame of event `lastSeq` when it came from the bus or history (null after a snapshot-only prime). */
+  private lastFrame: Buffer | null = null;
+  /** While a gap is filled from history: the live events that arrived meanwhile, applied after it. */
+  private filling: BusEvent[] | null = null;
+  /** Per-event counters with their scope label bound once (no label hashing per event). */
+  private readonly received;
+  private readonly delivered;
+  private readonly deliveredBytes;
 
   constructor(
     readonly scope: Scope,
     private readonly deps: ScopeStreamDeps,
   ) {
     this.ring = new EventRing(deps.ringCapacity ?? 4096);
+    this.received = deps.metrics.eventsReceived.labels(scope);
+    this.delivered = deps.metrics.messagesDelivered.labels(scope);
+    this.deliveredBytes = deps.metrics.bytesDelivered.labels(scope);
   }
 
   get topic(): string {
@@ -77,8 +101,9 @@ export class ScopeStream {
   /**
    * Learns the scope's current seq once the backplane subscription is active
    * (and again after each re-subscription). A seq ahead of what was received
-   * means events were missed while unsubscribed, one behind means the
-   * backplane restarted its sequence: either way clients are resynchronised.
+   * means events were missed while unsubscribed (filled from history when
+   * it provably continues what was received, else clients are resynchronised),
+   * one behind means the backplane restarted its sequence (resynchronised).
    */
   async prime(): Promise<void> {
     const snap = await this.deps.snapshots.read();
@@ -86,30 +111,44 @@ export class ScopeStream {
       this.primed = true;
       if (snap.seq > this.lastSeq) {
         this.lastSeq = snap.seq;
+        this.lastFrame = null;
         this.ring.clear();
       }
       return;
     }
-    if (snap.seq !== this.lastSeq) this.onGap(snap.seq, null);
+    if (this.filling !== null) return; // a gap fill is running; it reconciles
+    if (snap.seq < this.lastSeq) this.onGap(snap.seq, null);
+    // Same seq: verify it is still the same history (a Redis restarted empty may have counted back up to it).
+    else if (snap.seq > this.lastSeq || this.lastFrame !== null) this.fillGap(snap.seq, null);
   }
 
   /** One live event from the backplane, in seq order. */
   onEvent(seq: number, frame: Buffer, publishedTs: number): void {
-    const { app, metrics } = this.deps;
-    metrics.eventsReceived.inc({ scope: this.scope });
+    this.received.inc();
+    if (this.filling !== null) {
+      this.filling.push({ seq, frame, ts: publishedTs });
+      return;
+    }
     const continuing = this.primed || this.ring.length > 0;
     if (continuing && seq <= this.lastSeq) return; // already covered by a snapshot or received before
     if (continuing && seq !== this.lastSeq + 1) {
-      this.onGap(seq, frame);
+      this.fillGap(seq, { seq, frame, ts: publishedTs });
       return;
     }
+    this.apply(seq, frame, publishedTs);
+  }
+
+  /** Fans out the next event (seq = lastSeq + 1) and releases the clients waiting for it. */
+  private apply(seq: number, frame: Buffer, publishedTs: number): void {
+    const { app, metrics } = this.deps;
     this.ring.push(seq, frame);
     this.lastSeq = seq;
+    this.lastFrame = frame;
     const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
       app.publish(this.topic, frame, false, false);
-      metrics.messagesDelivered.inc({ scope: this.scope }, subscribers);
-      metrics.bytesDelivered.inc({ scope: this.scope }, subscribers * frame.length);
+      this.delivered.inc(subscribers);
+      this.deliveredBytes.inc(subscribers * frame.length);
     }
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     if (this.waiters.length > 0) this.releaseWaiters();
@@ -235,6 +274,59 @@ export class ScopeStream {
     this.waiters = still;
   }
 
+  /**
+   * Events after `lastSeq` up to `upTo` were not received: read them from
+   * history and apply them in order (live events arriving meanwhile are held
+   * and applied after). If the history cannot be proven to continue what this
+   * gateway received, or cannot be read, the scope is resynchronised.
+   */
+  private fillGap(upTo: number, first: BusEvent | null): void {
+    this.filling = first ? [first] : [];
+    const from = this.lastSeq;
+    this.readGap(upTo)
+      .catch(() => false)
+      .then((filled) => {
+        const held = this.filling ?? [];
+        this.filling = null;
+        if (filled) {
+          if (this.lastSeq > from) {
+            this.deps.log.info({ scope: this.scope, from, to: this.lastSeq }, 'subscription gap filled from history');
+          }
+        } else {
+          const head = held.shift();
+          this.onGap(head?.seq ?? upTo, head?.frame ?? null);
+        }
+        for (const e of held) this.onEvent(e.seq, e.frame, e.ts);
+      });
+  }
+
+  /** Applies history events after `lastSeq` up to `upTo`; false if that history is not the one received, or gone. */
+  private async readGap(upTo: number): Promise<boolean> {
+    if (this.lastSeq > 0 && this.lastFrame === null) return false; // nothing to prove continuity with
+    let after = Math.max(0, this.lastSeq - 1);
+    let verified = this.lastSeq === 0;
+    for (let round = 0; round < MAX_FILL_ROUNDS; round++) {
+      const read = await this.deps.metrics.timeRedis('history', () =>
+        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
+      );
+      if (read.kind !== 'events') return false;
+      for (const e of read.events) {
+        if (e.seq < this.lastSeq) continue;
+        if (e.seq === this.lastSeq) {
+          if (this.lastFrame === null || !e.frame.equals(this.lastFrame)) return false;
+          verified = true;
+          continue;
+        }
+        if (!verified || e.seq !== this.lastSeq + 1) return false;
+        this.apply(e.seq, e.frame, 0);
+      }
+      if (!verified) return false;
+      if (this.lastSeq >= upTo || read.events.length === 0) return this.lastSeq >= upTo;
+      after = this.lastSeq;
+    }
+    return false;
+  }
+
   /** Tells the client its view of the scope restarts, then sends a fresh snapshot and live events. */
   private async resync(session: Session, reason: ResyncReason): Promise<void> {
     const ws = session.ws;
@@ -259,6 +351,7 @@ export class ScopeStream {
     );
     this.ring.clear();
     this.lastSeq = seq;
+    this.lastFrame = frame;
     if (frame) this.ring.push(seq, frame);
     snapshots.invalidate();
     const affected = new Set<Session>();
@@ -269,7 +362,10 @@ export class ScopeStream {
     }
     for (const session of affected) {
       this.resync(session, 'backplane_gap').catch((err: unknown) => {
-        log.error({ err, scope: this.scope }, 'resync failed');
+        // The client was told to drop its view and got no snapshot: never leave it silently stale.
+        log.warn({ err, scope: this.scope, connId: session.connId }, 'resync failed; closing with 1013');
+        metrics.errors.inc({ kind: 'resync' });
+        if (!session.closed) session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
       });
     }
   }

@@ -30,12 +30,13 @@ export class SessionRegistry {
     set.add(session);
   }
 
-  remove(session: Session): void {
-    if (!this.all.delete(session)) return;
+  /** Whether the session was registered. */
+  remove(session: Session): boolean {
+    if (!this.all.delete(session)) return false;
     const keyId = session.keyId;
-    if (keyId === null) return;
+    if (keyId === null) return true;
     const set = this.byKey.get(keyId);
-    if (!set) return;
+    if (!set) return true;
     set.delete(session);
     if (set.size === 0) {
       this.byKey.delete(keyId);
@@ -43,6 +44,7 @@ export class SessionRegistry {
       if (timer) clearTimeout(timer);
       this.expiryTimers.delete(keyId);
     }
+    return true;
   }
 
   sessionsOfKey(keyId: string): Session[] {

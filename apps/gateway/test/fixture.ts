@@ -20,10 +20,12 @@ export class StreamFixture {
   /** HYDRA_RETENTION shared by the test's backplane and every gateway (processes sharing state must agree). */
   private retention = '';
 
-  static async start(options: { retention?: string; persist?: boolean } = {}): Promise<StreamFixture> {
+  static async start(
+    options: { retention?: string; persist?: boolean; redisArgs?: string[] } = {},
+  ): Promise<StreamFixture> {
     const f = new StreamFixture();
     f.retention = options.retention ?? '';
-    f.redis = await startRedis({ persist: options.persist ?? false });
+    f.redis = await startRedis({ persist: options.persist ?? false, args: options.redisArgs });
     f.backplane = createBackplane({
       kind: 'redis',
       url: f.redis.url,

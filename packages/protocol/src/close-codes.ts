@@ -1,6 +1,9 @@
 /**
  * WebSocket close codes the gateway sends, shared by server, tests and clients.
  *
+ * The gateway never sends 1009: a client frame over its 4 KiB limit makes uWS
+ * drop the connection without a close frame (the client sees 1006).
+ *
  * Reconnect policy by code:
  * - 1000, 1001, 1011, 1013, 4000: transient; reconnect (with jittered backoff).
  * - 1008, 4001, 4002: terminal for this key or request; reconnecting unchanged fails again.
@@ -12,8 +15,6 @@ export const CloseCode = Object.freeze({
   GoingAway: 1001,
   /** Unauthorized: missing, unknown, revoked or expired API key (the seed's 1008). */
   Unauthorized: 1008,
-  /** The client sent a frame larger than the gateway accepts. */
-  MessageTooBig: 1009,
   /** Unexpected server error. Reconnect. */
   InternalError: 1011,
   /** The gateway cannot serve this connection right now (e.g. its backplane is gone). Reconnect later. */
@@ -43,7 +44,6 @@ export const CloseReason: Readonly<Record<CloseCode, string>> = Object.freeze({
   1000: 'normal closure',
   1001: 'server going away',
   1008: 'unauthorized',
-  1009: 'message too big',
   1011: 'internal error',
   1013: 'try again later',
   4000: 'slow consumer',

@@ -73,7 +73,7 @@ interface Connection {
 const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.ClientProtocolViolation,
   CloseCode.BadRequest,
-  CloseCode.MessageTooBig,
+  1009, // message too big (never sent by the gateway: it drops oversized client frames)
   1002, // protocol error
   1003, // unsupported data
   1007, // invalid payload

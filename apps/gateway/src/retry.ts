@@ -1,0 +1,30 @@
+/** Delay before retry n (1-based): 100 ms doubling, capped at `maxMs`. */
+export function backoffDelay(attempt: number, maxMs = 2_000): number {
+  return Math.min(100 * 2 ** Math.min(Math.max(attempt - 1, 0), 10), maxMs);
+}
+
+export interface RetryOptions {
+  /** Checked before each attempt and after each wait: true stops the loop (resolves false). */
+  cancelled: () => boolean;
+  /** Called with each failure and the attempt number; must not throw. */
+  onFailure?: (err: unknown, attempt: number) => void;
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs `attempt` until it resolves, waiting with capped exponential backoff
+ * between failures (no limit on attempts: the backplane is expected to come
+ * back). Resolves true once it succeeded, false if cancelled first.
+ */
+export async function retryUntilDone(attempt: () => Promise<void>, options: RetryOptions): Promise<boolean> {
+  for (let n = 1; !options.cancelled(); n++) {
+    try {
+      await attempt();
+      return true;
+    } catch (err) {
+      options.onFailure?.(err, n);
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(n, options.maxDelayMs)).unref());
+  }
+  return false;
+}

@@ -1,0 +1,173 @@
+import { spawnSync } from 'node:child_process';
+import { generateApiKey, hashApiKey, redisKeys } from '@hydra/backplane';
+import { CloseCode } from '@hydra/protocol';
+import { type GatewayProcess, REPO_ROOT } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFixture, withKey } from './fixture.js';
+import { type RawClient, rawUpgrade } from './raw-socket.js';
+import { commandCalls, metricValue } from './redis-cost.js';
+
+const FAILURE_LIMIT = 10; // HYDRA_AUTH_FAILURE_LIMIT's default
+const THROTTLE_MS = 3000;
+
+/**
+ * Brute force of keys and what refusals reveal. Policy (auth-throttle.ts):
+ * after FAILURE_LIMIT failed authentications (unknown, revoked, expired or
+ * malformed key; not a missing one) within HYDRA_AUTH_THROTTLE_MS from one
+ * source, every upgrade from it gets HTTP 429 "Too Many Failed
+ * Authentications" with Retry-After, before any key lookup, for one
+ * HYDRA_AUTH_THROTTLE_MS. Every refusal of a presented key is the same
+ * `error` + 1008, whatever the reason.
+ */
+describe('brute force of keys and key-state disclosure', () => {
+  let f: StreamFixture;
+  let gw: GatewayProcess;
+  let valid: string;
+  const raws: RawClient[] = [];
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+    gw = await f.gateway({ HYDRA_AUTH_THROTTLE_MS: String(THROTTLE_MS), HYDRA_PING_INTERVAL_MS: '500' });
+    valid = (await f.key(['signals'])).key;
+  });
+  afterAll(async () => {
+    for (const r of raws) r.destroy();
+    await f?.stop();
+  });
+
+  /** One upgrade with `key` from `ip`: the HTTP status, and for a 101 the frames until the close. */
+  const attempt = async (ip: string, key: string | null) => {
+    const path = key === null ? '/v1/stream' : `/v1/stream?apiKey=${encodeURIComponent(key)}&snapshot=false`;
+    const c = await rawUpgrade(gw.port, path, { localAddress: ip });
+    raws.push(c);
+    if (c.status === 101) {
+      await c.until(() => c.closeFrame() ?? c.messages().some((m) => m.type === 'connected'));
+    } else {
+      await c.until(() => c.body !== '');
+    }
+    return c;
+  };
+  const outcome = (c: RawClient): 'connected' | number =>
+    c.status === 101 && c.closeFrame() === null ? 'connected' : c.status === 101 ? c.closeFrame()!.code : c.status;
+  const lookups = async () => (await commandCalls(f.redis)).get('hgetall') ?? 0;
+
+  it(`throttles a source after ${FAILURE_LIMIT} failed keys: no lookup, 429 with Retry-After; another IP still connects`, async () => {
+    const attacker = '127.0.84.1';
+    const lookupsBefore = await lookups();
+    const outcomes: (string | number)[] = [];
+    let firstThrottled: RawClient | null = null;
+    for (let i = 0; i < 50; i++) {
+      const c = await attempt(attacker, generateApiKey());
+      outcomes.push(outcome(c));
+      firstThrottled ??= c.status === 429 ? c : null;
+    }
+    expect(outcomes).toEqual([
+      ...Array(FAILURE_LIMIT).fill(CloseCode.Unauthorized),
+      ...Array(50 - FAILURE_LIMIT).fill(429),
+    ]);
+    // Only the attempts before the throttle reached Redis (one HGETALL each).
+    expect((await lookups()) - lookupsBefore).toBe(FAILURE_LIMIT);
+    expect(firstThrottled?.body).toBe('Too Many Failed Authentications');
+    expect(firstThrottled?.head).toMatch(/^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    const retryAfter = Number(/\r\nretry-after: (\d+)/i.exec(firstThrottled?.head ?? '')?.[1]);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(THROTTLE_MS / 1000);
+
+    // The cool-down covers the source, valid keys included (it cannot tell the attacker from a neighbour)…
+    expect(outcome(await attempt(attacker, valid))).toBe(429);
+    // …and no one else.
+    expect(outcome(await attempt('127.0.84.2', valid))).toBe('connected');
+
+    const log = await gw.waitForLog((l) => l.msg === 'repeated failed authentications; source throttled');
+    expect(log).toMatchObject({ source: attacker, failures: FAILURE_LIMIT, coolDownMs: THROTTLE_MS });
+    expect(await metricValue(gw.adminPort, 'hydra_connections_rejected_total{reason="auth_throttled"}')).toBe(41);
+    await expect.poll(() => metricValue(gw.adminPort, 'hydra_auth_throttled_sources'), { timeout: 3000 }).toBe(1);
+
+    // After the cool-down the source may try again.
+    await new Promise((r) => setTimeout(r, THROTTLE_MS));
+    expect(outcome(await attempt(attacker, valid))).toBe('connected');
+  }, 30_000);
+
+  it('counts malformed, revoked and expired keys; a missing key is not a guess', async () => {
+    const missing = '127.0.84.3';
+    for (let i = 0; i < 3 * FAILURE_LIMIT; i++) expect(outcome(await attempt(missing, null))).toBe(1008);
+    expect(outcome(await attempt(missing, valid))).toBe('connected');
+
+    const malformed = ['not-a-key', 'hydra_k1_short', `hydra_k1_${'A'.repeat(3000)}`, '', ' ', '%00', 'hydra_k2_x'];
+    const sources: [string, string[]][] = [
+      ['127.0.84.4', Array.from({ length: FAILURE_LIMIT }, (_, i) => malformed[i % malformed.length] || 'x')],
+    ];
+    const revoked = await f.key(['signals']);
+    await f.backplane.keys.revoke(revoked.id);
+    const expired = await f.key(['signals'], 0.05);
+    await new Promise((r) => setTimeout(r, 100));
+    sources.push(['127.0.84.5', Array.from({ length: FAILURE_LIMIT }, (_, i) => (i % 2 ? revoked : expired).key)]);
+    for (const [ip, keys] of sources) {
+      for (const key of keys) expect(outcome(await attempt(ip, key)), `${ip} ${key.slice(0, 20)}`).toBe(1008);
+      expect(outcome(await attempt(ip, valid))).toBe(429);
+    }
+  }, 30_000);
+
+  it('answers unknown, revoked, expired and malformed keys byte for byte alike; only "missing" differs', async () => {
+    const revoked = await f.key(['signals']);
+    await f.backplane.keys.revoke(revoked.id);
+    const expired = await f.key(['signals'], 0.05);
+    await new Promise((r) => setTimeout(r, 100));
+    const cases: [string, string | null][] = [
+      ['unknown', generateApiKey()],
+      ['revoked', revoked.key],
+      ['expired', expired.key],
+      ['malformed', 'hydra_k1_!!'],
+      ['missing', null],
+    ];
+    const answers = new Map<string, string>();
+    for (const [i, [what, key]] of cases.entries()) {
+      const c = await attempt(`127.0.84.${10 + i}`, key);
+      expect(c.status, what).toBe(101);
+      // Everything after the HTTP head: the error message, then the close frame.
+      answers.set(what, JSON.stringify(c.frames.map((fr) => [fr.opcode, fr.payload.toString('base64')])));
+      expect(c.closeFrame(), what).toEqual({ code: 1008, reason: 'unauthorized' });
+    }
+    expect(new Set(['unknown', 'revoked', 'expired', 'malformed'].map((w) => answers.get(w))).size).toBe(1);
+    const [error] = (await attempt('127.0.84.20', generateApiKey())).messages();
+    expect(error).toEqual({
+      type: 'error',
+      data: { code: 'unauthorized', message: 'invalid, expired, or revoked API key' },
+    });
+    expect(answers.get('missing')).toContain(
+      Buffer.from('{"type":"error","data":{"code":"unauthorized","message":"missing API key"}}').toString('base64'),
+    );
+    // The gateway's logs hold no key, valid or not.
+    const logs = JSON.stringify(gw.logs);
+    for (const [, key] of cases) if (key) expect(logs).not.toContain(key);
+    expect(logs).not.toContain(valid);
+  });
+
+  it('a key with no scopes: refused at creation; a stored one with none this version knows gets `connected` [] and pings', async () => {
+    await expect(f.backplane.keys.create({ scopes: [] })).rejects.toThrow(/at least one scope/);
+    const cli = spawnSync(
+      process.execPath,
+      ['apps/publisher/dist/cli.js', 'keys', 'create', '--scopes', ',', '--json'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, HYDRA_REDIS_URL: f.redis.url },
+        encoding: 'utf8',
+      },
+    );
+    expect(cli.status).toBe(2);
+    expect(cli.stdout).toBe('');
+
+    // A record whose scopes are all unknown here (written by a newer version, or a retired scope).
+    const { key } = await f.key(['signals']);
+    const redis = f.redis.client();
+    await redis.hset(redisKeys.apiKeyByHash(hashApiKey(key)), 'scopes', 'weather,planes');
+    const c = f.client(withKey(gw.url, key), { localAddress: '127.0.84.30' });
+    const [connected] = await c.waitFor((m) => m.type === 'connected');
+    expect((connected?.data as { scopes: string[] }).scopes).toEqual([]);
+    await f.publish('signals', { kind: 'rf', label: 'not for a scopeless key' });
+    await c.until(() => c.pingTimes.length >= 2, 5000, 'two pings');
+    expect(c.messages.map((m) => m.type)).toEqual(['connected']);
+    expect(c.closeCode).toBeNull();
+    await c.close();
+  });
+});
