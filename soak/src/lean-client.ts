@@ -50,6 +50,7 @@ export class LeanClient {
   private stopped = false;
   private attempt = 0;
   private urlIndex: number;
+  private preferred: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly waiters = new Set<() => void>();
 
@@ -85,6 +86,12 @@ export class LeanClient {
     });
   }
 
+  /** Closes (1000) and reconnects at once with `resume`, to `url` if it is still live. */
+  reconnect(url?: string): void {
+    this.preferred = url ?? null;
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.close(1000);
+  }
+
   /** Closes (1000) and stops reconnecting. */
   stop(): Promise<void> {
     this.stopped = true;
@@ -109,7 +116,9 @@ export class LeanClient {
       this.retryLater();
       return;
     }
-    const url = urls[this.urlIndex++ % urls.length] as string;
+    const preferred = this.preferred !== null && urls.includes(this.preferred) ? this.preferred : null;
+    this.preferred = null;
+    const url = preferred ?? (urls[this.urlIndex++ % urls.length] as string);
     const resume = this.resumeParam();
     const full = `${url}?apiKey=${encodeURIComponent(this.options.key)}${resume ? `&resume=${resume}` : ''}`;
     const ws = new WebSocket(full, { localAddress: this.options.localAddress, perMessageDeflate: false });

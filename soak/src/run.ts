@@ -210,6 +210,12 @@ async function main(): Promise<void> {
         if (kind === 'gateway-sigterm' && code !== 0) errors.push(`${victim.service.name} drained with exit ${code}`);
         await sleep(1000);
         gateways[index] = await launchGateway();
+        // Rebalance: half of the clients (now all on the first gateway) leave and resume on the new one,
+        // so every gateway fault hits a loaded gateway.
+        const fresh = gateways[index] as GatewayHandle;
+        clients.forEach((c, i) => {
+          if (i % 2 === 0) c.reconnect(fresh.url);
+        });
         return `${victim.service.name} ${kind === 'gateway-sigkill' ? 'SIGKILL' : 'SIGTERM (drain)'} (exit ${code}, ${held} clients connected cluster-wide), replaced by gateway-${gatewayCounter}`;
       }
     }
