@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against sources; spawned processes run the built dist (`pnpm test` builds first).
     alias: {
+      '@hydra/config': src('./packages/config/src/index.ts'),
       '@hydra/protocol': src('./packages/protocol/src/index.ts'),
       '@hydra/backplane': src('./packages/backplane/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),

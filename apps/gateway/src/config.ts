@@ -1,11 +1,20 @@
 import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseRetention, type RetentionPolicy } from '@hydra/backplane';
+import {
+  ConfigError,
+  LOG_LEVELS,
+  type LogLevel,
+  readBool,
+  readEnum,
+  readInt,
+  readRedisUrl,
+  readString,
+  readWith,
+} from '@hydra/config';
 import { type CidrBlock, parseCidrList } from './cidr.js';
-import { ConfigError, readBool, readEnum, readInt, readString, readWith } from './env-schema.js';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel };
 
 /** Gateway configuration: parsed once at start from `HYDRA_*` variables, then frozen. */
 export interface GatewayConfig {
@@ -42,7 +51,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
   const certFile = readString(env, 'HYDRA_TLS_CERT_FILE');
   const keyFile = readString(env, 'HYDRA_TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError('HYDRA_TLS_CERT_FILE and HYDRA_TLS_KEY_FILE must be set together');
+    throw new ConfigError('HYDRA_TLS_CERT_FILE', 'and HYDRA_TLS_KEY_FILE must be set together');
   }
   // uWS only says "App construction failed" for a missing file: name the variable instead.
   for (const [name, file] of [
@@ -53,12 +62,12 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     try {
       accessSync(file, constants.R_OK);
     } catch {
-      throw new ConfigError(`${name}: cannot read ${file}`);
+      throw new ConfigError(name, `cannot be read: ${file}`);
     }
   }
   const port = { min: 0, max: 65535 };
   return Object.freeze({
-    redisUrl: readString(env, 'HYDRA_REDIS_URL'),
+    redisUrl: readRedisUrl(env, 'HYDRA_REDIS_URL'),
     host: readString(env, 'HYDRA_HOST') ?? '0.0.0.0',
     port: readInt(env, 'HYDRA_PORT', 8080, port),
     adminPort: readInt(env, 'HYDRA_ADMIN_PORT', 9091, port),

@@ -1,5 +1,5 @@
+export { ConfigError } from '@hydra/config';
 export * from './config.js';
-export { ConfigError } from './env-schema.js';
 export * from './gateway.js';
 export * from './logger.js';
 export * from './metrics.js';

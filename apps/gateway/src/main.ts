@@ -1,6 +1,6 @@
 import { createBackplane } from '@hydra/backplane';
+import { ConfigError } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
-import { ConfigError } from './env-schema.js';
 import { Gateway } from './gateway.js';
 import { createLogger } from './logger.js';
 

@@ -140,6 +140,6 @@ describe('TLS on the stream port', () => {
       HYDRA_TLS_KEY_FILE: keyFile,
     });
     expect(await bad.exited).toBe(1);
-    expect(bad.stderr()).toMatch(/HYDRA_TLS_CERT_FILE: cannot read .*missing\.pem/);
+    expect(bad.stderr()).toMatch(/HYDRA_TLS_CERT_FILE cannot be read: .*missing\.pem/);
   });
 });

@@ -1,5 +1,5 @@
 import type { KeyStore } from '@hydra/backplane';
-import { ConfigError, redisUrl } from '../config.js';
+import { ConfigError, readRedisUrl } from '@hydra/config';
 import { type KeysArgs, parseCliArgs } from './args.js';
 import { CliError, ExitCode } from './errors.js';
 import { HELP } from './help.js';
@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 async function runKeys(args: KeysArgs, ctx: CliContext): Promise<void> {
   let url: string;
   try {
-    url = redisUrl(ctx.env, 'HYDRA_REDIS_URL') ?? DEFAULT_CLI_REDIS_URL;
+    url = readRedisUrl(ctx.env, 'HYDRA_REDIS_URL') ?? DEFAULT_CLI_REDIS_URL;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(ExitCode.Usage, err.message);
     throw err;
