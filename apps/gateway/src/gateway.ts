@@ -1,5 +1,5 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
-import { ExpirySweeper, keyStatus } from '@hydra/backplane';
+import { ExpirySweeper, keyStatus, RetentionWatch } from '@hydra/backplane';
 import {
   CloseCode,
   CloseReason,
@@ -43,6 +43,8 @@ export const MAX_CLIENT_FRAME_BYTES = 4096;
 /** How long a new snapshot read is reused for later connects (bounds expiry staleness only). */
 const SNAPSHOT_REUSE_MS = 1000;
 const STALE_WAITER_MS = 3000;
+/** How often this replica compares its HYDRA_RETENTION with the backplane's (RetentionWatch). */
+const RETENTION_CHECK_MS = 30_000;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -88,6 +90,7 @@ export class Gateway {
   private readonly revokedKeyIds = new Set<string>();
   /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
   private readonly expirySweeper: ExpirySweeper;
+  private readonly retentionWatch: RetentionWatch;
   private subscription: BusSubscription | null = null;
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
@@ -155,6 +158,17 @@ export class Gateway {
       backplane,
       onError: () => this.metrics.errors.inc({ kind: 'expiry_sweep' }),
     });
+    this.retentionWatch = new RetentionWatch({
+      agreement: backplane.retentionAgreement,
+      intervalMs: RETENTION_CHECK_MS,
+      onCheck: (check) => this.metrics.retentionMismatch.set(check.agrees ? 0 : 1),
+      onMismatch: (check) =>
+        this.log.error(
+          { ours: check.ours, announced: check.announced },
+          'HYDRA_RETENTION differs from another process on this backplane: every gateway and publisher must use the same value',
+        ),
+      onError: () => this.metrics.errors.inc({ kind: 'retention_check' }),
+    });
   }
 
   /**
@@ -219,6 +233,7 @@ export class Gateway {
     this.boundPort = await this.listen(config.host, config.port);
     this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
     this.heartbeat.start();
+    this.retentionWatch.start();
     this.housekeeping = setInterval(() => this.tidy(), 1000);
     this.housekeeping.unref();
     this.metrics.redisUp.set(backplane.isHealthy() ? 1 : 0);
@@ -644,6 +659,7 @@ export class Gateway {
   private async runShutdown(): Promise<void> {
     this.draining = true;
     this.heartbeat.stop();
+    this.retentionWatch.stop();
     await this.expirySweeper.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
     const sessions = this.registry.snapshot();

@@ -151,6 +151,11 @@ export class GatewayMetrics {
     help: '1 while the backplane is reachable.',
     registers: [this.registry],
   });
+  readonly retentionMismatch = new Gauge({
+    name: 'hydra_retention_mismatch',
+    help: "1 while this process's HYDRA_RETENTION differs from the one last announced on the backplane by another process.",
+    registers: [this.registry],
+  });
   readonly redisCommandDuration = new Histogram({
     name: 'hydra_redis_command_duration_seconds',
     help: 'Latency of backplane commands issued by the gateway, by operation.',

@@ -1,4 +1,4 @@
-import { type Backplane, createBackplane, ExpirySweeper } from '@hydra/backplane';
+import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
 import { createDemoFeed } from './demo/demo-feed.js';
 import { createIngestServer } from './ingest-server.js';
@@ -9,6 +9,8 @@ import { createShutdown } from './shutdown.js';
 /** Longest a SIGTERM may take before the process gives up and exits 1 (inside Kubernetes' default 30 s). */
 const SHUTDOWN_WATCHDOG_MS = 20_000;
 const REQUEST_GRACE_MS = 10_000;
+/** How often the publisher compares its HYDRA_RETENTION with the backplane's. */
+const RETENTION_CHECK_MS = 30_000;
 
 async function main(): Promise<void> {
   let config: PublisherConfig;
@@ -35,12 +37,25 @@ async function main(): Promise<void> {
     onError: (err) => logger.warn({ err }, 'expiry sweep failed'),
   });
 
+  // Every process on one backplane must agree on HYDRA_RETENTION (policy in retention-agreement.ts).
+  const retentionWatch = new RetentionWatch({
+    agreement: backplane.retentionAgreement,
+    intervalMs: RETENTION_CHECK_MS,
+    onMismatch: (check) =>
+      logger.error(
+        { ours: check.ours, announced: check.announced },
+        'HYDRA_RETENTION differs from another process on this backplane: every gateway and publisher must use the same value',
+      ),
+    onError: (err) => logger.debug({ err }, 'retention check failed; retrying'),
+  });
+
   const shutdown = createShutdown({
     logger,
     watchdogMs: SHUTDOWN_WATCHDOG_MS,
     steps: [
       { name: 'demo feed', run: async () => demo?.stop() },
       { name: 'expiry sweeper', run: () => sweeper.stop() },
+      { name: 'retention watch', run: async () => retentionWatch.stop() },
       { name: 'ingest server', run: () => ingest.close() },
       { name: 'backplane', run: () => backplane.close() },
     ],
@@ -59,6 +74,7 @@ async function main(): Promise<void> {
       logger.warn('HYDRA_INGEST_TOKEN is not set: ingest is unauthenticated and listens on loopback only');
     }
     sweeper.start();
+    retentionWatch.start();
     if (demo) {
       demo.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
       logger.info({ seed: config.demoSeed }, 'demo feed running');

@@ -3,6 +3,7 @@ import type { EventBus } from './event-bus.js';
 import type { HistoryStore } from './history-store.js';
 import type { KeyStore } from './key-store.js';
 import type { RetentionPolicy } from './retention.js';
+import type { RetentionAgreement } from './retention-agreement.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 /** Everything a gateway or publisher needs from the shared state, on one backend. */
@@ -13,6 +14,8 @@ export interface Backplane {
   readonly bus: EventBus;
   /** Per-scope replayable history, written atomically with each publish (resume). */
   readonly history: HistoryStore;
+  /** Whether every process on this backplane runs with the same HYDRA_RETENTION (RetentionWatch). */
+  readonly retentionAgreement: RetentionAgreement;
   /** Builds a per-node limiter (a gateway has one). */
   createLimiter(options: import('./connection-limiter.js').ConnectionLimiterOptions): ConnectionLimiter;
   /**

@@ -29,4 +29,5 @@ export * from './redis-key-store.js';
 export * from './redis-keys.js';
 export * from './redis-snapshot-store.js';
 export * from './retention.js';
+export * from './retention-agreement.js';
 export * from './snapshot-store.js';

@@ -8,6 +8,7 @@ import { MemoryKeyStore } from './memory-key-store.js';
 import { MemoryScopeState } from './memory-scope-state.js';
 import { MemorySnapshotStore } from './memory-snapshot-store.js';
 import type { RetentionPolicy } from './retention.js';
+import { type RetentionAgreement, soleProcessRetentionAgreement } from './retention-agreement.js';
 
 export interface MemoryBackplaneOptions {
   retention: RetentionPolicy;
@@ -28,6 +29,7 @@ export class MemoryBackplane implements Backplane {
   readonly snapshots: MemorySnapshotStore;
   readonly bus: MemoryEventBus;
   readonly history: MemoryHistoryStore;
+  readonly retentionAgreement: RetentionAgreement;
   readonly #limiterState = new MemoryLimiterState();
   readonly #limiters = new Set<ConnectionLimiter>();
   #closing: Promise<void> | undefined;
@@ -40,6 +42,7 @@ export class MemoryBackplane implements Backplane {
     this.bus = new MemoryEventBus({ state });
     this.snapshots = new MemorySnapshotStore(state);
     this.history = new MemoryHistoryStore(state);
+    this.retentionAgreement = soleProcessRetentionAgreement(options.retention);
     this.keys = new MemoryKeyStore({ onRevoked: (keyId) => this.bus.notifyKeyRevoked(keyId) });
   }
 

@@ -8,6 +8,7 @@ import { RedisHistoryStore } from './redis-history-store.js';
 import { RedisKeyStore } from './redis-key-store.js';
 import { RedisSnapshotStore } from './redis-snapshot-store.js';
 import type { RetentionPolicy } from './retention.js';
+import { type RetentionAgreement, redisRetentionAgreement } from './retention-agreement.js';
 
 export interface RedisBackplaneOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
@@ -49,6 +50,7 @@ export class RedisBackplane implements Backplane {
   readonly snapshots: RedisSnapshotStore;
   readonly bus: RedisEventBus;
   readonly history: RedisHistoryStore;
+  readonly retentionAgreement: RetentionAgreement;
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #limiters = new Set<ConnectionLimiter>();
@@ -69,6 +71,7 @@ export class RedisBackplane implements Backplane {
     this.snapshots = new RedisSnapshotStore({ redis: this.#redis, retention: options.retention });
     this.bus = new RedisEventBus({ redis: this.#redis, subscriber: this.#subscriber, retention: options.retention });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
+    this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);
   }
 
   sweepExpired(): Promise<number> {

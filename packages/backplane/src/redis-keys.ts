@@ -34,6 +34,8 @@ export const redisKeys = Object.freeze({
    * field `<nodeId>#exp` → its lease expiry (epoch ms).
    */
   ipConnections: (ip: string) => `${REDIS_PREFIX}:ip:{${ip}}`,
+  /** STRING: the retention policy (formatRetention) the last process to start announced. */
+  retentionPolicy: () => `${REDIS_PREFIX}:retention`,
 });
 
 export const redisChannels = Object.freeze({

@@ -76,6 +76,21 @@ export function parseRetention(text: string | undefined, base: RetentionPolicy =
   return Object.freeze(out);
 }
 
+/**
+ * The whole policy in HYDRA_RETENTION's own syntax, every bound spelled out,
+ * scopes in catalogue order: equal policies give equal strings, and
+ * `parseRetention(formatRetention(p))` is `p`.
+ */
+export function formatRetention(policy: RetentionPolicy): string {
+  return SCOPES.map((scope) => {
+    const r = policy[scope];
+    const own = r.kind === 'entity' ? [`ttl=${r.ttlMs}`] : [`max=${r.maxItems}`, `age=${r.maxAgeMs}`];
+    return [...own, `history=${r.historyMaxItems}`, `historyAge=${r.historyMaxAgeMs}`]
+      .map((bound) => `${scope}:${bound}`)
+      .join(',');
+  }).join(',');
+}
+
 const positiveInteger = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
 
 /**

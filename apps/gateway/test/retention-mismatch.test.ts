@@ -1,0 +1,43 @@
+import { DEFAULT_RETENTION, formatRetention, redisKeys } from '@hydra/backplane';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFixture } from './fixture.js';
+import { metricValue } from './redis-cost.js';
+
+/**
+ * Processes on one backplane must share HYDRA_RETENTION (entity TTLs, log
+ * snapshots and history bounds). A replica started with another value says so
+ * at start, in its log and in `hydra_retention_mismatch`, and keeps serving.
+ */
+describe('HYDRA_RETENTION disagreement between processes', () => {
+  let f: StreamFixture;
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+    // The test's own backplane stands for a publisher already running with the default policy.
+    expect((await f.backplane.retentionAgreement.announce()).agrees).toBe(true);
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it('a replica with the same policy reports agreement', async () => {
+    const admin = f.redis.client();
+    await admin.del(redisKeys.retentionPolicy());
+    const gw = await f.gateway();
+    // The replica announces its policy once it runs: seeing it proves the comparison took place.
+    await expect.poll(() => admin.get(redisKeys.retentionPolicy())).toBe(formatRetention(DEFAULT_RETENTION));
+    await admin.quit();
+    expect(await metricValue(gw.adminPort, 'hydra_retention_mismatch')).toBe(0);
+    expect(gw.logs.some((l) => String(l.msg).includes('HYDRA_RETENTION differs'))).toBe(false);
+  });
+
+  it('a replica with another policy logs both policies and sets hydra_retention_mismatch', async () => {
+    const gw = await f.gateway({ HYDRA_RETENTION: 'aircraft:ttl=5000' });
+    const line = await gw.waitForLog((l) => String(l.msg).includes('HYDRA_RETENTION differs'));
+    expect(line.level).toBe(50);
+    expect(String(line.ours)).toContain('aircraft:ttl=5000');
+    expect(String(line.announced)).toContain('aircraft:ttl=60000');
+    expect(await metricValue(gw.adminPort, 'hydra_retention_mismatch')).toBe(1);
+    // The publisher's side sees the newcomer's policy from then on.
+    expect((await f.backplane.retentionAgreement.check()).agrees).toBe(false);
+  });
+});
