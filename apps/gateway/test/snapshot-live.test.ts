@@ -107,14 +107,18 @@ describe('snapshot then live', () => {
       }
     })();
     const clients = [];
-    for (let i = 0; i < 40; i++) {
-      const gw = i % 2 === 0 ? a : b;
-      clients.push(f.client(withKey(gw.url, k.key), { localAddress: `127.0.10.${i + 1}` }));
-      if (i % 4 === 3) await clients[clients.length - 1]?.waitFor((m) => m.type === 'snapshot', 2);
+    try {
+      for (let i = 0; i < 40; i++) {
+        const gw = i % 2 === 0 ? a : b;
+        clients.push(f.client(withKey(gw.url, k.key), { localAddress: `127.0.10.${i + 1}` }));
+        if (i % 4 === 3) await clients[clients.length - 1]?.waitFor((m) => m.type === 'snapshot', 2);
+      }
+      await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'snapshot', 2)));
+    } finally {
+      // Also on failure: a publisher left running would feed the next test and outlive the fixture's Redis.
+      publishing = false;
+      await publisher;
     }
-    await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'snapshot', 2)));
-    publishing = false;
-    await publisher;
     for (const c of clients) {
       await untilCaughtUp(c, { aircraft: lastAircraft, signals: lastSignals });
       expectSnapshotThenLive(c.messages, 'aircraft', lastAircraft);
