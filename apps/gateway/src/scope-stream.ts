@@ -100,10 +100,17 @@ export class ScopeStream {
 
   /**
    * Learns the scope's current seq once the backplane subscription is active
-   * (and again after each re-subscription). A seq ahead of what was received
-   * means events were missed while unsubscribed (filled from history when
-   * it provably continues what was received, else clients are resynchronised),
-   * one behind means the backplane restarted its sequence (resynchronised).
+   * (and again after each re-subscription, and when waiters look stuck). A
+   * seq ahead of what was received means events were missed while
+   * unsubscribed (filled from history when it provably continues what was
+   * received, else clients are resynchronised).
+   *
+   * A seq behind what was received is usually only an old read: live events
+   * overtake the read's answer (another connection), or the read joined one
+   * already in flight. It means a restarted backplane only if the history no
+   * longer holds the last frame received, so that is checked (as for an
+   * equal seq) before anyone is resynchronised; on a restart the scope
+   * restarts at the snapshot's seq, never at the stale one received before.
    */
   async prime(): Promise<void> {
     const snap = await this.deps.snapshots.read();
@@ -117,9 +124,15 @@ export class ScopeStream {
       return;
     }
     if (this.filling !== null) return; // a gap fill is running; it reconciles
-    if (snap.seq < this.lastSeq) this.onGap(snap.seq, null);
-    // Same seq: verify it is still the same history (a Redis restarted empty may have counted back up to it).
-    else if (snap.seq > this.lastSeq || this.lastFrame !== null) this.fillGap(snap.seq, null);
+    if (this.lastFrame === null) {
+      // Nothing received since the last snapshot-only prime: no frame to prove continuity with.
+      if (snap.seq < this.lastSeq) this.onGap(snap.seq, null);
+      else if (snap.seq > this.lastSeq) this.fillGap(snap.seq, null, snap.seq);
+      return;
+    }
+    // Same or lower seq: verify the history still holds the frame last received (a Redis restarted empty
+    // may be behind it, or may have counted back up to it).
+    this.fillGap(Math.max(snap.seq, this.lastSeq), null, snap.seq);
   }
 
   /** One live event from the backplane, in seq order. */
@@ -154,7 +167,11 @@ export class ScopeStream {
     if (this.waiters.length > 0) this.releaseWaiters();
   }
 
-  /** Starts a client's flow for this scope: live only, or snapshot then live. */
+  /**
+   * Starts a client's flow for this scope: live only, or snapshot then live.
+   * Rejects when no snapshot could be joined to the live events; the caller
+   * must then close the client.
+   */
   async join(session: Session, withSnapshot: boolean): Promise<void> {
     if (!withSnapshot) {
       if (!session.closed) session.ws?.subscribe(this.topic);
@@ -169,8 +186,11 @@ export class ScopeStream {
         return;
       }
     }
+    // Never leave the client connected without this scope's state or its live events (silently stale):
+    // the caller closes it (1013, try again later).
     this.deps.log.warn({ scope: this.scope, connId: session.connId }, 'snapshot could not be joined to live events');
     this.deps.metrics.errors.inc({ kind: 'snapshot_join' });
+    throw new Error(`${this.scope}: no snapshot could be joined to the live events`);
   }
 
   /**
@@ -278,9 +298,11 @@ export class ScopeStream {
    * Events after `lastSeq` up to `upTo` were not received: read them from
    * history and apply them in order (live events arriving meanwhile are held
    * and applied after). If the history cannot be proven to continue what this
-   * gateway received, or cannot be read, the scope is resynchronised.
+   * gateway received, or cannot be read, the scope is resynchronised, and
+   * restarts at the first event held, else at `restartAt` (the backplane's
+   * seq when known; `upTo` by default).
    */
-  private fillGap(upTo: number, first: BusEvent | null): void {
+  private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo): void {
     this.filling = first ? [first] : [];
     const from = this.lastSeq;
     this.readGap(upTo)
@@ -294,7 +316,7 @@ export class ScopeStream {
           }
         } else {
           const head = held.shift();
-          this.onGap(head?.seq ?? upTo, head?.frame ?? null);
+          this.onGap(head?.seq ?? restartAt, head?.frame ?? null);
         }
         for (const e of held) this.onEvent(e.seq, e.frame, e.ts);
       });
