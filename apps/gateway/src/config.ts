@@ -22,7 +22,7 @@ export interface GatewayConfig {
   readonly drainMs: number;
   /** Slots of a gateway that died are freed within this bound. */
   readonly limiterLeaseMs: number;
-  /** Per-client send buffer cap; a client past it is a slow consumer and is dropped. */
+  /** Hard per-client send buffer cap (uWS drops a client past it, 1006); stalled clients are closed 4000 well before. */
   readonly maxBufferedBytes: number;
   /** Upper bound of one `snapshot` message; larger scopes are sent in parts. */
   readonly snapshotChunkBytes: number;
