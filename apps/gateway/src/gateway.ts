@@ -24,6 +24,7 @@ import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
 import { createSession, type Rejection, type Session } from './session.js';
 import { SessionRegistry } from './session-registry.js';
+import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { parseStreamQuery } from './stream-query.js';
 import {
@@ -86,6 +87,7 @@ export class Gateway {
   private readonly registry: SessionRegistry;
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
+  private readonly slowConsumers: SlowConsumerPolicy;
   private readonly admin: AdminServer;
   private readonly revokedKeyIds = new Set<string>();
   /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
@@ -149,10 +151,12 @@ export class Gateway {
         sessionsOf: (s) => this.registry.sessionsOfScope(s),
         metrics: this.metrics,
         log: this.log,
+        afterFanOut: () => this.slowConsumers.checkIfDue(),
       });
     }
     this.streams = streams;
     this.heartbeat = new Heartbeat(config.pingIntervalMs, () => this.registry.values(), this.metrics);
+    this.slowConsumers = new SlowConsumerPolicy(config.maxBufferedBytes, () => this.registry.values(), this.metrics);
     this.admin = new AdminServer(this.metrics.registry, () => this.readiness());
     this.expirySweeper = new ExpirySweeper({
       backplane,
@@ -234,6 +238,7 @@ export class Gateway {
     this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
     this.heartbeat.start();
     this.retentionWatch.start();
+    this.slowConsumers.start();
     this.housekeeping = setInterval(() => this.tidy(), 1000);
     this.housekeeping.unref();
     this.metrics.redisUp.set(backplane.isHealthy() ? 1 : 0);
@@ -292,6 +297,8 @@ export class Gateway {
       maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
       idleTimeout: 0, // liveness is our own ping/pong (Heartbeat), not uWS's idle timer
       sendPingsAutomatically: false,
+      // The hard per-client limit (guarantee 6): a client past it is dropped by uWS at once (1006). The
+      // slow-consumer check usually closes a stalled client with 4000 long before (slow-consumer-policy.ts).
       maxBackpressure: this.deps.config.maxBufferedBytes,
       closeOnBackpressureLimit: 1 as unknown as number,
       upgrade: (res, req, context) => {
@@ -624,30 +631,14 @@ export class Gateway {
   }
 
   /**
-   * Once a second: backplane health gauge, slow consumers, and clients
-   * waiting on an event that may be lost.
-   *
-   * Slow-consumer policy (guarantee 6): a client whose unsent bytes stay above
-   * half of HYDRA_MAX_BUFFERED_BYTES for two consecutive checks is closed with
-   * 4000 "slow consumer"; one that reaches the full limit is dropped by uWS at
-   * once (the client sees 1006: no close frame can overtake its backlog).
-   * Either way the gateway holds at most HYDRA_MAX_BUFFERED_BYTES per client.
+   * Once a second: backplane health gauge, throttle caches, and clients
+   * waiting on an event that may be lost. (Slow consumers have their own,
+   * faster check: slow-consumer-policy.ts.)
    */
   private tidy(): void {
     this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
     this.overLimit.sweep(Date.now());
     this.metrics.authThrottledSources.set(this.authThrottle.sweep(Date.now()));
-    const slowThreshold = this.deps.config.maxBufferedBytes / 2;
-    for (const session of this.registry.values()) {
-      const ws = session.ws;
-      if (session.closed || !ws) continue;
-      if (ws.getBufferedAmount() <= slowThreshold) {
-        session.slowChecks = 0;
-      } else if (++session.slowChecks >= 2) {
-        this.metrics.slowConsumerCloses.inc();
-        ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
-      }
-    }
     for (const scope of SCOPES) {
       const stream = this.streams[scope];
       if (stream.hasStaleWaiters(STALE_WAITER_MS)) {
@@ -660,6 +651,7 @@ export class Gateway {
     this.draining = true;
     this.heartbeat.stop();
     this.retentionWatch.stop();
+    this.slowConsumers.stop();
     await this.expirySweeper.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
     const sessions = this.registry.snapshot();

@@ -110,7 +110,7 @@ export class GatewayMetrics {
   });
   readonly slowConsumerCloses = new Counter({
     name: 'hydra_slow_consumer_closes_total',
-    help: 'Clients dropped because their send buffer passed the limit.',
+    help: 'Clients closed with 4000 because their send backlog stalled (slow consumers).',
     registers: [this.registry],
   });
   readonly pingsSent = new Counter({

@@ -38,6 +38,8 @@ export interface ScopeStreamDeps {
   metrics: GatewayMetrics;
   log: Logger;
   ringCapacity?: number;
+  /** Called after each event handed to uWS (the slow-consumer check keeps its pace under load). */
+  afterFanOut?: () => void;
 }
 
 /**
@@ -162,6 +164,7 @@ export class ScopeStream {
       app.publish(this.topic, frame, false, false);
       this.delivered.inc(subscribers);
       this.deliveredBytes.inc(subscribers * frame.length);
+      this.deps.afterFanOut?.();
     }
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     if (this.waiters.length > 0) this.releaseWaiters();

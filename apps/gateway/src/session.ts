@@ -31,8 +31,10 @@ export interface Session {
   closed: boolean;
   /** A ping was sent and no pong has arrived since. */
   awaitingPong: boolean;
-  /** Consecutive once-a-second checks that found this client's send buffer over the slow-consumer threshold. */
-  slowChecks: number;
+  /** Unsent bytes at the last slow-consumer check (slow-consumer-policy.ts). */
+  backlog: number;
+  /** Consecutive slow-consumer checks that found the backlog above the floor and not shrinking. */
+  stalls: number;
   /** Data messages received from the client (it should send none). */
   clientMessages: number;
   ws: WebSocket<Session> | null;
@@ -44,5 +46,5 @@ export type SessionInit = Pick<
 >;
 
 export function createSession(init: SessionInit): Session {
-  return { ...init, closed: false, awaitingPong: false, slowChecks: 0, clientMessages: 0, ws: null };
+  return { ...init, closed: false, awaitingPong: false, backlog: 0, stalls: 0, clientMessages: 0, ws: null };
 }
