@@ -41,6 +41,10 @@ const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
 const SIO_CONNECT = encodeClientFrame(OP_TEXT, '40');
 const PUSHER_PONG = encodeClientFrame(OP_TEXT, '{"event":"pusher:pong","data":{}}');
 const MAX_SCOPES = 8;
+/** The read buffer every socket of this worker shares (see openClient). */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+/** Diagnostics only: read through 'data' events (a Buffer and a stream push per read) instead. */
+const STREAM_READS = process.env.BENCH_CLIENT_STREAM_READS === '1';
 
 interface Client {
   sock: net.Socket;
@@ -58,6 +62,9 @@ let clients: Client[] = [];
 let latency = new Histogram();
 let messages = 0;
 let messagesAtMark = 0;
+/** Socket reads (data chunks) of upgraded clients: messages per read shows how the server batches writes. */
+let reads = 0;
+let readsAtMark = 0;
 let gaps = 0;
 let dups = 0;
 let seqGaps = 0;
@@ -182,7 +189,22 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
   const localAddress = `127.${plan.ipOctet}.${Math.floor(ipIndex / 250) % 250}.${(ipIndex % 250) + 1}`;
   const path = plan.paths[index % plan.paths.length] as string;
   const subs = plan.subs[index % plan.subs.length] ?? [];
-  const sock = net.connect({ host: '127.0.0.1', port: plan.port, localAddress });
+  // Reads land in one buffer shared by every socket of this worker and are parsed
+  // synchronously (no Buffer allocated and no stream machinery per read).
+  const sock = STREAM_READS
+    ? net.connect({ host: '127.0.0.1', port: plan.port, localAddress })
+    : net.connect({
+        host: '127.0.0.1',
+        port: plan.port,
+        localAddress,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array) => {
+            onChunk(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
   sock.setNoDelay(true);
   const c: Client = {
     sock,
@@ -203,9 +225,10 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
   };
   const protocol = plan.protocol;
   sock.on('connect', () => sock.write(upgradeRequest(`127.0.0.1:${plan.port}`, path)));
-  sock.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer) => {
     nowUs = nowMicros();
     if (c.parser) {
+      reads++;
       try {
         c.parser.push(chunk);
       } catch {
@@ -213,7 +236,8 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
       }
       return;
     }
-    head = head === null ? chunk : Buffer.concat([head, chunk]);
+    // `chunk` is the worker's shared read buffer: keep a copy.
+    head = head === null ? Buffer.from(chunk) : Buffer.concat([head, chunk]);
     const end = head.indexOf(HEADER_END);
     if (end < 0) {
       if (head.length > 8192) sock.destroy();
@@ -240,7 +264,8 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     const rest = head.subarray(end + 4);
     head = null;
     if (rest.length > 0) c.parser.push(rest);
-  });
+  };
+  if (STREAM_READS) sock.on('data', onChunk);
   sock.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? 'error'));
   sock.on('close', () => {
     if (!settled) settle(false, 'closed');
@@ -300,6 +325,8 @@ function stats(): WorkerStats {
     paused: clients.filter((c) => c.paused).length,
     messages,
     messagesAtMark,
+    reads,
+    readsAtMark,
     gaps,
     dups,
     seqGaps,
@@ -310,6 +337,7 @@ function stats(): WorkerStats {
     lastSnapshotMs,
     latency: latency.toSparse(),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuSysMs: cpu.system / 1000,
     wallMs: performance.now() - wallAt,
     connectMs,
   };
@@ -319,6 +347,8 @@ function reset(): void {
   latency = new Histogram();
   messages = 0;
   messagesAtMark = 0;
+  reads = 0;
+  readsAtMark = 0;
   gaps = 0;
   dups = 0;
   seqGaps = 0;
@@ -347,6 +377,7 @@ process.on('message', (m: WorkerCommand) => {
       return;
     case 'mark':
       messagesAtMark = messages;
+      readsAtMark = reads;
       send({ ev: 'ok' });
       return;
     case 'stats':

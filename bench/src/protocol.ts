@@ -53,6 +53,9 @@ export interface WorkerStats {
   messages: number;
   /** Messages received before the last `mark`. */
   messagesAtMark: number;
+  /** Socket reads (data chunks) of upgraded clients, total and before the last `mark`. */
+  reads: number;
+  readsAtMark: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */
@@ -68,6 +71,8 @@ export interface WorkerStats {
   latency: SparseHistogram;
   /** Latency of healthy (not paused) clients only. */
   cpuMs: number;
+  /** Of which system time (syscalls, and loopback softirq work charged to the client). */
+  cpuSysMs: number;
   wallMs: number;
   connectMs: number;
 }
@@ -93,6 +98,11 @@ export interface PublishPlan {
   payloadBytes: number;
   /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
   entities: number;
+  /**
+   * The events due are sent every `burstMs` as one burst (one pipeline; one
+   * HTTP batch for soketi), the same load shape for every target. Default 20.
+   */
+  burstMs?: number;
 }
 
 export type PublisherEvent = { ev: 'ready' } | { ev: 'done'; published: number[]; ms: number; errors: number };

@@ -32,10 +32,21 @@ interface Options {
   rounds: number;
   scenarios: Set<number>;
   targets: TargetKind[] | null;
+  burstMs: number;
+  loads: number[] | null;
+  workers: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, rounds: 3, scenarios: new Set([1, 2, 3, 4, 5, 6]), targets: null };
+  const o: Options = {
+    quick: false,
+    rounds: 3,
+    scenarios: new Set([1, 2, 3, 4, 5, 6]),
+    targets: null,
+    burstMs: 20,
+    loads: null,
+    workers: 2,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = () => {
@@ -46,6 +57,13 @@ function parseArgs(argv: string[]): Options {
     else if (a.startsWith('--rounds')) o.rounds = Math.max(1, Math.min(10, Number(value()) || 3));
     else if (a.startsWith('--scenarios')) o.scenarios = new Set(value().split(',').map(Number));
     else if (a.startsWith('--targets')) o.targets = value().split(',') as TargetKind[];
+    else if (a.startsWith('--loads'))
+      o.loads = value()
+        .split(',')
+        .map(Number)
+        .filter((x) => x > 0);
+    else if (a.startsWith('--workers')) o.workers = Math.max(1, Math.min(8, Number(value()) || 2));
+    else if (a.startsWith('--burst-ms')) o.burstMs = Math.max(1, Math.min(1000, Number(value()) || 20));
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (o.quick) {
@@ -100,10 +118,10 @@ async function main(): Promise<void> {
     );
 
   const redis = await startRedis(SIDE_CPUS);
-  const workers = await WorkerPool.start(opts.quick ? 2 : 2, SIDE_CPUS);
+  const workers = await WorkerPool.start(opts.workers, SIDE_CPUS);
   const publisher = await Publisher.start();
   const pingMs = 5000;
-  const ctx: Ctx = { redis, workers, publisher, pingMs, progress };
+  const ctx: Ctx = { redis, workers, publisher, pingMs, burstMs: opts.burstMs, progress };
   const res: RunResults = {
     date: new Date(t0).toISOString().replace(/[:]/g, '-').replace(/\..*/, ''),
     mode: opts.quick ? 'quick' : 'full',
@@ -163,7 +181,8 @@ async function main(): Promise<void> {
 
   try {
     if (opts.scenarios.has(1)) {
-      const loads = opts.quick ? [25_000, 75_000, 150_000] : [25_000, 50_000, 75_000, 100_000, 125_000, 150_000];
+      const loads =
+        opts.loads ?? (opts.quick ? [25_000, 75_000, 150_000] : [25_000, 50_000, 75_000, 100_000, 125_000, 150_000]);
       for (let round = 1; round <= opts.rounds; round++) {
         progress(`scenario 1 (fan-out), round ${round}/${opts.rounds}`);
         for (const [kind, instance] of order(round)) {

@@ -123,6 +123,8 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         SOKETI_DB_REDIS_HOST: '127.0.0.1',
         SOKETI_DB_REDIS_PORT: String(o.redisPort),
         SOKETI_DEBUG: '0',
+        // A burst of the publisher is one batch_events request (see publisher.ts).
+        SOKETI_EVENT_MAX_BATCH_SIZE: '100',
       };
       const bin = `${peersDir}/node_modules/@soketi/soketi/bin/server.js`;
       const start = async (cpus: string, clusterPort: number) => {

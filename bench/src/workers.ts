@@ -127,6 +127,8 @@ export class WorkerPool {
         'paused',
         'messages',
         'messagesAtMark',
+        'reads',
+        'readsAtMark',
         'gaps',
         'dups',
         'seqGaps',
@@ -135,6 +137,7 @@ export class WorkerPool {
         'snapshots',
         'snapshotItems',
         'cpuMs',
+        'cpuSysMs',
       ] as const) {
         merged[k] += s[k];
       }

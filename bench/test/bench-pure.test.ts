@@ -69,6 +69,25 @@ describe('FrameParser', () => {
     }
   });
 
+  it('keeps no reference to a chunk after push (the client reuses one read buffer)', () => {
+    const payload = Buffer.from(`{"x":"${'y'.repeat(300)}"}`);
+    const wire = Buffer.concat([serverFrame(OP_TEXT, payload), serverFrame(OP_TEXT, Buffer.from('next'))]);
+    for (const cut of [1, 3, 100, wire.length - 3]) {
+      const { frames, parser } = collect();
+      const shared = Buffer.alloc(wire.length);
+      wire.copy(shared, 0, 0, cut);
+      parser.push(shared.subarray(0, cut));
+      shared.fill(0xff);
+      wire.copy(shared, 0, cut);
+      parser.push(shared.subarray(0, wire.length - cut));
+      shared.fill(0xff);
+      expect(frames).toEqual([
+        [OP_TEXT, payload.toString()],
+        [OP_TEXT, 'next'],
+      ]);
+    }
+  });
+
   it('joins fragmented messages and passes control frames between fragments', () => {
     const { frames, parser } = collect();
     parser.push(serverFrame(OP_TEXT, Buffer.from('ab'), false));
