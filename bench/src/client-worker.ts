@@ -39,6 +39,7 @@ const CONNECTED_PREFIX = Buffer.from('{"type":"connected"');
 const HEADER_END = Buffer.from('\r\n\r\n');
 const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
 const SIO_CONNECT = encodeClientFrame(OP_TEXT, '40');
+const CENTRIFUGE_CONNECT = encodeClientFrame(OP_TEXT, '{"id":1}');
 const PUSHER_PONG = encodeClientFrame(OP_TEXT, '{"event":"pusher:pong","data":{}}');
 const MAX_SCOPES = 8;
 /** The read buffer every socket of this worker shares (see openClient). */
@@ -181,6 +182,16 @@ function handleText(c: Client, protocol: ConnectPlan['protocol'], p: Buffer): vo
     case 'raw':
       onLive(c, p);
       return;
+    case 'centrifuge': {
+      // Several replies per frame, one JSON document per line: count each.
+      let from = 0;
+      for (let nl = p.indexOf(0x0a); nl >= 0; nl = p.indexOf(0x0a, from)) {
+        onLive(c, p.subarray(from, nl));
+        from = nl + 1;
+      }
+      if (from < p.length) onLive(c, p.subarray(from));
+      return;
+    }
   }
 }
 
@@ -259,6 +270,8 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
         sock.end();
       }
     });
+    // Centrifuge subscribes server-side once the client's connect command arrives.
+    if (protocol === 'centrifuge') sock.write(CENTRIFUGE_CONNECT);
     clients.push(c);
     settle(true);
     const rest = head.subarray(end + 4);

@@ -1,7 +1,7 @@
 /** Messages between the bench orchestrator and its forked workers (client load and publisher). */
 
 /** How a client speaks to a server under test. */
-export type ClientProtocol = 'hydra' | 'sio' | 'pusher' | 'raw';
+export type ClientProtocol = 'hydra' | 'sio' | 'pusher' | 'raw' | 'centrifuge';
 
 /** Keys of the numeric fields the publisher stamps into every payload (unique, so a byte scan finds them). */
 export const FIELD_SCOPE = 'zzs';
@@ -85,9 +85,9 @@ export type WorkerEvent =
 
 export interface PublishPlan {
   cmd: 'publish';
-  target: 'hydra' | 'sio' | 'pusher' | 'raw';
+  target: 'hydra' | 'sio' | 'pusher' | 'raw' | 'centrifuge';
   redisUrl: string;
-  /** soketi HTTP API port (target pusher). */
+  /** HTTP publish port: soketi's API (target pusher), the Centrifuge API node (target centrifuge). */
   httpPort?: number;
   /** Events per second over all scopes, round-robin over `scopes` (indices into scopeNames). */
   rate: number;

@@ -80,6 +80,40 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
         },
       };
     }
+    case 'centrifuge': {
+      // One burst is one POST to the API node, which publishes the events in
+      // order through the Redis broker (concurrent publishes could reorder).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const post = (body: string) =>
+        new Promise<void>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: '127.0.0.1',
+              port: plan.httpPort,
+              path: '/publish',
+              method: 'POST',
+              agent,
+              headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      return {
+        send: async (events) => {
+          const items = events.map((e) => ({
+            channel: names[e.scope] as string,
+            data: makePayload(id(e.scope, e.counter), e.scope, e.counter, plan.payloadBytes),
+          }));
+          await post(JSON.stringify(items));
+        },
+        close: async () => agent.destroy(),
+      };
+    }
     case 'pusher': {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       const post = (body: string) =>

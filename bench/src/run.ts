@@ -24,7 +24,7 @@ import {
   scopeFiltering,
   slowConsumers,
 } from './scenarios.js';
-import type { TargetKind } from './targets.js';
+import { buildCentrifuge, type TargetKind } from './targets.js';
 import { WorkerPool } from './workers.js';
 
 interface Options {
@@ -83,15 +83,6 @@ function ensurePeers(): void {
   if (r.status !== 0) throw new Error('npm ci --prefix bench/peers failed');
 }
 
-function hasGo(): boolean {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
@@ -109,12 +100,22 @@ async function main(): Promise<void> {
     'Hydra clients connect with `snapshot=false` in scenarios 1–3, 5, 6 (peers have no snapshots); scenario 4 is Hydra-only with snapshots.',
     'Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads); softirq time on loopback is not charged to it.',
   ];
-  if (!hasGo()) skipped.push('Centrifuge (Go): `go` is not installed on this machine.');
-  const all: TargetKind[] = opts.quick ? ['hydra', 'sio', 'uws'] : ['hydra', 'sio', 'uws', 'ws', 'soketi'];
-  const targets = opts.targets ?? all;
+  const all: TargetKind[] = opts.quick
+    ? ['hydra', 'sio', 'uws']
+    : ['hydra', 'sio', 'uws', 'ws', 'soketi', 'centrifuge'];
+  let targets = opts.targets ?? all;
+  if (targets.includes('centrifuge')) {
+    progress('building the Centrifuge (Go) peer …');
+    const why = buildCentrifuge();
+    if (why) {
+      skipped.push(`Centrifuge (Go): ${why}.`);
+      progress(`  Centrifuge skipped: ${why}`);
+      targets = targets.filter((t) => t !== 'centrifuge');
+    }
+  }
   if (opts.quick)
     skipped.push(
-      'Quick mode: ws + ioredis and soketi, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
+      'Quick mode: ws + ioredis, soketi and Centrifuge, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
     );
 
   const redis = await startRedis(SIDE_CPUS);

@@ -113,8 +113,8 @@ async function connectClients(
     scopeNames: [...SCOPE_NAMES],
     timeoutMs: opts.timeoutMs ?? 60_000,
   });
-  // Socket.IO and Pusher clients join their rooms/channels after the upgrade.
-  if (t.protocol === 'sio' || t.protocol === 'pusher') await sleep(500);
+  // Socket.IO, Pusher and Centrifuge clients join their rooms/channels after the upgrade.
+  if (t.protocol === 'sio' || t.protocol === 'pusher' || t.protocol === 'centrifuge') await sleep(500);
   return res;
 }
 
