@@ -65,6 +65,8 @@ let messages = 0;
 let messagesAtMark = 0;
 /** Socket reads (data chunks) of upgraded clients: messages per read shows how the server batches writes. */
 let reads = 0;
+/** Bytes of the counted messages (WebSocket payload, protocol envelope included). */
+let messageBytes = 0;
 let readsAtMark = 0;
 let gaps = 0;
 let dups = 0;
@@ -102,6 +104,7 @@ function onLive(c: Client, p: Buffer): void {
   const t = readNumberAfter(p, K_TIME);
   if (s < 0 || n < 0 || t < 0) return;
   messages++;
+  messageBytes += p.length;
   if (!c.paused) latency.record(nowUs - t);
   const i = s % MAX_SCOPES;
   const prev = c.last[i] as number;
@@ -340,6 +343,7 @@ function stats(): WorkerStats {
     messagesAtMark,
     reads,
     readsAtMark,
+    messageBytes,
     gaps,
     dups,
     seqGaps,
@@ -362,6 +366,7 @@ function reset(): void {
   messagesAtMark = 0;
   reads = 0;
   readsAtMark = 0;
+  messageBytes = 0;
   gaps = 0;
   dups = 0;
   seqGaps = 0;

@@ -6,6 +6,7 @@
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 const children = new Set<ChildProcess>();
 
@@ -205,4 +206,20 @@ export function machineInfo() {
     }
   })();
   return { cpuModel: cpus };
+}
+
+/**
+ * Whether the kernel accounts softirq time separately (CONFIG_IRQ_TIME_ACCOUNTING).
+ * When it does not, softirq work (on loopback, the receive path of every segment
+ * a process sends) is charged to the process that happened to run it. null: unknown.
+ */
+export function irqTimeAccounting(): boolean | null {
+  try {
+    const config = gunzipSync(readFileSync('/proc/config.gz')).toString();
+    if (/^CONFIG_IRQ_TIME_ACCOUNTING=y$/m.test(config)) return true;
+    if (/^# CONFIG_IRQ_TIME_ACCOUNTING is not set$/m.test(config)) return false;
+    return null;
+  } catch {
+    return null;
+  }
 }

@@ -56,6 +56,8 @@ export interface WorkerStats {
   /** Socket reads (data chunks) of upgraded clients, total and before the last `mark`. */
   reads: number;
   readsAtMark: number;
+  /** Bytes of the messages counted (payload with the server's envelope). */
+  messageBytes: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */

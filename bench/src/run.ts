@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { peersDir, repoDir, resultsDir } from './paths.js';
-import { hasTaskset, installExitHooks, killAll, machineInfo, pin } from './procs.js';
+import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
 import { type RunResults, writeReport } from './report.js';
 import {
@@ -98,7 +98,14 @@ async function main(): Promise<void> {
   const notes: string[] = [
     'Latency: publish-time CLOCK_MONOTONIC stamp (µs) in the payload, read by the client on receipt; loss: per-scope counter gaps plus deliveries that never arrived (expected − received).',
     'Hydra clients connect with `snapshot=false` in scenarios 1–3, 5, 6 (peers have no snapshots); scenario 4 is Hydra-only with snapshots.',
-    'Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads); softirq time on loopback is not charged to it.',
+    `Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads, user + system). ${
+      irqTimeAccounting() === false
+        ? "This kernel has no CONFIG_IRQ_TIME_ACCOUNTING: softirq work (on loopback, the receive side of what a process sends) is charged to whichever process runs it, mostly the sender, so system time includes the clients' TCP receive path."
+        : irqTimeAccounting() === true
+          ? 'This kernel accounts softirq time separately: the loopback receive path is not charged to the server.'
+          : 'Whether softirq time is charged to the server is unknown (no /proc/config.gz).'
+    }`,
+    `Load shape: the publisher sends the events due every ${opts.burstMs} ms as one burst (one Redis pipeline; one batch_events request for soketi; one POST for Centrifuge). uWS-based servers pack the messages of one event-loop iteration into one write per subscriber, so their CPU per delivery falls as bursts grow; see "msgs per client read".`,
   ];
   const all: TargetKind[] = opts.quick
     ? ['hydra', 'sio', 'uws']
@@ -142,6 +149,7 @@ async function main(): Promise<void> {
       })(),
     },
     rounds: opts.rounds,
+    burstMs: opts.burstMs,
     durationS: 0,
     fanout: [],
     scopes: [],

@@ -158,6 +158,8 @@ export interface LoadPoint {
   sideCoreBusyPct: number;
   /** Messages per socket read at the clients: how many messages the server packed per write. */
   msgsPerRead: number;
+  /** Average message size on the wire (payload with the server's envelope, WebSocket header excluded). */
+  msgBytes: number;
   /** Load-generator CPU per message received (all workers), and the system-time share of it. */
   clientUsPerMsg: number;
   clientSysShare: number;
@@ -225,12 +227,17 @@ async function measure(
     still = st.messages === lastCount ? still + 1 : 0;
     lastCount = st.messages;
   }
+  // CPU per delivery: everything the server spent from the first publish to
+  // the end of the drain, over every message the clients received in that time
+  // (the same work on both sides, also for a server that lags behind).
+  const cpu2 = cpuTimes(t.pid);
   const published = done.published.reduce((a, b) => a + b, 0);
   const loss = Math.max(0, expected - st.messages);
   const deliveredInWindow = st.messagesAtMark;
   const user = cpu1.user - cpu0.user;
   const sys = cpu1.sys - cpu0.sys;
   const cpu = user + sys;
+  const cpuAll = cpu2.user + cpu2.sys - (cpu0.user + cpu0.sys);
   const sideBusy = (side1.busy - side0.busy) / Math.max(1, side1.total - side0.total);
   return {
     target: t.kind,
@@ -254,10 +261,11 @@ async function measure(
     serverCpuPct: (100 * cpu) / wall,
     serverUserPct: (100 * user) / wall,
     serverSysPct: (100 * sys) / wall,
-    cpuUsPerDelivery: deliveredInWindow > 0 ? (cpu * 1e6) / deliveredInWindow : Number.NaN,
+    cpuUsPerDelivery: st.messages > 0 ? (cpuAll * 1e6) / st.messages : Number.NaN,
     clientCpuPct: 100 * st.clientCpu,
     sideCoreBusyPct: 100 * sideBusy,
     msgsPerRead: st.readsAtMark > 0 ? st.messagesAtMark / st.readsAtMark : Number.NaN,
+    msgBytes: st.messages > 0 ? st.messageBytes / st.messages : Number.NaN,
     clientUsPerMsg: st.messages > 0 ? (st.cpuMs * 1000) / st.messages : Number.NaN,
     clientSysShare: st.cpuMs > 0 ? st.cpuSysMs / st.cpuMs : Number.NaN,
     clientBound: st.clientCpu > 0.8 || sideBusy > 0.95,
@@ -272,7 +280,7 @@ const fmtPoint = (p: LoadPoint) =>
   `${p.instance.padEnd(8)} offered ${String(p.offered).padStart(7)}/s delivered ${String(p.delivered).padStart(7)}/s ` +
   `loss ${p.lossPct.toFixed(2)}% p99 ${p.p99.toFixed(1)} ms cpu ${p.serverCpuPct.toFixed(0)}% ` +
   `(usr ${p.serverUserPct.toFixed(0)} sys ${p.serverSysPct.toFixed(0)}; ${p.cpuUsPerDelivery.toFixed(2)} µs/delivery) ` +
-  `${p.msgsPerRead.toFixed(2)} msg/read; clients ${p.clientCpuPct.toFixed(0)}% (${p.clientUsPerMsg.toFixed(2)} µs/msg, ${(100 * p.clientSysShare).toFixed(0)}% sys), core 1 ${p.sideCoreBusyPct.toFixed(0)}%${p.clientBound ? ' CLIENT-BOUND' : ''}`;
+  `${p.msgsPerRead.toFixed(2)} msg/read, ${p.msgBytes.toFixed(0)} B/msg; clients ${p.clientCpuPct.toFixed(0)}% (${p.clientUsPerMsg.toFixed(2)} µs/msg, ${(100 * p.clientSysShare).toFixed(0)}% sys), core 1 ${p.sideCoreBusyPct.toFixed(0)}%${p.clientBound ? ' CLIENT-BOUND' : ''}`;
 
 /** Scenario 1: steady fan-out of one scope to `clients` clients at each offered load (deliveries/s). */
 export async function fanout(

@@ -129,6 +129,7 @@ export class WorkerPool {
         'messagesAtMark',
         'reads',
         'readsAtMark',
+        'messageBytes',
         'gaps',
         'dups',
         'seqGaps',
