@@ -39,8 +39,13 @@ const CONNECTED_PREFIX = Buffer.from('{"type":"connected"');
 const HEADER_END = Buffer.from('\r\n\r\n');
 const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
 const SIO_CONNECT = encodeClientFrame(OP_TEXT, '40');
+const CENTRIFUGE_CONNECT = encodeClientFrame(OP_TEXT, '{"id":1}');
 const PUSHER_PONG = encodeClientFrame(OP_TEXT, '{"event":"pusher:pong","data":{}}');
 const MAX_SCOPES = 8;
+/** The read buffer every socket of this worker shares (see openClient). */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+/** Diagnostics only: read through 'data' events (a Buffer and a stream push per read) instead. */
+const STREAM_READS = process.env.BENCH_CLIENT_STREAM_READS === '1';
 
 interface Client {
   sock: net.Socket;
@@ -58,6 +63,11 @@ let clients: Client[] = [];
 let latency = new Histogram();
 let messages = 0;
 let messagesAtMark = 0;
+/** Socket reads (data chunks) of upgraded clients: messages per read shows how the server batches writes. */
+let reads = 0;
+/** Bytes of the counted messages (WebSocket payload, protocol envelope included). */
+let messageBytes = 0;
+let readsAtMark = 0;
 let gaps = 0;
 let dups = 0;
 let seqGaps = 0;
@@ -94,6 +104,7 @@ function onLive(c: Client, p: Buffer): void {
   const t = readNumberAfter(p, K_TIME);
   if (s < 0 || n < 0 || t < 0) return;
   messages++;
+  messageBytes += p.length;
   if (!c.paused) latency.record(nowUs - t);
   const i = s % MAX_SCOPES;
   const prev = c.last[i] as number;
@@ -174,6 +185,16 @@ function handleText(c: Client, protocol: ConnectPlan['protocol'], p: Buffer): vo
     case 'raw':
       onLive(c, p);
       return;
+    case 'centrifuge': {
+      // Several replies per frame, one JSON document per line: count each.
+      let from = 0;
+      for (let nl = p.indexOf(0x0a); nl >= 0; nl = p.indexOf(0x0a, from)) {
+        onLive(c, p.subarray(from, nl));
+        from = nl + 1;
+      }
+      if (from < p.length) onLive(c, p.subarray(from));
+      return;
+    }
   }
 }
 
@@ -182,7 +203,22 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
   const localAddress = `127.${plan.ipOctet}.${Math.floor(ipIndex / 250) % 250}.${(ipIndex % 250) + 1}`;
   const path = plan.paths[index % plan.paths.length] as string;
   const subs = plan.subs[index % plan.subs.length] ?? [];
-  const sock = net.connect({ host: '127.0.0.1', port: plan.port, localAddress });
+  // Reads land in one buffer shared by every socket of this worker and are parsed
+  // synchronously (no Buffer allocated and no stream machinery per read).
+  const sock = STREAM_READS
+    ? net.connect({ host: '127.0.0.1', port: plan.port, localAddress })
+    : net.connect({
+        host: '127.0.0.1',
+        port: plan.port,
+        localAddress,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array) => {
+            onChunk(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
   sock.setNoDelay(true);
   const c: Client = {
     sock,
@@ -203,9 +239,10 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
   };
   const protocol = plan.protocol;
   sock.on('connect', () => sock.write(upgradeRequest(`127.0.0.1:${plan.port}`, path)));
-  sock.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer) => {
     nowUs = nowMicros();
     if (c.parser) {
+      reads++;
       try {
         c.parser.push(chunk);
       } catch {
@@ -213,7 +250,8 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
       }
       return;
     }
-    head = head === null ? chunk : Buffer.concat([head, chunk]);
+    // `chunk` is the worker's shared read buffer: keep a copy.
+    head = head === null ? Buffer.from(chunk) : Buffer.concat([head, chunk]);
     const end = head.indexOf(HEADER_END);
     if (end < 0) {
       if (head.length > 8192) sock.destroy();
@@ -235,12 +273,15 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
         sock.end();
       }
     });
+    // Centrifuge subscribes server-side once the client's connect command arrives.
+    if (protocol === 'centrifuge') sock.write(CENTRIFUGE_CONNECT);
     clients.push(c);
     settle(true);
     const rest = head.subarray(end + 4);
     head = null;
     if (rest.length > 0) c.parser.push(rest);
-  });
+  };
+  if (STREAM_READS) sock.on('data', onChunk);
   sock.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? 'error'));
   sock.on('close', () => {
     if (!settled) settle(false, 'closed');
@@ -300,6 +341,9 @@ function stats(): WorkerStats {
     paused: clients.filter((c) => c.paused).length,
     messages,
     messagesAtMark,
+    reads,
+    readsAtMark,
+    messageBytes,
     gaps,
     dups,
     seqGaps,
@@ -310,6 +354,7 @@ function stats(): WorkerStats {
     lastSnapshotMs,
     latency: latency.toSparse(),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuSysMs: cpu.system / 1000,
     wallMs: performance.now() - wallAt,
     connectMs,
   };
@@ -319,6 +364,9 @@ function reset(): void {
   latency = new Histogram();
   messages = 0;
   messagesAtMark = 0;
+  reads = 0;
+  readsAtMark = 0;
+  messageBytes = 0;
   gaps = 0;
   dups = 0;
   seqGaps = 0;
@@ -347,6 +395,7 @@ process.on('message', (m: WorkerCommand) => {
       return;
     case 'mark':
       messagesAtMark = messages;
+      readsAtMark = reads;
       send({ ev: 'ok' });
       return;
     case 'stats':

@@ -6,6 +6,7 @@
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 const children = new Set<ChildProcess>();
 
@@ -150,13 +151,39 @@ const CLK_TCK = (() => {
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/**
+ * User and system CPU seconds of a process (all threads). Kernels without
+ * CONFIG_IRQ_TIME_ACCOUNTING charge softirq work (on loopback: the receiving
+ * side of every TCP segment the process sends, run in its context) to `sys`.
+ */
+export function cpuTimes(pid: number): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is state (field 3); utime is field 14, stime field 15
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, sys: Number.NaN };
+  }
+}
+
+/** Busy and total jiffies of one CPU (all processes, from /proc/stat): how saturated the client core is. */
+export function coreJiffies(cpu: number): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${cpu} `));
+    if (!line) return { busy: Number.NaN, total: Number.NaN };
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
   }
 }
 
@@ -179,4 +206,20 @@ export function machineInfo() {
     }
   })();
   return { cpuModel: cpus };
+}
+
+/**
+ * Whether the kernel accounts softirq time separately (CONFIG_IRQ_TIME_ACCOUNTING).
+ * When it does not, softirq work (on loopback, the receive path of every segment
+ * a process sends) is charged to the process that happened to run it. null: unknown.
+ */
+export function irqTimeAccounting(): boolean | null {
+  try {
+    const config = gunzipSync(readFileSync('/proc/config.gz')).toString();
+    if (/^CONFIG_IRQ_TIME_ACCOUNTING=y$/m.test(config)) return true;
+    if (/^# CONFIG_IRQ_TIME_ACCOUNTING is not set$/m.test(config)) return false;
+    return null;
+  } catch {
+    return null;
+  }
 }

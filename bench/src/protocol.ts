@@ -1,7 +1,7 @@
 /** Messages between the bench orchestrator and its forked workers (client load and publisher). */
 
 /** How a client speaks to a server under test. */
-export type ClientProtocol = 'hydra' | 'sio' | 'pusher' | 'raw';
+export type ClientProtocol = 'hydra' | 'sio' | 'pusher' | 'raw' | 'centrifuge';
 
 /** Keys of the numeric fields the publisher stamps into every payload (unique, so a byte scan finds them). */
 export const FIELD_SCOPE = 'zzs';
@@ -53,6 +53,11 @@ export interface WorkerStats {
   messages: number;
   /** Messages received before the last `mark`. */
   messagesAtMark: number;
+  /** Socket reads (data chunks) of upgraded clients, total and before the last `mark`. */
+  reads: number;
+  readsAtMark: number;
+  /** Bytes of the messages counted (payload with the server's envelope). */
+  messageBytes: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */
@@ -68,6 +73,8 @@ export interface WorkerStats {
   latency: SparseHistogram;
   /** Latency of healthy (not paused) clients only. */
   cpuMs: number;
+  /** Of which system time (syscalls, and loopback softirq work charged to the client). */
+  cpuSysMs: number;
   wallMs: number;
   connectMs: number;
 }
@@ -80,9 +87,9 @@ export type WorkerEvent =
 
 export interface PublishPlan {
   cmd: 'publish';
-  target: 'hydra' | 'sio' | 'pusher' | 'raw';
+  target: 'hydra' | 'sio' | 'pusher' | 'raw' | 'centrifuge';
   redisUrl: string;
-  /** soketi HTTP API port (target pusher). */
+  /** HTTP publish port: soketi's API (target pusher), the Centrifuge API node (target centrifuge). */
   httpPort?: number;
   /** Events per second over all scopes, round-robin over `scopes` (indices into scopeNames). */
   rate: number;
@@ -93,6 +100,11 @@ export interface PublishPlan {
   payloadBytes: number;
   /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
   entities: number;
+  /**
+   * The events due are sent every `burstMs` as one burst (one pipeline; one
+   * HTTP batch for soketi), the same load shape for every target. Default 20.
+   */
+  burstMs?: number;
 }
 
 export type PublisherEvent = { ev: 'ready' } | { ev: 'done'; published: number[]; ms: number; errors: number };

@@ -18,6 +18,8 @@ export interface RunResults {
     fdLimit: string;
   };
   rounds: number;
+  /** Publisher burst interval (ms). */
+  burstMs: number;
   durationS: number;
   fanout: LoadPoint[];
   scopes: LoadPoint[];
@@ -54,6 +56,15 @@ function medianAt(points: readonly LoadPoint[], instance: string, offered: numbe
 
 /** Knee: highest offered load with no loss and p99 < 100 ms (medians over rounds). */
 export function knee(points: readonly LoadPoint[], instance: string): number {
+  return kneeOf(points, instance).load;
+}
+
+/**
+ * The knee, and whether the first load above it that failed was client-bound
+ * (the load generator's core was saturated, so the server's own limit may be
+ * higher: reported as "≥").
+ */
+export function kneeOf(points: readonly LoadPoint[], instance: string): { load: number; clientBoundAbove: boolean } {
   const loads = [...new Set(points.filter((p) => p.instance === instance).map((p) => p.offered))].sort((a, b) => a - b);
   let best = 0;
   for (const l of loads) {
@@ -61,7 +72,17 @@ export function knee(points: readonly LoadPoint[], instance: string): number {
     const p99 = medianAt(points, instance, l, 'p99');
     if (loss === 0 && p99 < 100) best = l;
   }
-  return best;
+  const above = loads.find((l) => l > best);
+  const clientBoundAbove =
+    above !== undefined && points.some((p) => p.instance === instance && p.offered === above && p.clientBound);
+  return { load: best, clientBoundAbove };
+}
+
+function kneeText(points: readonly LoadPoint[], instance: string, top: number | undefined): string {
+  const { load, clientBoundAbove } = kneeOf(points, instance);
+  if (load === 0) return clientBoundAbove ? 'none clean (client-bound)' : 'below the lowest load';
+  if (load === top) return `${k(load)}+`;
+  return clientBoundAbove ? `≥ ${k(load)} (client-bound above)` : k(load);
 }
 
 function nearest(loads: number[], want: number): number {
@@ -79,7 +100,8 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
     `Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
     `${m.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end; server pinned to core 0, clients + publisher + Redis on core 1` +
     `${m.taskset ? '' : ' (taskset unavailable: NOT pinned)'}; fd limit ${m.fdLimit}. ` +
-    `Mode ${r.mode}, ${r.rounds} round(s), ${Math.round(r.durationS)} s. Absolute numbers are this machine's.`;
+    `Mode ${r.mode}, ${r.rounds} round(s), ${Math.round(r.durationS)} s. Load shape: the events due are published as one burst every ${r.burstMs} ms, the same for every server. ` +
+    "Absolute numbers are this machine's.";
   lines.push(`# Hydra bench — ${r.date} (${r.mode})`, '', machineLine, '');
 
   const svgs: string[] = [];
@@ -116,16 +138,24 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
       '',
       `### At ${k(at)} deliveries/s`,
       '',
-      '| server | delivered/s | loss | p50 ms | p99 ms | p99.9 ms | server CPU | CPU µs/delivery | knee (no loss, p99 < 100 ms) |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| server | delivered/s | loss | p50 ms | p99 ms | p99.9 ms | server CPU (usr + sys) | CPU µs/delivery | msgs per client read | client core busy | knee (no loss, p99 < 100 ms) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const i of inst) {
+      const cb = r.fanout.some((p) => p.instance === i && p.offered === at && p.clientBound) ? ' ⚠' : '';
       lines.push(
         `| ${label(i)} | ${k(medianAt(r.fanout, i, at, 'delivered'))} | ${f(medianAt(r.fanout, i, at, 'lossPct'), 2)}% | ` +
           `${f(medianAt(r.fanout, i, at, 'p50'))} | ${f(medianAt(r.fanout, i, at, 'p99'))} | ${f(medianAt(r.fanout, i, at, 'p999'))} | ` +
-          `${f(medianAt(r.fanout, i, at, 'serverCpuPct'), 0)}% | ${f(medianAt(r.fanout, i, at, 'cpuUsPerDelivery'), 2)} | ${k(knee(r.fanout, i))}${knee(r.fanout, i) === loads[loads.length - 1] ? '+' : ''} |`,
+          `${f(medianAt(r.fanout, i, at, 'serverCpuPct'), 0)}% (${f(medianAt(r.fanout, i, at, 'serverUserPct'), 0)} + ${f(medianAt(r.fanout, i, at, 'serverSysPct'), 0)}) | ` +
+          `${f(medianAt(r.fanout, i, at, 'cpuUsPerDelivery'), 2)} | ${f(medianAt(r.fanout, i, at, 'msgsPerRead'), 2)} | ` +
+          `${f(medianAt(r.fanout, i, at, 'sideCoreBusyPct'), 0)}%${cb} | ${kneeText(r.fanout, i, loads[loads.length - 1])} |`,
       );
     }
+    lines.push(
+      '',
+      'For servers built on uWS topics, CPU per delivery is mostly kernel time per socket write (send + loopback receive path, charged to the sender here) divided by the messages uWS packs into that write; ' +
+        '"msgs per client read" is an upper bound on that packing. A saturated client core (⚠) delays Redis and the publisher, grows the bursts and so lowers those servers\' CPU per delivery: compare CPU figures only between rows without ⚠.',
+    );
     const noiseText = Number.isFinite(noiseCpu)
       ? `Noise (Hydra run 1 vs run 2 at ${k(at)}/s): CPU/delivery ${(noiseCpu * 100).toFixed(0)}%, p99 ${(noiseP99 * 100).toFixed(0)}%.`
       : 'Noise: one Hydra instance only in this mode, so ratios carry no noise bound (run the full mode).';
@@ -139,9 +169,10 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
         );
         return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
       };
-      const kr = knee(r.fanout, 'hydra') / Math.max(1, knee(r.fanout, i));
+      const kOurs = knee(r.fanout, 'hydra');
+      const kPeer = knee(r.fanout, i);
       lines.push(
-        `| vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${f(kr, 2)}× |`,
+        `| vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${kOurs > 0 && kPeer > 0 ? `${f(kOurs / kPeer, 2)}×` : '–'} |`,
       );
     }
     const series = (key: keyof LoadPoint) =>

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { peersDir, repoDir, resultsDir } from './paths.js';
-import { hasTaskset, installExitHooks, killAll, machineInfo, pin } from './procs.js';
+import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
 import { type RunResults, writeReport } from './report.js';
 import {
@@ -24,7 +24,7 @@ import {
   scopeFiltering,
   slowConsumers,
 } from './scenarios.js';
-import type { TargetKind } from './targets.js';
+import { buildCentrifuge, type TargetKind } from './targets.js';
 import { WorkerPool } from './workers.js';
 
 interface Options {
@@ -32,10 +32,21 @@ interface Options {
   rounds: number;
   scenarios: Set<number>;
   targets: TargetKind[] | null;
+  burstMs: number;
+  loads: number[] | null;
+  workers: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, rounds: 3, scenarios: new Set([1, 2, 3, 4, 5, 6]), targets: null };
+  const o: Options = {
+    quick: false,
+    rounds: 3,
+    scenarios: new Set([1, 2, 3, 4, 5, 6]),
+    targets: null,
+    burstMs: 20,
+    loads: null,
+    workers: 2,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = () => {
@@ -46,6 +57,13 @@ function parseArgs(argv: string[]): Options {
     else if (a.startsWith('--rounds')) o.rounds = Math.max(1, Math.min(10, Number(value()) || 3));
     else if (a.startsWith('--scenarios')) o.scenarios = new Set(value().split(',').map(Number));
     else if (a.startsWith('--targets')) o.targets = value().split(',') as TargetKind[];
+    else if (a.startsWith('--loads'))
+      o.loads = value()
+        .split(',')
+        .map(Number)
+        .filter((x) => x > 0);
+    else if (a.startsWith('--workers')) o.workers = Math.max(1, Math.min(8, Number(value()) || 2));
+    else if (a.startsWith('--burst-ms')) o.burstMs = Math.max(1, Math.min(1000, Number(value()) || 20));
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (o.quick) {
@@ -65,15 +83,6 @@ function ensurePeers(): void {
   if (r.status !== 0) throw new Error('npm ci --prefix bench/peers failed');
 }
 
-function hasGo(): boolean {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
@@ -89,21 +98,38 @@ async function main(): Promise<void> {
   const notes: string[] = [
     'Latency: publish-time CLOCK_MONOTONIC stamp (µs) in the payload, read by the client on receipt; loss: per-scope counter gaps plus deliveries that never arrived (expected − received).',
     'Hydra clients connect with `snapshot=false` in scenarios 1–3, 5, 6 (peers have no snapshots); scenario 4 is Hydra-only with snapshots.',
-    'Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads); softirq time on loopback is not charged to it.',
+    `Server CPU is read from /proc/<pid>/stat of the process holding the clients (all threads, user + system). ${
+      irqTimeAccounting() === false
+        ? "This kernel has no CONFIG_IRQ_TIME_ACCOUNTING: softirq work (on loopback, the receive side of what a process sends) is charged to whichever process runs it, mostly the sender, so system time includes the clients' TCP receive path."
+        : irqTimeAccounting() === true
+          ? 'This kernel accounts softirq time separately: the loopback receive path is not charged to the server.'
+          : 'Whether softirq time is charged to the server is unknown (no /proc/config.gz).'
+    }`,
+    `Load shape: the publisher sends the events due every ${opts.burstMs} ms as one burst (one Redis pipeline; one batch_events request for soketi; one POST for Centrifuge). uWS-based servers pack the messages of one event-loop iteration into one write per subscriber, so their CPU per delivery falls as bursts grow; see "msgs per client read".`,
   ];
-  if (!hasGo()) skipped.push('Centrifuge (Go): `go` is not installed on this machine.');
-  const all: TargetKind[] = opts.quick ? ['hydra', 'sio', 'uws'] : ['hydra', 'sio', 'uws', 'ws', 'soketi'];
-  const targets = opts.targets ?? all;
+  const all: TargetKind[] = opts.quick
+    ? ['hydra', 'sio', 'uws']
+    : ['hydra', 'sio', 'uws', 'ws', 'soketi', 'centrifuge'];
+  let targets = opts.targets ?? all;
+  if (targets.includes('centrifuge')) {
+    progress('building the Centrifuge (Go) peer …');
+    const why = buildCentrifuge();
+    if (why) {
+      skipped.push(`Centrifuge (Go): ${why}.`);
+      progress(`  Centrifuge skipped: ${why}`);
+      targets = targets.filter((t) => t !== 'centrifuge');
+    }
+  }
   if (opts.quick)
     skipped.push(
-      'Quick mode: ws + ioredis and soketi, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
+      'Quick mode: ws + ioredis, soketi and Centrifuge, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
     );
 
   const redis = await startRedis(SIDE_CPUS);
-  const workers = await WorkerPool.start(opts.quick ? 2 : 2, SIDE_CPUS);
+  const workers = await WorkerPool.start(opts.workers, SIDE_CPUS);
   const publisher = await Publisher.start();
   const pingMs = 5000;
-  const ctx: Ctx = { redis, workers, publisher, pingMs, progress };
+  const ctx: Ctx = { redis, workers, publisher, pingMs, burstMs: opts.burstMs, progress };
   const res: RunResults = {
     date: new Date(t0).toISOString().replace(/[:]/g, '-').replace(/\..*/, ''),
     mode: opts.quick ? 'quick' : 'full',
@@ -123,6 +149,7 @@ async function main(): Promise<void> {
       })(),
     },
     rounds: opts.rounds,
+    burstMs: opts.burstMs,
     durationS: 0,
     fanout: [],
     scopes: [],
@@ -163,7 +190,8 @@ async function main(): Promise<void> {
 
   try {
     if (opts.scenarios.has(1)) {
-      const loads = opts.quick ? [25_000, 75_000, 150_000] : [25_000, 50_000, 75_000, 100_000, 125_000, 150_000];
+      const loads =
+        opts.loads ?? (opts.quick ? [25_000, 75_000, 150_000] : [25_000, 50_000, 75_000, 100_000, 125_000, 150_000]);
       for (let round = 1; round <= opts.rounds; round++) {
         progress(`scenario 1 (fan-out), round ${round}/${opts.rounds}`);
         for (const [kind, instance] of order(round)) {

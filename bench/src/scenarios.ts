@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
 import { makePayload } from './payload.js';
-import { cpuSeconds, forkPinned, rssBytes, sleep } from './procs.js';
+import { coreJiffies, cpuSeconds, cpuTimes, forkPinned, rssBytes, sleep } from './procs.js';
 import type { PublisherEvent, PublishPlan } from './protocol.js';
 import type { BenchRedis } from './redis.js';
 import { clientPaths, type RunningTarget, startTarget, type TargetKind } from './targets.js';
@@ -24,6 +24,8 @@ export interface Ctx {
   workers: WorkerPool;
   publisher: Publisher;
   pingMs: number;
+  /** Publisher burst interval (ms): the events due are sent together every burstMs. */
+  burstMs: number;
   progress: (line: string) => void;
 }
 
@@ -111,8 +113,8 @@ async function connectClients(
     scopeNames: [...SCOPE_NAMES],
     timeoutMs: opts.timeoutMs ?? 60_000,
   });
-  // Socket.IO and Pusher clients join their rooms/channels after the upgrade.
-  if (t.protocol === 'sio' || t.protocol === 'pusher') await sleep(500);
+  // Socket.IO, Pusher and Centrifuge clients join their rooms/channels after the upgrade.
+  if (t.protocol === 'sio' || t.protocol === 'pusher' || t.protocol === 'centrifuge') await sleep(500);
   return res;
 }
 
@@ -147,8 +149,20 @@ export interface LoadPoint {
   p999: number;
   maxMs: number;
   serverCpuPct: number;
+  /** Server CPU split: user (JS + uWS) and system (syscalls, and loopback softirq charged to the sender). */
+  serverUserPct: number;
+  serverSysPct: number;
   cpuUsPerDelivery: number;
   clientCpuPct: number;
+  /** The client core's total busy share (clients, publisher, Redis and anything else on it). */
+  sideCoreBusyPct: number;
+  /** Messages per socket read at the clients: how many messages the server packed per write. */
+  msgsPerRead: number;
+  /** Average message size on the wire (payload with the server's envelope, WebSocket header excluded). */
+  msgBytes: number;
+  /** Load-generator CPU per message received (all workers), and the system-time share of it. */
+  clientUsPerMsg: number;
+  clientSysShare: number;
   clientBound: boolean;
   serverRssMb: number;
   closedByServer: number;
@@ -179,7 +193,8 @@ async function measure(
 ): Promise<LoadPoint> {
   const perScope = subscribersPerScope(ctx, o.clients, o.subs);
   await ctx.workers.all({ cmd: 'reset' });
-  const cpu0 = cpuSeconds(t.pid);
+  const cpu0 = cpuTimes(t.pid);
+  const side0 = coreJiffies(Number(SIDE_CPUS));
   const t0 = performance.now();
   const pub = ctx.publisher.run({
     target: t.publishTarget,
@@ -191,10 +206,12 @@ async function measure(
     durationMs: o.durationMs,
     payloadBytes: o.payloadBytes ?? PAYLOAD_BYTES,
     entities: 0,
+    burstMs: ctx.burstMs,
   });
   if (o.onStarted) await o.onStarted();
   const done = await pub;
-  const cpu1 = cpuSeconds(t.pid);
+  const cpu1 = cpuTimes(t.pid);
+  const side1 = coreJiffies(Number(SIDE_CPUS));
   const wall = (performance.now() - t0) / 1000;
   await ctx.workers.all({ cmd: 'mark' });
   const rss = rssBytes(t.pid);
@@ -210,10 +227,18 @@ async function measure(
     still = st.messages === lastCount ? still + 1 : 0;
     lastCount = st.messages;
   }
+  // CPU per delivery: everything the server spent from the first publish to
+  // the end of the drain, over every message the clients received in that time
+  // (the same work on both sides, also for a server that lags behind).
+  const cpu2 = cpuTimes(t.pid);
   const published = done.published.reduce((a, b) => a + b, 0);
   const loss = Math.max(0, expected - st.messages);
   const deliveredInWindow = st.messagesAtMark;
-  const cpu = cpu1 - cpu0;
+  const user = cpu1.user - cpu0.user;
+  const sys = cpu1.sys - cpu0.sys;
+  const cpu = user + sys;
+  const cpuAll = cpu2.user + cpu2.sys - (cpu0.user + cpu0.sys);
+  const sideBusy = (side1.busy - side0.busy) / Math.max(1, side1.total - side0.total);
   return {
     target: t.kind,
     instance: o.instance,
@@ -234,9 +259,16 @@ async function measure(
     p999: ms(st.latency.percentile(0.999)),
     maxMs: ms(st.latency.max),
     serverCpuPct: (100 * cpu) / wall,
-    cpuUsPerDelivery: deliveredInWindow > 0 ? (cpu * 1e6) / deliveredInWindow : Number.NaN,
+    serverUserPct: (100 * user) / wall,
+    serverSysPct: (100 * sys) / wall,
+    cpuUsPerDelivery: st.messages > 0 ? (cpuAll * 1e6) / st.messages : Number.NaN,
     clientCpuPct: 100 * st.clientCpu,
-    clientBound: st.clientCpu > 0.8,
+    sideCoreBusyPct: 100 * sideBusy,
+    msgsPerRead: st.readsAtMark > 0 ? st.messagesAtMark / st.readsAtMark : Number.NaN,
+    msgBytes: st.messages > 0 ? st.messageBytes / st.messages : Number.NaN,
+    clientUsPerMsg: st.messages > 0 ? (st.cpuMs * 1000) / st.messages : Number.NaN,
+    clientSysShare: st.cpuMs > 0 ? st.cpuSysMs / st.cpuMs : Number.NaN,
+    clientBound: st.clientCpu > 0.8 || sideBusy > 0.95,
     serverRssMb: rss / 2 ** 20,
     closedByServer: st.closedByServer,
     pausedClosed: st.pausedClosed,
@@ -247,7 +279,8 @@ async function measure(
 const fmtPoint = (p: LoadPoint) =>
   `${p.instance.padEnd(8)} offered ${String(p.offered).padStart(7)}/s delivered ${String(p.delivered).padStart(7)}/s ` +
   `loss ${p.lossPct.toFixed(2)}% p99 ${p.p99.toFixed(1)} ms cpu ${p.serverCpuPct.toFixed(0)}% ` +
-  `(${p.cpuUsPerDelivery.toFixed(2)} µs/delivery) client ${p.clientCpuPct.toFixed(0)}%${p.clientBound ? ' CLIENT-BOUND' : ''}`;
+  `(usr ${p.serverUserPct.toFixed(0)} sys ${p.serverSysPct.toFixed(0)}; ${p.cpuUsPerDelivery.toFixed(2)} µs/delivery) ` +
+  `${p.msgsPerRead.toFixed(2)} msg/read, ${p.msgBytes.toFixed(0)} B/msg; clients ${p.clientCpuPct.toFixed(0)}% (${p.clientUsPerMsg.toFixed(2)} µs/msg, ${(100 * p.clientSysShare).toFixed(0)}% sys), core 1 ${p.sideCoreBusyPct.toFixed(0)}%${p.clientBound ? ' CLIENT-BOUND' : ''}`;
 
 /** Scenario 1: steady fan-out of one scope to `clients` clients at each offered load (deliveries/s). */
 export async function fanout(
@@ -275,6 +308,7 @@ export async function fanout(
       durationMs: 1000,
       payloadBytes: PAYLOAD_BYTES,
       entities: 0,
+      burstMs: ctx.burstMs,
     });
     await sleep(300);
     for (const load of o.loads) {

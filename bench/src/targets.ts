@@ -2,12 +2,13 @@
  * The servers under test, each started on its own free port against the
  * run's Redis, its client-holding process pinned to the server core.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { peersDir, repoDir } from './paths.js';
 import { freePort, spawnPinned, stopChild, waitForLine } from './procs.js';
 import type { ClientProtocol, PublishPlan } from './protocol.js';
 
-export type TargetKind = 'hydra' | 'sio' | 'uws' | 'ws' | 'soketi';
+export type TargetKind = 'hydra' | 'sio' | 'uws' | 'ws' | 'soketi' | 'centrifuge';
 
 export const TARGET_LABEL: Record<TargetKind, string> = {
   hydra: 'Hydra gateway',
@@ -15,7 +16,38 @@ export const TARGET_LABEL: Record<TargetKind, string> = {
   uws: 'bare uWS + ioredis',
   ws: 'ws + ioredis',
   soketi: 'soketi 1.6',
+  centrifuge: 'Centrifuge (Go)',
 };
+
+const centrifugeDir = `${peersDir}/centrifuge`;
+const centrifugeBin = `${centrifugeDir}/centrifuge-server`;
+
+/**
+ * Builds the Centrifuge peer (bench/peers/centrifuge, Go, Debian's packaged
+ * libraries in GOPATH mode) when its binary is missing or older than its
+ * source. Returns why it cannot run, or null when it is ready.
+ */
+export function buildCentrifuge(): string | null {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    return '`go` is not installed (apt-get install golang-go golang-github-centrifugal-centrifuge-dev …, see bench/README.md)';
+  }
+  const src = `${centrifugeDir}/main.go`;
+  if (existsSync(centrifugeBin) && statSync(centrifugeBin).mtimeMs >= statSync(src).mtimeMs) return null;
+  try {
+    execFileSync('go', ['build', '-o', centrifugeBin, '.'], {
+      cwd: centrifugeDir,
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 300_000,
+    });
+    return null;
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
+    return `the Centrifuge server did not build (is golang-github-centrifugal-centrifuge-dev installed?): ${stderr.split('\n').slice(0, 3).join(' ')}`;
+  }
+}
 
 export interface RunningTarget {
   kind: TargetKind;
@@ -110,6 +142,31 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         stop: stopAll([child]),
       };
     }
+    case 'centrifuge': {
+      // Two nodes on the Redis broker, like soketi: the publish API node on
+      // the side core, the node holding the clients on the server core.
+      const env = { REDIS_ADDR: `127.0.0.1:${o.redisPort}`, PING_MS: String(o.pingMs), PORT: '0' };
+      const start = async (cpus: string, mode: string) => {
+        const child = spawnPinned(cpus, centrifugeBin, [], { ...process.env, ...env, MODE: mode }, centrifugeDir);
+        child.stderr?.resume();
+        const port = await waitForLine(child, listeningPort, 20_000);
+        return { child, port };
+      };
+      const api = await start(o.sideCpus, 'api');
+      const b = await start(o.serverCpus, 'clients');
+      const pid = b.child.pid ?? 0;
+      return {
+        kind,
+        port: b.port,
+        adminPort: 0,
+        pid,
+        pids: [pid, api.child.pid ?? 0],
+        protocol: 'centrifuge',
+        publishTarget: 'centrifuge',
+        httpPort: api.port,
+        stop: stopAll([api.child, b.child]),
+      };
+    }
     case 'soketi': {
       // Two nodes on the Redis adapter: the HTTP publish lands on node A (side
       // core), which relays through Redis to node B holding the clients. Every
@@ -123,6 +180,8 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         SOKETI_DB_REDIS_HOST: '127.0.0.1',
         SOKETI_DB_REDIS_PORT: String(o.redisPort),
         SOKETI_DEBUG: '0',
+        // A burst of the publisher is one batch_events request (see publisher.ts).
+        SOKETI_EVENT_MAX_BATCH_SIZE: '100',
       };
       const bin = `${peersDir}/node_modules/@soketi/soketi/bin/server.js`;
       const start = async (cpus: string, clusterPort: number) => {
@@ -176,6 +235,8 @@ export function clientPaths(
         return '/app/app-key?protocol=7&client=js&version=7.0.0&flash=false';
       case 'raw':
         return `/?scopes=${names}`;
+      case 'centrifuge':
+        return `/connection/websocket?scopes=${names}`;
       default:
         throw new Error(`unknown protocol ${String(t.protocol)}`);
     }

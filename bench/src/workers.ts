@@ -127,6 +127,9 @@ export class WorkerPool {
         'paused',
         'messages',
         'messagesAtMark',
+        'reads',
+        'readsAtMark',
+        'messageBytes',
         'gaps',
         'dups',
         'seqGaps',
@@ -135,6 +138,7 @@ export class WorkerPool {
         'snapshots',
         'snapshotItems',
         'cpuMs',
+        'cpuSysMs',
       ] as const) {
         merged[k] += s[k];
       }

@@ -29,11 +29,15 @@ export class FrameParser {
 
   constructor(private readonly onFrame: FrameHandler) {}
 
-  /** Feeds one chunk from the socket. Throws on frames a server must not send (masked, over 2^53). */
+  /**
+   * Feeds one chunk from the socket. The chunk is only read during the call
+   * (it may be a reused read buffer): bytes of an incomplete frame are copied.
+   * Throws on frames a server must not send (masked, over 2^53).
+   */
   push(chunk: Buffer): void {
     let data = chunk;
     if (this.parts.length > 0) {
-      this.parts.push(chunk);
+      this.parts.push(Buffer.from(chunk));
       this.partsLen += chunk.length;
       if (this.partsLen < this.need) return;
       data = Buffer.concat(this.parts, this.partsLen);
@@ -81,7 +85,7 @@ export class FrameParser {
   }
 
   private keep(data: Buffer, off: number, frameEnd: number): void {
-    const rest = data.subarray(off);
+    const rest = Buffer.from(data.subarray(off));
     this.parts = [rest];
     this.partsLen = rest.length;
     this.need = frameEnd - off;

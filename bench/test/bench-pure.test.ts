@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
+import { kneeOf } from '../src/report.js';
+import type { LoadPoint } from '../src/scenarios.js';
 import { median, ratioBeyondNoise } from '../src/stats.js';
 import { barChart, lineChart } from '../src/svg.js';
 import {
@@ -62,6 +64,25 @@ describe('FrameParser', () => {
       const { frames, parser } = collect();
       parser.push(wire.subarray(0, cut));
       parser.push(wire.subarray(cut));
+      expect(frames).toEqual([
+        [OP_TEXT, payload.toString()],
+        [OP_TEXT, 'next'],
+      ]);
+    }
+  });
+
+  it('keeps no reference to a chunk after push (the client reuses one read buffer)', () => {
+    const payload = Buffer.from(`{"x":"${'y'.repeat(300)}"}`);
+    const wire = Buffer.concat([serverFrame(OP_TEXT, payload), serverFrame(OP_TEXT, Buffer.from('next'))]);
+    for (const cut of [1, 3, 100, wire.length - 3]) {
+      const { frames, parser } = collect();
+      const shared = Buffer.alloc(wire.length);
+      wire.copy(shared, 0, 0, cut);
+      parser.push(shared.subarray(0, cut));
+      shared.fill(0xff);
+      wire.copy(shared, 0, cut);
+      parser.push(shared.subarray(0, wire.length - cut));
+      shared.fill(0xff);
       expect(frames).toEqual([
         [OP_TEXT, payload.toString()],
         [OP_TEXT, 'next'],
@@ -143,6 +164,18 @@ describe('stats', () => {
     expect(median([4, 1, 2, 3])).toBe(2.5);
     expect(ratioBeyondNoise(1, 4, 0.1)).toEqual({ ratio: 0.25, significant: true });
     expect(ratioBeyondNoise(1.05, 1, 0.1).significant).toBe(false);
+  });
+});
+
+describe('knee', () => {
+  const point = (offered: number, loss: number, p99: number, clientBound: boolean) =>
+    ({ instance: 'x', offered, loss, p99, clientBound }) as LoadPoint;
+
+  it('is the highest clean load, marked when the failure above it was client-bound', () => {
+    const pts = [point(25_000, 0, 10, false), point(75_000, 0, 40, false), point(150_000, 12, 900, true)];
+    expect(kneeOf(pts, 'x')).toEqual({ load: 75_000, clientBoundAbove: true });
+    const serverBound = [point(25_000, 0, 10, false), point(75_000, 5, 400, false), point(150_000, 9, 900, true)];
+    expect(kneeOf(serverBound, 'x')).toEqual({ load: 25_000, clientBoundAbove: false });
   });
 });
 
