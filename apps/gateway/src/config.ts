@@ -33,6 +33,8 @@ export interface GatewayConfig {
   readonly limiterLeaseMs: number;
   /** Hard per-client send buffer cap (uWS drops a client past it, 1006); stalled clients are closed 4000 well before. */
   readonly maxBufferedBytes: number;
+  /** Live events reach clients at most once per this interval, in one write per client (WriteCoalescer); 0 = at once. */
+  readonly writeCoalesceMs: number;
   /** Upper bound of one `snapshot` message; larger scopes are sent in parts. */
   readonly snapshotChunkBytes: number;
   readonly keyCacheTtlMs: number;
@@ -78,6 +80,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     drainMs: readInt(env, 'HYDRA_DRAIN_MS', 10_000, { min: 0, max: 600_000 }),
     limiterLeaseMs: readInt(env, 'HYDRA_LIMITER_LEASE_MS', 30_000, { min: 300, max: 3_600_000 }),
     maxBufferedBytes: readInt(env, 'HYDRA_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 64 * 1024, max: 1 << 30 }),
+    writeCoalesceMs: readInt(env, 'HYDRA_WRITE_COALESCE_MS', 0, { min: 0, max: 1000 }),
     snapshotChunkBytes: readInt(env, 'HYDRA_SNAPSHOT_CHUNK_BYTES', 256 * 1024, { min: 4096, max: 64 * 1024 * 1024 }),
     keyCacheTtlMs: readInt(env, 'HYDRA_KEY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     keyCacheNegativeTtlMs: readInt(env, 'HYDRA_KEY_CACHE_NEGATIVE_TTL_MS', 2_000, { min: 0, max: 3_600_000 }),

@@ -27,6 +27,7 @@ import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { parseStreamQuery } from './stream-query.js';
+import { WriteCoalescer } from './write-coalescer.js';
 import {
   type HttpResponse,
   loadUws,
@@ -53,6 +54,13 @@ export interface GatewayDeps {
   logger: Logger;
   metrics?: GatewayMetrics;
   uws?: UwsModule;
+}
+
+/** One live event as the bus delivered it. */
+interface LiveEvent {
+  scope: Scope;
+  seq: number;
+  frame: Buffer;
 }
 
 interface PendingUpgrade {
@@ -93,6 +101,8 @@ export class Gateway {
   /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
   private readonly expirySweeper: ExpirySweeper;
   private readonly retentionWatch: RetentionWatch;
+  /** Live events from the bus, handed to their scope streams in batches (HYDRA_WRITE_COALESCE_MS). */
+  private readonly liveEvents: WriteCoalescer<LiveEvent>;
   private subscription: BusSubscription | null = null;
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
@@ -161,6 +171,9 @@ export class Gateway {
     this.expirySweeper = new ExpirySweeper({
       backplane,
       onError: () => this.metrics.errors.inc({ kind: 'expiry_sweep' }),
+    });
+    this.liveEvents = new WriteCoalescer<LiveEvent>(config.writeCoalesceMs, (events) => {
+      for (const { scope, seq, frame } of events) this.streams[scope]?.onEvent(seq, frame, frameTs(frame));
     });
     this.retentionWatch = new RetentionWatch({
       agreement: backplane.retentionAgreement,
@@ -262,9 +275,10 @@ export class Gateway {
   /** Subscribes (once) and learns every scope's seq; rejects while the backplane is unreachable. */
   private async attachBackplane(): Promise<void> {
     this.subscription ??= await this.deps.backplane.bus.subscribe({
-      onEvent: (scope, seq, frame) => this.streams[scope]?.onEvent(seq, frame, frameTs(frame)),
+      onEvent: (scope, seq, frame) => this.liveEvents.push({ scope, seq, frame }),
       onKeyRevoked: (keyId) => this.onKeyRevoked(keyId),
       onSubscribed: () => {
+        this.liveEvents.flush();
         if (this.started) this.reprime('resubscribed');
       },
     });
@@ -649,6 +663,7 @@ export class Gateway {
 
   private async runShutdown(): Promise<void> {
     this.draining = true;
+    this.liveEvents.flush();
     this.heartbeat.stop();
     this.retentionWatch.stop();
     this.slowConsumers.stop();

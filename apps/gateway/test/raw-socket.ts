@@ -13,6 +13,8 @@ export interface Frame {
   fin: boolean;
   opcode: number;
   payload: Buffer;
+  /** Which TCP read (0-based, counted from the first) completed this frame. */
+  read: number;
 }
 
 export interface FrameOptions {
@@ -73,6 +75,8 @@ export class RawClient {
   readonly ended: Promise<{ afterMs: number }>;
   readonly connected: Promise<void>;
   private buffer = Buffer.alloc(0);
+  /** TCP reads ('data' events) so far. */
+  private reads = 0;
   private headDone = false;
   private readonly startedAt = performance.now();
   private readonly listeners = new Set<() => void>();
@@ -169,6 +173,7 @@ export class RawClient {
   }
 
   private onData(chunk: Buffer): void {
+    this.reads++;
     this.buffer = Buffer.concat([this.buffer, chunk]);
     if (!this.headDone) {
       const end = this.buffer.indexOf('\r\n\r\n');
@@ -210,6 +215,7 @@ export class RawClient {
         fin: ((b[0] ?? 0) & 0x80) !== 0,
         opcode: (b[0] ?? 0) & 0x0f,
         payload: Buffer.from(b.subarray(offset, offset + length)),
+        read: this.reads - 1,
       });
       this.buffer = b.subarray(offset + length);
     }
