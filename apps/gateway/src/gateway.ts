@@ -27,7 +27,6 @@ import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { parseStreamQuery } from './stream-query.js';
-import { WriteCoalescer } from './write-coalescer.js';
 import {
   type HttpResponse,
   loadUws,
@@ -36,6 +35,7 @@ import {
   type us_listen_socket,
   type WebSocket,
 } from './uws.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 export const STREAM_PATH = '/v1/stream';
 /** Data messages a client may send on this one-way stream before it is closed with 4001. */

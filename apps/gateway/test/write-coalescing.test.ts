@@ -26,12 +26,16 @@ describe('write coalescing', () => {
   });
 
   const arrival = (label: string) =>
-    client.until(() => {
-      const i = client.frames.findIndex(
-        (fr) => fr.opcode === Opcode.Text && fr.payload.toString().includes(`"label":"${label}"`),
-      );
-      return i >= 0 ? { at: performance.now(), read: client.frames[i]?.read ?? -1 } : null;
-    }, 10_000, label);
+    client.until(
+      () => {
+        const i = client.frames.findIndex(
+          (fr) => fr.opcode === Opcode.Text && fr.payload.toString().includes(`"label":"${label}"`),
+        );
+        return i >= 0 ? { at: performance.now(), read: client.frames[i]?.read ?? -1 } : null;
+      },
+      10_000,
+      label,
+    );
 
   it('sends the first event of a quiet stream at once, then the next ones together one interval later', async () => {
     const publishedAt = performance.now();
