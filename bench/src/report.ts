@@ -37,7 +37,8 @@ const k = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(1)}k` : '�
 /** Instances in display order (hydra, hydra#2, then peers). */
 function instances(points: ReadonlyArray<{ instance: string }>): string[] {
   const seen = [...new Set(points.map((p) => p.instance))];
-  const rank = (s: string) => (s === 'hydra' ? 0 : s === 'hydra#2' ? 1 : 2);
+  const first = ['hydra', 'hydra#2', 'hydra-coalesced'];
+  const rank = (s: string) => (first.includes(s) ? first.indexOf(s) : first.length);
   return seen.sort((a, b) => rank(a) - rank(b));
 }
 
@@ -160,20 +161,22 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
       ? `Noise (Hydra run 1 vs run 2 at ${k(at)}/s): CPU/delivery ${(noiseCpu * 100).toFixed(0)}%, p99 ${(noiseP99 * 100).toFixed(0)}%.`
       : 'Noise: one Hydra instance only in this mode, so ratios carry no noise bound (run the full mode).';
     lines.push('', noiseText, '', '| ratio ours/peer | CPU per delivery | p99 | knee |', '|---|---|---|---|');
-    for (const i of inst.filter((x) => !x.startsWith('hydra'))) {
-      const cell = (key: keyof LoadPoint, nz: number) => {
-        const { ratio, significant } = ratioBeyondNoise(
-          medianAt(r.fanout, 'hydra', at, key),
-          medianAt(r.fanout, i, at, key),
-          Number.isFinite(nz) ? nz : 0,
+    for (const ours of ['hydra', 'hydra-coalesced'].filter((x) => inst.includes(x))) {
+      for (const i of inst.filter((x) => !x.startsWith('hydra'))) {
+        const cell = (key: keyof LoadPoint, nz: number) => {
+          const { ratio, significant } = ratioBeyondNoise(
+            medianAt(r.fanout, ours, at, key),
+            medianAt(r.fanout, i, at, key),
+            Number.isFinite(nz) ? nz : 0,
+          );
+          return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
+        };
+        const kOurs = knee(r.fanout, ours);
+        const kPeer = knee(r.fanout, i);
+        lines.push(
+          `| ${label(ours)} vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${kOurs > 0 && kPeer > 0 ? `${f(kOurs / kPeer, 2)}×` : '–'} |`,
         );
-        return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
-      };
-      const kOurs = knee(r.fanout, 'hydra');
-      const kPeer = knee(r.fanout, i);
-      lines.push(
-        `| vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${kOurs > 0 && kPeer > 0 ? `${f(kOurs / kPeer, 2)}×` : '–'} |`,
-      );
+      }
     }
     const series = (key: keyof LoadPoint) =>
       inst.map((i) => ({ name: label(i), points: loads.map((l) => [l, medianAt(r.fanout, i, l, key)] as const) }));

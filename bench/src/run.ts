@@ -108,8 +108,8 @@ async function main(): Promise<void> {
     `Load shape: the publisher sends the events due every ${opts.burstMs} ms as one burst (one Redis pipeline; one batch_events request for soketi; one POST for Centrifuge). uWS-based servers pack the messages of one event-loop iteration into one write per subscriber, so their CPU per delivery falls as bursts grow; see "msgs per client read".`,
   ];
   const all: TargetKind[] = opts.quick
-    ? ['hydra', 'sio', 'uws']
-    : ['hydra', 'sio', 'uws', 'ws', 'soketi', 'centrifuge'];
+    ? ['hydra', 'hydra-coalesced', 'sio', 'uws']
+    : ['hydra', 'hydra-coalesced', 'sio', 'uws', 'ws', 'soketi', 'centrifuge'];
   let targets = opts.targets ?? all;
   if (targets.includes('centrifuge')) {
     progress('building the Centrifuge (Go) peer …');
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       const rounds = opts.quick ? 1 : Math.min(opts.rounds, 2);
       for (let round = 1; round <= rounds; round++) {
         progress(`scenario 3 (idle memory ${steps.join('/')}), round ${round}/${rounds}`);
-        for (const [kind, instance] of order(round)) {
+        for (const [kind, instance] of order(round).filter(([k]) => k !== 'hydra-coalesced')) {
           const m = await guarded(`idle ${instance}`, () =>
             idleMemory(ctx, kind, instance, round, { steps, settleMs: pingMs + 1500 }),
           );
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     }
     if (opts.scenarios.has(5)) {
       progress('scenario 5 (slow consumers: 1% stop reading)');
-      for (const [kind, instance] of order(1).filter(([, i]) => i !== 'hydra#2')) {
+      for (const [kind, instance] of order(1).filter(([k, i]) => i !== 'hydra#2' && k !== 'hydra-coalesced')) {
         const s = await guarded(`slow ${instance}`, () =>
           slowConsumers(ctx, kind, instance, 1, {
             clients: 1000,

@@ -8,10 +8,14 @@ import { peersDir, repoDir } from './paths.js';
 import { freePort, spawnPinned, stopChild, waitForLine } from './procs.js';
 import type { ClientProtocol, PublishPlan } from './protocol.js';
 
-export type TargetKind = 'hydra' | 'sio' | 'uws' | 'ws' | 'soketi' | 'centrifuge';
+export type TargetKind = 'hydra' | 'hydra-coalesced' | 'sio' | 'uws' | 'ws' | 'soketi' | 'centrifuge';
+
+/** HYDRA_WRITE_COALESCE_MS of the `hydra-coalesced` target (the `hydra` target runs every default). */
+export const COALESCE_MS = 50;
 
 export const TARGET_LABEL: Record<TargetKind, string> = {
   hydra: 'Hydra gateway',
+  'hydra-coalesced': `Hydra, ${COALESCE_MS} ms write coalescing`,
   sio: 'Socket.IO 4 + redis-adapter',
   uws: 'bare uWS + ioredis',
   ws: 'ws + ioredis',
@@ -93,7 +97,8 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
     await Promise.all(children.map((c) => stopChild(c, 3000)));
   };
   switch (kind) {
-    case 'hydra': {
+    case 'hydra':
+    case 'hydra-coalesced': {
       const adminPort = await freePort();
       const { child, port } = await startNode(
         o.serverCpus,
@@ -106,6 +111,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
           HYDRA_LOG_LEVEL: 'info',
           HYDRA_PING_INTERVAL_MS: String(o.pingMs),
           HYDRA_DRAIN_MS: '0',
+          ...(kind === 'hydra-coalesced' ? { HYDRA_WRITE_COALESCE_MS: String(COALESCE_MS) } : {}),
         },
         repoDir,
       );
