@@ -20,16 +20,24 @@ describe('createLogger', () => {
     const log = root.child({ component: 'test' });
     log.info(
       {
-        token: 'T1',
+        token: 'tok-secret-1',
         apiKey: 'hydra_k1_secret',
-        req: { headers: { authorization: 'Bearer T2', 'x-api-key': 'hydra_k1_h' } },
-        headers: { authorization: 'Bearer T3' },
-        nested: { key: 'K1', ingestToken: 'T4' },
+        req: { headers: { authorization: 'Bearer tok-secret-2', 'x-api-key': 'hydra_k1_h' } },
+        headers: { authorization: 'Bearer tok-secret-3' },
+        nested: { key: 'key-secret-1', ingestToken: 'tok-secret-4' },
       },
       'hello',
     );
     const text = lines.join('');
-    for (const secret of ['T1', 'hydra_k1_secret', 'T2', 'hydra_k1_h', 'T3', 'K1', 'T4']) {
+    for (const secret of [
+      'tok-secret-1',
+      'hydra_k1_secret',
+      'tok-secret-2',
+      'hydra_k1_h',
+      'tok-secret-3',
+      'key-secret-1',
+      'tok-secret-4',
+    ]) {
       expect(text).not.toContain(secret);
     }
     const line = JSON.parse(lines[0] ?? '{}');
