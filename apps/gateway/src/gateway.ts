@@ -13,6 +13,7 @@ import { AdminServer } from './admin-server.js';
 import { AuthThrottle, throttleSource } from './auth-throttle.js';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
+import { describeError } from './describe-error.js';
 import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
 import { frameTs } from './frame-fields.js';
 import { Heartbeat } from './heartbeat.js';
@@ -656,7 +657,10 @@ export class Gateway {
     for (const scope of SCOPES) {
       const stream = this.streams[scope];
       if (stream.hasStaleWaiters(STALE_WAITER_MS)) {
-        stream.prime().catch(() => this.metrics.errors.inc({ kind: 'prime' }));
+        stream.prime().catch((err: unknown) => {
+          this.metrics.errors.inc({ kind: 'prime' });
+          this.log.warn({ err: describeError(err), scope }, 'stale-waiter prime failed; the next check retries');
+        });
       }
     }
   }
@@ -697,9 +701,4 @@ async function closeSpread(sessions: Session[], windowMs: number, close: (s: Ses
     for (const s of sessions.slice(i, i + perTick)) close(s);
     if (i + perTick < sessions.length) await new Promise((r) => setTimeout(r, tickMs));
   }
-}
-
-/** Error details safe to log: never the request, only message and name. */
-function describeError(err: unknown): { name: string; message: string } {
-  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
 }

@@ -37,6 +37,13 @@ export class EventRing {
     this.size = 0;
   }
 
+  /** The frame held for `seq`, or undefined when the ring does not hold it. */
+  frameAt(seq: number): Buffer | undefined {
+    const first = this.firstSeq;
+    if (first === undefined || seq < first || seq >= first + this.size) return undefined;
+    return this.frames[(this.start + (seq - first)) % this.capacity];
+  }
+
   /** Calls `visit` for every held event with seq > after, oldest first. */
   forEachAfter(after: number, visit: (frame: Buffer, seq: number) => void): void {
     for (let i = 0; i < this.size; i++) {

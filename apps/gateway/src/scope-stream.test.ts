@@ -13,7 +13,9 @@ import type { TemplatedApp, WebSocket } from './uws.js';
  * and a fake uWS app delivers `publish` to the sockets subscribed to the topic.
  */
 
-const frameOf = (seq: number): Buffer => Buffer.from(`{"type":"signals","seq":${seq},"ts":0,"data":{"n":${seq}}}`);
+/** The frame of event `seq` of the backplane's `run`-th sequence (a restarted Redis publishes other frames). */
+const frameOf = (seq: number, run = 0): Buffer =>
+  Buffer.from(`{"type":"signals","seq":${seq},"ts":0,"data":{"n":${seq},"run":${run}}}`);
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -35,6 +37,8 @@ class FakeClient {
   readonly topics = new Set<string>();
   closedWith: number | null = null;
   readonly session: Session;
+  /** Called after the socket subscribed (from inside the stream's synchronous release). */
+  onSubscribe: (() => void) | null = null;
 
   constructor(connId: number) {
     this.session = createSession({
@@ -54,7 +58,10 @@ class FakeClient {
         return 1;
       },
       cork: (cb: () => void) => cb(),
-      subscribe: (t: string) => this.topics.add(t),
+      subscribe: (t: string) => {
+        this.topics.add(t);
+        this.onSubscribe?.();
+      },
       unsubscribe: (t: string) => this.topics.delete(t),
       isSubscribed: (t: string) => this.topics.has(t),
       end: (code: number) => {
@@ -62,6 +69,13 @@ class FakeClient {
       },
     };
     this.session.ws = ws as unknown as WebSocket<Session>;
+  }
+
+  /** Closes the socket as uWS does: the session is marked closed, then the gateway forgets it. */
+  close(stream: ScopeStream): void {
+    this.session.closed = true;
+    this.session.ws = null;
+    stream.forget(this.session);
   }
 
   /** The seqs of the live `signals` events received, in order. */
@@ -74,8 +88,9 @@ class FakeClient {
   }
 }
 
-function harness(options: { ringCapacity?: number } = {}) {
+function harness(options: { ringCapacity?: number; sessionsOf?: (all: Session[]) => Iterable<Session> } = {}) {
   const clients: FakeClient[] = [];
+  let run = 0;
   /** What the backplane published (its history), by seq. */
   const published = new Map<number, Buffer>();
   let backplaneSeq = 0;
@@ -116,7 +131,10 @@ function harness(options: { ringCapacity?: number } = {}) {
     app,
     snapshots,
     history,
-    sessionsOf: () => clients.map((c) => c.session),
+    sessionsOf: () => {
+      const all = clients.map((c) => c.session);
+      return options.sessionsOf ? options.sessionsOf(all) : all;
+    },
     metrics,
     log: pino({ level: 'silent' }),
     ringCapacity: options.ringCapacity,
@@ -127,7 +145,7 @@ function harness(options: { ringCapacity?: number } = {}) {
     /** Publishes on the backplane (history) and returns the frame, not yet delivered to the gateway. */
     publish(): { seq: number; frame: Buffer } {
       const seq = ++backplaneSeq;
-      const frame = frameOf(seq);
+      const frame = frameOf(seq, run);
       published.set(seq, frame);
       return { seq, frame };
     },
@@ -141,9 +159,16 @@ function harness(options: { ringCapacity?: number } = {}) {
     restartBackplane(): void {
       published.clear();
       backplaneSeq = 0;
+      run++;
     },
     get backplaneSeq() {
       return backplaneSeq;
+    },
+    /** Delivers an event published earlier (with `publish`) to the gateway's subscription. */
+    deliver(seq: number): void {
+      const frame = published.get(seq);
+      if (!frame) throw new Error(`seq ${seq} was not published`);
+      stream.onEvent(seq, frame, 0);
     },
     /** Resolves the oldest pending snapshot read with the backplane's state at `seq`. */
     answerSnapshot(seq: number): void {
@@ -245,5 +270,192 @@ describe('ScopeStream.join', () => {
     expect(await outcome).toBe('rejected');
     expect(c.topics.size).toBe(0);
     expect(h.pendingSnapshotReads).toBe(0);
+  });
+});
+
+describe('ScopeStream after the backplane restarted its sequence', () => {
+  // Redis restarted empty: the new sequence's first events reach the gateway (ioredis resubscribes by itself)
+  // before the re-prime's snapshot answer does. They used to be dropped as "already received" (their seqs are
+  // below the old one); the prime then restarted the ring at the snapshot's seq, so the next live event looked
+  // like a gap, and every client got a second resync for the one restart.
+  it('resynchronises each client exactly once when live events overtake the re-prime', async () => {
+    const h = harness();
+    const c = await followingClient(h); // the gateway last received seq 3
+    h.restartBackplane();
+    h.publish(); // new seq 1
+    const read = h.stream.prime(); // Redis runs the read at seq 1…
+    h.publishLive(); // …then seq 2 reaches the gateway before the read's answer
+    h.answerSnapshot(1);
+    await read;
+    await flush();
+    expect(c.resyncs).toBe(1);
+    h.answerSnapshot(h.backplaneSeq); // the resync's fresh snapshot
+    await flush();
+    h.publishLive();
+    h.publishLive();
+    await flush();
+    expect(c.resyncs).toBe(1);
+    expect(c.liveSeqs).toEqual([3, 3, 4]);
+    expect(await h.metrics.busGaps.get()).toMatchObject({ values: [{ value: 1 }] });
+  });
+
+  // A FLUSHALL or a failover keeps the subscription up: without the ring check the new sequence's events were
+  // dropped until its seq passed the old one, and its clients got nothing meanwhile.
+  it('resynchronises at once when an event contradicts the ring, without waiting for a re-prime', async () => {
+    const h = harness();
+    const c = await followingClient(h);
+    h.restartBackplane();
+    h.publishLive(); // new seq 1, ring holds the old 1..3
+    expect(c.resyncs).toBe(1);
+    h.answerSnapshot(h.backplaneSeq);
+    await flush();
+    h.publishLive();
+    expect(c.liveSeqs).toEqual([3, 2]);
+    expect(h.stream.seq).toBe(2);
+  });
+});
+
+describe('ScopeStream.join across a restart of the sequence', () => {
+  // A join whose snapshot read straddled the restart got the old sequence's state at a seq the new one had not
+  // reached, waited for it, and then followed the new sequence from there: silently wrong state, missed events.
+  it('re-reads a snapshot whose read straddled the restart', async () => {
+    const h = harness();
+    const c = await followingClient(h);
+    const late = h.client();
+    const joined = h.stream.join(late.session, true); // reads the old sequence…
+    h.restartBackplane();
+    h.publishLive(); // …the new sequence's seq 1 arrives: restart, `c` is resynchronised
+    h.answerSnapshot(3); // the late client's read: the old sequence at 3
+    await flush();
+    h.answerSnapshot(1); // c's fresh snapshot
+    h.answerSnapshot(1); // the late client's second read
+    await joined;
+    await flush();
+    for (let i = 0; i < 3; i++) h.publishLive();
+    expect(late.liveSeqs).toEqual([2, 3, 4]);
+    expect(c.liveSeqs).toEqual([3, 2, 3, 4]);
+  });
+});
+
+describe('ScopeStream.prime with waiters ahead of the backplane', () => {
+  // A client given a snapshot the backplane has not reached (an old Redis' snapshot, before the cache fix)
+  // waited for that seq silently: the stale-waiter re-prime only fills up to the snapshot's seq.
+  it('resynchronises a waiter whose seq the backplane has not reached, from a fresh snapshot', async () => {
+    const h = harness();
+    const following = await followingClient(h);
+    const stuck = h.client();
+    const joined = h.stream.join(stuck.session, true);
+    h.answerSnapshot(50); // a snapshot from a sequence that is not this backplane's
+    await joined;
+    h.publishLive(); // 4
+    expect(h.stream.hasStaleWaiters(-1)).toBe(true);
+    const primed = h.stream.prime(); // tidy(): stale waiters
+    h.answerSnapshot(h.backplaneSeq);
+    await primed;
+    expect(stuck.resyncs).toBe(1);
+    h.answerSnapshot(h.backplaneSeq); // its fresh snapshot, at 4
+    await flush();
+    h.publishLive();
+    expect(stuck.liveSeqs).toEqual([5]);
+    expect(stuck.closedWith).toBeNull();
+    expect(following.resyncs).toBe(0);
+    expect(following.liveSeqs).toEqual([3, 4, 5]);
+    expect(h.stream.hasStaleWaiters(-1)).toBe(false);
+  });
+
+  it('leaves alone a waiter whose snapshot was read after the prime read', async () => {
+    const h = harness();
+    await followingClient(h);
+    const primed = h.stream.prime();
+    h.publish(); // 4, in flight to the gateway
+    const late = h.client();
+    const joined = h.stream.join(late.session, true);
+    h.answerSnapshot(3); // the prime read ran before event 4
+    h.answerSnapshot(4); // the join's read after it
+    await primed;
+    await joined;
+    expect(late.resyncs).toBe(0);
+    h.deliver(4);
+    h.publishLive();
+    await flush(); // the prime's history check ends; the events held meanwhile are applied
+    expect(late.liveSeqs).toEqual([5]);
+  });
+});
+
+describe('ScopeStream gap fill errors', () => {
+  // fillGap's callback had no final catch: an exception from onGap or the replay of the held events became an
+  // unhandled rejection, which ends a Node 20 process.
+  it('logs and counts an exception while ending a gap fill, and resynchronises the scope', async () => {
+    let failNext = false;
+    const h = harness({
+      sessionsOf: (all) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('registry failure');
+        }
+        return all;
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const c = await followingClient(h);
+      h.restartBackplane();
+      for (let i = 0; i < 5; i++) h.publish(); // the new sequence, 1..5
+      failNext = true;
+      h.deliver(5); // a gap after 3; the history's 3 is not the frame received: onGap, which throws
+      await flush();
+      await flush();
+      expect(unhandled).toEqual([]);
+      expect(await h.metrics.errors.get()).toMatchObject({ values: [{ labels: { kind: 'gap_fill' }, value: 1 }] });
+      expect(c.resyncs).toBe(1);
+      h.answerSnapshot(h.backplaneSeq);
+      await flush();
+      h.publishLive();
+      expect(c.liveSeqs).toEqual([3, 6]);
+      expect(c.closedWith).toBeNull();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
+describe('ScopeStream.releaseWaiters', () => {
+  /** Two clients waiting: `later` for seq 6 (registered first), `sooner` for seq 5. */
+  async function twoWaiters() {
+    const h = harness();
+    await h.primeAt(0);
+    h.publishLive();
+    h.publishLive();
+    const later = h.client();
+    const sooner = h.client();
+    const j1 = h.stream.join(later.session, true);
+    h.answerSnapshot(6);
+    await j1;
+    const j2 = h.stream.join(sooner.session, true);
+    h.answerSnapshot(5);
+    await j2;
+    return { h, later, sooner };
+  }
+
+  it('does not resurrect a waiter forgotten while the list is released', async () => {
+    const { h, later, sooner } = await twoWaiters();
+    sooner.onSubscribe = () => later.close(h.stream); // e.g. a socket closed by a send
+    for (let i = 0; i < 3; i++) h.publishLive(); // 5 releases `sooner`
+    expect(h.stream.hasStaleWaiters(-1)).toBe(false);
+  });
+
+  it('delivers each event once when an event arrives while the list is released', async () => {
+    const { h, later, sooner } = await twoWaiters();
+    sooner.onSubscribe = () => {
+      sooner.onSubscribe = null;
+      h.publishLive(); // 6, re-entrantly: releases `later`
+    };
+    for (let i = 0; i < 3; i++) h.publishLive(); // 3, 4, 5
+    h.publishLive(); // 7
+    expect(sooner.liveSeqs).toEqual([6, 7]);
+    expect(later.liveSeqs).toEqual([7]);
+    expect(h.stream.hasStaleWaiters(-1)).toBe(false);
   });
 });

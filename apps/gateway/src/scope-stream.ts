@@ -1,5 +1,6 @@
 import type { HistoryStore } from '@hydra/backplane';
 import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
+import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EventRing } from './ring-buffer.js';
@@ -12,6 +13,8 @@ interface Waiter {
   /** The client has every effect up to this seq (snapshot or replay). */
   seq: number;
   since: number;
+  /** Registration order: a waiter whose ticket is below a read's was given a snapshot read before that one. */
+  ticket: number;
 }
 
 /** Events read from history per round trip while a client resumes. */
@@ -65,7 +68,16 @@ export interface ScopeStreamDeps {
  * one this gateway was following: its event at the last seq received must be
  * byte for byte the frame received. Otherwise (Redis restarted empty, history
  * trimmed, Redis gone again) every client of the scope gets a `resync`
- * message and a fresh snapshot, then live events.
+ * message and a fresh snapshot, then live events. The same holds when the
+ * backplane's sequence restarts under a live subscription (an event at or
+ * below the last seq received that the ring contradicts), when a client
+ * waits for a seq the backplane has not reached (found by prime()), and when
+ * handling a gap fails with an exception: each such event resynchronises a
+ * client once.
+ *
+ * Every promise this class starts ends in a handler that logs (error name
+ * and message only), counts `hydra_errors_total{kind}` and resynchronises or
+ * closes the clients concerned; none can become an unhandled rejection.
  */
 export class ScopeStream {
   private readonly ring: EventRing;
@@ -76,6 +88,9 @@ export class ScopeStream {
   private lastFrame: Buffer | null = null;
   /** While a gap is filled from history: the live events that arrived meanwhile, applied after it. */
   private filling: BusEvent[] | null = null;
+  /** Bumped whenever the scope's sequence restarts: a snapshot read that straddles it may be of the old one. */
+  private epoch = 0;
+  private nextTicket = 0;
   /** Per-event counters with their scope label bound once (no label hashing per event). */
   private readonly received;
   private readonly delivered;
@@ -113,13 +128,24 @@ export class ScopeStream {
    * longer holds the last frame received, so that is checked (as for an
    * equal seq) before anyone is resynchronised; on a restart the scope
    * restarts at the snapshot's seq, never at the stale one received before.
+   *
+   * Then every waiter registered before the read that waits for a later seq
+   * than the backplane's is resynchronised: it was given a snapshot the
+   * backplane has not reached, and would otherwise wait silently.
    */
   async prime(): Promise<void> {
+    const ticket = this.nextTicket;
     const snap = await this.deps.snapshots.read();
+    this.reconcile(snap.seq);
+    this.resyncWaitersAhead(snap.seq, ticket);
+  }
+
+  /** Adjusts to the backplane's seq `seq`, read by prime() (see there). */
+  private reconcile(seq: number): void {
     if (!this.primed) {
       this.primed = true;
-      if (snap.seq > this.lastSeq) {
-        this.lastSeq = snap.seq;
+      if (seq > this.lastSeq) {
+        this.lastSeq = seq;
         this.lastFrame = null;
         this.ring.clear();
       }
@@ -128,13 +154,13 @@ export class ScopeStream {
     if (this.filling !== null) return; // a gap fill is running; it reconciles
     if (this.lastFrame === null) {
       // Nothing received since the last snapshot-only prime: no frame to prove continuity with.
-      if (snap.seq < this.lastSeq) this.onGap(snap.seq, null);
-      else if (snap.seq > this.lastSeq) this.fillGap(snap.seq, null, snap.seq);
+      if (seq < this.lastSeq) this.onGap(seq, null);
+      else if (seq > this.lastSeq) this.fillGap(seq, null, seq);
       return;
     }
     // Same or lower seq: verify the history still holds the frame last received (a Redis restarted empty
     // may be behind it, or may have counted back up to it).
-    this.fillGap(Math.max(snap.seq, this.lastSeq), null, snap.seq);
+    this.fillGap(Math.max(seq, this.lastSeq), null, seq);
   }
 
   /** One live event from the backplane, in seq order. */
@@ -145,7 +171,13 @@ export class ScopeStream {
       return;
     }
     const continuing = this.primed || this.ring.length > 0;
-    if (continuing && seq <= this.lastSeq) return; // already covered by a snapshot or received before
+    if (continuing && seq <= this.lastSeq) {
+      // Already covered by a snapshot or received before, unless the ring contradicts it.
+      if (this.contradictsRing(seq, frame)) {
+        this.onGap(seq, frame, 'the backplane restarted its sequence under a live subscription');
+      }
+      return;
+    }
     if (continuing && seq !== this.lastSeq + 1) {
       this.fillGap(seq, { seq, frame, ts: publishedTs });
       return;
@@ -182,8 +214,10 @@ export class ScopeStream {
     }
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
     for (let attempt = 0; attempt < 3; attempt++) {
+      const epoch = this.epoch;
       const snap = attempt === 0 ? await this.deps.snapshots.get(this.lastSeq) : await this.deps.snapshots.read();
       if (session.closed) return;
+      if (epoch !== this.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
       if (this.deliverThenLive(session, snap.frames, snap.seq)) {
         this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
         return;
@@ -260,7 +294,7 @@ export class ScopeStream {
       ws.cork(() => {
         for (const frame of frames) ws.send(frame, false, false);
       });
-      this.waiters.push({ session, seq: upToSeq, since: performance.now() });
+      this.waiters.push({ session, seq: upToSeq, since: performance.now(), ticket: this.nextTicket++ });
       return true;
     }
     if (!this.ringCovers(upToSeq)) return false;
@@ -279,12 +313,33 @@ export class ScopeStream {
     return first !== undefined && seq >= first - 1 && seq <= this.lastSeq;
   }
 
+  /**
+   * Whether an event at or below `lastSeq` proves the backplane restarted its
+   * sequence: the ring holds another frame at that seq, or the event is older
+   * than the ring (one subscription delivers a scope's events in seq order,
+   * so the same sequence never does that). Without a ring (right after a
+   * snapshot) it is an event the snapshot covers.
+   */
+  private contradictsRing(seq: number, frame: Buffer): boolean {
+    const first = this.ring.firstSeq;
+    if (first === undefined) return false;
+    if (seq < first) return true;
+    const held = this.ring.frameAt(seq);
+    return held !== undefined && !held.equals(frame);
+  }
+
+  /**
+   * Subscribes the waiters whose seq is reached. The list is swapped out
+   * first, so a waiter added or forgotten by anything the sends trigger
+   * (a socket closing, a re-entrant event) is neither lost nor resurrected.
+   */
   private releaseWaiters(): void {
-    const still: Waiter[] = [];
-    for (const w of this.waiters) {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
       if (w.session.closed) continue;
       if (w.seq > this.lastSeq) {
-        still.push(w);
+        this.waiters.push(w);
         continue;
       }
       const ws = w.session.ws;
@@ -294,7 +349,26 @@ export class ScopeStream {
         ws.subscribe(this.topic);
       });
     }
-    this.waiters = still;
+  }
+
+  /**
+   * Waiters registered before a snapshot read at `seq` (tickets below
+   * `ticket`) that wait for a later seq were given a snapshot the backplane
+   * has not reached (an old Redis', typically): they are resynchronised,
+   * from a snapshot read anew, instead of waiting silently.
+   */
+  private resyncWaitersAhead(seq: number, ticket: number): void {
+    const ahead = (w: Waiter) => w.ticket < ticket && w.seq > seq && !w.session.closed;
+    const stuck = this.waiters.filter(ahead);
+    if (stuck.length === 0) return;
+    this.waiters = this.waiters.filter((w) => !ahead(w));
+    this.deps.log.warn(
+      { scope: this.scope, clients: stuck.length, backplaneSeq: seq, waitingFor: stuck[0]?.seq },
+      'clients wait for a seq the backplane has not reached; resynchronising them',
+    );
+    this.epoch++;
+    this.deps.snapshots.invalidate();
+    for (const w of stuck) this.resyncOrClose(w.session, 'backplane_gap');
   }
 
   /**
@@ -306,13 +380,16 @@ export class ScopeStream {
    * seq when known; `upTo` by default).
    */
   private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo): void {
-    this.filling = first ? [first] : [];
+    const held: BusEvent[] = first ? [first] : [];
+    this.filling = held;
     const from = this.lastSeq;
     this.readGap(upTo)
-      .catch(() => false)
+      .catch((err: unknown) => {
+        this.deps.log.warn({ err: describeError(err), scope: this.scope }, 'history read failed while filling a gap');
+        return false;
+      })
       .then((filled) => {
-        const held = this.filling ?? [];
-        this.filling = null;
+        if (this.filling === held) this.filling = null;
         if (filled) {
           if (this.lastSeq > from) {
             this.deps.log.info({ scope: this.scope, from, to: this.lastSeq }, 'subscription gap filled from history');
@@ -321,8 +398,31 @@ export class ScopeStream {
           const head = held.shift();
           this.onGap(head?.seq ?? restartAt, head?.frame ?? null);
         }
-        for (const e of held) this.onEvent(e.seq, e.frame, e.ts);
-      });
+        // Held events the history already supplied are not replayed.
+        for (const e of held) if (!filled || e.seq > this.lastSeq) this.onEvent(e.seq, e.frame, e.ts);
+      })
+      .catch((err: unknown) => this.recover(err, held));
+  }
+
+  /**
+   * An exception while ending a gap fill (onGap, or the replay of the held
+   * events): logged and counted, then the scope restarts at the newest event
+   * known and every client of it is resynchronised.
+   */
+  private recover(err: unknown, held: readonly BusEvent[]): void {
+    const { metrics, log } = this.deps;
+    metrics.errors.inc({ kind: 'gap_fill' });
+    log.error({ err: describeError(err), scope: this.scope }, 'handling a gap failed; resynchronising the scope');
+    try {
+      if (this.filling === held) this.filling = null;
+      const newest = held.at(-1);
+      if (newest !== undefined && newest.seq > this.lastSeq) this.restartAt(newest.seq, newest.frame);
+      else this.restartAt(this.lastSeq, null);
+      this.resyncClients();
+    } catch (again) {
+      metrics.errors.inc({ kind: 'gap_fill' });
+      log.error({ err: describeError(again), scope: this.scope }, 'resynchronising the scope failed');
+    }
   }
 
   /** Applies history events after `lastSeq` up to `upTo`; false if that history is not the one received, or gone. */
@@ -367,31 +467,47 @@ export class ScopeStream {
    * restarts at `seq`, and every client of the scope is resynchronised, so
    * none is left silently stale.
    */
-  private onGap(seq: number, frame: Buffer | null): void {
-    const { metrics, log, snapshots } = this.deps;
-    metrics.busGaps.inc({ scope: this.scope });
-    log.warn(
+  private onGap(seq: number, frame: Buffer | null, cause = 'sequence gap on the backplane subscription'): void {
+    this.deps.metrics.busGaps.inc({ scope: this.scope });
+    this.deps.log.warn(
       { scope: this.scope, expected: this.lastSeq + 1, got: seq },
-      'sequence gap on the backplane subscription; resynchronising clients',
+      `${cause}; resynchronising clients`,
     );
+    this.restartAt(seq, frame);
+    this.resyncClients();
+  }
+
+  /** The ring restarts at `seq` (holding `frame` when known); snapshots read before are of the old sequence. */
+  private restartAt(seq: number, frame: Buffer | null): void {
+    this.epoch++;
     this.ring.clear();
     this.lastSeq = seq;
     this.lastFrame = frame;
     if (frame) this.ring.push(seq, frame);
-    snapshots.invalidate();
+    this.deps.snapshots.invalidate();
+  }
+
+  /** Resynchronises every client of the scope that is waiting or following live events, once each. */
+  private resyncClients(): void {
     const affected = new Set<Session>();
     for (const w of this.waiters) affected.add(w.session);
-    this.waiters = [];
     for (const session of this.deps.sessionsOf(this.scope)) {
       if (!session.closed && session.ws?.isSubscribed(this.topic)) affected.add(session);
     }
-    for (const session of affected) {
-      this.resync(session, 'backplane_gap').catch((err: unknown) => {
-        // The client was told to drop its view and got no snapshot: never leave it silently stale.
-        log.warn({ err, scope: this.scope, connId: session.connId }, 'resync failed; closing with 1013');
-        metrics.errors.inc({ kind: 'resync' });
-        if (!session.closed) session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
-      });
-    }
+    this.waiters = [];
+    for (const session of affected) this.resyncOrClose(session, 'backplane_gap');
+  }
+
+  /** resync(), and if it fails, closes the client with 1013: it was told to drop its view, and must not stay stale. */
+  private resyncOrClose(session: Session, reason: ResyncReason): void {
+    this.resync(session, reason).catch((err: unknown) => {
+      const { metrics, log } = this.deps;
+      log.warn(
+        { err: describeError(err), scope: this.scope, connId: session.connId },
+        'resync failed; closing with 1013',
+      );
+      metrics.errors.inc({ kind: 'resync' });
+      if (!session.closed) session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
+    });
   }
 }

@@ -20,10 +20,19 @@ export interface SnapshotFrame {
  * connect storm therefore costs one read and one serialisation per scope per
  * snapshot version per gateway, not one per client. `maxAgeMs` bounds how
  * late an entity expiry (which changes state without an event) shows.
+ *
+ * Guarantees across `invalidate()` (the scope's sequence restarted, e.g. a
+ * Redis restarted empty): no read started before it is shared with a caller
+ * after it, nor stored in the cache after it. The cache holds the last read
+ * completed, whatever its seq (a restarted sequence may be lower), so a
+ * snapshot ahead of what the stream has delivered is reused for at most
+ * `maxAgeMs`, never kept as the reference for later ones.
  */
 export class SnapshotCache {
   private cached: SnapshotFrame | null = null;
   private inflight: Promise<SnapshotFrame> | null = null;
+  /** Bumped by invalidate(): a read of an older generation is neither shared nor stored. */
+  private generation = 0;
 
   constructor(
     private readonly scope: Scope,
@@ -33,7 +42,7 @@ export class SnapshotCache {
     private readonly chunkBytes: number,
   ) {}
 
-  /** The cached snapshot if it is at `currentSeq` and young enough, else null. */
+  /** The cached snapshot if it is at `currentSeq` or later and young enough, else null. */
   fresh(currentSeq: number): SnapshotFrame | null {
     const c = this.cached;
     return c !== null && c.seq >= currentSeq && performance.now() - c.readAt < this.maxAgeMs ? c : null;
@@ -46,18 +55,20 @@ export class SnapshotCache {
     return this.read();
   }
 
-  /** Always reads the backplane (joining a read already in flight). */
+  /** Always reads the backplane (joining a read of this generation already in flight). */
   read(): Promise<SnapshotFrame> {
     if (this.inflight) return this.inflight;
+    const generation = this.generation;
     const started = performance.now();
     this.metrics.snapshotReads.inc({ scope: this.scope });
-    const run = this.metrics
+    const run: Promise<SnapshotFrame> = this.metrics
       .timeRedis('snapshot', () => this.store.read(this.scope))
       .then((snap) => {
         const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.items, this.chunkBytes);
         const readAt = performance.now();
         const result: SnapshotFrame = { seq: snap.seq, frames, itemCount: snap.items.length, readAt };
-        if (this.cached === null || result.seq >= this.cached.seq) this.cached = result;
+        // Reads of one generation run one at a time, so the last one completed is the newest.
+        if (generation === this.generation) this.cached = result;
         this.metrics.snapshotDuration.observe({ scope: this.scope }, (readAt - started) / 1000);
         this.metrics.snapshotBytes.observe(
           { scope: this.scope },
@@ -66,13 +77,16 @@ export class SnapshotCache {
         return result;
       })
       .finally(() => {
-        this.inflight = null;
+        if (this.inflight === run) this.inflight = null;
       });
     this.inflight = run;
     return run;
   }
 
+  /** Forgets the cached snapshot and detaches any read in flight (see the class guarantees). */
   invalidate(): void {
+    this.generation++;
     this.cached = null;
+    this.inflight = null;
   }
 }
