@@ -1,5 +1,10 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--scenarios 1,3,4] [--targets hydra,sio,uws]`
+ * `pnpm bench [--quick] [--rounds N] [--scenarios 1,3,4] [--targets hydra,sio,uws]
+ *   [--idle-steps 1000,5000,15000] [--idle-settle-ms MS]`
+ *
+ * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
+ * scenario at those connection counts; `--idle-settle-ms` is how long the
+ * clients sit idle before RSS is read (default: one ping interval + 1.5 s).
  *
  * Runs the Hydra gateway and its peers side by side on this machine (server
  * on core 0; clients, publisher and Redis on core 1), interleaving targets
@@ -35,6 +40,8 @@ interface Options {
   burstMs: number;
   loads: number[] | null;
   workers: number;
+  idleSteps: number[] | null;
+  idleSettleMs: number | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -46,6 +53,8 @@ function parseArgs(argv: string[]): Options {
     burstMs: 20,
     loads: null,
     workers: 2,
+    idleSteps: null,
+    idleSettleMs: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -64,8 +73,14 @@ function parseArgs(argv: string[]): Options {
         .filter((x) => x > 0);
     else if (a.startsWith('--workers')) o.workers = Math.max(1, Math.min(8, Number(value()) || 2));
     else if (a.startsWith('--burst-ms')) o.burstMs = Math.max(1, Math.min(1000, Number(value()) || 20));
+    else if (a.startsWith('--idle-steps')) o.idleSteps = value().split(',').map(Number);
+    else if (a.startsWith('--idle-settle-ms')) o.idleSettleMs = Number(value());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
+  if (o.idleSteps && !o.idleSteps.every((n, i, all) => Number.isInteger(n) && n > (all[i - 1] ?? 0))) {
+    throw new Error('--idle-steps: increasing connection counts, e.g. 1000,5000,15000');
+  }
+  if (o.idleSettleMs !== null && !(o.idleSettleMs >= 0)) throw new Error('--idle-settle-ms: a duration in ms');
   if (o.quick) {
     o.rounds = 1;
     if (!argv.some((a) => a.startsWith('--scenarios'))) o.scenarios = new Set([1, 3, 4]);
@@ -214,13 +229,13 @@ async function main(): Promise<void> {
       }
     }
     if (opts.scenarios.has(3)) {
-      const steps = opts.quick ? [1000] : [1000, 5000, 15_000];
+      const steps = opts.idleSteps ?? (opts.quick ? [1000] : [1000, 5000, 15_000]);
       const rounds = opts.quick ? 1 : Math.min(opts.rounds, 2);
       for (let round = 1; round <= rounds; round++) {
         progress(`scenario 3 (idle memory ${steps.join('/')}), round ${round}/${rounds}`);
         for (const [kind, instance] of order(round).filter(([k]) => k !== 'hydra-coalesced')) {
           const m = await guarded(`idle ${instance}`, () =>
-            idleMemory(ctx, kind, instance, round, { steps, settleMs: pingMs + 1500 }),
+            idleMemory(ctx, kind, instance, round, { steps, settleMs: opts.idleSettleMs ?? pingMs + 1500 }),
           );
           if (m) res.idle.push(...m);
         }

@@ -374,6 +374,8 @@ export interface IdleMemory {
   rssBaseMb: number;
   rssMb: number;
   kbPerConnection: number;
+  /** RSS growth per connection since the previous step (the fixed start-up share cancels out); first step: as kbPerConnection. */
+  kbPerConnectionMarginal: number;
   pings: number;
   connectsPerSec: number;
 }
@@ -392,6 +394,7 @@ export async function idleMemory(
     await sleep(1000);
     const base = rssBytes(t.pid);
     let total = 0;
+    let prev = { rss: base, open: 0 };
     for (const target of o.steps) {
       const add = target - total;
       const c = await connectClients(ctx, t, add, [[0]], { rampPerSec: 4000, maxInflight: 300 });
@@ -409,14 +412,17 @@ export async function idleMemory(
         rssBaseMb: base / 2 ** 20,
         rssMb: rss / 2 ** 20,
         kbPerConnection: (rss - base) / 1024 / Math.max(1, st.open),
+        kbPerConnectionMarginal: (rss - prev.rss) / 1024 / Math.max(1, st.open - prev.open),
         pings: st.pings,
         connectsPerSec: c.open / (c.ms / 1000),
       };
       out.push(m);
       ctx.progress(
         `  ${instance.padEnd(8)} ${String(st.open).padStart(6)} idle conns: RSS ${m.rssBaseMb.toFixed(0)} → ${m.rssMb.toFixed(0)} MB, ` +
-          `${m.kbPerConnection.toFixed(2)} KB/conn, ${st.pings} pings in ${(o.settleMs / 1000).toFixed(0)} s`,
+          `${m.kbPerConnection.toFixed(2)} KB/conn (${m.kbPerConnectionMarginal.toFixed(2)} since the previous step), ` +
+          `${st.pings} pings in ${(o.settleMs / 1000).toFixed(0)} s`,
       );
+      prev = { rss, open: st.open };
     }
   } finally {
     await ctx.workers.closeClients();

@@ -23,7 +23,7 @@ import { GatewayMetrics, type RejectReason } from './metrics.js';
 import { OverLimitCache } from './over-limit-cache.js';
 import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
-import { createSession, type Rejection, type Session } from './session.js';
+import { NO_RESUME, type Rejection, Session, type SocketData } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -166,8 +166,12 @@ export class Gateway {
       });
     }
     this.streams = streams;
-    this.heartbeat = new Heartbeat(config.pingIntervalMs, () => this.registry.values(), this.metrics);
-    this.slowConsumers = new SlowConsumerPolicy(config.maxBufferedBytes, () => this.registry.values(), this.metrics);
+    this.heartbeat = new Heartbeat(config.pingIntervalMs, (visit) => this.registry.forEach(visit), this.metrics);
+    this.slowConsumers = new SlowConsumerPolicy(
+      config.maxBufferedBytes,
+      (visit) => this.registry.forEach(visit),
+      this.metrics,
+    );
     this.admin = new AdminServer(this.metrics.registry, () => this.readiness());
     this.expirySweeper = new ExpirySweeper({
       backplane,
@@ -307,7 +311,7 @@ export class Gateway {
   }
 
   private registerRoutes(): void {
-    this.app.ws<Session>(STREAM_PATH, {
+    this.app.ws<SocketData>(STREAM_PATH, {
       compression: 0,
       maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
       idleTimeout: 0, // liveness is our own ping/pong (Heartbeat), not uWS's idle timer
@@ -359,7 +363,7 @@ export class Gateway {
       // upgrade made in res.cork() after an await can dirty-close that socket or a neighbour (1006). Let the
       // upgrade finish first; a socket that closes or a drain that starts in between is handled here.
       open: (ws) => {
-        const session = ws.getUserData();
+        const { session } = ws.getUserData();
         setImmediate(() => {
           if (session.closed) return;
           if (this.draining) ws.end(CloseCode.GoingAway, CloseReason[CloseCode.GoingAway]);
@@ -367,7 +371,7 @@ export class Gateway {
         });
       },
       message: (ws) => this.onClientMessage(ws),
-      pong: (ws) => Heartbeat.onPong(ws.getUserData()),
+      pong: (ws) => Heartbeat.onPong(ws.getUserData().session),
       close: (ws, code) => this.onClose(ws, code),
     });
     this.app.any('/*', (res) => {
@@ -403,7 +407,7 @@ export class Gateway {
       connId: this.nextConnId++,
       ip,
       wantSnapshot: query.snapshot,
-      resume: resume.ok ? resume.positions : new Map(),
+      resume: resume.ok ? resume.positions : NO_RESUME,
     };
 
     let rejection: Rejection | null = null;
@@ -438,15 +442,13 @@ export class Gateway {
       this.metrics.connectionsRejected.inc({
         reason: rejection?.code === 'bad_request' ? 'bad_request' : 'unauthorized',
       });
-      const session = createSession({
+      const session = new Session({
         ...base,
-        keyId: null,
-        scopes: [],
-        expiresAt: null,
+        grant: null,
         rejection: rejection ?? unauthorized(UNAUTHORIZED_MESSAGE),
         slotHeld: false,
       });
-      res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
+      this.upgrade(res, context, req, session);
       return;
     }
 
@@ -470,15 +472,19 @@ export class Gateway {
       if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
       return;
     }
-    const session = createSession({
-      ...base,
-      keyId: record.id,
-      scopes: record.scopes,
-      expiresAt: record.expiresAt,
-      rejection: null,
-      slotHeld: true,
-    });
-    res.cork(() => res.upgrade(session, req.secKey, req.secProtocol, req.secExtensions, context as never));
+    // The record is the key cache's: connections of one key share it (and its scope array).
+    const session = new Session({ ...base, grant: record, rejection: null, slotHeld: true });
+    this.upgrade(res, context, req, session);
+  }
+
+  private upgrade(
+    res: HttpResponse,
+    context: unknown,
+    req: { secKey: string; secProtocol: string; secExtensions: string },
+    session: Session,
+  ): void {
+    const data: SocketData = { session };
+    res.cork(() => res.upgrade(data, req.secKey, req.secProtocol, req.secExtensions, context as never));
   }
 
   /**
@@ -525,8 +531,8 @@ export class Gateway {
     });
   }
 
-  private onOpen(ws: WebSocket<Session>): void {
-    const session = ws.getUserData();
+  private onOpen(ws: WebSocket<SocketData>): void {
+    const { session } = ws.getUserData();
     session.ws = ws;
     if (session.rejection !== null || session.keyId === null) {
       this.reject(session, session.rejection ?? unauthorized(UNAUTHORIZED_MESSAGE));
@@ -578,8 +584,8 @@ export class Gateway {
     });
   }
 
-  private onClientMessage(ws: WebSocket<Session>): void {
-    const session = ws.getUserData();
+  private onClientMessage(ws: WebSocket<SocketData>): void {
+    const { session } = ws.getUserData();
     session.clientMessages++;
     this.metrics.clientMessagesIgnored.inc();
     if (session.clientMessages > CLIENT_MESSAGE_BUDGET && !session.closed) {
@@ -587,8 +593,8 @@ export class Gateway {
     }
   }
 
-  private onClose(ws: WebSocket<Session>, code: number): void {
-    const session = ws.getUserData();
+  private onClose(ws: WebSocket<SocketData>, code: number): void {
+    const { session } = ws.getUserData();
     if (session.closed) return;
     session.closed = true;
     session.ws = null;

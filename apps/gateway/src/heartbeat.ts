@@ -13,7 +13,7 @@ export class Heartbeat {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly sessions: () => Iterable<Session>,
+    private readonly forEachSession: (visit: (session: Session) => void) => void,
     private readonly metrics: GatewayMetrics,
   ) {}
 
@@ -35,18 +35,20 @@ export class Heartbeat {
 
   private tick(): void {
     let pings = 0;
-    for (const session of this.sessions()) {
+    let dead = 0;
+    this.forEachSession((session) => {
       const ws = session.ws;
-      if (session.closed || !ws) continue;
+      if (session.closed || !ws) return;
       if (session.awaitingPong) {
-        this.metrics.deadPeers.inc();
+        dead++;
         ws.close(); // no close handshake with a peer that does not answer
-        continue;
+        return;
       }
       session.awaitingPong = true;
       ws.ping();
       pings++;
-    }
+    });
+    if (dead > 0) this.metrics.deadPeers.inc(dead);
     this.metrics.pingsSent.inc(pings);
   }
 }

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { createBackplane } from '@hydra/backplane';
 import { ConfigError } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
@@ -9,6 +10,7 @@ import { createLogger } from './logger.js';
  * Exit codes: 0 after a graceful drain, 1 on bad configuration or a failed start.
  */
 async function main(): Promise<void> {
+  keepYoungGenerationSmall();
   let config: ReturnType<typeof parseGatewayConfig>;
   try {
     config = parseGatewayConfig(process.env);
@@ -56,3 +58,19 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/**
+ * Keeps V8's young generation at its initial size (1 MB semi-spaces) instead
+ * of letting it double up to 16 MB per semi-space (32 MB resident) during a
+ * burst of connects. The gateway's JavaScript runs per connect and close
+ * only (fan-out is native), so a large nursery buys little, while V8 keeps
+ * a grown one resident for as long as the process allocates at all: on an
+ * idle gateway that was most of the RSS per connection (issue 6). An
+ * operator who sizes the young generation (`--max-semi-space-size` on the
+ * command line or in NODE_OPTIONS) keeps their setting.
+ */
+function keepYoungGenerationSmall(): void {
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  if (/semi[-_]space/.test(flags)) return;
+  setFlagsFromString('--semi-space-growth-factor=1');
+}

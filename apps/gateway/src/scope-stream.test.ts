@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from './metrics.js';
 import { ScopeStream } from './scope-stream.js';
-import { createSession, type Session } from './session.js';
+import { Session, type SocketData } from './session.js';
 import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
@@ -41,12 +41,10 @@ class FakeClient {
   onSubscribe: (() => void) | null = null;
 
   constructor(connId: number) {
-    this.session = createSession({
+    this.session = new Session({
       connId,
       ip: '127.0.0.1',
-      keyId: 'k',
-      scopes: ['signals'],
-      expiresAt: null,
+      grant: { id: 'k', scopes: ['signals'], expiresAt: null },
       wantSnapshot: true,
       resume: new Map(),
       rejection: null,
@@ -68,7 +66,7 @@ class FakeClient {
         this.closedWith = code;
       },
     };
-    this.session.ws = ws as unknown as WebSocket<Session>;
+    this.session.ws = ws as unknown as WebSocket<SocketData>;
   }
 
   /** Closes the socket as uWS does: the session is marked closed, then the gateway forgets it. */

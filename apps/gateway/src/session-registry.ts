@@ -3,22 +3,23 @@ import type { Session } from './session.js';
 
 /**
  * The open, authorised sessions of one gateway, indexed by key id (to act on
- * revocation and expiry) and by scope (to resynchronise). Expiry uses one
- * timer per distinct key, never one per socket.
+ * revocation and expiry); iteration walks the per-key sets, so each session
+ * costs one set entry. Expiry uses one timer per distinct key, never one per
+ * socket.
  */
 export class SessionRegistry {
-  private readonly all = new Set<Session>();
   private readonly byKey = new Map<string, Set<Session>>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private count = 0;
 
   constructor(private readonly onKeyExpired: (keyId: string, sessions: Session[]) => void) {}
 
   get size(): number {
-    return this.all.size;
+    return this.count;
   }
 
+  /** Registers an authorised session (one with a key); others are ignored. */
   add(session: Session): void {
-    this.all.add(session);
     const keyId = session.keyId;
     if (keyId === null) return;
     let set = this.byKey.get(keyId);
@@ -27,17 +28,18 @@ export class SessionRegistry {
       this.byKey.set(keyId, set);
       if (session.expiresAt !== null) this.scheduleExpiry(keyId, session.expiresAt);
     }
+    if (set.has(session)) return;
     set.add(session);
+    this.count++;
   }
 
   /** Whether the session was registered. */
   remove(session: Session): boolean {
-    if (!this.all.delete(session)) return false;
     const keyId = session.keyId;
-    if (keyId === null) return true;
+    if (keyId === null) return false;
     const set = this.byKey.get(keyId);
-    if (!set) return true;
-    set.delete(session);
+    if (!set?.delete(session)) return false;
+    this.count--;
     if (set.size === 0) {
       this.byKey.delete(keyId);
       const timer = this.expiryTimers.get(keyId);
@@ -51,16 +53,29 @@ export class SessionRegistry {
     return [...(this.byKey.get(keyId) ?? [])];
   }
 
-  *sessionsOfScope(scope: Scope): Iterable<Session> {
-    for (const s of this.all) if (s.scopes.includes(scope)) yield s;
+  sessionsOfScope(scope: Scope): Session[] {
+    const out: Session[] = [];
+    this.forEach((s) => {
+      if (s.scopes.includes(scope)) out.push(s);
+    });
+    return out;
   }
 
-  values(): IterableIterator<Session> {
-    return this.all.values();
+  /**
+   * Visits every session: a session removed during the walk (closed by `visit`)
+   * is not visited again, one added may or may not be. Allocates nothing per
+   * session, so the once-a-second sweeps over an idle gateway stay free.
+   */
+  forEach(visit: (session: Session) => void): void {
+    for (const set of this.byKey.values()) for (const session of set) visit(session);
   }
 
   snapshot(): Session[] {
-    return [...this.all];
+    const out: Session[] = [];
+    this.forEach((s) => {
+      out.push(s);
+    });
+    return out;
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+import type { WebSocket } from './uws.js';
 
 /** Why a connection is upgraded only to be told it cannot be served: an `error`, then this close code. */
 export interface Rejection {
@@ -7,44 +8,126 @@ export interface Rejection {
   readonly closeCode: CloseCode;
 }
 
-import type { WebSocket } from './uws.js';
-
 /**
- * Per-connection state, attached to the uWS socket as its user data. Created
- * at upgrade; `ws` is set on open and must not be used once `closed` is true
- * (uWS forbids touching a socket after its close event).
+ * What a key grants a connection. The gateway passes the key record it looked
+ * up, so every connection of a key made within the key cache's TTL shares one
+ * object (and one scope array) instead of copying it.
  */
-export interface Session {
-  readonly connId: number;
-  readonly ip: string;
-  /** null for a connection that is only upgraded to be told it is unauthorised. */
-  readonly keyId: string | null;
+export interface KeyGrant {
+  readonly id: string;
   readonly scopes: readonly Scope[];
   readonly expiresAt: number | null;
-  readonly wantSnapshot: boolean;
+}
+
+/** No resume positions: shared by every connection that does not resume. */
+export const NO_RESUME: ResumePositions = new Map();
+const NO_SCOPES: readonly Scope[] = Object.freeze([]);
+
+/**
+ * What uWS holds for a socket. uWS copies the own properties of the object
+ * passed to `upgrade` onto its WebSocket object, so it carries one reference
+ * and the state lives in the (compact) Session.
+ */
+export interface SocketData {
+  readonly session: Session;
+}
+
+export interface SessionInit {
+  connId: number;
+  ip: string;
+  /** null for a connection that is only upgraded to be told it is unauthorised. */
+  grant: KeyGrant | null;
+  wantSnapshot: boolean;
+  resume: ResumePositions;
+  rejection: Rejection | null;
+  slotHeld: boolean;
+}
+
+const WANT_SNAPSHOT = 1;
+const SLOT_HELD = 2;
+const CLOSED = 4;
+const AWAITING_PONG = 8;
+
+/**
+ * Per-connection state, created at upgrade; `ws` is set on open and must not
+ * be used once `closed` is true (uWS forbids touching a socket after its
+ * close event).
+ *
+ * Memory: this is the gateway's whole per-connection JavaScript state (plus
+ * one entry in the registry), so it stays a fixed-shape object of a few
+ * words: the key's grant is shared, booleans are bits of one small integer,
+ * nothing per connection is a closure, a timer, an array or a copy of the
+ * upgrade request.
+ */
+export class Session {
+  readonly connId: number;
+  readonly ip: string;
+  readonly grant: KeyGrant | null;
   /** Scopes the client resumes (last seq it processed); these get a replay instead of a snapshot. */
   readonly resume: ResumePositions;
   /** Set when the connection must get an `error` and be closed right after opening. */
   readonly rejection: Rejection | null;
-  /** A limiter slot is held for `ip` and must be released exactly once. */
-  slotHeld: boolean;
-  closed: boolean;
-  /** A ping was sent and no pong has arrived since. */
-  awaitingPong: boolean;
   /** Unsent bytes at the last slow-consumer check (slow-consumer-policy.ts). */
-  backlog: number;
+  backlog = 0;
   /** Consecutive slow-consumer checks that found the backlog above the floor and not shrinking. */
-  stalls: number;
+  stalls = 0;
   /** Data messages received from the client (it should send none). */
-  clientMessages: number;
-  ws: WebSocket<Session> | null;
-}
+  clientMessages = 0;
+  ws: WebSocket<SocketData> | null = null;
+  private flags: number;
 
-export type SessionInit = Pick<
-  Session,
-  'connId' | 'ip' | 'keyId' | 'scopes' | 'expiresAt' | 'wantSnapshot' | 'resume' | 'rejection' | 'slotHeld'
->;
+  constructor(init: SessionInit) {
+    this.connId = init.connId;
+    this.ip = init.ip;
+    this.grant = init.grant;
+    this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
+    this.rejection = init.rejection;
+    this.flags = (init.wantSnapshot ? WANT_SNAPSHOT : 0) | (init.slotHeld ? SLOT_HELD : 0);
+  }
 
-export function createSession(init: SessionInit): Session {
-  return { ...init, closed: false, awaitingPong: false, backlog: 0, stalls: 0, clientMessages: 0, ws: null };
+  get keyId(): string | null {
+    return this.grant?.id ?? null;
+  }
+
+  get scopes(): readonly Scope[] {
+    return this.grant?.scopes ?? NO_SCOPES;
+  }
+
+  get expiresAt(): number | null {
+    return this.grant?.expiresAt ?? null;
+  }
+
+  get wantSnapshot(): boolean {
+    return (this.flags & WANT_SNAPSHOT) !== 0;
+  }
+
+  /** A limiter slot is held for `ip` and must be released exactly once. */
+  get slotHeld(): boolean {
+    return (this.flags & SLOT_HELD) !== 0;
+  }
+
+  set slotHeld(on: boolean) {
+    this.set(SLOT_HELD, on);
+  }
+
+  get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  set closed(on: boolean) {
+    this.set(CLOSED, on);
+  }
+
+  /** A ping was sent and no pong has arrived since. */
+  get awaitingPong(): boolean {
+    return (this.flags & AWAITING_PONG) !== 0;
+  }
+
+  set awaitingPong(on: boolean) {
+    this.set(AWAITING_PONG, on);
+  }
+
+  private set(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
 }

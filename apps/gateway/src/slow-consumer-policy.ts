@@ -59,7 +59,8 @@ export class SlowConsumerPolicy {
 
   constructor(
     maxBufferedBytes: number,
-    private readonly sessions: () => Iterable<Session>,
+    /** Visits every session (SessionRegistry.forEach: no allocation per check). */
+    private readonly forEachSession: (visit: (session: Session) => void) => void,
     private readonly metrics: GatewayMetrics,
   ) {
     this.floor = stallFloor(maxBufferedBytes);
@@ -87,13 +88,13 @@ export class SlowConsumerPolicy {
     const now = performance.now();
     if (now - this.lastCheck < SLOW_CHECK_INTERVAL_MS) return;
     this.lastCheck = now;
-    for (const session of this.sessions()) {
+    this.forEachSession((session) => {
       const ws = session.ws;
-      if (session.closed || !ws) continue;
+      if (session.closed || !ws) return;
       if (isStalled(session, ws.getBufferedAmount(), this.floor)) {
         this.metrics.slowConsumerCloses.inc();
         ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       }
-    }
+    });
   }
 }
