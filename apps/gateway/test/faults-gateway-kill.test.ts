@@ -75,6 +75,7 @@ describe('gateway SIGKILL with thousands of clients', () => {
     // The lease expiries the victim last wrote (Redis clock): its slots stop counting then. The
     // bound runs from the replica's death (Redis clock, read once the process has exited: a lease
     // renewal it sent just before dying may still reach Redis, and counts from there).
+    urls = [survivor.url];
     victim.kill('SIGKILL');
     const killedAt = performance.now();
     await victim.exited;
@@ -82,7 +83,6 @@ describe('gateway SIGKILL with thousands of clients', () => {
     const killRedisMs = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
     const expiryPipeline = redis.pipeline();
     for (const ip of IPS) expiryPipeline.hget(redisKeys.ipConnections(ip), 'gw-victim#exp');
-    urls = [survivor.url];
     const expiries = ((await expiryPipeline.exec()) ?? []).map(([, v]) => Number(v));
     const freedWithinMs = Math.max(...expiries) - killRedisMs;
     expect(freedWithinMs).toBeLessThanOrEqual(LEASE_MS);
