@@ -1,17 +1,8 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
-import { ExpirySweeper, keyStatus, RetentionWatch } from '@hydra/backplane';
-import {
-  CloseCode,
-  CloseReason,
-  encodeError,
-  isWellFormedApiKey,
-  parseResumePositions,
-  SCOPES,
-  type Scope,
-} from '@hydra/protocol';
+import { ExpirySweeper, RetentionWatch } from '@hydra/backplane';
+import { CloseCode, CloseReason, encodeError, SCOPES, type Scope } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
-import { AuthThrottle, throttleSource } from './auth-throttle.js';
-import { resolveClientIp } from './client-ip.js';
+import { AdmissionControl, badRequest, UNAUTHORIZED_MESSAGE, type UpgradeRequest, unauthorized } from './admission.js';
 import type { GatewayConfig } from './config.js';
 import { describeError } from './describe-error.js';
 import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
@@ -20,14 +11,12 @@ import { Heartbeat } from './heartbeat.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
-import { OverLimitCache } from './over-limit-cache.js';
 import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
-import { NO_RESUME, type Rejection, Session, type SocketData } from './session.js';
+import type { Rejection, Session, SocketData } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { parseStreamQuery } from './stream-query.js';
 import {
   type HttpResponse,
   loadUws,
@@ -68,14 +57,6 @@ interface PendingUpgrade {
   aborted: boolean;
 }
 
-const UNAUTHORIZED_MESSAGE = 'invalid, expired, or revoked API key';
-const unauthorized = (message: string): Rejection => ({
-  code: 'unauthorized',
-  message,
-  closeCode: CloseCode.Unauthorized,
-});
-const badRequest = (message: string): Rejection => ({ code: 'bad_request', message, closeCode: CloseCode.BadRequest });
-
 /**
  * One gateway replica: `/v1/stream` over uWebSockets.js, plus the admin port.
  *
@@ -90,9 +71,8 @@ export class Gateway {
   private readonly uws: UwsModule;
   private readonly keys: KeyCache;
   private readonly limiter: ConnectionLimiter;
-  /** Cheap refusals before any key lookup or limiter call (policies in auth-throttle.ts, over-limit-cache.ts). */
-  private readonly authThrottle: AuthThrottle;
-  private readonly overLimit: OverLimitCache;
+  /** Decides each upgrade: cheap refusals, key, per-IP limit (admission.ts). */
+  private readonly admission: AdmissionControl;
   private readonly registry: SessionRegistry;
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
@@ -107,7 +87,6 @@ export class Gateway {
   private subscription: BusSubscription | null = null;
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
-  private nextConnId = 1;
   /** Subscribed and primed: serving clients (until then upgrades get 503). */
   private started = false;
   /** Bumped by every reprime: an older prime retry loop stops. */
@@ -144,8 +123,15 @@ export class Gateway {
           this.metrics.limiterLocalDecisions.inc({ decision: granted ? 'granted' : 'refused' }),
       },
     );
-    this.authThrottle = new AuthThrottle({ failureLimit: config.authFailureLimit, windowMs: config.authThrottleMs });
-    this.overLimit = new OverLimitCache({ ttlMs: OverLimitCache.ttlFor(config.limiterLeaseMs) });
+    this.admission = new AdmissionControl({
+      config,
+      keys: this.keys,
+      limiter: this.limiter,
+      metrics: this.metrics,
+      log: this.log,
+      isRevoked: (keyId) => this.revokedKeyIds.has(keyId),
+      isDraining: () => this.draining,
+    });
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
     for (const scope of SCOPES) {
@@ -344,20 +330,20 @@ export class Gateway {
         res.onAborted(() => {
           pending.aborted = true;
         });
-        void this.admit(res, context, pending, {
-          secKey,
-          secProtocol,
-          secExtensions,
-          headerKey,
-          forwardedFor,
-          proxiedIp,
-          query,
-          socketIp,
-        }).catch((err: unknown) => {
-          this.log.error({ err }, 'upgrade failed');
-          this.metrics.errors.inc({ kind: 'upgrade' });
-          if (!pending.aborted) this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
-        });
+        const request: UpgradeRequest = { headerKey, forwardedFor, proxiedIp, query, socketIp };
+        this.admission
+          .admit(request, () => pending.aborted)
+          .then((admission) => {
+            if (admission.kind === 'upgrade') this.upgrade(res, context, secKey, secProtocol, secExtensions, admission);
+            else if (admission.kind === 'refuse') {
+              this.refuse(res, admission.status, admission.body, admission.reason, admission.retryAfter);
+            }
+          })
+          .catch((err: unknown) => {
+            this.log.error({ err: describeError(err) }, 'upgrade failed');
+            this.metrics.errors.inc({ kind: 'upgrade' });
+            if (!pending.aborted) this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
+          });
       },
       // uWS bug (uNetworking/uWebSockets#1928, uWebSockets.js#1108): sending from `open` right after an
       // upgrade made in res.cork() after an await can dirty-close that socket or a neighbour (1006). Let the
@@ -379,147 +365,16 @@ export class Gateway {
     });
   }
 
-  private async admit(
-    res: HttpResponse,
-    context: unknown,
-    pending: PendingUpgrade,
-    req: {
-      secKey: string;
-      secProtocol: string;
-      secExtensions: string;
-      headerKey: string;
-      forwardedFor: string;
-      proxiedIp: string;
-      query: string;
-      socketIp: string;
-    },
-  ): Promise<void> {
-    const query = parseStreamQuery(req.query);
-    if (query === null) {
-      this.refuse(res, '414 URI Too Long', 'Query string too long', 'bad_request');
-      return;
-    }
-    const ip = resolveClientIp(req.socketIp, req.forwardedFor, this.deps.config.trustedProxies, req.proxiedIp);
-    if (this.refusedCheaply(res, ip)) return;
-    const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
-    const resume = parseResumePositions(query.resume);
-    const base = {
-      connId: this.nextConnId++,
-      ip,
-      wantSnapshot: query.snapshot,
-      resume: resume.ok ? resume.positions : NO_RESUME,
-    };
-
-    let rejection: Rejection | null = null;
-    let record = null;
-    if (key === '') rejection = unauthorized('missing API key');
-    else if (!isWellFormedApiKey(key)) rejection = unauthorized(UNAUTHORIZED_MESSAGE);
-    else {
-      try {
-        record = await this.metrics.timeRedis('key_lookup', () => this.keys.lookup(key));
-      } catch (err) {
-        this.log.warn({ err: describeError(err) }, 'key lookup failed');
-        if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Service Unavailable', 'unavailable');
-        return;
-      }
-      if (keyStatus(record, Date.now()) !== 'valid' || (record && this.revokedKeyIds.has(record.id))) {
-        rejection = unauthorized(UNAUTHORIZED_MESSAGE);
-      }
-    }
-    if (rejection !== null && key !== '') this.onAuthFailure(ip);
-    if (rejection === null && record !== null) {
-      const granted = record.scopes;
-      if (!resume.ok) rejection = badRequest(resume.reason);
-      else {
-        const foreign = [...resume.positions.keys()].find((scope) => !granted.includes(scope));
-        if (foreign) rejection = badRequest(`resume: the key does not grant scope ${foreign}`);
-      }
-    }
-    if (pending.aborted) return;
-    if (rejection !== null || record === null) {
-      // The seed's contract: refused clients get an `error` message, then the close
-      // (1008 when unauthorised), so they are upgraded (without a limiter slot) only to be told.
-      this.metrics.connectionsRejected.inc({
-        reason: rejection?.code === 'bad_request' ? 'bad_request' : 'unauthorized',
-      });
-      const session = new Session({
-        ...base,
-        grant: null,
-        rejection: rejection ?? unauthorized(UNAUTHORIZED_MESSAGE),
-        slotHeld: false,
-      });
-      this.upgrade(res, context, req, session);
-      return;
-    }
-
-    let decision: { granted: boolean; count: number };
-    try {
-      decision = await this.metrics.timeRedis('limiter_acquire', () => this.limiter.acquire(ip));
-    } catch (err) {
-      this.metrics.limiterDecisions.inc({ decision: 'error' });
-      this.log.warn({ err: describeError(err) }, 'limiter unavailable');
-      if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Service Unavailable', 'unavailable');
-      return;
-    }
-    this.metrics.limiterDecisions.inc({ decision: decision.granted ? 'granted' : 'refused' });
-    this.overLimit.onDecision(ip, decision.granted, Date.now());
-    if (!decision.granted) {
-      if (!pending.aborted) this.refuse(res, '429 Too Many Connections', 'Too Many Connections', 'ip_limit');
-      return;
-    }
-    if (pending.aborted || this.draining) {
-      this.releaseSlot(ip);
-      if (!pending.aborted) this.refuse(res, '503 Service Unavailable', 'Server going away', 'draining');
-      return;
-    }
-    // The record is the key cache's: connections of one key share it (and its scope array).
-    const session = new Session({ ...base, grant: record, rejection: null, slotHeld: true });
-    this.upgrade(res, context, req, session);
-  }
-
   private upgrade(
     res: HttpResponse,
     context: unknown,
-    req: { secKey: string; secProtocol: string; secExtensions: string },
-    session: Session,
+    secKey: string,
+    secProtocol: string,
+    secExtensions: string,
+    { session }: { session: Session },
   ): void {
     const data: SocketData = { session };
-    res.cork(() => res.upgrade(data, req.secKey, req.secProtocol, req.secExtensions, context as never));
-  }
-
-  /**
-   * Refusals that cost no key hash, key lookup or Redis command: a source in
-   * an auth-failure cool-down, or an IP the limiter refused within the last
-   * second (SECURITY.md, "Limits").
-   */
-  private refusedCheaply(res: HttpResponse, ip: string): boolean {
-    const now = Date.now();
-    const retryAfterMs = this.authThrottle.retryAfterMs(ip, now);
-    if (retryAfterMs > 0) {
-      const retryAfter = String(Math.ceil(retryAfterMs / 1000));
-      this.refuse(res, '429 Too Many Requests', 'Too Many Failed Authentications', 'auth_throttled', retryAfter);
-      return true;
-    }
-    if (this.overLimit.isOverLimit(ip, now)) {
-      this.metrics.limiterDecisions.inc({ decision: 'refused_cached' });
-      this.refuse(res, '429 Too Many Connections', 'Too Many Connections', 'ip_limit');
-      return true;
-    }
-    return false;
-  }
-
-  /** An unknown, revoked, expired or malformed key was presented from `ip`. */
-  private onAuthFailure(ip: string): void {
-    if (!this.authThrottle.recordFailure(ip, Date.now())) return;
-    // Once per cool-down per source: the only place a client address is logged.
-    this.log.warn(
-      {
-        source: throttleSource(ip),
-        failures: this.deps.config.authFailureLimit,
-        coolDownMs: this.deps.config.authThrottleMs,
-      },
-      'repeated failed authentications; source throttled',
-    );
+    res.cork(() => res.upgrade(data, secKey, secProtocol, secExtensions, context as never));
   }
 
   private refuse(res: HttpResponse, status: string, body: string, reason: RejectReason, retryAfter?: string): void {
@@ -606,16 +461,8 @@ export class Gateway {
     }
     if (session.slotHeld) {
       session.slotHeld = false;
-      this.releaseSlot(session.ip);
+      this.admission.release(session.ip);
     }
-  }
-
-  private releaseSlot(ip: string): void {
-    this.overLimit.onRelease(ip);
-    this.limiter.release(ip).catch((err: unknown) => {
-      this.metrics.errors.inc({ kind: 'limiter_release' });
-      this.log.warn({ err: describeError(err) }, 'limiter release failed; the slot frees with its lease');
-    });
   }
 
   private onKeyRevoked(keyId: string): void {
@@ -658,8 +505,7 @@ export class Gateway {
    */
   private tidy(): void {
     this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
-    this.overLimit.sweep(Date.now());
-    this.metrics.authThrottledSources.set(this.authThrottle.sweep(Date.now()));
+    this.admission.sweep(Date.now());
     for (const scope of SCOPES) {
       const stream = this.streams[scope];
       if (stream.hasStaleWaiters(STALE_WAITER_MS)) {
