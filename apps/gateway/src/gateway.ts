@@ -149,6 +149,8 @@ export class Gateway {
         metrics: this.metrics,
         log: this.log,
         afterFanOut: () => this.slowConsumers.checkIfDue(),
+        // Not while draining: the backplane is then closing, not coming back.
+        backplaneReconnecting: () => !this.draining && !backplane.isHealthy(),
       });
     }
     this.streams = streams;

@@ -28,3 +28,31 @@ export async function retryUntilDone(attempt: () => Promise<void>, options: Retr
   }
   return false;
 }
+
+export interface BoundedRetryOptions {
+  /** Attempts in all (the first included). */
+  attempts: number;
+  /** Checked after each failure but the last: false gives up at once with that failure. */
+  retryable: (err: unknown) => boolean;
+  /** Called with each failure that is retried and its attempt number; must not throw. */
+  onRetry?: (err: unknown, attempt: number) => void;
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs `attempt` at most `options.attempts` times, waiting with the same
+ * capped backoff as retryUntilDone between failures while they are
+ * `retryable`. Resolves with the first success; rejects with the last
+ * failure (the attempts ran out, or it was not retryable).
+ */
+export async function retryBounded<T>(attempt: () => Promise<T>, options: BoundedRetryOptions): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= options.attempts || !options.retryable(err)) throw err;
+      options.onRetry?.(err, n);
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(n, options.maxDelayMs)).unref());
+  }
+}

@@ -1,6 +1,6 @@
 import type { HistoryRead, HistoryStore } from '@hydra/backplane';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayMetrics } from './metrics.js';
 import { ScopeStream } from './scope-stream.js';
 import { Session, type SocketData } from './session.js';
@@ -20,13 +20,16 @@ const frameOf = (seq: number, run = 0): Buffer =>
 interface Deferred<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
+  reject: (err: unknown) => void;
 }
 function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
   });
-  return { promise, resolve };
+  return { promise, resolve, reject };
 }
 
 /** Lets every already-settled in-memory promise chain run to its end (no timer, no I/O is involved). */
@@ -86,7 +89,13 @@ class FakeClient {
   }
 }
 
-function harness(options: { ringCapacity?: number; sessionsOf?: (all: Session[]) => Iterable<Session> } = {}) {
+function harness(
+  options: {
+    ringCapacity?: number;
+    sessionsOf?: (all: Session[]) => Iterable<Session>;
+    backplaneReconnecting?: () => boolean;
+  } = {},
+) {
   const clients: FakeClient[] = [];
   let run = 0;
   /** What the backplane published (its history), by seq. */
@@ -136,6 +145,7 @@ function harness(options: { ringCapacity?: number; sessionsOf?: (all: Session[])
     metrics,
     log: pino({ level: 'silent' }),
     ringCapacity: options.ringCapacity,
+    backplaneReconnecting: options.backplaneReconnecting,
   });
   return {
     stream,
@@ -173,6 +183,12 @@ function harness(options: { ringCapacity?: number; sessionsOf?: (all: Session[])
       const d = snapshotReads.shift();
       if (!d) throw new Error('no snapshot read pending');
       d.resolve(snapshotAt(seq));
+    },
+    /** Fails the oldest pending snapshot read (the command connection is down). */
+    failSnapshot(): void {
+      const d = snapshotReads.shift();
+      if (!d) throw new Error('no snapshot read pending');
+      d.reject(new Error('Connection is closed.'));
     },
     get pendingSnapshotReads() {
       return snapshotReads.length;
@@ -455,5 +471,113 @@ describe('ScopeStream.releaseWaiters', () => {
     expect(sooner.liveSeqs).toEqual([6, 7]);
     expect(later.liveSeqs).toEqual([7]);
     expect(h.stream.hasStaleWaiters(-1)).toBe(false);
+  });
+});
+
+describe('ScopeStream.resume across a restart of the sequence', () => {
+  // A resume whose history read straddled a restart (Redis restarted empty, FLUSHALL, failover) replayed the old
+  // sequence's events and then waited for, or followed, the new sequence from the old one's position: a silent
+  // gap or duplicates. The restart's resync had missed it (it was neither waiting nor subscribed yet).
+  it('resynchronises, from a fresh snapshot, a resume whose history read straddled the restart', async () => {
+    const h = harness({ ringCapacity: 2 });
+    await h.primeAt(0);
+    for (let i = 0; i < 5; i++) h.publishLive(); // the ring holds 4 and 5: a resume after 1 reads history
+    const c = h.client();
+    const resumed = h.stream.resume(c.session, 1); // Redis answers the old sequence's 2..5…
+    h.restartBackplane();
+    h.publishLive(); // …while the new sequence's seq 1 reaches the gateway: a restart, detected here
+    await flush();
+    expect(c.resyncs).toBe(1);
+    expect(c.liveSeqs).toEqual([]); // none of the old sequence's events
+    h.answerSnapshot(h.backplaneSeq); // the fresh snapshot, at the new seq 1
+    expect(await resumed).toBe('ok');
+    h.publishLive();
+    h.publishLive();
+    expect(c.liveSeqs).toEqual([2, 3]);
+    expect(c.received.filter((m) => m.startsWith('{"type":"snapshot"'))).toHaveLength(1);
+    expect(c.closedWith).toBeNull();
+  });
+
+  it('still replays from history when the sequence did not restart during the read', async () => {
+    const h = harness({ ringCapacity: 2 });
+    await h.primeAt(0);
+    for (let i = 0; i < 5; i++) h.publishLive();
+    const c = h.client();
+    const resumed = h.stream.resume(c.session, 1);
+    h.publishLive(); // 6, a live event overtaking the read's answer
+    expect(await resumed).toBe('ok');
+    h.publishLive();
+    expect(c.resyncs).toBe(0);
+    expect(c.liveSeqs).toEqual([2, 3, 4, 5, 6, 7]);
+  });
+});
+
+describe('ScopeStream resync while the backplane reconnects', () => {
+  // After a Redis blip the subscriber connection may come back before the command connection: the resync that its
+  // first events trigger then fails its snapshot read, and every client of the scope used to be closed with 1013
+  // at once (a reconnect wave). The read is retried a bounded number of times while the backplane reconnects.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A client following live events, then resynchronised by a restart whose snapshot read is now pending. */
+  async function resyncing(h: ReturnType<typeof harness>): Promise<FakeClient> {
+    const c = await followingClient(h);
+    h.restartBackplane();
+    h.publishLive(); // new seq 1 contradicts the ring: resync
+    expect(c.resyncs).toBe(1);
+    expect(h.pendingSnapshotReads).toBe(1);
+    return c;
+  }
+
+  /** Fails the pending snapshot read, then lets the backoff elapse (the next attempt, if any, starts). */
+  async function failRead(h: ReturnType<typeof harness>): Promise<void> {
+    h.failSnapshot();
+    await flush();
+    await vi.advanceTimersByTimeAsync(5_000);
+    await flush();
+  }
+
+  it('sends the resync snapshot once a read succeeds within the bounded attempts', async () => {
+    let reconnecting = true;
+    const h = harness({ backplaneReconnecting: () => reconnecting });
+    const c = await resyncing(h);
+    await failRead(h);
+    expect(h.pendingSnapshotReads).toBe(1);
+    await failRead(h);
+    expect(h.pendingSnapshotReads).toBe(1);
+    reconnecting = false; // the command connection is back
+    h.answerSnapshot(h.backplaneSeq);
+    await flush();
+    h.publishLive();
+    expect(c.closedWith).toBeNull();
+    expect(c.resyncs).toBe(1);
+    expect(c.received.filter((m) => m.startsWith('{"type":"snapshot"'))).toHaveLength(2); // join, resync
+    expect(c.liveSeqs).toEqual([3, 2]);
+  });
+
+  it('closes with 1013 after the bounded attempts when Redis stays away', async () => {
+    const h = harness({ backplaneReconnecting: () => true });
+    const c = await resyncing(h);
+    await failRead(h);
+    await failRead(h);
+    expect(c.closedWith).toBeNull();
+    await failRead(h);
+    expect(c.closedWith).toBe(1013);
+    expect(h.pendingSnapshotReads).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.pendingSnapshotReads).toBe(0);
+  });
+
+  it('closes with 1013 at once when the read fails while the backplane is up (not a blip)', async () => {
+    const h = harness({ backplaneReconnecting: () => false });
+    const c = await resyncing(h);
+    h.failSnapshot();
+    await flush();
+    expect(c.closedWith).toBe(1013);
+    expect(h.pendingSnapshotReads).toBe(0);
   });
 });

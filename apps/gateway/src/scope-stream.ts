@@ -3,9 +3,10 @@ import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
+import { retryBounded } from './retry.js';
 import { EventRing } from './ring-buffer.js';
 import type { Session } from './session.js';
-import type { SnapshotCache } from './snapshot-cache.js';
+import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
 import type { TemplatedApp } from './uws.js';
 
 interface Waiter {
@@ -23,6 +24,11 @@ const REPLAY_BATCH = 1000;
 const MAX_REPLAY_ROUNDS = 50;
 /** History reads (of REPLAY_BATCH) a gateway spends filling a gap in its own subscription before it resyncs instead. */
 const MAX_FILL_ROUNDS = 10;
+/**
+ * Snapshot reads (the first included) a resync makes while the backplane reconnects, before the client gets 1013;
+ * 100 ms, then 200 ms of backoff between them (retry.ts).
+ */
+const RESYNC_READ_ATTEMPTS = 3;
 
 interface BusEvent {
   seq: number;
@@ -43,6 +49,12 @@ export interface ScopeStreamDeps {
   ringCapacity?: number;
   /** Called after each event handed to uWS (the slow-consumer check keeps its pace under load). */
   afterFanOut?: () => void;
+  /**
+   * True while a backplane connection is down and being re-established (a
+   * failed read may succeed moments later). Only then does a resync retry its
+   * snapshot read. Absent: never (no retry).
+   */
+  backplaneReconnecting?: () => boolean;
 }
 
 /**
@@ -73,7 +85,16 @@ export interface ScopeStreamDeps {
  * below the last seq received that the ring contradicts), when a client
  * waits for a seq the backplane has not reached (found by prime()), and when
  * handling a gap fails with an exception: each such event resynchronises a
- * client once.
+ * client once. A resume whose history read straddled such a restart is
+ * resynchronised too, never replayed the old sequence's position.
+ *
+ * Guarantee (a Redis blip is no reconnect wave): a resync's snapshot read
+ * that fails while the backplane reconnects (the command connection may come
+ * back after the subscriber whose events triggered the resync) is retried,
+ * RESYNC_READ_ATTEMPTS reads in all with 300 ms of backoff overall (each read
+ * fails no later than the backplane's next failed reconnect attempt); the
+ * client is closed with 1013 once they all failed, or at once when a read
+ * fails with the backplane up (not a blip).
  *
  * Every promise this class starts ends in a handler that logs (error name
  * and message only), counts `hydra_errors_total{kind}` and resynchronises or
@@ -212,10 +233,19 @@ export class ScopeStream {
       if (!session.closed) session.ws?.subscribe(this.topic);
       return;
     }
+    await this.joinSnapshot(session, false);
+  }
+
+  /**
+   * join() with a snapshot. `patient`: a failed snapshot read is retried while
+   * the backplane reconnects (readPatiently); else it rejects at once.
+   */
+  private async joinSnapshot(session: Session, patient: boolean): Promise<void> {
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
     for (let attempt = 0; attempt < 3; attempt++) {
       const epoch = this.epoch;
-      const snap = attempt === 0 ? await this.deps.snapshots.get(this.lastSeq) : await this.deps.snapshots.read();
+      const read = attempt === 0 ? () => this.deps.snapshots.get(this.lastSeq) : () => this.deps.snapshots.read();
+      const snap = await (patient ? this.readPatiently(session, read) : read());
       if (session.closed) return;
       if (epoch !== this.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
       if (this.deliverThenLive(session, snap.frames, snap.seq)) {
@@ -230,14 +260,35 @@ export class ScopeStream {
     throw new Error(`${this.scope}: no snapshot could be joined to the live events`);
   }
 
+  /** `read`, retried as the class guarantees for resyncs (a Redis blip); rejects with the last failure. */
+  private readPatiently(session: Session, read: () => Promise<SnapshotFrame>): Promise<SnapshotFrame> {
+    const { metrics, log, backplaneReconnecting } = this.deps;
+    return retryBounded(read, {
+      attempts: RESYNC_READ_ATTEMPTS,
+      retryable: () => !session.closed && backplaneReconnecting?.() === true,
+      onRetry: (err, attempt) => {
+        metrics.errors.inc({ kind: 'resync_read' });
+        log.warn(
+          { err: describeError(err), scope: this.scope, connId: session.connId, attempt },
+          'resync snapshot read failed while the backplane reconnects; retrying',
+        );
+      },
+    });
+  }
+
   /**
    * Resumes a client that processed every event up to `afterSeq`: replays the
    * missed events from the backplane's history (or the ring, when it reaches
    * back far enough), then continues live. A position older than the history
-   * becomes a `resync` and a fresh snapshot. Returns 'future' (and sends
-   * nothing) for a position beyond the scope's current seq.
+   * becomes a `resync` and a fresh snapshot, and so does any position when
+   * the scope's sequence restarted while a history read was in flight (its
+   * answer, and the client's position, may be of the old sequence). Returns
+   * 'future' (and sends nothing) for a position beyond the scope's current seq.
    */
   async resume(session: Session, afterSeq: number): Promise<ResumeOutcome> {
+    // A restart during a history read: its resync (resyncClients) misses this client, neither waiting nor
+    // subscribed yet, so the epoch is checked after each read instead.
+    const epoch = this.epoch;
     let after = afterSeq;
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
@@ -249,6 +300,10 @@ export class ScopeStream {
         this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
       );
       if (session.closed) return 'ok';
+      if (epoch !== this.epoch) {
+        await this.resync(session, 'backplane_gap');
+        return 'ok';
+      }
       if (read.kind === 'future') return 'future';
       if (read.kind === 'gone') {
         await this.resync(session, 'history_gone');
@@ -459,7 +514,7 @@ export class ScopeStream {
     ws.unsubscribe(this.topic);
     ws.send(`{"type":"resync","data":{"scope":"${this.scope}","reason":"${reason}"}}`, false, false);
     this.deps.metrics.resyncs.inc({ scope: this.scope, reason });
-    await this.join(session, true);
+    await this.joinSnapshot(session, true);
   }
 
   /**
