@@ -310,7 +310,8 @@ async function main(): Promise<void> {
         try {
           const its: IdleTarget[] = [];
           for (const [kind, instance] of list) {
-            const pool: WorkerPool = its.length === 0 ? workers : await WorkerPool.start(perPool, SIDE_CPUS);
+            const pool: WorkerPool =
+              its.length === 0 && workers.size >= perPool ? workers : await WorkerPool.start(perPool, SIDE_CPUS);
             if (pool !== workers) pools.push(pool);
             its.push({ kind, instance, workers: pool });
           }
