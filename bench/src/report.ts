@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IdleMemory, LoadPoint, ScaleOut, StormResult } from './scenarios.js';
 import { median, ratioBeyondNoise, relativeSpread } from './stats.js';
-import { barChart, lineChart } from './svg.js';
+import { groupedBarChart, lineChart } from './svg.js';
 import { TARGET_LABEL, type TargetKind } from './targets.js';
 
 export interface RunResults {
@@ -88,6 +88,69 @@ function kneeText(points: readonly LoadPoint[], instance: string, top: number | 
 
 function nearest(loads: number[], want: number): number {
   return loads.reduce((a, b) => (Math.abs(b - want) < Math.abs(a - want) ? b : a), loads[0] ?? want);
+}
+
+export interface IdleRow {
+  instance: string;
+  /** Median (RSS at N − baseline) / N per step, in the order of `steps`. */
+  kbPerConnection: number[];
+  /** Median slope between consecutive steps (one fewer than the steps). */
+  slopes: number[];
+  rssBaseMb: number;
+  rssTopMb: number;
+  /** Per step: some round's reading (or its baseline) was not calm at the wait's cap. */
+  unsettled: boolean[];
+  /** Median RSS change over the reading window at the largest step (last − first sample). */
+  driftTopMb: number;
+}
+
+/** Scenario 3 per server: medians over rounds of growth / N at each step and of the slope between steps. */
+export function idleSummary(idle: readonly IdleMemory[]): { steps: number[]; rows: IdleRow[] } {
+  const steps = [...new Set(idle.map((x) => x.connections))].sort((a, b) => a - b);
+  const top = steps[steps.length - 1];
+  const rows = instances(idle).map((instance) => {
+    const at = (n: number | undefined, key: keyof IdleMemory) =>
+      median(idle.filter((x) => x.instance === instance && x.connections === n).map((x) => Number(x[key])));
+    return {
+      instance,
+      kbPerConnection: steps.map((n) => at(n, 'kbPerConnection')),
+      slopes: steps.slice(1).map((n) => at(n, 'kbPerConnectionMarginal')),
+      rssBaseMb: median(idle.filter((x) => x.instance === instance).map((x) => x.rssBaseMb)),
+      rssTopMb: at(top, 'rssMb'),
+      driftTopMb: at(top, 'rssDriftMb'),
+      unsettled: steps.map((n) =>
+        idle.some((x) => x.instance === instance && x.connections === n && x.settled === false),
+      ),
+    };
+  });
+  return { steps, rows };
+}
+
+/** The issue's target (≤ 3 KB per idle authenticated connection, ≤ 1/5 of Socket.IO's) on the slope at the largest step. */
+export function idleTargetLine(rows: readonly IdleRow[], steps: readonly number[]): string {
+  const useSlope = steps.length > 1;
+  const what = useSlope
+    ? `the slope ${k(steps[steps.length - 2] ?? 0)}→${k(steps[steps.length - 1] ?? 0)}`
+    : `growth / N at ${k(steps[0] ?? 0)} (one step only: no slope, the fixed cost is included)`;
+  const value = (instance: string) => {
+    const row = rows.find((x) => x.instance === instance);
+    if (!row) return Number.NaN;
+    return useSlope ? (row.slopes[row.slopes.length - 1] ?? Number.NaN) : (row.kbPerConnection[0] ?? Number.NaN);
+  };
+  const ours = ['hydra', 'hydra#2'].filter((i) => rows.some((x) => x.instance === i));
+  if (ours.length === 0)
+    return `Issue 6 target (≤ 3 KB per idle authenticated connection, ≤ 1/5 of Socket.IO's): no Hydra row.`;
+  const sio = value('sio');
+  const parts = ours.map((i) => {
+    const v = value(i);
+    const ratio = Number.isFinite(sio) && sio > 0 ? `, ${f(v / sio, 2)}× Socket.IO's` : '';
+    const met = Number.isFinite(v) && v <= 3 && (!Number.isFinite(sio) || v <= sio / 5);
+    return `${label(i)} ${f(v, 2)} KB${ratio} (${met ? 'met' : 'not met'})`;
+  });
+  return (
+    `Issue 6 target (≤ 3 KB per idle authenticated connection, ≤ 1/5 of Socket.IO's), on ${what}: ${parts.join('; ')}` +
+    `${Number.isFinite(sio) ? `; Socket.IO ${f(sio, 2)} KB` : '; no Socket.IO row in this run'}. One run on a shared machine: read it with the noise between the rows above.`
+  );
 }
 
 export function writeReport(r: RunResults, dir: string): { json: string; md: string; svgs: string[] } {
@@ -221,31 +284,43 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
   }
   // Scenario 3
   if (r.idle.length > 0) {
-    const inst = instances(r.idle);
-    const steps = [...new Set(r.idle.map((x) => x.connections))].sort((a, b) => a - b);
+    const { steps, rows } = idleSummary(r.idle);
+    const top = steps[steps.length - 1] ?? 0;
+    const pairs = steps.slice(1).map((to, j) => [steps[j] as number, to] as const);
+    const settle = median(r.idle.map((x) => x.settleMs));
     lines.push(
       '## 3. Idle memory: RSS growth per connection (pings on)',
       '',
-      `| server | ${steps.map((s) => `KB/conn at ${k(s)}`).join(' | ')} | RSS at ${k(steps[steps.length - 1] ?? 0)} |`,
-      `|---|${steps.map(() => '---').join('|')}|---|`,
+      `Median over rounds. Baseline: the server with no client, read after the same wait as every step (${Number.isFinite(settle) ? `at least ${f(settle / 1000, 0)} s, ` : ''}then until RSS is calm). ` +
+        '"at N": (RSS at N − baseline) / N, the fixed cost of having any client included; "slope": RSS growth between two steps / the connections added, the cost of one more idle connection. ' +
+        '"drift while read": RSS change over the sampling window at the largest step; a large drift means that server\'s RSS still climbs between GCs while idle (its reading depends on where in its GC cycle it falls). ' +
+        "* = a reading (or its baseline) not calm by the end of the wait. † = negative: V8 shrank that server's heap only after the earlier reading (which still held start-up or connect garbage), so the figure is no memory cost. Method: see Notes.",
+      '',
+      `| server | ${steps.map((x) => `KB/conn at ${k(x)} (growth / N)`).join(' | ')} | ${pairs.map(([a, b]) => `KB/conn slope ${k(a)}→${k(b)}`).join(' | ')}${pairs.length > 0 ? ' | ' : ''}RSS baseline → at ${k(top)} (drift while read) |`,
+      `|---|${steps.map(() => '---').join('|')}|${pairs.map(() => '---|').join('')}---|`,
     );
-    for (const i of inst) {
-      const cells = steps.map((s) =>
-        f(median(r.idle.filter((x) => x.instance === i && x.connections === s).map((x) => x.kbPerConnection)), 2),
+    for (const row of rows) {
+      lines.push(
+        `| ${label(row.instance)} | ${row.kbPerConnection.map((x, j) => `${f(x, 2)}${row.unsettled[j] ? ' *' : ''}${x < 0 ? ' †' : ''}`).join(' | ')} | ${row.slopes.map((x, j) => `${f(x, 2)}${row.unsettled[j] || row.unsettled[j + 1] ? ' *' : ''}${x < 0 ? ' †' : ''}`).join(' | ')}${row.slopes.length > 0 ? ' | ' : ''}${f(row.rssBaseMb, 0)} → ${f(row.rssTopMb, 0)} MB (${row.driftTopMb >= 0 ? '+' : ''}${f(row.driftTopMb, 1)}) |`,
       );
-      const last = median(
-        r.idle.filter((x) => x.instance === i && x.connections === steps[steps.length - 1]).map((x) => x.rssMb),
-      );
-      lines.push(`| ${label(i)} | ${cells.join(' | ')} | ${f(last, 0)} MB |`);
     }
-    const top = steps[steps.length - 1] ?? 0;
-    const bars = inst.map((i) => ({
-      name: label(i).replace(/ \+ .*/, ''),
-      value: median(r.idle.filter((x) => x.instance === i && x.connections === top).map((x) => x.kbPerConnection)),
+    lines.push('', idleTargetLine(rows, steps));
+    const legend =
+      pairs.length > 0
+        ? [`growth from baseline / N at ${k(top)}`, `slope ${k(pairs[pairs.length - 1]?.[0] ?? 0)}→${k(top)}`]
+        : [`growth from baseline / N at ${k(top)}`];
+    const groups = rows.map((row) => ({
+      name: label(row.instance).replace(/ \+ .*/, ''),
+      values: [row.kbPerConnection[row.kbPerConnection.length - 1] ?? Number.NaN, ...row.slopes.slice(-1)],
     }));
     writeFileSync(
       `${stem}-memory.svg`,
-      barChart({ title: `RSS growth per idle connection at ${k(top)} — ${r.date}`, yLabel: 'KB per connection', bars }),
+      groupedBarChart({
+        title: `RSS growth per idle connection — ${r.date}`,
+        yLabel: 'KB per connection',
+        legend,
+        groups,
+      }),
     );
     svgs.push(`${stem}-memory.svg`);
     lines.push('', `![memory](${r.date}-memory.svg)`, '');

@@ -1,10 +1,14 @@
 /**
  * `pnpm bench [--quick] [--rounds N] [--scenarios 1,3,4] [--targets hydra,sio,uws]
- *   [--idle-steps 1000,5000,15000] [--idle-settle-ms MS]`
+ *   [--idle-steps 1000,5000,15000] [--idle-settle-ms MS]
+ *   [--idle-max-settle-ms MS] [--idle-together | --idle-one-by-one]`
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
- * scenario at those connection counts; `--idle-settle-ms` is how long the
- * clients sit idle before RSS is read (default: one ping interval + 1.5 s).
+ * scenario at those connection counts; `--idle-settle-ms` is how long each
+ * server sits idle before RSS is read, the baseline (no client) included
+ * (at least; default 25 s, then until RSS is calm, at most `--idle-max-settle-ms`,
+ * default 45 s, quick 30 s); `--idle-together` measures the servers side by side (the
+ * quick mode's default), `--idle-one-by-one` one at a time (the full mode's).
  *
  * Runs the Hydra gateway and its peers side by side on this machine (server
  * on core 0; clients, publisher and Redis on core 1), interleaving targets
@@ -22,6 +26,7 @@ import {
   type Ctx,
   connectStorm,
   fanout,
+  type IdleTarget,
   idleMemory,
   Publisher,
   SIDE_CPUS,
@@ -30,7 +35,7 @@ import {
   slowConsumers,
 } from './scenarios.js';
 import { buildCentrifuge, type TargetKind } from './targets.js';
-import { WorkerPool } from './workers.js';
+import { MAX_SOCKETS_PER_WORKER, WorkerPool } from './workers.js';
 
 interface Options {
   quick: boolean;
@@ -42,6 +47,47 @@ interface Options {
   workers: number;
   idleSteps: number[] | null;
   idleSettleMs: number | null;
+  idleTogether: boolean | null;
+  idleMaxSettleMs: number | null;
+}
+
+/**
+ * Scenario 3's wait before every RSS reading, the baseline included: longer
+ * than V8's idle heap shrink, which on this box lands 8–15 s after start-up
+ * or after a burst of connects (reading earlier makes the figure depend on
+ * whether it happened: bare uWS then showed negative KB/conn).
+ */
+const IDLE_SETTLE_MS = 25_000;
+/** How long a reading may wait for a calm window after that (full mode; quick: 30 s in all, to stay under 3 minutes). */
+const IDLE_MAX_SETTLE_MS = { full: 45_000, quick: 30_000 };
+
+function idleMethodNote(
+  steps: number[],
+  settleMs: number,
+  maxSettleMs: number,
+  together: boolean,
+  pingMs: number,
+): string {
+  const s = settleMs / 1000;
+  const w = Math.min(pingMs, settleMs / 2) / 1000;
+  return (
+    `Idle memory (scenario 3): each server is started with no client and its baseline RSS is read after the same wait as every step; ` +
+    `at each step (${steps.join(', ')} connections, Hydra clients authenticated with an API key, pings every ${pingMs / 1000} s) ` +
+    `the clients connect and sit idle, and RSS is read again. The wait: at least ${s} s (V8's idle heap shrink, 8–15 MB at start-up, ` +
+    'usually lands 8–15 s after start-up or a burst of connects), then until RSS is calm over ' +
+    `${w} s (span ≤ max(1 MiB, 1.5%)), at most ` +
+    `${maxSettleMs / 1000} s; the reading is the median of that window's samples (every 0.5 s). A reading still moving at the cap is ` +
+    'marked * (its RSS climbs between GCs while idle, so the figure depends on where in the GC cycle it falls). ' +
+    "The shrink is V8's choice: it waits for a full GC to arm it and for a low allocation rate, so it sometimes lands after a " +
+    'reading, even past the wait; then that reading holds up to ~10 MB of garbage (at 1k connections, ±10 KB/conn; a negative ' +
+    'figure, marked †, is such a case). Compare servers on the slope at the largest step, over several rounds (the full mode). ' +
+    '"KB/conn at N" = (RSS at N − baseline) / N: it includes the fixed cost of having any client (buffers, code compiled on first use), ' +
+    'which dominates at small N. "Slope a→b" = RSS growth between two steps / the connections added: the cost of one more idle ' +
+    "connection, the figure to hold against the issue's target (≤ 3 KB, ≤ 1/5 of Socket.IO's). " +
+    (together
+      ? 'Servers measured side by side (each with its own client processes; connects one server after another, then one shared wait), the same method for every server.'
+      : 'One server at a time, the same method for every server.')
+  );
 }
 
 function parseArgs(argv: string[]): Options {
@@ -55,6 +101,8 @@ function parseArgs(argv: string[]): Options {
     workers: 2,
     idleSteps: null,
     idleSettleMs: null,
+    idleTogether: null,
+    idleMaxSettleMs: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -75,12 +123,17 @@ function parseArgs(argv: string[]): Options {
     else if (a.startsWith('--burst-ms')) o.burstMs = Math.max(1, Math.min(1000, Number(value()) || 20));
     else if (a.startsWith('--idle-steps')) o.idleSteps = value().split(',').map(Number);
     else if (a.startsWith('--idle-settle-ms')) o.idleSettleMs = Number(value());
+    else if (a.startsWith('--idle-max-settle-ms')) o.idleMaxSettleMs = Number(value());
+    else if (a === '--idle-together') o.idleTogether = true;
+    else if (a === '--idle-one-by-one') o.idleTogether = false;
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (o.idleSteps && !o.idleSteps.every((n, i, all) => Number.isInteger(n) && n > (all[i - 1] ?? 0))) {
     throw new Error('--idle-steps: increasing connection counts, e.g. 1000,5000,15000');
   }
   if (o.idleSettleMs !== null && !(o.idleSettleMs >= 0)) throw new Error('--idle-settle-ms: a duration in ms');
+  if (o.idleMaxSettleMs !== null && !(o.idleMaxSettleMs >= 0))
+    throw new Error('--idle-max-settle-ms: a duration in ms');
   if (o.quick) {
     o.rounds = 1;
     if (!argv.some((a) => a.startsWith('--scenarios'))) o.scenarios = new Set([1, 3, 4]);
@@ -137,7 +190,7 @@ async function main(): Promise<void> {
   }
   if (opts.quick)
     skipped.push(
-      'Quick mode: ws + ioredis, soketi and Centrifuge, scenarios 2, 5, 6 and the second Hydra instance are run only in the full mode.',
+      'Quick mode: ws + ioredis, soketi and Centrifuge, scenarios 2, 5, 6, the second Hydra instance and idle memory at 15k connections are run only in the full mode; the quick mode measures idle memory at 1k and 5k with every server side by side (the same least wait as the full mode, capped at 30 s instead of 45 s).',
     );
 
   const redis = await startRedis(SIDE_CPUS);
@@ -229,15 +282,45 @@ async function main(): Promise<void> {
       }
     }
     if (opts.scenarios.has(3)) {
-      const steps = opts.idleSteps ?? (opts.quick ? [1000] : [1000, 5000, 15_000]);
+      // Full: one server at a time, 1k/5k/15k. Quick: 1k/5k, every server side by
+      // side (each with its own client pool), so the settles are shared and as long
+      // as in the full mode.
+      const steps = opts.idleSteps ?? (opts.quick ? [1000, 5000] : [1000, 5000, 15_000]);
+      const settleMs = opts.idleSettleMs ?? IDLE_SETTLE_MS;
+      const maxSettleMs = Math.max(settleMs, opts.idleMaxSettleMs ?? IDLE_MAX_SETTLE_MS[opts.quick ? 'quick' : 'full']);
+      const together = opts.idleTogether ?? opts.quick;
       const rounds = opts.quick ? 1 : Math.min(opts.rounds, 2);
+      notes.push(idleMethodNote(steps, settleMs, maxSettleMs, together, pingMs));
       for (let round = 1; round <= rounds; round++) {
-        progress(`scenario 3 (idle memory ${steps.join('/')}), round ${round}/${rounds}`);
-        for (const [kind, instance] of order(round).filter(([k]) => k !== 'hydra-coalesced')) {
-          const m = await guarded(`idle ${instance}`, () =>
-            idleMemory(ctx, kind, instance, round, { steps, settleMs: opts.idleSettleMs ?? pingMs + 1500 }),
+        progress(
+          `scenario 3 (idle memory ${steps.join('/')}, settle ${settleMs / 1000} s${together ? ', servers side by side' : ''}), round ${round}/${rounds}`,
+        );
+        const list = order(round).filter(([k]) => k !== 'hydra-coalesced');
+        if (!together) {
+          for (const [kind, instance] of list) {
+            const m = await guarded(`idle ${instance}`, () =>
+              idleMemory(ctx, [{ kind, instance, workers }], round, { steps, settleMs, maxSettleMs }),
+            );
+            if (m) res.idle.push(...m);
+          }
+          continue;
+        }
+        const perPool = Math.max(1, Math.ceil((steps[steps.length - 1] ?? 0) / MAX_SOCKETS_PER_WORKER));
+        const pools: WorkerPool[] = [];
+        try {
+          const its: IdleTarget[] = [];
+          for (const [kind, instance] of list) {
+            const pool: WorkerPool =
+              its.length === 0 && workers.size >= perPool ? workers : await WorkerPool.start(perPool, SIDE_CPUS);
+            if (pool !== workers) pools.push(pool);
+            its.push({ kind, instance, workers: pool });
+          }
+          const m = await guarded('idle (side by side)', () =>
+            idleMemory(ctx, its, round, { steps, settleMs, maxSettleMs }),
           );
           if (m) res.idle.push(...m);
+        } finally {
+          for (const p of pools) p.stop();
         }
       }
     }

@@ -10,6 +10,7 @@ import { makePayload } from './payload.js';
 import { coreJiffies, cpuSeconds, cpuTimes, forkPinned, rssBytes, sleep } from './procs.js';
 import type { PublisherEvent, PublishPlan } from './protocol.js';
 import type { BenchRedis } from './redis.js';
+import { calm, median } from './stats.js';
 import { clientPaths, type RunningTarget, startTarget, type TargetKind } from './targets.js';
 import type { MergedStats, WorkerPool } from './workers.js';
 
@@ -371,62 +372,159 @@ export interface IdleMemory {
   round: number;
   connections: number;
   open: number;
+  /** Settled RSS of the server with no client (started, then the same settle as every step). */
   rssBaseMb: number;
   rssMb: number;
+  /** Growth from the baseline over the open connections: includes the fixed cost of having any client. */
   kbPerConnection: number;
-  /** RSS growth per connection since the previous step (the fixed start-up share cancels out); first step: as kbPerConnection. */
+  /** Slope: RSS growth per connection since the previous step (the fixed share cancels out); first step: as kbPerConnection. */
   kbPerConnectionMarginal: number;
+  /** RSS change over the sampling window of the baseline and of this reading (last − first sample): not settled when large. */
+  rssBaseDriftMb: number;
+  rssDriftMb: number;
+  /** Baseline and this reading both taken in a calm window (else at the wait's cap), and how long this reading waited. */
+  settled: boolean;
+  waitedMs: number;
+  /** Least wait before each reading (baseline included), and how many servers were measured side by side. */
+  settleMs: number;
+  together: number;
   pings: number;
   connectsPerSec: number;
 }
 
-/** Scenario 3: RSS growth per idle connection (authenticated for Hydra) with pings on. */
+/** Where one server of scenario 3 runs: its own worker pool when several are measured side by side. */
+export interface IdleTarget {
+  kind: TargetKind;
+  instance: string;
+  workers: WorkerPool;
+}
+
+export interface SettledRss {
+  /** Median of the samples in the reading window. */
+  rss: number;
+  /** Last − first sample of that window. */
+  drift: number;
+  /** Whether the window was calm (span ≤ max(1 MiB, 1.5%)) before `maxMs`. */
+  settled: boolean;
+  waitedMs: number;
+}
+
+/**
+ * Waits at least `minMs` and at most `maxMs`, sampling every process's RSS
+ * every 500 ms from `minMs − windowMs` on. A process's reading is the median
+ * of its first calm window of `windowMs` ending at or after `minMs` (a late
+ * V8 heap shrink in the window makes it wait for the next calm one), else, at
+ * `maxMs`, of its last window, marked not settled (its RSS still moves: a
+ * server whose garbage piles up between GCs while idle).
+ */
+async function settledRss(pids: number[], minMs: number, maxMs: number, windowMs: number): Promise<SettledRss[]> {
+  const t0 = performance.now();
+  const window = Math.max(0, Math.min(windowMs, minMs));
+  const per = Math.max(1, Math.round(window / 500) + 1);
+  await sleep(minMs - window);
+  const samples: number[][] = pids.map(() => []);
+  const out: Array<SettledRss | null> = pids.map(() => null);
+  const read = (i: number, settled: boolean): SettledRss => {
+    const xs = (samples[i] ?? []).slice(-per);
+    return {
+      rss: median(xs.filter(Number.isFinite)),
+      drift: (xs[xs.length - 1] ?? Number.NaN) - (xs[0] ?? Number.NaN),
+      settled,
+      waitedMs: performance.now() - t0,
+    };
+  };
+  for (;;) {
+    for (const [i, pid] of pids.entries()) samples[i]?.push(rssBytes(pid));
+    const elapsed = performance.now() - t0;
+    if (elapsed >= minMs - 1) {
+      for (const i of pids.keys()) {
+        if (out[i] === null && calm((samples[i] ?? []).slice(-per))) out[i] = read(i, true);
+      }
+    }
+    if (out.every((x) => x !== null)) break;
+    if (elapsed >= maxMs) {
+      for (const i of pids.keys()) if (out[i] === null) out[i] = read(i, false);
+      break;
+    }
+    await sleep(500);
+  }
+  return out as SettledRss[];
+}
+
+/**
+ * Scenario 3: RSS growth per idle connection (authenticated for Hydra) with
+ * pings on. Every reading, the baseline included, is taken after the same
+ * settle (`settleMs`, longer than V8's idle heap shrink, which runs 8–15 s
+ * after start-up or a burst of work): server started with no client, settle,
+ * baseline; then per step connect the clients, settle, read. Several targets
+ * are measured side by side (each with its own client pool) when given
+ * together: every phase, and so every settle, is then shared.
+ */
 export async function idleMemory(
   ctx: Ctx,
-  kind: TargetKind,
-  instance: string,
+  targets: IdleTarget[],
   round: number,
-  o: { steps: number[]; settleMs: number },
+  o: { steps: number[]; settleMs: number; maxSettleMs: number },
 ): Promise<IdleMemory[]> {
-  const t = await start(ctx, kind);
+  const running: Array<{ it: IdleTarget; t: RunningTarget }> = [];
   const out: IdleMemory[] = [];
   try {
-    await sleep(1000);
-    const base = rssBytes(t.pid);
-    let total = 0;
-    let prev = { rss: base, open: 0 };
+    for (const it of targets) running.push({ it, t: await start(ctx, it.kind) });
+    const windowMs = Math.min(ctx.pingMs, o.settleMs / 2);
+    const maxMs = Math.max(o.settleMs, o.maxSettleMs);
+    const pids = running.map((r) => r.t.pid);
+    const base = await settledRss(pids, o.settleMs, maxMs, windowMs);
+    const prev = running.map((_, i) => ({ rss: base[i]?.rss as number, open: 0 }));
+    const totals = running.map(() => 0);
     for (const target of o.steps) {
-      const add = target - total;
-      const c = await connectClients(ctx, t, add, [[0]], { rampPerSec: 4000, maxInflight: 300 });
-      total += c.open;
-      await ctx.workers.all({ cmd: 'reset' });
-      await sleep(o.settleMs);
-      const st = await ctx.workers.stats();
-      const rss = rssBytes(t.pid);
-      const m: IdleMemory = {
-        target: kind,
-        instance,
-        round,
-        connections: target,
-        open: st.open,
-        rssBaseMb: base / 2 ** 20,
-        rssMb: rss / 2 ** 20,
-        kbPerConnection: (rss - base) / 1024 / Math.max(1, st.open),
-        kbPerConnectionMarginal: (rss - prev.rss) / 1024 / Math.max(1, st.open - prev.open),
-        pings: st.pings,
-        connectsPerSec: c.open / (c.ms / 1000),
-      };
-      out.push(m);
-      ctx.progress(
-        `  ${instance.padEnd(8)} ${String(st.open).padStart(6)} idle conns: RSS ${m.rssBaseMb.toFixed(0)} → ${m.rssMb.toFixed(0)} MB, ` +
-          `${m.kbPerConnection.toFixed(2)} KB/conn (${m.kbPerConnectionMarginal.toFixed(2)} since the previous step), ` +
-          `${st.pings} pings in ${(o.settleMs / 1000).toFixed(0)} s`,
-      );
-      prev = { rss, open: st.open };
+      const connects: Array<{ open: number; ms: number }> = [];
+      for (const [i, { it, t }] of running.entries()) {
+        const c = await connectClients({ ...ctx, workers: it.workers }, t, target - (totals[i] ?? 0), [[0]], {
+          rampPerSec: 4000,
+          maxInflight: 300,
+        });
+        totals[i] = (totals[i] ?? 0) + c.open;
+        connects.push(c);
+        await it.workers.all({ cmd: 'reset' });
+      }
+      const rss = await settledRss(pids, o.settleMs, maxMs, windowMs);
+      for (const [i, { it }] of running.entries()) {
+        const st = await it.workers.stats();
+        const r = rss[i]?.rss as number;
+        const b = base[i]?.rss as number;
+        const p = prev[i] as { rss: number; open: number };
+        const c = connects[i] as { open: number; ms: number };
+        const m: IdleMemory = {
+          target: it.kind,
+          instance: it.instance,
+          round,
+          connections: target,
+          open: st.open,
+          rssBaseMb: b / 2 ** 20,
+          rssMb: r / 2 ** 20,
+          kbPerConnection: (r - b) / 1024 / Math.max(1, st.open),
+          kbPerConnectionMarginal: (r - p.rss) / 1024 / Math.max(1, st.open - p.open),
+          rssBaseDriftMb: (base[i]?.drift as number) / 2 ** 20,
+          rssDriftMb: (rss[i]?.drift as number) / 2 ** 20,
+          settled: base[i]?.settled === true && rss[i]?.settled === true,
+          waitedMs: rss[i]?.waitedMs as number,
+          settleMs: o.settleMs,
+          together: running.length,
+          pings: st.pings,
+          connectsPerSec: c.open / (c.ms / 1000),
+        };
+        out.push(m);
+        ctx.progress(
+          `  ${it.instance.padEnd(8)} ${String(st.open).padStart(6)} idle conns: RSS ${m.rssBaseMb.toFixed(0)} → ${m.rssMb.toFixed(0)} MB, ` +
+            `${m.kbPerConnection.toFixed(2)} KB/conn from baseline, slope ${m.kbPerConnectionMarginal.toFixed(2)} KB/conn since ${p.open}, ` +
+            `${st.pings} pings; read after ${(m.waitedMs / 1000).toFixed(0)} s${m.settled ? '' : ' (NOT SETTLED)'}, drift over the reading window ${m.rssBaseDriftMb.toFixed(1)} / ${m.rssDriftMb.toFixed(1)} MB`,
+        );
+        prev[i] = { rss: r, open: st.open };
+      }
     }
   } finally {
-    await ctx.workers.closeClients();
-    await t.stop();
+    for (const { it } of running) await it.workers.closeClients().catch(() => undefined);
+    await Promise.all(running.map(({ t }) => t.stop()));
   }
   return out;
 }

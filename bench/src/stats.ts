@@ -22,3 +22,10 @@ export function ratioBeyondNoise(ours: number, peer: number, noise: number): { r
   if (!Number.isFinite(ratio)) return { ratio, significant: false };
   return { ratio, significant: Math.abs(Math.log(ratio)) > Math.log(1 + noise) };
 }
+
+/** Whether RSS samples (one reading window) are calm: span ≤ max(1 MiB, 1.5% of their median). */
+export function calm(xs: readonly number[]): boolean {
+  const v = xs.filter(Number.isFinite);
+  if (v.length === 0) return false;
+  return Math.max(...v) - Math.min(...v) <= Math.max(2 ** 20, 0.015 * median(v));
+}

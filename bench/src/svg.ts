@@ -156,3 +156,65 @@ export function barChart(o: { title: string; yLabel: string; bars: readonly Bar[
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+export interface BarGroup {
+  name: string;
+  /** One value per legend entry (NaN: no bar). */
+  values: readonly number[];
+}
+
+/** Bars in groups: one group per server, one bar per legend entry (same colour across groups). */
+export function groupedBarChart(o: {
+  title: string;
+  yLabel: string;
+  legend: readonly string[];
+  groups: readonly BarGroup[];
+  width?: number;
+  height?: number;
+}) {
+  const w = o.width ?? 720;
+  const h = o.height ?? 400;
+  const m = { l: 70, r: 20, t: 40 + 16 * o.legend.length, b: 70 };
+  const pw = w - m.l - m.r;
+  const ph = h - m.t - m.b;
+  const all = o.groups.flatMap((g) => g.values.filter(Number.isFinite));
+  const yMax = niceMax(Math.max(1e-9, ...all));
+  const out = header(w, h, o.title);
+  o.legend.forEach((name, j) => {
+    const ly = 36 + j * 16;
+    out.push(`<rect x="${m.l}" y="${ly - 9}" width="12" height="10" fill="${COLORS[j % COLORS.length]}"/>`);
+    out.push(`<text x="${m.l + 18}" y="${ly}">${escapeXml(name)}</text>`);
+  });
+  out.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#999"/>`);
+  for (let i = 0; i <= 5; i++) {
+    const v = (yMax * i) / 5;
+    const y = m.t + ph - (v / yMax) * ph;
+    out.push(`<text x="${m.l - 8}" y="${fmt(y + 4)}" text-anchor="end">${escapeXml(formatTick(v))}</text>`);
+    out.push(`<line x1="${m.l}" y1="${fmt(y)}" x2="${m.l + pw}" y2="${fmt(y)}" stroke="#eee"/>`);
+  }
+  const slot = pw / Math.max(1, o.groups.length);
+  const n = Math.max(1, o.legend.length);
+  const bw = (slot * 0.8) / n;
+  o.groups.forEach((g, i) => {
+    const x0 = m.l + i * slot + slot * 0.1;
+    g.values.forEach((v, j) => {
+      if (!Number.isFinite(v)) return;
+      const bh = (Math.max(0, v) / yMax) * ph;
+      const x = x0 + j * bw;
+      out.push(
+        `<rect x="${fmt(x)}" y="${fmt(m.t + ph - bh)}" width="${fmt(bw * 0.9)}" height="${fmt(bh)}" fill="${COLORS[j % COLORS.length]}"/>`,
+      );
+      out.push(
+        `<text x="${fmt(x + bw * 0.45)}" y="${fmt(m.t + ph - bh - 4)}" text-anchor="middle" font-size="11">${escapeXml(v.toFixed(2))}</text>`,
+      );
+    });
+    out.push(
+      `<text x="${fmt(x0 + slot * 0.4)}" y="${m.t + ph + 16}" text-anchor="middle" font-size="11">${escapeXml(g.name)}</text>`,
+    );
+  });
+  out.push(
+    `<text x="16" y="${m.t + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.t + ph / 2})">${escapeXml(o.yLabel)}</text>`,
+  );
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
-import { kneeOf } from '../src/report.js';
-import type { LoadPoint } from '../src/scenarios.js';
-import { median, ratioBeyondNoise } from '../src/stats.js';
-import { barChart, lineChart } from '../src/svg.js';
+import { idleSummary, idleTargetLine, kneeOf } from '../src/report.js';
+import type { IdleMemory, LoadPoint } from '../src/scenarios.js';
+import { calm, median, ratioBeyondNoise } from '../src/stats.js';
+import { barChart, groupedBarChart, lineChart } from '../src/svg.js';
 import {
   countOccurrences,
   encodeClientFrame,
@@ -165,6 +165,15 @@ describe('stats', () => {
     expect(ratioBeyondNoise(1, 4, 0.1)).toEqual({ ratio: 0.25, significant: true });
     expect(ratioBeyondNoise(1.05, 1, 0.1).significant).toBe(false);
   });
+
+  it('calls an RSS window calm when its span is within max(1 MiB, 1.5%)', () => {
+    const mb = 2 ** 20;
+    expect(calm([60 * mb, 60.9 * mb, 60.5 * mb])).toBe(true);
+    expect(calm([61.5 * mb, 73.5 * mb, 73.5 * mb])).toBe(false); // a V8 heap shrink inside the window
+    expect(calm([150 * mb, 152 * mb])).toBe(true); // 2 MB of 151 MB
+    expect(calm([150 * mb, 155 * mb])).toBe(false);
+    expect(calm([Number.NaN])).toBe(false);
+  });
 });
 
 describe('knee', () => {
@@ -176,6 +185,53 @@ describe('knee', () => {
     expect(kneeOf(pts, 'x')).toEqual({ load: 75_000, clientBoundAbove: true });
     const serverBound = [point(25_000, 0, 10, false), point(75_000, 5, 400, false), point(150_000, 9, 900, true)];
     expect(kneeOf(serverBound, 'x')).toEqual({ load: 25_000, clientBoundAbove: false });
+  });
+});
+
+describe('idle memory summary', () => {
+  const rec = (instance: string, round: number, connections: number, kb: number, slope: number, rssMb: number) =>
+    ({
+      target: instance.split('#')[0],
+      instance,
+      round,
+      connections,
+      open: connections,
+      rssBaseMb: 50,
+      rssMb,
+      kbPerConnection: kb,
+      kbPerConnectionMarginal: slope,
+      settleMs: 25_000,
+      together: 1,
+      pings: 0,
+      connectsPerSec: 1000,
+    }) as IdleMemory;
+
+  it('takes medians of growth / N per step and of the slope between steps', () => {
+    const idle = [
+      rec('sio', 1, 1000, 30, 30, 80),
+      rec('sio', 1, 5000, 16, 12, 128),
+      rec('hydra', 1, 1000, 7, 7, 57),
+      rec('hydra', 1, 5000, 3.5, 2.6, 67),
+      rec('hydra', 2, 1000, 9, 9, 59),
+      rec('hydra', 2, 5000, 4.5, 2.4, 72),
+    ];
+    const { steps, rows } = idleSummary(idle);
+    expect(steps).toEqual([1000, 5000]);
+    expect(rows.map((r) => r.instance)).toEqual(['hydra', 'sio']);
+    expect(rows[0]).toMatchObject({ kbPerConnection: [8, 4], slopes: [2.5], rssBaseMb: 50, rssTopMb: 69.5 });
+    const line = idleTargetLine(rows, steps);
+    expect(line).toContain('slope 1.0k→5.0k');
+    expect(line).toContain('Hydra gateway 2.50 KB, 0.21× Socket.IO');
+    expect(line).toContain('(not met)'); // 2.5 ≤ 3 KB but above 1/5 of 12
+  });
+
+  it('falls back to growth / N, and says so, with one step', () => {
+    const { steps, rows } = idleSummary([rec('hydra', 1, 1000, 2, 2, 52), rec('sio', 1, 1000, 20, 20, 70)]);
+    expect(rows[0]?.slopes).toEqual([]);
+    const line = idleTargetLine(rows, steps);
+    expect(line).toContain('one step only');
+    expect(line).toContain('Hydra gateway 2.00 KB, 0.10× Socket.IO');
+    expect(line).toContain('(met)');
   });
 });
 
@@ -239,5 +295,21 @@ describe('SVG charts', () => {
     });
     assertWellFormed(svg);
     expect(svg.match(/<rect /g)).toHaveLength(3); // background + 2 bars
+  });
+
+  it('draws grouped bars, one per legend entry, skipping missing values', () => {
+    const svg = groupedBarChart({
+      title: 'memory <per conn>',
+      yLabel: 'KB',
+      legend: ['growth / N at 15k', 'slope 5k→15k'],
+      groups: [
+        { name: 'Hydra', values: [3.1, 2.2] },
+        { name: 'Socket.IO & adapter', values: [14, 12.5] },
+        { name: 'bare uWS', values: [0.8, Number.NaN] },
+      ],
+    });
+    assertWellFormed(svg);
+    expect(svg.match(/<rect /g)).toHaveLength(1 + 2 + 5); // background + legend + bars
+    expect(svg).toContain('Socket.IO &amp; adapter');
   });
 });
