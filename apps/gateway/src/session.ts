@@ -67,6 +67,8 @@ export class Session {
   readonly resume: ResumePositions;
   /** Set when the connection must get an `error` and be closed right after opening. */
   readonly rejection: Rejection | null;
+  /** Unsent bytes (uWS's, the ping included) right after the last ping or at the last tick it was awaited. */
+  pingBacklog = 0;
   /** Unsent bytes at the last slow-consumer check (slow-consumer-policy.ts). */
   backlog = 0;
   /** Consecutive slow-consumer checks that found the backlog above the floor and not shrinking. */

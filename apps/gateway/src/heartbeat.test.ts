@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Heartbeat } from './heartbeat.js';
+import { GatewayMetrics } from './metrics.js';
+import { Session, type SocketData } from './session.js';
+import type { WebSocket } from './uws.js';
+
+const INTERVAL = 1000;
+
+/** A session on a fake socket whose unsent backlog the test sets. */
+function client(connId: number) {
+  const state = { backlog: 0, pings: 0, closed: false };
+  const session = new Session({
+    connId,
+    ip: '127.0.0.1',
+    grant: { id: 'k', scopes: ['signals'], expiresAt: null },
+    wantSnapshot: false,
+    resume: new Map(),
+    rejection: null,
+    slotHeld: false,
+  });
+  session.ws = {
+    getBufferedAmount: () => state.backlog,
+    ping: () => {
+      state.pings++;
+      return 1;
+    },
+    close: () => {
+      state.closed = true;
+      session.closed = true;
+    },
+  } as unknown as WebSocket<SocketData>;
+  return { session, state };
+}
+
+describe('Heartbeat', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const start = (...sessions: Session[]) => {
+    const hb = new Heartbeat(
+      INTERVAL,
+      (visit) => sessions.forEach(visit),
+      new GatewayMetrics({ defaultMetrics: false }),
+    );
+    hb.start();
+    return hb;
+  };
+
+  it('pings every interval and keeps a peer that answers', () => {
+    const a = client(1);
+    const hb = start(a.session);
+    for (let i = 0; i < 3; i++) {
+      vi.advanceTimersByTime(INTERVAL);
+      Heartbeat.onPong(a.session);
+    }
+    expect(a.state.pings).toBe(3);
+    expect(a.state.closed).toBe(false);
+    hb.stop();
+  });
+
+  it('drops a peer that has not answered by the next tick while nothing is queued for it', () => {
+    const a = client(1);
+    const hb = start(a.session);
+    vi.advanceTimersByTime(INTERVAL);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(a.state.closed).toBe(true);
+    hb.stop();
+  });
+
+  it('waits for a peer whose ping is queued behind a backlog it keeps draining, then drops it once it stops', () => {
+    const a = client(1);
+    a.state.backlog = 900_000; // a large snapshot ahead of the ping
+    const hb = start(a.session);
+    vi.advanceTimersByTime(INTERVAL); // ping queued at 900 KB
+    a.state.backlog = 500_000;
+    vi.advanceTimersByTime(INTERVAL);
+    a.state.backlog = 100_000;
+    vi.advanceTimersByTime(INTERVAL);
+    expect(a.state.closed).toBe(false);
+    expect(a.state.pings).toBe(1);
+    vi.advanceTimersByTime(INTERVAL); // no progress since the last tick, still no pong
+    expect(a.state.closed).toBe(true);
+    hb.stop();
+  });
+});
