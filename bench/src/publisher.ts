@@ -28,6 +28,28 @@ interface RedisLike {
   quit(): Promise<unknown>;
 }
 
+/** POSTs a JSON body on loopback; resolves on 200, rejects otherwise. */
+function postJson(agent: http.Agent, port: number, path: string, body: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () => Promise<void> }> {
   const names = plan.scopeNames;
   const id = (scope: number, counter: number) =>
@@ -84,25 +106,7 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
       // One burst is one POST to the API node, which publishes the events in
       // order through the Redis broker (concurrent publishes could reorder).
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const post = (body: string) =>
-        new Promise<void>((resolve, reject) => {
-          const req = http.request(
-            {
-              host: '127.0.0.1',
-              port: plan.httpPort,
-              path: '/publish',
-              method: 'POST',
-              agent,
-              headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-            },
-            (res) => {
-              res.resume();
-              res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-            },
-          );
-          req.on('error', reject);
-          req.end(body);
-        });
+      const post = (body: string) => postJson(agent, plan.httpPort ?? 0, '/publish', body);
       return {
         send: async (events) => {
           const items = events.map((e) => ({
@@ -116,28 +120,12 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
     }
     case 'pusher': {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-      const post = (body: string) =>
-        new Promise<void>((resolve, reject) => {
-          const path = '/apps/app-id/batch_events';
-          const params = `auth_key=app-key&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${createHash('md5').update(body).digest('hex')}`;
-          const sig = createHmac('sha256', 'app-secret').update(`POST\n${path}\n${params}`).digest('hex');
-          const req = http.request(
-            {
-              host: '127.0.0.1',
-              port: plan.httpPort,
-              path: `${path}?${params}&auth_signature=${sig}`,
-              method: 'POST',
-              agent,
-              headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-            },
-            (res) => {
-              res.resume();
-              res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-            },
-          );
-          req.on('error', reject);
-          req.end(body);
-        });
+      const post = (body: string) => {
+        const path = '/apps/app-id/batch_events';
+        const params = `auth_key=app-key&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${createHash('md5').update(body).digest('hex')}`;
+        const sig = createHmac('sha256', 'app-secret').update(`POST\n${path}\n${params}`).digest('hex');
+        return postJson(agent, plan.httpPort ?? 0, `${path}?${params}&auth_signature=${sig}`, body);
+      };
       // One burst is one signed batch_events request (the pipeline of the other
       // targets), split at SOKETI_BATCH events (the node is started with that limit).
       return {
