@@ -150,6 +150,7 @@ export class Gateway {
         log: this.log,
         afterFanOut: () => this.slowConsumers.checkIfDue(),
         // Not while draining: the backplane is then closing, not coming back.
+        flushLiveEvents: () => this.liveEvents.flush(),
         backplaneReconnecting: () => !this.draining && !backplane.isHealthy(),
       });
     }
@@ -165,8 +166,17 @@ export class Gateway {
       backplane,
       onError: () => this.metrics.errors.inc({ kind: 'expiry_sweep' }),
     });
+    // Each event on its own: one that throws is counted and logged, and the rest of the batch still goes
+    // out (a scope whose event failed recovers from history at its next event: a seq gap).
     this.liveEvents = new WriteCoalescer<LiveEvent>(config.writeCoalesceMs, (events) => {
-      for (const { scope, seq, frame } of events) this.streams[scope]?.onEvent(seq, frame, frameTs(frame));
+      for (const { scope, seq, frame } of events) {
+        try {
+          this.streams[scope]?.onEvent(seq, frame, frameTs(frame));
+        } catch (err) {
+          this.metrics.errors.inc({ kind: 'live_event' });
+          this.log.error({ err: describeError(err), scope, seq }, 'live event failed');
+        }
+      }
     });
     this.retentionWatch = new RetentionWatch({
       agreement: backplane.retentionAgreement,
@@ -333,18 +343,32 @@ export class Gateway {
           pending.aborted = true;
         });
         const request: UpgradeRequest = { headerKey, forwardedFor, proxiedIp, query, socketIp };
+        let admitted: Session | null = null;
         this.admission
           .admit(request, () => pending.aborted)
           .then((admission) => {
-            if (admission.kind === 'upgrade') this.upgrade(res, context, secKey, secProtocol, secExtensions, admission);
-            else if (admission.kind === 'refuse') {
+            if (admission.kind === 'upgrade') {
+              admitted = admission.session;
+              this.upgrade(res, context, secKey, secProtocol, secExtensions, admission);
+            } else if (admission.kind === 'refuse') {
               this.refuse(res, admission.status, admission.body, admission.reason, admission.retryAfter);
             }
           })
           .catch((err: unknown) => {
             this.log.error({ err: describeError(err) }, 'upgrade failed');
             this.metrics.errors.inc({ kind: 'upgrade' });
-            if (!pending.aborted) this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
+            // No socket, so no close event: the slot admission handed over is given back here.
+            const session = admitted as Session | null;
+            if (session?.slotHeld) {
+              session.slotHeld = false;
+              this.admission.release(session.ip);
+            }
+            try {
+              if (!pending.aborted)
+                this.refuse(res, '500 Internal Server Error', 'Internal Server Error', 'unavailable');
+            } catch {
+              // the response is gone (aborted or already upgraded): nothing more to answer
+            }
           });
       },
       // uWS bug (uNetworking/uWebSockets#1928, uWebSockets.js#1108): sending from `open` right after an

@@ -55,6 +55,12 @@ export interface ScopeStreamDeps {
    * snapshot read. Absent: never (no retry).
    */
   backplaneReconnecting?: () => boolean;
+  /**
+   * Hands over live events the gateway holds back (write coalescing) before
+   * a prime compares its snapshot with what was received: otherwise a held
+   * event would look like a gap.
+   */
+  flushLiveEvents?: () => void;
 }
 
 /**
@@ -156,7 +162,12 @@ export class ScopeStream {
    */
   async prime(): Promise<void> {
     const ticket = this.nextTicket;
+    const epoch = this.epoch;
     const snap = await this.deps.snapshots.read();
+    // The sequence restarted during the read (handled, clients resynced): the read may be of the old one.
+    if (epoch !== this.epoch) return;
+    this.deps.flushLiveEvents?.();
+    if (epoch !== this.epoch) return; // one of the held events was a restart
     this.reconcile(snap.seq);
     this.resyncWaitersAhead(snap.seq, ticket);
   }

@@ -38,7 +38,10 @@ export class WriteCoalescer<T> {
     if (this.timer !== null) return;
     const wait = this.lastFlushAt + this.intervalMs - this.now();
     if (wait <= 0) this.flush();
-    else this.timer = setTimeout(() => this.flush(), wait);
+    else {
+      this.timer = setTimeout(() => this.flush(), wait);
+      this.timer.unref();
+    }
   }
 
   /** Delivers everything pending now, in order. */

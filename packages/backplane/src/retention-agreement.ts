@@ -40,7 +40,13 @@ export function redisRetentionAgreement(redis: Redis, policy: RetentionPolicy): 
   const key = redisKeys.retentionPolicy();
   return {
     announce: async () => compare(ours, (await redis.set(key, ours, 'GET')) ?? undefined),
-    check: async () => compare(ours, (await redis.get(key)) ?? undefined),
+    // A key gone (Redis restarted empty, flushed, evicted) is announced again, so a later
+    // process with another policy is still compared with ours.
+    check: async () => {
+      const announced = await redis.get(key);
+      if (announced === null) await redis.set(key, ours, 'NX');
+      return compare(ours, announced ?? undefined);
+    },
   };
 }
 

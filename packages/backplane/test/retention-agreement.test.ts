@@ -76,6 +76,20 @@ describe('retention agreement across processes on Redis', () => {
     }
   });
 
+  it('announces again when the key is gone (Redis restarted empty), so later processes are still compared', async () => {
+    await flush();
+    const ours = createBackplane({ kind: 'redis', url: testRedis.url, retention: standard });
+    const later = createBackplane({ kind: 'redis', url: testRedis.url, retention: shortTtl });
+    try {
+      await ours.retentionAgreement.announce();
+      await flush();
+      expect((await ours.retentionAgreement.check()).agrees).toBe(true);
+      expect((await later.retentionAgreement.check()).agrees).toBe(false);
+    } finally {
+      await Promise.all([ours.close(), later.close()]);
+    }
+  });
+
   it('formats a policy in HYDRA_RETENTION syntax that parses back to the same policy', () => {
     expect(parseRetention(formatRetention(shortTtl))).toEqual(shortTtl);
     expect(formatRetention(standard)).not.toEqual(formatRetention(shortTtl));
