@@ -35,6 +35,9 @@ const K_COUNTER = Buffer.from(FIELD_COUNTER);
 const K_TIME = Buffer.from(FIELD_TIME);
 const K_SEQ = Buffer.from('"seq"');
 const SNAPSHOT_PREFIX = Buffer.from('{"type":"snapshot"');
+const K_INCOMPLETE = Buffer.from('"complete":false');
+/** A snapshot part's envelope (scope, seq, part, parts, complete) fits in this many leading bytes. */
+const SNAPSHOT_ENVELOPE_BYTES = 160;
 const CONNECTED_PREFIX = Buffer.from('{"type":"connected"');
 const HEADER_END = Buffer.from('\r\n\r\n');
 const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
@@ -75,7 +78,9 @@ let seqDups = 0;
 let pings = 0;
 let closedByServer = 0;
 let pausedClosed = 0;
+/** Whole snapshots received (their last part, `complete: true`) and snapshot messages (parts). */
 let snapshots = 0;
+let snapshotParts = 0;
 let snapshotItems = 0;
 let lastSnapshotMs = 0;
 let connectStart = performance.now();
@@ -131,7 +136,9 @@ function onHydraLive(c: Client, p: Buffer): void {
 }
 
 function onSnapshot(c: Client, p: Buffer): void {
-  snapshots++;
+  snapshotParts++;
+  const envelope = p.subarray(0, SNAPSHOT_ENVELOPE_BYTES);
+  if (envelope.indexOf(K_INCOMPLETE) < 0) snapshots++;
   const items = countOccurrences(p, K_COUNTER);
   snapshotItems += items;
   const seq = readNumberAfter(p, K_SEQ);
@@ -350,6 +357,7 @@ function stats(): WorkerStats {
     seqDups,
     pings,
     snapshots,
+    snapshotParts,
     snapshotItems,
     lastSnapshotMs,
     latency: latency.toSparse(),
@@ -385,6 +393,7 @@ process.on('message', (m: WorkerCommand) => {
       failures = {};
       failed = 0;
       snapshots = 0;
+      snapshotParts = 0;
       snapshotItems = 0;
       lastSnapshotMs = 0;
       connectAll(m);

@@ -66,7 +66,9 @@ export interface WorkerStats {
   seqGaps: number;
   seqDups: number;
   pings: number;
+  /** Whole snapshots (last parts) and snapshot messages (parts) received. */
   snapshots: number;
+  snapshotParts: number;
   snapshotItems: number;
   /** ms from the connect command to the moment this worker's last client had its last snapshot. */
   lastSnapshotMs: number;
@@ -100,6 +102,8 @@ export interface PublishPlan {
   payloadBytes: number;
   /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
   entities: number;
+  /** Hydra: the retention policy (HYDRA_RETENTION syntax) published under, when not the default. */
+  retention?: string;
   /**
    * The events due are sent every `burstMs` as one burst (one pipeline; one
    * HTTP batch for soketi), the same load shape for every target. Default 20.

@@ -8,7 +8,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
+import { createBackplane, parseRetention } from '@hydra/backplane';
 import type { IngestEvent, Scope } from '@hydra/protocol';
 import { peersDir } from './paths.js';
 import { makePayload } from './payload.js';
@@ -56,7 +56,7 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
     plan.entities > 0 ? `e${counter % plan.entities}` : `s${scope}-${counter}`;
   switch (plan.target) {
     case 'hydra': {
-      const bp = createBackplane({ kind: 'redis', url: plan.redisUrl, retention: DEFAULT_RETENTION });
+      const bp = createBackplane({ kind: 'redis', url: plan.redisUrl, retention: parseRetention(plan.retention) });
       return {
         send: async (events) => {
           const batch: IngestEvent[] = events.map((e) => ({

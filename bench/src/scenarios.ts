@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
+import { createBackplane, DEFAULT_RETENTION, parseRetention } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
 import { makePayload } from './payload.js';
 import { coreJiffies, cpuSeconds, cpuTimes, forkPinned, rssBytes, sleep } from './procs.js';
@@ -87,13 +87,14 @@ export async function hydraKeys(redisUrl: string, scopeSets: number[][]): Promis
 /** The product's default ping interval (HYDRA_PING_INTERVAL_MS), for scenarios that do not count pings. */
 const DEFAULT_PING_MS = 15_000;
 
-async function start(ctx: Ctx, kind: TargetKind, pingMs = ctx.pingMs): Promise<RunningTarget> {
+async function start(ctx: Ctx, kind: TargetKind, pingMs = ctx.pingMs, retention?: string): Promise<RunningTarget> {
   return startTarget(kind, {
     redisUrl: ctx.redis.url,
     redisPort: ctx.redis.port,
     serverCpus: SERVER_CPUS,
     sideCpus: SIDE_CPUS,
     pingMs,
+    retention,
   });
 }
 
@@ -543,14 +544,20 @@ export interface StormResult {
   connectsPerSec: number;
   allSnapshotsMs: number;
   snapshots: number;
+  snapshotParts: number;
   completeSnapshots: boolean;
   snapshotItems: number;
   seqGaps: number;
   seqDups: number;
   liveEvents: number;
   redisCommands: Record<string, number>;
+  /** Redis commands per connect as Redis counts them: including the commands a Lua script runs. */
   redisCommandsPerConnect: number;
+  /** The gateway's own timed Redis calls (key lookups, limiter acquires, snapshot and history reads) per connect. */
+  gatewayRedisCallsPerConnect: number;
   snapshotReads: number;
+  /** Versions the aircraft state passed through during the storm (live events received by the gateway). */
+  snapshotVersions: number;
   serverCpuS: number;
   serverRssMb: number;
 }
@@ -571,6 +578,9 @@ async function metric(adminPort: number, name: string): Promise<number> {
   }
 }
 
+/** Count of the gateway's timed Redis calls (one histogram series per operation). */
+const REDIS_CALLS_METRIC = 'hydra_redis_command_duration_seconds_count';
+
 /**
  * Scenario 4 (Hydra only: the peers have no snapshots): `clients` connect at
  * once (as fast as the listen backlog allows) while an `entities`-entity
@@ -583,8 +593,11 @@ export async function connectStorm(
 ): Promise<StormResult> {
   // The gateway's default pings: at the bench's 5 s, clients whose (single, saturated) core is still parsing
   // megabytes of snapshots answer late and are dropped as dead peers, which measures the load generator.
-  const t = await start(ctx, 'hydra', DEFAULT_PING_MS);
-  const bp = createBackplane({ kind: 'redis', url: ctx.redis.url, retention: DEFAULT_RETENTION });
+  // Entities outlive the storm: the live updates refresh only some of them, and a mass expiry
+  // mid-storm would measure removal fan-out instead of the connects.
+  const retention = `aircraft:ttl=${o.timeoutMs + 60_000}`;
+  const t = await start(ctx, 'hydra', DEFAULT_PING_MS, retention);
+  const bp = createBackplane({ kind: 'redis', url: ctx.redis.url, retention: parseRetention(retention) });
   try {
     // Seed: every entity once (ids e0..e{n-1}, the same ids the live updates cycle through).
     for (let i = 0; i < o.entities; i += 500) {
@@ -597,6 +610,8 @@ export async function connectStorm(
     const keys = await hydraKeys(ctx.redis.url, [[1]]);
     const paths = clientPaths(t, [[1]], SCOPE_NAMES, keys, true);
     const reads0 = await metric(t.adminPort, 'hydra_snapshot_reads_total');
+    const calls0 = await metric(t.adminPort, REDIS_CALLS_METRIC);
+    const versions0 = await metric(t.adminPort, 'hydra_bus_events_received_total');
     const cpu0 = cpuSeconds(t.pid);
     const live = ctx.publisher.run({
       target: 'hydra',
@@ -607,6 +622,7 @@ export async function connectStorm(
       durationMs: o.timeoutMs,
       payloadBytes: PAYLOAD_BYTES,
       entities: o.entities,
+      retention,
     });
     // The live feed's own Redis commands per second, measured before any client connects.
     await sleep(300);
@@ -640,6 +656,8 @@ export async function connectStorm(
     const cmd1 = await ctx.redis.commandStats();
     const stormSeconds = (performance.now() - t0) / 1000;
     const reads1 = await metric(t.adminPort, 'hydra_snapshot_reads_total');
+    const calls1 = await metric(t.adminPort, REDIS_CALLS_METRIC);
+    const versions1 = await metric(t.adminPort, 'hydra_bus_events_received_total');
     const cpu1 = cpuSeconds(t.pid);
     const rss = rssBytes(t.pid);
     // Let the live updates run past the snapshots, then check seq continuity.
@@ -666,6 +684,7 @@ export async function connectStorm(
       connectsPerSec: c.open / (c.ms / 1000),
       allSnapshotsMs: st.lastSnapshotMs,
       snapshots: st.snapshots,
+      snapshotParts: st.snapshotParts,
       completeSnapshots: st.snapshots === c.open && st.snapshotItems === c.open * o.entities,
       snapshotItems: st.snapshotItems,
       seqGaps: after.seqGaps,
@@ -673,14 +692,16 @@ export async function connectStorm(
       liveEvents: after.messages,
       redisCommands,
       redisCommandsPerConnect: connectCommands / Math.max(1, c.open),
+      gatewayRedisCallsPerConnect: (calls1 - calls0) / Math.max(1, c.open),
       snapshotReads: reads1 - reads0,
+      snapshotVersions: versions1 - versions0,
       serverCpuS: cpu1 - cpu0,
       serverRssMb: rss / 2 ** 20,
     };
     ctx.progress(
       `  storm: ${st.snapshots}/${c.open} snapshots (${res.completeSnapshots ? 'all complete' : 'INCOMPLETE'}) ` +
         `after ${(st.lastSnapshotMs / 1000).toFixed(1)} s; ${res.snapshotReads} snapshot reads; ` +
-        `${res.redisCommandsPerConnect.toFixed(2)} Redis commands/connect; seq gaps ${res.seqGaps}, dups ${res.seqDups}`,
+        `${res.redisCommandsPerConnect.toFixed(2)} Redis commands/connect (${res.gatewayRedisCallsPerConnect.toFixed(2)} gateway calls); seq gaps ${res.seqGaps}, dups ${res.seqDups}`,
     );
     await ctx.workers.closeClients();
     ctx.publisher.finish();

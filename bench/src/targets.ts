@@ -72,6 +72,8 @@ export interface TargetOptions {
   serverCpus: string;
   sideCpus: string;
   pingMs: number;
+  /** Hydra gateways: HYDRA_RETENTION, when not the default. */
+  retention?: string;
 }
 
 const listeningPort = (line: string): number | undefined => {
@@ -85,8 +87,11 @@ const listeningPort = (line: string): number | undefined => {
   return undefined;
 };
 
-async function startNode(cpus: string, script: string, env: NodeJS.ProcessEnv, cwd: string) {
-  const child = spawnPinned(cpus, process.execPath, [script], { ...process.env, ...env }, cwd);
+/** Extra Node flags for the gateways under test (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a scenario). */
+const gatewayNodeArgs = (process.env.HYDRA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+async function startNode(cpus: string, script: string, env: NodeJS.ProcessEnv, cwd: string, nodeArgs: string[] = []) {
+  const child = spawnPinned(cpus, process.execPath, [...nodeArgs, script], { ...process.env, ...env }, cwd);
   child.stderr?.resume();
   const port = await waitForLine(child, listeningPort, 20_000);
   return { child, port };
@@ -111,9 +116,11 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
           HYDRA_LOG_LEVEL: 'info',
           HYDRA_PING_INTERVAL_MS: String(o.pingMs),
           HYDRA_DRAIN_MS: '0',
+          ...(o.retention ? { HYDRA_RETENTION: o.retention } : {}),
           ...(kind === 'hydra-coalesced' ? { HYDRA_WRITE_COALESCE_MS: String(COALESCE_MS) } : {}),
         },
         repoDir,
+        gatewayNodeArgs,
       );
       const pid = child.pid ?? 0;
       return {

@@ -136,6 +136,7 @@ export class WorkerPool {
         'seqDups',
         'pings',
         'snapshots',
+        'snapshotParts',
         'snapshotItems',
         'cpuMs',
         'cpuSysMs',

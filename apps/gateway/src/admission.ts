@@ -121,7 +121,7 @@ export class AdmissionControl {
     else if (!isWellFormedApiKey(key)) rejection = unauthorized(UNAUTHORIZED_MESSAGE);
     else {
       try {
-        record = await metrics.timeRedis('key_lookup', () => this.deps.keys.lookup(key));
+        record = await this.deps.keys.lookup(key);
       } catch (err) {
         this.deps.log.warn({ err: describeError(err) }, 'key lookup failed');
         return isAborted() ? { kind: 'abandoned' } : unavailable;

@@ -108,6 +108,7 @@ export class Gateway {
       ttlMs: config.keyCacheTtlMs,
       negativeTtlMs: config.keyCacheNegativeTtlMs,
       onLookup: (result) => this.metrics.keyCacheLookups.inc({ result }),
+      timeStoreRead: (read) => this.metrics.timeRedis('key_lookup', read),
     });
     // Redis unreachable: per-IP decisions fall back to a per-node cap (policy in fallback-connection-limiter.ts).
     this.limiter = new FallbackConnectionLimiter(

@@ -26,6 +26,8 @@ export class KeyCache {
       maxEntries?: number;
       now?: () => number;
       onLookup?: (result: 'hit' | 'miss') => void;
+      /** Wraps each key-store read (a miss), e.g. to time the Redis round trip; hits never reach it. */
+      timeStoreRead?: (read: () => Promise<ApiKeyRecord | null>) => Promise<ApiKeyRecord | null>;
     },
   ) {}
 
@@ -40,8 +42,8 @@ export class KeyCache {
     this.options.onLookup?.('miss');
     const pending = this.inflight.get(hash);
     if (pending) return pending;
-    const read = this.store
-      .lookup(key)
+    const storeRead = () => this.store.lookup(key);
+    const read = (this.options.timeStoreRead ? this.options.timeStoreRead(storeRead) : storeRead())
       .then((record) => {
         this.remember(hash, record, (this.options.now ?? Date.now)());
         return record;
