@@ -22,6 +22,9 @@ export interface RunResults {
   burstMs: number;
   durationS: number;
   fanout: LoadPoint[];
+  /** Scenario 1 again at 75k/s with the events published in larger, rarer bursts (batched ingest). */
+  fanoutBatched?: LoadPoint[];
+  batchedBurstMs?: number;
   scopes: LoadPoint[];
   idle: IdleMemory[];
   storm: StormResult[];
@@ -84,6 +87,75 @@ function kneeText(points: readonly LoadPoint[], instance: string, top: number | 
   if (load === 0) return clientBoundAbove ? 'none clean (client-bound)' : 'below the lowest load';
   if (load === top) return `${k(load)}+`;
   return clientBoundAbove ? `≥ ${k(load)} (client-bound above)` : k(load);
+}
+
+/**
+ * The tables at one offered load: every server's figures, then the ratios
+ * ours/peer where they exceed the noise between our two runs. `withKnee`:
+ * the points span the load range (scenario 1), so the knee is known.
+ */
+function atLoadTables(points: readonly LoadPoint[], at: number, title: string, withKnee: boolean): string[] {
+  const lines: string[] = [];
+  const inst = instances(points);
+  const topLoad = Math.max(...points.map((p) => p.offered));
+  const noise = (key: keyof LoadPoint) =>
+    inst.includes('hydra#2')
+      ? relativeSpread(medianAt(points, 'hydra', at, key), medianAt(points, 'hydra#2', at, key))
+      : Number.NaN;
+  const noiseCpu = noise('cpuUsPerDelivery');
+  const noiseUserCpu = noise('userCpuUsPerDelivery');
+  const noiseP99 = noise('p99');
+  lines.push(
+    '',
+    `### ${title}`,
+    '',
+    `| server | delivered/s | loss | p50 ms | p99 ms | p99.9 ms | server CPU (usr + sys) | CPU µs/delivery | msgs per client read | client core busy |${withKnee ? ' knee (no loss, p99 < 100 ms) |' : ''}`,
+    `|---|---|---|---|---|---|---|---|---|---|${withKnee ? '---|' : ''}`,
+  );
+  for (const i of inst) {
+    const cb = points.some((p) => p.instance === i && p.offered === at && p.clientBound) ? ' ⚠' : '';
+    lines.push(
+      `| ${label(i)} | ${k(medianAt(points, i, at, 'delivered'))} | ${f(medianAt(points, i, at, 'lossPct'), 2)}% | ` +
+        `${f(medianAt(points, i, at, 'p50'))} | ${f(medianAt(points, i, at, 'p99'))} | ${f(medianAt(points, i, at, 'p999'))} | ` +
+        `${f(medianAt(points, i, at, 'serverCpuPct'), 0)}% (${f(medianAt(points, i, at, 'serverUserPct'), 0)} + ${f(medianAt(points, i, at, 'serverSysPct'), 0)}) | ` +
+        `${f(medianAt(points, i, at, 'cpuUsPerDelivery'), 2)} | ${f(medianAt(points, i, at, 'msgsPerRead'), 2)} | ` +
+        `${f(medianAt(points, i, at, 'sideCoreBusyPct'), 0)}%${cb} |${withKnee ? ` ${kneeText(points, i, topLoad)} |` : ''}`,
+    );
+  }
+  lines.push(
+    '',
+    'For servers built on uWS topics, CPU per delivery is mostly kernel time per socket write (send + loopback receive path, charged to the sender here) divided by the messages uWS packs into that write; ' +
+      '"msgs per client read" is an upper bound on that packing. A saturated client core (⚠) delays Redis and the publisher, grows the bursts and so lowers those servers\' CPU per delivery: compare CPU figures only between rows without ⚠.',
+  );
+  const noiseText = Number.isFinite(noiseCpu)
+    ? `Noise (Hydra run 1 vs run 2 at ${k(at)}/s): CPU/delivery ${(noiseCpu * 100).toFixed(0)}%, p99 ${(noiseP99 * 100).toFixed(0)}%.`
+    : 'Noise: one Hydra instance only in this mode, so ratios carry no noise bound (run the full mode).';
+  lines.push(
+    '',
+    noiseText,
+    '',
+    `| ratio ours/peer | CPU per delivery | user CPU per delivery (the server's own code) | p99 |${withKnee ? ' knee |' : ''}`,
+    `|---|---|---|---|${withKnee ? '---|' : ''}`,
+  );
+  for (const ours of ['hydra', 'hydra-coalesced'].filter((x) => inst.includes(x))) {
+    for (const i of inst.filter((x) => !x.startsWith('hydra'))) {
+      const cell = (key: keyof LoadPoint, nz: number) => {
+        const { ratio, significant } = ratioBeyondNoise(
+          medianAt(points, ours, at, key),
+          medianAt(points, i, at, key),
+          Number.isFinite(nz) ? nz : 0,
+        );
+        return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
+      };
+      const kOurs = knee(points, ours);
+      const kPeer = knee(points, i);
+      const kneeCell = withKnee ? ` ${kOurs > 0 && kPeer > 0 ? `${f(kOurs / kPeer, 2)}×` : '–'} |` : '';
+      lines.push(
+        `| ${label(ours)} vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('userCpuUsPerDelivery', noiseUserCpu)} | ${cell('p99', noiseP99)} |${kneeCell}`,
+      );
+    }
+  }
+  return lines;
 }
 
 function nearest(loads: number[], want: number): number {
@@ -191,55 +263,20 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
       });
       lines.push(`| ${k(l)} | ${cells.join(' | ')} |`);
     }
-    const at = nearest(loads, 75_000);
-    const noise = (key: keyof LoadPoint) =>
-      inst.includes('hydra#2')
-        ? relativeSpread(medianAt(r.fanout, 'hydra', at, key), medianAt(r.fanout, 'hydra#2', at, key))
-        : Number.NaN;
-    const noiseCpu = noise('cpuUsPerDelivery');
-    const noiseP99 = noise('p99');
-    lines.push(
-      '',
-      `### At ${k(at)} deliveries/s`,
-      '',
-      '| server | delivered/s | loss | p50 ms | p99 ms | p99.9 ms | server CPU (usr + sys) | CPU µs/delivery | msgs per client read | client core busy | knee (no loss, p99 < 100 ms) |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
-    );
-    for (const i of inst) {
-      const cb = r.fanout.some((p) => p.instance === i && p.offered === at && p.clientBound) ? ' ⚠' : '';
+    lines.push(...atLoadTables(r.fanout, nearest(loads, 75_000), `At ${k(nearest(loads, 75_000))} deliveries/s`, true));
+    const batched = r.fanoutBatched ?? [];
+    if (batched.length > 0) {
       lines.push(
-        `| ${label(i)} | ${k(medianAt(r.fanout, i, at, 'delivered'))} | ${f(medianAt(r.fanout, i, at, 'lossPct'), 2)}% | ` +
-          `${f(medianAt(r.fanout, i, at, 'p50'))} | ${f(medianAt(r.fanout, i, at, 'p99'))} | ${f(medianAt(r.fanout, i, at, 'p999'))} | ` +
-          `${f(medianAt(r.fanout, i, at, 'serverCpuPct'), 0)}% (${f(medianAt(r.fanout, i, at, 'serverUserPct'), 0)} + ${f(medianAt(r.fanout, i, at, 'serverSysPct'), 0)}) | ` +
-          `${f(medianAt(r.fanout, i, at, 'cpuUsPerDelivery'), 2)} | ${f(medianAt(r.fanout, i, at, 'msgsPerRead'), 2)} | ` +
-          `${f(medianAt(r.fanout, i, at, 'sideCoreBusyPct'), 0)}%${cb} | ${kneeText(r.fanout, i, loads[loads.length - 1])} |`,
+        ...atLoadTables(
+          batched,
+          nearest([...new Set(batched.map((p) => p.offered))], 75_000),
+          `The same load, batched ingest: the events due published every ${r.batchedBurstMs} ms`,
+          false,
+        ),
+        '',
+        `A feed that arrives in batches (an ADS-B or AIS poller posting every few seconds, one \`POST /v1/events\` array) reaches the gateways as bursts; ` +
+          'uWS then writes a burst to each client in one socket write, so the kernel cost per delivery falls with the burst size, while a server doing per-message work in JS (Socket.IO, ws, soketi) gains little.',
       );
-    }
-    lines.push(
-      '',
-      'For servers built on uWS topics, CPU per delivery is mostly kernel time per socket write (send + loopback receive path, charged to the sender here) divided by the messages uWS packs into that write; ' +
-        '"msgs per client read" is an upper bound on that packing. A saturated client core (⚠) delays Redis and the publisher, grows the bursts and so lowers those servers\' CPU per delivery: compare CPU figures only between rows without ⚠.',
-    );
-    const noiseText = Number.isFinite(noiseCpu)
-      ? `Noise (Hydra run 1 vs run 2 at ${k(at)}/s): CPU/delivery ${(noiseCpu * 100).toFixed(0)}%, p99 ${(noiseP99 * 100).toFixed(0)}%.`
-      : 'Noise: one Hydra instance only in this mode, so ratios carry no noise bound (run the full mode).';
-    lines.push('', noiseText, '', '| ratio ours/peer | CPU per delivery | p99 | knee |', '|---|---|---|---|');
-    for (const ours of ['hydra', 'hydra-coalesced'].filter((x) => inst.includes(x))) {
-      for (const i of inst.filter((x) => !x.startsWith('hydra'))) {
-        const cell = (key: keyof LoadPoint, nz: number) => {
-          const { ratio, significant } = ratioBeyondNoise(
-            medianAt(r.fanout, ours, at, key),
-            medianAt(r.fanout, i, at, key),
-            Number.isFinite(nz) ? nz : 0,
-          );
-          return Number.isFinite(ratio) ? (significant ? `${f(ratio, 2)}×` : `≈ (${f(ratio, 2)}×, within noise)`) : '–';
-        };
-        const kOurs = knee(r.fanout, ours);
-        const kPeer = knee(r.fanout, i);
-        lines.push(
-          `| ${label(ours)} vs ${label(i)} | ${cell('cpuUsPerDelivery', noiseCpu)} | ${cell('p99', noiseP99)} | ${kOurs > 0 && kPeer > 0 ? `${f(kOurs / kPeer, 2)}×` : '–'} |`,
-        );
-      }
     }
     const series = (key: keyof LoadPoint) =>
       inst.map((i) => ({ name: label(i), points: loads.map((l) => [l, medianAt(r.fanout, i, l, key)] as const) }));

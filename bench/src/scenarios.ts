@@ -158,6 +158,8 @@ export interface LoadPoint {
   serverUserPct: number;
   serverSysPct: number;
   cpuUsPerDelivery: number;
+  /** The user-space share of cpuUsPerDelivery: the server's own code (JS, native library), without the kernel's. */
+  userCpuUsPerDelivery: number;
   clientCpuPct: number;
   /** The client core's total busy share (clients, publisher, Redis and anything else on it). */
   sideCoreBusyPct: number;
@@ -267,6 +269,7 @@ async function measure(
     serverUserPct: (100 * user) / wall,
     serverSysPct: (100 * sys) / wall,
     cpuUsPerDelivery: st.messages > 0 ? (cpuAll * 1e6) / st.messages : Number.NaN,
+    userCpuUsPerDelivery: st.messages > 0 ? ((cpu2.user - cpu0.user) * 1e6) / st.messages : Number.NaN,
     clientCpuPct: 100 * st.clientCpu,
     sideCoreBusyPct: 100 * sideBusy,
     msgsPerRead: st.readsAtMark > 0 ? st.messagesAtMark / st.readsAtMark : Number.NaN,

@@ -82,4 +82,18 @@ describe('Heartbeat', () => {
     expect(a.state.closed).toBe(true);
     hb.stop();
   });
+
+  it('spreads the pings over the interval: each tick pings a share, each session once per interval', () => {
+    const clients = Array.from({ length: 200 }, (_, i) => client(i + 1));
+    const hb = start(...clients.map((c) => c.session));
+    const pinged = () => clients.reduce((n, c) => n + c.state.pings, 0);
+    vi.advanceTimersByTime(INTERVAL / 10); // one of the ten 100 ms slots
+    expect(pinged()).toBe(20);
+    vi.advanceTimersByTime(INTERVAL - INTERVAL / 10);
+    expect(clients.every((c) => c.state.pings === 1)).toBe(true);
+    for (const c of clients) Heartbeat.onPong(c.session);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(clients.every((c) => c.state.pings === 2 && !c.state.closed)).toBe(true);
+    hb.stop();
+  });
 });
