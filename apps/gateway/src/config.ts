@@ -68,6 +68,23 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     }
   }
   const port = { min: 0, max: 65535 };
+  const maxBufferedBytes = readInt(env, 'HYDRA_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 64 * 1024, max: 1 << 30 });
+  // Snapshots go out paced, up to half the limit in flight per client (paced-sender.ts): a part must fit in that.
+  const snapshotChunkBytes = readInt(
+    env,
+    'HYDRA_SNAPSHOT_CHUNK_BYTES',
+    Math.min(256 * 1024, Math.floor(maxBufferedBytes / 4)),
+    {
+      min: 4096,
+      max: 64 * 1024 * 1024,
+    },
+  );
+  if (snapshotChunkBytes > maxBufferedBytes / 2) {
+    throw new ConfigError(
+      'HYDRA_SNAPSHOT_CHUNK_BYTES',
+      `must be at most half of HYDRA_MAX_BUFFERED_BYTES (${maxBufferedBytes / 2} bytes here)`,
+    );
+  }
   return Object.freeze({
     redisUrl: readRedisUrl(env, 'HYDRA_REDIS_URL'),
     host: readString(env, 'HYDRA_HOST') ?? '0.0.0.0',
@@ -79,9 +96,9 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     drainMs: readInt(env, 'HYDRA_DRAIN_MS', 10_000, { min: 0, max: 600_000 }),
     limiterLeaseMs: readInt(env, 'HYDRA_LIMITER_LEASE_MS', 30_000, { min: 300, max: 3_600_000 }),
-    maxBufferedBytes: readInt(env, 'HYDRA_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 64 * 1024, max: 1 << 30 }),
+    maxBufferedBytes,
     writeCoalesceMs: readInt(env, 'HYDRA_WRITE_COALESCE_MS', 0, { min: 0, max: 1000 }),
-    snapshotChunkBytes: readInt(env, 'HYDRA_SNAPSHOT_CHUNK_BYTES', 256 * 1024, { min: 4096, max: 64 * 1024 * 1024 }),
+    snapshotChunkBytes,
     keyCacheTtlMs: readInt(env, 'HYDRA_KEY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     keyCacheNegativeTtlMs: readInt(env, 'HYDRA_KEY_CACHE_NEGATIVE_TTL_MS', 2_000, { min: 0, max: 3_600_000 }),
     authFailureLimit: readInt(env, 'HYDRA_AUTH_FAILURE_LIMIT', 10, { min: 0, max: 1_000_000 }),

@@ -11,6 +11,7 @@ import { Heartbeat } from './heartbeat.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
+import { PacedSender } from './paced-sender.js';
 import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
 import type { Rejection, Session, SocketData } from './session.js';
@@ -77,6 +78,8 @@ export class Gateway {
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
   private readonly slowConsumers: SlowConsumerPolicy;
+  /** Snapshots and replays go out at each client's pace, half the hard per-client limit at most in flight. */
+  private readonly pacer: PacedSender;
   private readonly admin: AdminServer;
   private readonly revokedKeyIds = new Set<string>();
   /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
@@ -135,6 +138,8 @@ export class Gateway {
     });
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
+    const pacer = new PacedSender(Math.floor(config.maxBufferedBytes / 2));
+    this.pacer = pacer;
     for (const scope of SCOPES) {
       streams[scope] = new ScopeStream(scope, {
         app: this.app,
@@ -149,6 +154,7 @@ export class Gateway {
         sessionsOf: (s) => this.registry.sessionsOfScope(s),
         metrics: this.metrics,
         log: this.log,
+        pacer,
         afterFanOut: () => this.slowConsumers.checkIfDue(),
         // Not while draining: the backplane is then closing, not coming back.
         flushLiveEvents: () => this.liveEvents.flush(),
@@ -384,6 +390,11 @@ export class Gateway {
         });
       },
       message: (ws) => this.onClientMessage(ws),
+      drain: (ws) => {
+        const { session } = ws.getUserData();
+        session.markDrained();
+        this.pacer.onDrain(session);
+      },
       pong: (ws) => Heartbeat.onPong(ws.getUserData().session),
       close: (ws, code) => this.onClose(ws, code),
     });
@@ -480,6 +491,7 @@ export class Gateway {
     if (session.closed) return;
     session.closed = true;
     session.ws = null;
+    this.pacer.abandon(session);
     this.metrics.connectionsClosed.inc({ code: String(code) });
     // Only sessions onOpen registered were counted (not rejected ones, nor ones closed before onOpen ran).
     if (this.registry.remove(session)) {

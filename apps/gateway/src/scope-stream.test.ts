@@ -2,6 +2,7 @@ import type { HistoryRead, HistoryStore } from '@hydra/backplane';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayMetrics } from './metrics.js';
+import { PacedSender } from './paced-sender.js';
 import { ScopeStream } from './scope-stream.js';
 import { Session, type SocketData } from './session.js';
 import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
@@ -42,6 +43,9 @@ class FakeClient {
   readonly session: Session;
   /** Called after the socket subscribed (from inside the stream's synchronous release). */
   onSubscribe: (() => void) | null = null;
+  /** Bytes uWS would hold for a client that is not reading (`stalled`): what it is sent piles up. */
+  backlog = 0;
+  stalled = false;
 
   constructor(connId: number) {
     this.session = new Session({
@@ -56,8 +60,10 @@ class FakeClient {
     const ws = {
       send: (m: Buffer | string) => {
         this.received.push(m.toString());
+        if (this.stalled) this.backlog += m.length;
         return 1;
       },
+      getBufferedAmount: () => this.backlog,
       cork: (cb: () => void) => cb(),
       subscribe: (t: string) => {
         this.topics.add(t);
@@ -94,18 +100,28 @@ function harness(
     ringCapacity?: number;
     sessionsOf?: (all: Session[]) => Iterable<Session>;
     backplaneReconnecting?: () => boolean;
+    /** The pacer's budget per client (default: nothing is paced). */
+    paceBudget?: number;
+    /** Parts of every snapshot (each one frame). */
+    snapshotParts?: number;
   } = {},
 ) {
   const clients: FakeClient[] = [];
+  const pacer = new PacedSender(options.paceBudget ?? 1 << 30);
   let run = 0;
   /** What the backplane published (its history), by seq. */
   const published = new Map<number, Buffer>();
   let backplaneSeq = 0;
   const snapshotReads: Deferred<SnapshotFrame>[] = [];
+  const parts = options.snapshotParts ?? 1;
   const snapshotAt = (seq: number): SnapshotFrame => ({
     seq,
-    frames: [Buffer.from(`{"type":"snapshot","data":{"scope":"signals","seq":${seq},"items":[]}}`)],
-    itemCount: 0,
+    frames: Array.from({ length: parts }, (_, i) =>
+      Buffer.from(
+        `{"type":"snapshot","data":{"scope":"signals","seq":${seq},"part":${i + 1},"parts":${parts},"items":["${'x'.repeat(1000)}"]}}`,
+      ),
+    ),
+    itemCount: parts,
     readAt: performance.now(),
   });
   const read = (): Promise<SnapshotFrame> => {
@@ -144,12 +160,14 @@ function harness(
     },
     metrics,
     log: pino({ level: 'silent' }),
+    pacer,
     ringCapacity: options.ringCapacity,
     backplaneReconnecting: options.backplaneReconnecting,
   });
   return {
     stream,
     metrics,
+    pacer,
     /** Publishes on the backplane (history) and returns the frame, not yet delivered to the gateway. */
     publish(): { seq: number; frame: Buffer } {
       const seq = ++backplaneSeq;
@@ -579,5 +597,72 @@ describe('ScopeStream resync while the backplane reconnects', () => {
     await flush();
     expect(c.closedWith).toBe(1013);
     expect(h.pendingSnapshotReads).toBe(0);
+  });
+});
+
+describe('ScopeStream with paced snapshots (a client slower than its snapshot)', () => {
+  /** The client reads everything uWS holds for it, as a socket would; uWS reports the drain. */
+  const drain = (h: ReturnType<typeof harness>, c: FakeClient) => {
+    c.backlog = 0;
+    h.pacer.onDrain(c.session);
+  };
+  const snapshotParts = (c: FakeClient) => c.received.filter((m) => m.startsWith('{"type":"snapshot"')).length;
+
+  it('holds the rest of the snapshot and the live events until the client reads, then continues exactly', async () => {
+    const h = harness({ paceBudget: 2500, snapshotParts: 6 });
+    await h.primeAt(0);
+    h.publishLive();
+    const c = h.client();
+    c.stalled = true;
+    const joined = h.stream.join(c.session, true);
+    h.answerSnapshot(h.backplaneSeq);
+    await joined;
+    expect(snapshotParts(c)).toBeLessThan(6); // the budget stopped it
+    h.publishLive();
+    h.publishLive();
+    expect(c.liveSeqs).toEqual([]); // not subscribed before its snapshot is out
+    while (snapshotParts(c) < 6) drain(h, c);
+    drain(h, c);
+    h.publishLive();
+    expect(c.liveSeqs).toEqual([2, 3, 4]);
+    expect(c.received.indexOf(c.received.find((m) => m.includes('"part":6')) as string)).toBeLessThan(
+      c.received.findIndex((m) => m.startsWith('{"type":"signals"')),
+    );
+  });
+
+  it('continues from history when the ring moved past the snapshot while it was paced', async () => {
+    const h = harness({ paceBudget: 2500, snapshotParts: 4, ringCapacity: 4 });
+    await h.primeAt(0);
+    h.publishLive();
+    const c = h.client();
+    c.stalled = true;
+    const joined = h.stream.join(c.session, true);
+    h.answerSnapshot(h.backplaneSeq);
+    await joined;
+    for (let i = 0; i < 10; i++) h.publishLive(); // the ring (4) no longer reaches back to seq 1
+    while (snapshotParts(c) < 4) drain(h, c);
+    drain(h, c);
+    await flush();
+    h.publishLive();
+    await flush();
+    expect(c.liveSeqs).toEqual(Array.from({ length: 11 }, (_, i) => i + 2));
+    expect(c.resyncs).toBe(0);
+  });
+
+  it('drops what waits for a client that closes, and sends it nothing more', async () => {
+    const h = harness({ paceBudget: 2500, snapshotParts: 6 });
+    await h.primeAt(0);
+    const c = h.client();
+    c.stalled = true;
+    const joined = h.stream.join(c.session, true);
+    h.answerSnapshot(h.backplaneSeq);
+    await joined;
+    const sent = c.received.length;
+    c.close(h.stream);
+    h.pacer.abandon(c.session);
+    h.publishLive();
+    h.pacer.onDrain(c.session);
+    expect(c.received.length).toBe(sent);
+    expect(c.session.outbox).toBeNull();
   });
 });

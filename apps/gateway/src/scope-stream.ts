@@ -3,6 +3,7 @@ import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { PacedSender } from './paced-sender.js';
 import { retryBounded } from './retry.js';
 import { EventRing } from './ring-buffer.js';
 import type { Session } from './session.js';
@@ -46,6 +47,8 @@ export interface ScopeStreamDeps {
   sessionsOf: (scope: Scope) => Iterable<Session>;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Sends snapshots and replays at the client's pace (paced-sender.ts). */
+  pacer: PacedSender;
   ringCapacity?: number;
   /** Called after each event handed to uWS (the slow-consumer check keeps its pace under load). */
   afterFanOut?: () => void;
@@ -324,12 +327,8 @@ export class ScopeStream {
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
       if (this.deliverThenLive(session, frames, upTo)) return 'ok';
-      // The ring does not reach back to `upTo` yet: send this batch and read on.
-      const ws = session.ws;
-      if (!ws) return 'ok';
-      ws.cork(() => {
-        for (const frame of frames) ws.send(frame, false, false);
-      });
+      // The ring does not reach back to `upTo` yet: send this batch (at the client's pace) and read on.
+      if (!(await this.deps.pacer.sendAsync(session, frames))) return 'ok';
       after = upTo;
     }
     await this.resync(session, 'replay_too_long');
@@ -349,27 +348,55 @@ export class ScopeStream {
 
   /**
    * Sends `frames` (which bring the client up to `upToSeq`), then the ring's
-   * events after `upToSeq`, then subscribes, in one synchronous step. Returns
-   * false, having sent nothing, when the ring no longer reaches back to
-   * `upToSeq` (the caller reads again).
+   * events after `upToSeq`, then subscribes: in one synchronous step when
+   * the frames fit the client's send budget, else once the pacer has handed
+   * the last frame over (continueLive). Returns false, having sent nothing,
+   * when the ring no longer reaches back to `upToSeq` (the caller reads again).
    */
   private deliverThenLive(session: Session, frames: readonly Buffer[], upToSeq: number): boolean {
-    const ws = session.ws;
-    if (!ws || session.closed) return true;
-    if (upToSeq > this.lastSeq) {
-      ws.cork(() => {
-        for (const frame of frames) ws.send(frame, false, false);
-      });
-      this.waiters.push({ session, seq: upToSeq, since: performance.now(), ticket: this.nextTicket++ });
-      return true;
-    }
-    if (!this.ringCovers(upToSeq)) return false;
-    ws.cork(() => {
-      for (const frame of frames) ws.send(frame, false, false);
-      this.ring.forEachAfter(upToSeq, (frame) => ws.send(frame, false, false));
-      ws.subscribe(this.topic);
-    });
+    if (!session.ws || session.closed) return true;
+    if (upToSeq <= this.lastSeq && !this.ringCovers(upToSeq)) return false;
+    const epoch = this.epoch;
+    const continueLive = (sent: boolean) => {
+      if (sent) this.continueLive(session, upToSeq, epoch);
+    };
+    if (this.deps.pacer.send(session, frames, continueLive)) continueLive(true);
     return true;
+  }
+
+  /**
+   * The client has been handed everything up to `upToSeq`: it gets the
+   * ring's events after `upToSeq` and is subscribed (one synchronous step),
+   * or waits for `upToSeq` when this gateway has not received it yet. When a
+   * paced batch took so long that the ring no longer reaches back to
+   * `upToSeq`, the client continues from history exactly as a resume from
+   * `upToSeq` would (a `resync` and a fresh snapshot if history is gone too);
+   * when the scope's sequence restarted meanwhile, it is resynchronised.
+   */
+  private continueLive(session: Session, upToSeq: number, epoch: number): void {
+    const ws = session.ws;
+    if (!ws || session.closed) return;
+    if (epoch !== this.epoch) {
+      this.resyncOrClose(session, 'backplane_gap');
+      return;
+    }
+    if (upToSeq > this.lastSeq) {
+      this.waiters.push({ session, seq: upToSeq, since: performance.now(), ticket: this.nextTicket++ });
+      return;
+    }
+    if (this.ringCovers(upToSeq)) {
+      ws.cork(() => {
+        this.ring.forEachAfter(upToSeq, (frame) => ws.send(frame, false, false));
+        ws.subscribe(this.topic);
+      });
+      return;
+    }
+    this.resume(session, upToSeq)
+      .then((outcome) => {
+        // Not after a restart, which the epoch check and resume() handle; kept total all the same.
+        if (outcome === 'future') this.resyncOrClose(session, 'backplane_gap');
+      })
+      .catch((err: unknown) => this.closeUnavailable(session, err, 'replay after a paced batch failed'));
   }
 
   /** Whether the ring holds every event after `seq` up to the newest. */
@@ -566,14 +593,14 @@ export class ScopeStream {
 
   /** resync(), and if it fails, closes the client with 1013: it was told to drop its view, and must not stay stale. */
   private resyncOrClose(session: Session, reason: ResyncReason): void {
-    this.resync(session, reason).catch((err: unknown) => {
-      const { metrics, log } = this.deps;
-      log.warn(
-        { err: describeError(err), scope: this.scope, connId: session.connId },
-        'resync failed; closing with 1013',
-      );
-      metrics.errors.inc({ kind: 'resync' });
-      if (!session.closed) session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
-    });
+    this.resync(session, reason).catch((err: unknown) => this.closeUnavailable(session, err, 'resync failed'));
+  }
+
+  /** Logs and counts a failed catch-up, then closes the client with 1013 rather than leave it stale. */
+  private closeUnavailable(session: Session, err: unknown, what: string): void {
+    const { metrics, log } = this.deps;
+    log.warn({ err: describeError(err), scope: this.scope, connId: session.connId }, `${what}; closing with 1013`);
+    metrics.errors.inc({ kind: 'resync' });
+    if (!session.closed) session.ws?.end(CloseCode.TryAgainLater, CloseReason[CloseCode.TryAgainLater]);
   }
 }

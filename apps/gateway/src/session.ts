@@ -1,4 +1,5 @@
 import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+import type { PendingBatch } from './paced-sender.js';
 import type { WebSocket } from './uws.js';
 
 /** Why a connection is upgraded only to be told it cannot be served: an `error`, then this close code. */
@@ -47,6 +48,7 @@ const WANT_SNAPSHOT = 1;
 const SLOT_HELD = 2;
 const CLOSED = 4;
 const AWAITING_PONG = 8;
+const DRAINED = 16;
 
 /**
  * Per-connection state, created at upgrade; `ws` is set on open and must not
@@ -76,6 +78,8 @@ export class Session {
   /** Data messages received from the client (it should send none). */
   clientMessages = 0;
   ws: WebSocket<SocketData> | null = null;
+  /** Batches waiting for the client to read (paced-sender.ts); null when none is. */
+  outbox: PendingBatch[] | null = null;
   private flags: number;
 
   constructor(init: SessionInit) {
@@ -127,6 +131,18 @@ export class Session {
 
   set awaitingPong(on: boolean) {
     this.set(AWAITING_PONG, on);
+  }
+
+  /** uWS drained some of this client's backlog into the kernel: the client is reading. */
+  markDrained(): void {
+    this.flags |= DRAINED;
+  }
+
+  /** Whether a drain happened since the last call (which clears it). */
+  takeDrained(): boolean {
+    const drained = (this.flags & DRAINED) !== 0;
+    this.flags &= ~DRAINED;
+    return drained;
   }
 
   private set(bit: number, on: boolean): void {

@@ -34,4 +34,11 @@ describe('slow-consumer check', () => {
     expect(stallFloor(1024 * KB)).toBe(STALL_FLOOR_BYTES);
     expect(stallFloor(64 * KB)).toBe(16 * KB);
   });
+
+  it('leaves alone a client whose socket drained since the last check, though the backlog was refilled', () => {
+    const s: BacklogState = { backlog: 0, stalls: 0 };
+    for (let i = 0; i < 10; i++) expect(isStalled(s, (200 + i) * KB, 64 * KB, true)).toBe(false);
+    expect(isStalled(s, 210 * KB, 64 * KB, false)).toBe(false); // first strike without a drain
+    expect(isStalled(s, 210 * KB, 64 * KB, false)).toBe(true);
+  });
 });

@@ -28,10 +28,13 @@ export function stallFloor(maxBufferedBytes: number): number {
  * for it beyond what the kernel took) was at least `floor` and had not
  * shrunk since the check before: it read nothing, or less than it was sent,
  * for that long. A client draining a burst (a large snapshot on a slow link)
- * shrinks its backlog and is left alone.
+ * shrinks its backlog and is left alone, and so is one receiving a paced
+ * batch whose socket uWS drained since the check before (`drained`): the
+ * pacer refills the backlog as the client reads, so its size alone does not
+ * show progress there.
  */
-export function isStalled(state: BacklogState, backlog: number, floor: number): boolean {
-  state.stalls = backlog >= floor && backlog >= state.backlog ? state.stalls + 1 : 0;
+export function isStalled(state: BacklogState, backlog: number, floor: number, drained = false): boolean {
+  state.stalls = !drained && backlog >= floor && backlog >= state.backlog ? state.stalls + 1 : 0;
   state.backlog = backlog;
   return state.stalls >= SLOW_STRIKES;
 }
@@ -91,7 +94,9 @@ export class SlowConsumerPolicy {
     this.forEachSession((session) => {
       const ws = session.ws;
       if (session.closed || !ws) return;
-      if (isStalled(session, ws.getBufferedAmount(), this.floor)) {
+      // Drains prove progress only while a paced batch refills the backlog; otherwise its size must shrink.
+      const pacedProgress = session.takeDrained() && session.outbox !== null;
+      if (isStalled(session, ws.getBufferedAmount(), this.floor, pacedProgress)) {
         this.metrics.slowConsumerCloses.inc();
         ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       }

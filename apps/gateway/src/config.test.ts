@@ -1,0 +1,17 @@
+import { ConfigError } from '@hydra/config';
+import { describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from './config.js';
+
+describe('gateway config: send buffer and snapshot parts', () => {
+  it('defaults the snapshot part to 256 KiB, or a quarter of a smaller send-buffer limit', () => {
+    expect(parseGatewayConfig({}).snapshotChunkBytes).toBe(256 * 1024);
+    expect(parseGatewayConfig({ HYDRA_MAX_BUFFERED_BYTES: String(128 * 1024) }).snapshotChunkBytes).toBe(32 * 1024);
+  });
+
+  it('refuses a snapshot part larger than half the send-buffer limit, naming the variable', () => {
+    const parse = () =>
+      parseGatewayConfig({ HYDRA_MAX_BUFFERED_BYTES: String(128 * 1024), HYDRA_SNAPSHOT_CHUNK_BYTES: '100000' });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/HYDRA_SNAPSHOT_CHUNK_BYTES.*half of HYDRA_MAX_BUFFERED_BYTES/);
+  });
+});

@@ -1,0 +1,98 @@
+import type { Session } from './session.js';
+
+/** A batch of frames waiting for a client's backlog to shrink, and what to do once all are handed over. */
+export interface PendingBatch {
+  readonly frames: readonly Buffer[];
+  /** Index of the next frame to hand to uWS. */
+  next: number;
+  /** Called once every frame is handed to uWS (true), or when the session closes first (false). */
+  readonly then: (sent: boolean) => void;
+}
+
+/**
+ * Paced sends of large batches to one client: snapshots and history replays.
+ *
+ * Guarantees:
+ * - Frames reach the client in the order given, batch after batch in the
+ *   order of the calls, each frame exactly once.
+ * - What the gateway holds for the client stays near `budgetBytes`: a frame
+ *   is handed to uWS only while the client's unsent backlog plus that frame
+ *   fits the budget (or the backlog is empty, so one frame larger than the
+ *   budget still goes, alone). The rest waits in the session's outbox and
+ *   follows on uWS's `drain` events, as the client reads. A snapshot of any
+ *   size therefore reaches a slow client without ever nearing the hard
+ *   per-client limit (HYDRA_MAX_BUFFERED_BYTES), and a connect storm holds
+ *   at most `budgetBytes` per client, not every client's whole snapshot.
+ * - A batch that fits is sent synchronously: `send` returns true and the
+ *   caller continues in the same step (`then` is not called).
+ * - Once a session has a non-empty outbox every later batch queues behind
+ *   it, so nothing overtakes what is waiting.
+ * - A session that closes drops its outbox; each pending `then` gets false.
+ */
+export class PacedSender {
+  constructor(private readonly budgetBytes: number) {}
+
+  /**
+   * Sends `frames` to the session's socket. Returns true when every frame
+   * was handed to uWS now; otherwise the rest is queued, false is returned,
+   * and `then` runs once the last frame is handed over (or the session closes).
+   */
+  send(session: Session, frames: readonly Buffer[], then: (sent: boolean) => void): boolean {
+    const ws = session.ws;
+    if (!ws || session.closed) return true;
+    if (session.outbox === null) {
+      const next = this.push(session, frames, 0);
+      if (next === frames.length) return true;
+      session.outbox = [{ frames, next, then }];
+      return false;
+    }
+    session.outbox.push({ frames, next: 0, then });
+    return false;
+  }
+
+  /** The same as `send`, as a promise: resolves true once every frame is handed over, false if the session closed. */
+  sendAsync(session: Session, frames: readonly Buffer[]): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.send(session, frames, resolve)) resolve(true);
+    });
+  }
+
+  /** uWS's `drain` for this session's socket: hands over what now fits, and continues finished batches. */
+  onDrain(session: Session): void {
+    const box = session.outbox;
+    if (box === null || session.closed) return;
+    while (box.length > 0) {
+      const batch = box[0] as PendingBatch;
+      batch.next = this.push(session, batch.frames, batch.next);
+      if (batch.next < batch.frames.length) return; // the rest on a later drain
+      box.shift();
+      batch.then(true); // may queue more batches, behind those already waiting
+      if (session.closed) return;
+    }
+    if (session.outbox === box && box.length === 0) session.outbox = null;
+  }
+
+  /** The session closed: its waiting batches are dropped and told so. */
+  abandon(session: Session): void {
+    const box = session.outbox;
+    session.outbox = null;
+    if (box) for (const batch of box) batch.then(false);
+  }
+
+  /** Hands frames from `from` to uWS while they fit the budget; returns the index of the first not handed. */
+  private push(session: Session, frames: readonly Buffer[], from: number): number {
+    const ws = session.ws;
+    if (!ws) return from;
+    let i = from;
+    ws.cork(() => {
+      while (i < frames.length && !session.closed) {
+        const frame = frames[i] as Buffer;
+        const backlog = ws.getBufferedAmount();
+        if (backlog > 0 && backlog + frame.length > this.budgetBytes) break;
+        ws.send(frame, false, false);
+        i++;
+      }
+    });
+    return i;
+  }
+}

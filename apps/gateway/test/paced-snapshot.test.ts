@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { GatewayProcess } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFixture } from './fixture.js';
+import { metricValue } from './redis-cost.js';
+
+/** The hard per-client limit here: the snapshot below is ~20 times larger. */
+const MAX_BUFFERED = 128 * 1024;
+const VESSELS = 20_000;
+/** The client's link: about 1.5 s for the ~2.5 MB snapshot. */
+const READ_BYTES_PER_SEC = 2_000_000;
+const LIVE_EVENTS = 300;
+
+interface ReaderLine {
+  kind: string;
+  fields: string[];
+}
+
+/**
+ * A snapshot far larger than HYDRA_MAX_BUFFERED_BYTES reaches a client on a
+ * slow link completely, and the live events published meanwhile follow it
+ * with no gap and no duplicate. Without pacing, uWS would hold the whole
+ * snapshot for the client, pass the hard limit on the first parts and drop
+ * the connection (1006); with it, the gateway hands over the next parts as
+ * the client reads (paced-sender.ts).
+ *
+ * The client is a Python process with a 4 KB receive buffer and an
+ * Ethernet-sized MSS (helpers/slow_reader.py), reading at ~2 MB/s, so the
+ * kernel cannot absorb the snapshot on its behalf as it would on loopback.
+ */
+describe('a snapshot larger than the per-client limit, to a slow client', () => {
+  let f: StreamFixture;
+  let gw: GatewayProcess;
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+    gw = await f.gateway({ HYDRA_MAX_BUFFERED_BYTES: String(MAX_BUFFERED) });
+    for (let batch = 0; batch < VESSELS / 1000; batch++) {
+      await f.backplane.bus.publish(
+        Array.from({ length: 1000 }, (_, i) => ({
+          scope: 'vessels' as const,
+          data: { id: String(300_000_000 + batch * 1000 + i), name: `VESSEL ${batch}-${i}`, lat: 50.1, lon: 1.2 },
+        })),
+      );
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it('arrives whole, paced, then live events follow exactly', async () => {
+    const key = (await f.key(['vessels'])).key;
+    const reader = spawn(
+      '/usr/bin/python3',
+      [
+        'apps/gateway/test/helpers/slow_reader.py',
+        String(gw.port),
+        `/v1/stream?apiKey=${key}`,
+        String(READ_BYTES_PER_SEC),
+        '127.0.74.1',
+      ],
+      { cwd: new URL('../../../', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines: ReaderLine[] = [];
+    let onLine: () => void = () => undefined;
+    createInterface({ input: reader.stdout }).on('line', (line) => {
+      const [kind = '', ...fields] = line.split(' ');
+      lines.push({ kind, fields });
+      onLine();
+    });
+    const until = (what: string, test: () => boolean, ms = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+        onLine = () => {
+          if (test()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        onLine();
+      });
+    try {
+      const snapshots = () => lines.filter((l) => l.kind === 'snapshot');
+      await until('the first snapshot part', () => snapshots().length > 0);
+      // Live events while the client is still reading its snapshot.
+      const published: number[] = [];
+      for (let i = 0; i < LIVE_EVENTS; i += 20) {
+        const batch = Array.from({ length: 20 }, (_, j) => ({
+          scope: 'vessels' as const,
+          data: { id: String(300_000_000 + i + j), name: 'MOVED', lat: 51, lon: 2 },
+        }));
+        for (const p of await f.backplane.bus.publish(batch)) published.push(p.seq);
+      }
+      const lastSeq = published.at(-1) as number;
+      expect(snapshots().some((l) => l.fields[4] === '1')).toBe(false); // still reading when they were published
+      await until('the last live event', () =>
+        lines.some((l) => l.kind === 'close' || (l.kind === 'event' && Number(l.fields[1]) === lastSeq)),
+      );
+
+      expect(lines.filter((l) => l.kind === 'close')).toEqual([]);
+      const parts = snapshots();
+      const seq = Number(parts[0]?.fields[1]);
+      expect(parts.every((p) => Number(p.fields[1]) === seq)).toBe(true);
+      expect(parts.map((p) => Number(p.fields[2]))).toEqual(parts.map((_, i) => i + 1));
+      expect(parts.at(-1)?.fields[4]).toBe('1');
+      expect(parts.reduce((n, p) => n + Number(p.fields[5]), 0)).toBe(VESSELS);
+      const live = lines.filter((l) => l.kind === 'event').map((l) => Number(l.fields[1]));
+      expect(live).toEqual(Array.from({ length: lastSeq - seq }, (_, i) => seq + 1 + i));
+      expect(lines.findIndex((l) => l.kind === 'event')).toBeGreaterThan(lines.indexOf(parts.at(-1) as ReaderLine));
+      expect(await metricValue(gw.adminPort, 'hydra_slow_consumer_closes_total')).toBe(0);
+    } finally {
+      reader.stdin.end();
+      reader.kill();
+    }
+  }, 60_000);
+});
