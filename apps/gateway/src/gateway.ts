@@ -11,7 +11,7 @@ import { Heartbeat } from './heartbeat.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics, type RejectReason } from './metrics.js';
-import { PacedSender } from './paced-sender.js';
+import { PacedSender, pacedBudget } from './paced-sender.js';
 import { retryUntilDone } from './retry.js';
 import { ScopeStream } from './scope-stream.js';
 import type { Rejection, Session, SocketData } from './session.js';
@@ -138,7 +138,7 @@ export class Gateway {
     });
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
-    const pacer = new PacedSender(Math.floor(config.maxBufferedBytes / 2));
+    const pacer = new PacedSender(pacedBudget(config.maxBufferedBytes));
     this.pacer = pacer;
     for (const scope of SCOPES) {
       streams[scope] = new ScopeStream(scope, {

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Heartbeat } from './heartbeat.js';
 import { GatewayMetrics } from './metrics.js';
-import { Session, type SocketData } from './session.js';
+import type { Session, SocketData } from './session.js';
+import { testSession } from './session.test-support.js';
 import type { WebSocket } from './uws.js';
 
 const INTERVAL = 1000;
@@ -9,15 +10,7 @@ const INTERVAL = 1000;
 /** A session on a fake socket whose unsent backlog the test sets. */
 function client(connId: number) {
   const state = { backlog: 0, pings: 0, closed: false };
-  const session = new Session({
-    connId,
-    ip: '127.0.0.1',
-    grant: { id: 'k', scopes: ['signals'], expiresAt: null },
-    wantSnapshot: false,
-    resume: new Map(),
-    rejection: null,
-    slotHeld: false,
-  });
+  const session = testSession(connId, false);
   session.ws = {
     getBufferedAmount: () => state.backlog,
     ping: () => {
@@ -94,6 +87,38 @@ describe('Heartbeat', () => {
     for (const c of clients) Heartbeat.onPong(c.session);
     vi.advanceTimersByTime(INTERVAL);
     expect(clients.every((c) => c.state.pings === 2 && !c.state.closed)).toBe(true);
+    hb.stop();
+  });
+
+  it('pings at the next tick the slots a busy event loop made it skip', () => {
+    const clients = Array.from({ length: 50 }, (_, i) => client(i + 1));
+    let now = 0;
+    const hb = new Heartbeat(
+      INTERVAL,
+      (visit) => clients.forEach((c) => visit(c.session)),
+      new GatewayMetrics({ defaultMetrics: false }),
+      () => now,
+    );
+    hb.start();
+    now += INTERVAL; // the loop was blocked for a whole interval; one tick fires
+    vi.advanceTimersByTime(INTERVAL / 10);
+    expect(clients.every((c) => c.state.pings === 1)).toBe(true);
+    hb.stop();
+  });
+
+  it('keeps a client whose paced snapshot drains, though the pacer keeps its backlog up', () => {
+    const a = client(1);
+    a.state.backlog = 500_000;
+    a.session.outbox = [];
+    const hb = start(a.session);
+    vi.advanceTimersByTime(INTERVAL); // ping queued behind 500 KB
+    for (let i = 0; i < 3; i++) {
+      a.session.markDrained(); // it reads; the pacer refills to the same backlog
+      vi.advanceTimersByTime(INTERVAL);
+      expect(a.state.closed).toBe(false);
+    }
+    vi.advanceTimersByTime(INTERVAL); // no drain, no pong
+    expect(a.state.closed).toBe(true);
     hb.stop();
   });
 });

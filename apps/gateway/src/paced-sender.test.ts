@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PacedSender } from './paced-sender.js';
-import { Session, type SocketData } from './session.js';
+import type { SocketData } from './session.js';
+import { testSession } from './session.test-support.js';
 import type { WebSocket } from './uws.js';
 
 /** A session on a fake socket that holds everything it is sent until the test drains it. */
 function stalledClient() {
   const state = { sent: [] as string[], backlog: 0 };
-  const session = new Session({
-    connId: 1,
-    ip: '127.0.0.1',
-    grant: { id: 'k', scopes: ['signals'], expiresAt: null },
-    wantSnapshot: true,
-    resume: new Map(),
-    rejection: null,
-    slotHeld: false,
-  });
+  const session = testSession(1);
   session.ws = {
     cork: (cb: () => void) => cb(),
     getBufferedAmount: () => state.backlog,

@@ -1,5 +1,10 @@
 import type { Session } from './session.js';
 
+/** The pacer's budget per client: half the hard per-client limit, so a paced part never nears it. */
+export function pacedBudget(maxBufferedBytes: number): number {
+  return Math.floor(maxBufferedBytes / 2);
+}
+
 /** A batch of frames waiting for a client's backlog to shrink, and what to do once all are handed over. */
 export interface PendingBatch {
   readonly frames: readonly Buffer[];
@@ -30,7 +35,13 @@ export interface PendingBatch {
  * - A session that closes drops its outbox; each pending `then` gets false.
  */
 export class PacedSender {
-  constructor(private readonly budgetBytes: number) {}
+  constructor(readonly budgetBytes: number) {}
+
+  /** Whether `bytes` more would fit the session's budget now (and nothing waits before them). */
+  fits(session: Session, bytes: number): boolean {
+    const ws = session.ws;
+    return ws !== null && session.outbox === null && ws.getBufferedAmount() + bytes <= this.budgetBytes;
+  }
 
   /**
    * Sends `frames` to the session's socket. Returns true when every frame
@@ -43,6 +54,10 @@ export class PacedSender {
     if (session.outbox === null) {
       const next = this.push(session, frames, 0);
       if (next === frames.length) return true;
+      if (session.closed) {
+        then(false); // closed while sending: nothing will drain
+        return false;
+      }
       session.outbox = [{ frames, next, then }];
       return false;
     }
@@ -53,7 +68,8 @@ export class PacedSender {
   /** The same as `send`, as a promise: resolves true once every frame is handed over, false if the session closed. */
   sendAsync(session: Session, frames: readonly Buffer[]): Promise<boolean> {
     return new Promise((resolve) => {
-      if (this.send(session, frames, resolve)) resolve(true);
+      if (!session.ws || session.closed) resolve(false);
+      else if (this.send(session, frames, resolve)) resolve(true);
     });
   }
 
@@ -64,6 +80,7 @@ export class PacedSender {
     while (box.length > 0) {
       const batch = box[0] as PendingBatch;
       batch.next = this.push(session, batch.frames, batch.next);
+      if (session.closed) return; // abandon() has told every batch
       if (batch.next < batch.frames.length) return; // the rest on a later drain
       box.shift();
       batch.then(true); // may queue more batches, behind those already waiting
@@ -84,6 +101,8 @@ export class PacedSender {
     const ws = session.ws;
     if (!ws) return from;
     let i = from;
+    // Inside cork, getBufferedAmount() leaves out the cork buffer (16 KiB at most): the budget is
+    // exceeded by that much at worst.
     ws.cork(() => {
       while (i < frames.length && !session.closed) {
         const frame = frames[i] as Buffer;

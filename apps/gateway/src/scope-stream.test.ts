@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayMetrics } from './metrics.js';
 import { PacedSender } from './paced-sender.js';
 import { ScopeStream } from './scope-stream.js';
-import { Session, type SocketData } from './session.js';
+import type { Session, SocketData } from './session.js';
+import { testSession } from './session.test-support.js';
 import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
@@ -48,15 +49,7 @@ class FakeClient {
   stalled = false;
 
   constructor(connId: number) {
-    this.session = new Session({
-      connId,
-      ip: '127.0.0.1',
-      grant: { id: 'k', scopes: ['signals'], expiresAt: null },
-      wantSnapshot: true,
-      resume: new Map(),
-      rejection: null,
-      slotHeld: false,
-    });
+    this.session = testSession(connId);
     const ws = {
       send: (m: Buffer | string) => {
         this.received.push(m.toString());
@@ -607,16 +600,21 @@ describe('ScopeStream with paced snapshots (a client slower than its snapshot)',
     h.pacer.onDrain(c.session);
   };
   const snapshotParts = (c: FakeClient) => c.received.filter((m) => m.startsWith('{"type":"snapshot"')).length;
-
-  it('holds the rest of the snapshot and the live events until the client reads, then continues exactly', async () => {
-    const h = harness({ paceBudget: 2500, snapshotParts: 6 });
+  /** A stream at seq `published`, and a client that stopped reading joined on a snapshot of `parts`. */
+  const stalledJoin = async (options: { parts: number; ringCapacity?: number; published: number }) => {
+    const h = harness({ paceBudget: 2500, snapshotParts: options.parts, ringCapacity: options.ringCapacity });
     await h.primeAt(0);
-    h.publishLive();
+    for (let i = 0; i < options.published; i++) h.publishLive();
     const c = h.client();
     c.stalled = true;
     const joined = h.stream.join(c.session, true);
     h.answerSnapshot(h.backplaneSeq);
     await joined;
+    return { h, c };
+  };
+
+  it('holds the rest of the snapshot and the live events until the client reads, then continues exactly', async () => {
+    const { h, c } = await stalledJoin({ parts: 6, published: 1 });
     expect(snapshotParts(c)).toBeLessThan(6); // the budget stopped it
     h.publishLive();
     h.publishLive();
@@ -631,14 +629,7 @@ describe('ScopeStream with paced snapshots (a client slower than its snapshot)',
   });
 
   it('continues from history when the ring moved past the snapshot while it was paced', async () => {
-    const h = harness({ paceBudget: 2500, snapshotParts: 4, ringCapacity: 4 });
-    await h.primeAt(0);
-    h.publishLive();
-    const c = h.client();
-    c.stalled = true;
-    const joined = h.stream.join(c.session, true);
-    h.answerSnapshot(h.backplaneSeq);
-    await joined;
+    const { h, c } = await stalledJoin({ parts: 4, ringCapacity: 4, published: 1 });
     for (let i = 0; i < 10; i++) h.publishLive(); // the ring (4) no longer reaches back to seq 1
     while (snapshotParts(c) < 4) drain(h, c);
     drain(h, c);
@@ -649,14 +640,54 @@ describe('ScopeStream with paced snapshots (a client slower than its snapshot)',
     expect(c.resyncs).toBe(0);
   });
 
-  it('drops what waits for a client that closes, and sends it nothing more', async () => {
-    const h = harness({ paceBudget: 2500, snapshotParts: 6 });
+  it('paces the events that piled up in the ring meanwhile too, then follows live', async () => {
+    const { h, c } = await stalledJoin({ parts: 4, published: 1 });
+    for (let i = 0; i < 100; i++) h.publishLive(); // ~6 KB of events, more than the 2.5 KB budget
+    let peak = 0;
+    while (c.session.outbox !== null || !c.topics.has('signals')) {
+      drain(h, c);
+      peak = Math.max(peak, c.backlog);
+    }
+    expect(peak).toBeLessThanOrEqual(2500 + 1100); // the budget, plus at most one part
+    h.publishLive();
+    expect(c.liveSeqs).toEqual(Array.from({ length: 101 }, (_, i) => i + 2));
+  });
+
+  it('closes as a slow consumer a client that keeps falling behind the ring while paced', async () => {
+    const { h, c } = await stalledJoin({ parts: 4, ringCapacity: 4, published: 1 });
+    for (let round = 0; round < 100 && c.closedWith === null; round++) {
+      for (let i = 0; i < 40; i++) h.publishLive(); // ~2.4 KB a round, faster than it reads
+      c.backlog = Math.max(0, c.backlog - 1500); // it reads 1.5 KB a round
+      h.pacer.onDrain(c.session);
+      await flush();
+    }
+    expect(c.closedWith).toBe(4000);
+    expect(c.resyncs).toBe(0);
+  });
+
+  it('resynchronises a resume whose history batch was paced across a restart of the sequence', async () => {
+    const h = harness({ ringCapacity: 4, paceBudget: 2500 });
     await h.primeAt(0);
+    for (let i = 0; i < 1100; i++) h.publishLive(); // the first history batch (1,000) ends before the ring
     const c = h.client();
     c.stalled = true;
-    const joined = h.stream.join(c.session, true);
+    const resumed = h.stream.resume(c.session, 1);
+    await flush();
+    expect(c.session.outbox).not.toBeNull(); // the batch is being paced
+    h.restartBackplane();
+    // The new sequence passes the batch's end (1,001) while the batch waits: the ring then covers that position.
+    for (let i = 0; i < 1002; i++) h.publishLive();
+    while (c.session.outbox !== null) drain(h, c);
+    await flush();
+    expect(c.resyncs).toBe(1); // not the new sequence's events as if they followed the old one's
     h.answerSnapshot(h.backplaneSeq);
-    await joined;
+    expect(await resumed).toBe('ok');
+    h.publishLive();
+    expect(c.liveSeqs.at(-1)).toBe(1003);
+  });
+
+  it('drops what waits for a client that closes, and sends it nothing more', async () => {
+    const { h, c } = await stalledJoin({ parts: 6, published: 0 });
     const sent = c.received.length;
     c.close(h.stream);
     h.pacer.abandon(c.session);

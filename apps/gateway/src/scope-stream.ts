@@ -23,6 +23,11 @@ interface Waiter {
 const REPLAY_BATCH = 1000;
 /** Round trips before a resume that keeps falling behind is turned into a resync. */
 const MAX_REPLAY_ROUNDS = 50;
+/**
+ * Times a client may fall behind the ring while its snapshot or replay is paced (each time it continues from
+ * history) before it is closed as a slow consumer: it reads slower than the scope's events arrive.
+ */
+const MAX_CATCH_UPS = 3;
 /** History reads (of REPLAY_BATCH) a gateway spends filling a gap in its own subscription before it resyncs instead. */
 const MAX_FILL_ROUNDS = 10;
 /**
@@ -262,7 +267,7 @@ export class ScopeStream {
       const snap = await (patient ? this.readPatiently(session, read) : read());
       if (session.closed) return;
       if (epoch !== this.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
-      if (this.deliverThenLive(session, snap.frames, snap.seq)) {
+      if (this.deliverThenLive(session, snap.frames, snap.seq, epoch)) {
         this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
         return;
       }
@@ -306,8 +311,12 @@ export class ScopeStream {
     let after = afterSeq;
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
+      if (epoch !== this.epoch) {
+        await this.resync(session, 'backplane_gap');
+        return 'ok';
+      }
       if (after <= this.lastSeq && this.ringCovers(after)) {
-        this.deliverThenLive(session, [], after);
+        this.deliverThenLive(session, [], after, epoch);
         return 'ok';
       }
       const read = await this.deps.metrics.timeRedis('history', () =>
@@ -326,8 +335,9 @@ export class ScopeStream {
       const frames = read.events.map((e) => e.frame);
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
-      if (this.deliverThenLive(session, frames, upTo)) return 'ok';
-      // The ring does not reach back to `upTo` yet: send this batch (at the client's pace) and read on.
+      if (this.deliverThenLive(session, frames, upTo, epoch)) return 'ok';
+      // The ring does not reach back to `upTo` yet: send this batch (at the client's pace) and read on; a
+      // restart while it was paced is caught at the top of the loop.
       if (!(await this.deps.pacer.sendAsync(session, frames))) return 'ok';
       after = upTo;
     }
@@ -353,12 +363,13 @@ export class ScopeStream {
    * the last frame over (continueLive). Returns false, having sent nothing,
    * when the ring no longer reaches back to `upToSeq` (the caller reads again).
    */
-  private deliverThenLive(session: Session, frames: readonly Buffer[], upToSeq: number): boolean {
+  private deliverThenLive(session: Session, frames: readonly Buffer[], upToSeq: number, epoch: number): boolean {
     if (!session.ws || session.closed) return true;
     if (upToSeq <= this.lastSeq && !this.ringCovers(upToSeq)) return false;
-    const epoch = this.epoch;
+    // The waiter ticket orders this client's data against prime()'s reads: taken now, not once paced.
+    const ticket = this.nextTicket++;
     const continueLive = (sent: boolean) => {
-      if (sent) this.continueLive(session, upToSeq, epoch);
+      if (sent) this.continueLive(session, upToSeq, epoch, ticket);
     };
     if (this.deps.pacer.send(session, frames, continueLive)) continueLive(true);
     return true;
@@ -372,8 +383,13 @@ export class ScopeStream {
    * `upToSeq`, the client continues from history exactly as a resume from
    * `upToSeq` would (a `resync` and a fresh snapshot if history is gone too);
    * when the scope's sequence restarted meanwhile, it is resynchronised.
+   * The ring's events go out paced too when they do not fit the client's
+   * budget (a long pacing let many accumulate); the client is subscribed
+   * once the rest is small. A client that falls behind the ring more than
+   * MAX_CATCH_UPS times is slower than the scope's live rate: it is closed
+   * as a slow consumer (4000) instead of catching up forever.
    */
-  private continueLive(session: Session, upToSeq: number, epoch: number): void {
+  private continueLive(session: Session, upToSeq: number, epoch: number, ticket: number): void {
     const ws = session.ws;
     if (!ws || session.closed) return;
     if (epoch !== this.epoch) {
@@ -381,14 +397,33 @@ export class ScopeStream {
       return;
     }
     if (upToSeq > this.lastSeq) {
-      this.waiters.push({ session, seq: upToSeq, since: performance.now(), ticket: this.nextTicket++ });
+      this.waiters.push({ session, seq: upToSeq, since: performance.now(), ticket });
       return;
     }
     if (this.ringCovers(upToSeq)) {
+      const tail: Buffer[] = [];
+      let bytes = 0;
+      this.ring.forEachAfter(upToSeq, (frame) => {
+        tail.push(frame);
+        bytes += frame.length;
+      });
+      if (tail.length > 0 && !this.deps.pacer.fits(session, bytes)) {
+        const tailSeq = this.lastSeq;
+        const continueLive = (sent: boolean) => {
+          if (sent) this.continueLive(session, tailSeq, epoch, ticket);
+        };
+        if (this.deps.pacer.send(session, tail, continueLive)) continueLive(true);
+        return;
+      }
       ws.cork(() => {
-        this.ring.forEachAfter(upToSeq, (frame) => ws.send(frame, false, false));
+        for (const frame of tail) ws.send(frame, false, false);
         ws.subscribe(this.topic);
       });
+      return;
+    }
+    if (++session.catchUps > MAX_CATCH_UPS) {
+      this.deps.metrics.slowConsumerCloses.inc();
+      ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       return;
     }
     this.resume(session, upToSeq)

@@ -49,6 +49,7 @@ const SLOT_HELD = 2;
 const CLOSED = 4;
 const AWAITING_PONG = 8;
 const DRAINED = 16;
+const DRAINED_SINCE_PING = 32;
 
 /**
  * Per-connection state, created at upgrade; `ws` is set on open and must not
@@ -59,7 +60,8 @@ const DRAINED = 16;
  * one entry in the registry), so it stays a fixed-shape object of a few
  * words: the key's grant is shared, booleans are bits of one small integer,
  * nothing per connection is a closure, a timer, an array or a copy of the
- * upgrade request.
+ * upgrade request, except the outbox of a client whose snapshot or replay
+ * is being paced, for as long as it is.
  */
 export class Session {
   readonly connId: number;
@@ -77,6 +79,8 @@ export class Session {
   stalls = 0;
   /** Data messages received from the client (it should send none). */
   clientMessages = 0;
+  /** Times a paced snapshot or replay fell behind the ring and continued from history (scope-stream.ts). */
+  catchUps = 0;
   ws: WebSocket<SocketData> | null = null;
   /** Batches waiting for the client to read (paced-sender.ts); null when none is. */
   outbox: PendingBatch[] | null = null;
@@ -135,13 +139,20 @@ export class Session {
 
   /** uWS drained some of this client's backlog into the kernel: the client is reading. */
   markDrained(): void {
-    this.flags |= DRAINED;
+    this.flags |= DRAINED | DRAINED_SINCE_PING;
   }
 
   /** Whether a drain happened since the last call (which clears it). */
   takeDrained(): boolean {
     const drained = (this.flags & DRAINED) !== 0;
     this.flags &= ~DRAINED;
+    return drained;
+  }
+
+  /** Whether a drain happened since the last call (which clears it): the heartbeat's own view. */
+  takeDrainedSincePing(): boolean {
+    const drained = (this.flags & DRAINED_SINCE_PING) !== 0;
+    this.flags &= ~DRAINED_SINCE_PING;
     return drained;
   }
 

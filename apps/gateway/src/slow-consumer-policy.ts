@@ -1,5 +1,6 @@
 import { CloseCode, CloseReason } from '@hydra/protocol';
 import type { GatewayMetrics } from './metrics.js';
+import { pacedBudget } from './paced-sender.js';
 import type { Session } from './session.js';
 
 /** How often every client's unsent backlog is looked at. */
@@ -58,6 +59,8 @@ export function isStalled(state: BacklogState, backlog: number, floor: number, d
 export class SlowConsumerPolicy {
   private timer: NodeJS.Timeout | null = null;
   private readonly floor: number;
+  /** The paced sender's budget per client. */
+  private readonly pacedBudget: number;
   private lastCheck = 0;
 
   constructor(
@@ -67,6 +70,7 @@ export class SlowConsumerPolicy {
     private readonly metrics: GatewayMetrics,
   ) {
     this.floor = stallFloor(maxBufferedBytes);
+    this.pacedBudget = pacedBudget(maxBufferedBytes);
   }
 
   start(): void {
@@ -94,9 +98,11 @@ export class SlowConsumerPolicy {
     this.forEachSession((session) => {
       const ws = session.ws;
       if (session.closed || !ws) return;
-      // Drains prove progress only while a paced batch refills the backlog; otherwise its size must shrink.
-      const pacedProgress = session.takeDrained() && session.outbox !== null;
-      if (isStalled(session, ws.getBufferedAmount(), this.floor, pacedProgress)) {
+      // Drains prove progress only while a paced batch is what refills the backlog (it is within the pacer's
+      // budget); otherwise, e.g. behind another scope's live events, its size must shrink.
+      const backlog = ws.getBufferedAmount();
+      const pacedProgress = session.takeDrained() && session.outbox !== null && backlog <= this.pacedBudget;
+      if (isStalled(session, backlog, this.floor, pacedProgress)) {
         this.metrics.slowConsumerCloses.inc();
         ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       }

@@ -1,7 +1,7 @@
 """One WebSocket client on a slow link: it reads at most RATE bytes per second.
 
-The socket gets a tiny receive buffer and an Ethernet-sized MSS (see
-slow_clients.py), so the kernel cannot absorb the stream on the client's
+The socket gets a tiny receive buffer and an Ethernet-sized MSS
+(slow_link.py), so the kernel cannot absorb the stream on the client's
 behalf: what the client has not read yet piles up in the gateway. It prints
 one line per message received:
 
@@ -13,41 +13,23 @@ and answers pings. It exits when the server closes or stdin closes.
 
 usage: slow_reader.py PORT PATH RATE_BYTES_PER_SEC LOCAL_IP
 """
-import base64
 import json
 import os
 import select
-import socket
 import struct
 import sys
 import time
 
+from slow_link import upgrade
+
 port, path, rate, local_ip = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 READ = 16 * 1024
 
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1448)
-s.bind((local_ip, 0))
-s.connect(("127.0.0.1", port))
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall(
-    (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-)
-buf = b""
-while b"\r\n\r\n" not in buf:
-    chunk = s.recv(4096)
-    if not chunk:
-        print("close refused", flush=True)
-        sys.exit(1)
-    buf += chunk
-head, buf = buf.split(b"\r\n\r\n", 1)
-if not head.startswith(b"HTTP/1.1 101"):
-    print(f"close {head[:12].decode(errors='replace')}", flush=True)
+s, status = upgrade(port, path, local_ip)
+if not status.startswith("HTTP/1.1 101"):
+    print(f"close {status[9:12] or 'refused'}", flush=True)
     sys.exit(1)
+buf = b""
 
 
 def send_frame(opcode, payload):
