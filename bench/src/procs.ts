@@ -205,7 +205,18 @@ export function machineInfo() {
       return 'unknown';
     }
   })();
-  return { cpuModel: cpus };
+  return { cpuModel: cpus, commit: gitCommit() };
+}
+
+/** The checkout measured: short commit id, with "+changes" when the work tree differs from it. */
+function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    return dirty ? `${sha}+changes` : sha;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**

@@ -11,6 +11,8 @@ export interface RunResults {
   machine: {
     cores: number;
     cpuModel: string;
+    /** The checkout measured (absent in reports written before it was recorded). */
+    commit?: string;
     node: string;
     loadavgStart: number[];
     loadavgEnd: number[];
@@ -233,7 +235,7 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
   const lines: string[] = [];
   const m = r.machine;
   const machineLine =
-    `Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
+    `Code: ${m.commit ?? 'not recorded'}. Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
     `${m.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end; server pinned to core 0, clients + publisher + Redis on core 1` +
     `${m.taskset ? '' : ' (taskset unavailable: NOT pinned)'}; fd limit ${m.fdLimit}. ` +
     `Mode ${r.mode}, ${r.rounds} round(s), ${Math.round(r.durationS)} s. Load shape: the events due are published as one burst every ${r.burstMs} ms, the same for every server. ` +

@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     mode: opts.quick ? 'quick' : 'full',
     machine: {
       cores: os.cpus().length,
-      cpuModel: machineInfo().cpuModel,
+      ...machineInfo(),
       node: process.version,
       loadavgStart: os.loadavg(),
       loadavgEnd: [],

@@ -95,7 +95,9 @@ describe('Heartbeat', () => {
     let now = 0;
     const hb = new Heartbeat(
       INTERVAL,
-      (visit) => clients.forEach((c) => visit(c.session)),
+      (visit) => {
+        for (const c of clients) visit(c.session);
+      },
       new GatewayMetrics({ defaultMetrics: false }),
       () => now,
     );
