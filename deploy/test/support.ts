@@ -52,7 +52,7 @@ export const CONTRACT = {
 
 /** The metric catalogue dashboards and alerts may use (histograms also as _bucket/_sum/_count). */
 export const METRICS = {
-  gauges: ['hydra_connections', 'hydra_redis_up', 'hydra_retention_mismatch'],
+  gauges: ['hydra_connections', 'hydra_redis_up', 'hydra_retention_mismatch', 'hydra_paced_clients'],
   counters: [
     'hydra_connections_opened_total',
     'hydra_connections_closed_total',

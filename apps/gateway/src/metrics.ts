@@ -104,8 +104,13 @@ export class GatewayMetrics {
   });
   readonly snapshotsSent = new Counter({
     name: 'hydra_snapshots_sent_total',
-    help: 'Snapshot messages sent to clients, by scope.',
+    help: 'Snapshots started to clients (handed to uWS, or queued for paced sending), by scope.',
     labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly pacedClients = new Gauge({
+    name: 'hydra_paced_clients',
+    help: 'Clients whose snapshot or replay waits for them to read (paced sending), at the last 100 ms check.',
     registers: [this.registry],
   });
   readonly slowConsumerCloses = new Counter({

@@ -95,9 +95,11 @@ export class SlowConsumerPolicy {
     const now = performance.now();
     if (now - this.lastCheck < SLOW_CHECK_INTERVAL_MS) return;
     this.lastCheck = now;
+    let paced = 0;
     this.forEachSession((session) => {
       const ws = session.ws;
       if (session.closed || !ws) return;
+      if (session.outbox !== null) paced++;
       // Drains prove progress only while a paced batch is what refills the backlog (it is within the pacer's
       // budget); otherwise, e.g. behind another scope's live events, its size must shrink.
       const backlog = ws.getBufferedAmount();
@@ -107,5 +109,6 @@ export class SlowConsumerPolicy {
         ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       }
     });
+    this.metrics.pacedClients.set(paced);
   }
 }

@@ -49,6 +49,17 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
     await f?.stop();
   });
 
+  /** Polls the gauge (set by the gateway's 100 ms check) until it reads `value`; fails after 5 s. */
+  const pacedClientsBecomes = async (value: number) => {
+    const by = performance.now() + 5000;
+    for (;;) {
+      const now = await metricValue(gw.adminPort, 'hydra_paced_clients');
+      if (now === value) return;
+      if (performance.now() > by) throw new Error(`hydra_paced_clients stayed ${now}, not ${value}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
   it('arrives whole, paced, then live events follow exactly', async () => {
     const key = (await f.key(['vessels'])).key;
     const reader = spawn(
@@ -83,6 +94,8 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
     try {
       const snapshots = () => lines.filter((l) => l.kind === 'snapshot');
       await until('the first snapshot part', () => snapshots().length > 0);
+      // Operators see it: the gauge counts the client while its snapshot waits for it to read.
+      await pacedClientsBecomes(1);
       // Live events while the client is still reading its snapshot.
       const published: number[] = [];
       for (let i = 0; i < LIVE_EVENTS; i += 20) {
@@ -109,6 +122,7 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
       expect(live).toEqual(Array.from({ length: lastSeq - seq }, (_, i) => seq + 1 + i));
       expect(lines.findIndex((l) => l.kind === 'event')).toBeGreaterThan(lines.indexOf(parts.at(-1) as ReaderLine));
       expect(await metricValue(gw.adminPort, 'hydra_slow_consumer_closes_total')).toBe(0);
+      await pacedClientsBecomes(0);
     } finally {
       reader.stdin.end();
       reader.kill();
