@@ -368,10 +368,7 @@ export class AlertIssuer {
       ['Exercise', 3],
       ['Test', 2],
     ] as const);
-    const headline =
-      msgType === 'Cancel'
-        ? `${template.event} warning for ${area.name} cancelled`
-        : `${severity} ${template.event.toLowerCase()} warning for ${area.name}`;
+    const headline = alertHeadline(template.event, area.name, msgType === 'Cancel' ? null : severity);
 
     const data: EventData = {
       id: identifier,
@@ -398,6 +395,19 @@ export class AlertIssuer {
     if (this.#recent.length > 20) this.#recent.shift();
     return data;
   }
+}
+
+/**
+ * "Moderate wind warning for Attica"; with a null severity (a Cancel),
+ * "Wind warning for Attica cancelled".
+ * An event that already names a warning ("Navigational warning") is not
+ * given a second one.
+ */
+export function alertHeadline(event: string, areaName: string, severity: string | null): string {
+  const warning = /\bwarning$/i.test(event) ? event : `${event} warning`;
+  return severity === null
+    ? `${warning} for ${areaName} cancelled`
+    : `${severity} ${warning.toLowerCase()} for ${areaName}`;
 }
 
 /**
