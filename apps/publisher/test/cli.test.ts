@@ -12,12 +12,15 @@ interface Run {
   ms: number;
 }
 
-function hydra(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs the CLI with `env` over this process's environment; an `undefined` value unsets the variable. */
+function hydra(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   const started = Date.now();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -128,8 +131,57 @@ describe('hydra keys', () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const run = await hydra(['keys', 'list', '--json'], { HYDRA_REDIS_URL: url });
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/cannot reach Redis/);
+    expect(JSON.parse(run.stderr)).toEqual({ error: expect.stringMatching(/cannot reach Redis/), exitCode: 3 });
     expect(run.ms).toBeLessThan(8000);
+  });
+
+  // Next to `pnpm start` on the in-memory backplane, a default Redis URL would "succeed" against another store.
+  it.each([
+    [['keys', 'list']],
+    [['keys', 'create', '--scopes', 'signals']],
+    [['keys', 'revoke', 'key_abc']],
+  ])('%j without HYDRA_REDIS_URL exits 2, pointing at the key pnpm start prints', async (args) => {
+    const run = await hydra(args, { HYDRA_REDIS_URL: undefined });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^hydra: HYDRA_REDIS_URL is not set/);
+    expect(run.stderr).toMatch(/in-memory backplane/);
+    expect(run.stderr).toMatch(/use the demo key it prints/);
+  });
+
+  it.each([
+    [['keys', 'list', '--json']],
+    [['keys', 'create', '--scopes', 'signals', '--json']],
+    [['keys', 'revoke', 'key_abc', '--json']],
+  ])('%j without HYDRA_REDIS_URL prints its error as JSON on stderr', async (args) => {
+    const run = await hydra(args, { HYDRA_REDIS_URL: undefined });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(JSON.parse(run.stderr)).toEqual({
+      error: expect.stringMatching(/^HYDRA_REDIS_URL is not set.*in-memory backplane/),
+      exitCode: 2,
+    });
+  });
+
+  it('revoke --json of an unknown key exits 1 with a JSON error on stderr, not echoing the key', async () => {
+    const run = await hydra(['keys', 'revoke', 'hydra_k1_doesnotexist', '--json'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(JSON.parse(run.stderr)).toEqual({ error: expect.stringMatching(/no such key/), exitCode: 1 });
+    expect(run.stderr).not.toContain('doesnotexist');
+  });
+
+  it.each([
+    [['keys', 'create', '--scopes', 'signals,weather', '--json']],
+    [['keys', 'create', '--json']],
+    [['keys', 'revoke', '--json']],
+    [['keys', 'list', '--all', '--json']],
+  ])('%j is a usage error reported as JSON on stderr', async (args) => {
+    const run = await hydra(args, env);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(run.stderr)).toEqual({ error: expect.any(String), exitCode: 2 });
   });
 
   it('prints help with exit 0', async () => {

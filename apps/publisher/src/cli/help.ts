@@ -4,14 +4,17 @@ import type { HelpTopic } from './args.js';
 const EXIT_CODES = `Exit codes:
   0  success
   1  the command failed (e.g. no such key to revoke)
-  2  bad usage: unknown command or option, missing or invalid argument
-  3  Redis unreachable or not answering`;
+  2  bad usage: unknown command or option, missing or invalid argument,
+     HYDRA_REDIS_URL unset or invalid
+  3  Redis unreachable or not answering
+With --json, an error is one JSON object on stderr: {"error":"…","exitCode":N}.`;
 
 const ENVIRONMENT = `Environment:
-  HYDRA_REDIS_URL  Redis holding the key store (default redis://127.0.0.1:6379).
-                   Keys live in Redis only: the in-memory backplane of the embedded
-                   mode exists inside that one process, so this CLI cannot manage
-                   its keys (the embedded mode prints a demo key at start).`;
+  HYDRA_REDIS_URL  Redis holding the key store; required by "hydra keys" (there is
+                   no default). Keys live in Redis only: the in-memory backplane of
+                   "pnpm start" without HYDRA_REDIS_URL exists inside that one
+                   process, so this CLI cannot manage its keys: use the demo key
+                   it prints at start.`;
 
 const KEYS = `Usage: hydra keys <command> [options]
 

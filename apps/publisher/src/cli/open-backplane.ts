@@ -2,9 +2,6 @@ import { type Backplane, createBackplane, DEFAULT_RETENTION } from '@hydra/backp
 import { Redis } from 'ioredis';
 import { CliError, ExitCode } from './errors.js';
 
-/** The CLI's Redis when HYDRA_REDIS_URL is unset. */
-export const DEFAULT_CLI_REDIS_URL = 'redis://127.0.0.1:6379';
-
 export interface OpenOptions {
   url: string;
   /** Bound on connecting and on each command: the CLI never hangs on a dead Redis. */

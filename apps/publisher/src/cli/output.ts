@@ -6,6 +6,8 @@ export interface CliOutput {
   text(value: string): void;
   /** A diagnostic line on stderr. */
   error(message: string): void;
+  /** One JSON document on stderr (one line): errors of a `--json` invocation. */
+  errorJson(value: unknown): void;
 }
 
 export function streamOutput(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): CliOutput {
@@ -13,5 +15,6 @@ export function streamOutput(stdout: NodeJS.WritableStream, stderr: NodeJS.Writa
     json: (value) => stdout.write(`${JSON.stringify(value)}\n`),
     text: (value) => stdout.write(`${value}\n`),
     error: (message) => stderr.write(`${message}\n`),
+    errorJson: (value) => stderr.write(`${JSON.stringify(value)}\n`),
   };
 }

@@ -6,7 +6,7 @@ import { HELP } from './help.js';
 import { keysCreate } from './keys-create.js';
 import { keysList } from './keys-list.js';
 import { keysRevoke } from './keys-revoke.js';
-import { DEFAULT_CLI_REDIS_URL, openBackplane, withBackplane } from './open-backplane.js';
+import { openBackplane, withBackplane } from './open-backplane.js';
 import type { CliOutput } from './output.js';
 
 export interface CliContext {
@@ -19,6 +19,8 @@ export interface CliContext {
 /** Runs one `hydra …` invocation and returns its exit code. Never throws. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<ExitCode> {
   const { out } = ctx;
+  // Known before parsing, so that a usage error of a `--json` invocation is JSON too.
+  const json = argv.includes('--json');
   try {
     const request = parseCliArgs(argv);
     if (request.kind === 'help') {
@@ -28,20 +30,36 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     await runKeys(request.args, ctx);
     return ExitCode.Ok;
   } catch (err) {
-    if (err instanceof CliError) {
-      out.error(`hydra: ${err.message}`);
-      if (err.exitCode === ExitCode.Usage) out.error('Run "hydra --help" for usage.');
-      return err.exitCode;
+    const failure =
+      err instanceof CliError
+        ? err
+        : new CliError(ExitCode.Failed, `unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    if (json) {
+      out.errorJson({ error: failure.message, exitCode: failure.exitCode });
+    } else {
+      out.error(`hydra: ${failure.message}`);
+      if (failure.exitCode === ExitCode.Usage) out.error('Run "hydra --help" for usage.');
     }
-    out.error(`hydra: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
-    return ExitCode.Failed;
+    return failure.exitCode;
   }
 }
+
+/**
+ * Why `hydra keys` has no default Redis: without HYDRA_REDIS_URL the likely
+ * setup is `pnpm start` on the in-memory backplane, whose keys exist inside
+ * that process only; a default URL would manage some other store and "succeed".
+ */
+export const NO_REDIS_URL_MESSAGE =
+  'HYDRA_REDIS_URL is not set. "hydra keys" manages the key store in Redis: set HYDRA_REDIS_URL ' +
+  'to the Redis your gateways use. A "pnpm start" without HYDRA_REDIS_URL runs on the in-memory ' +
+  'backplane, whose keys live inside that process only: use the demo key it prints.';
 
 async function runKeys(args: KeysArgs, ctx: CliContext): Promise<void> {
   let url: string;
   try {
-    url = readRedisUrl(ctx.env, 'HYDRA_REDIS_URL') ?? DEFAULT_CLI_REDIS_URL;
+    const configured = readRedisUrl(ctx.env, 'HYDRA_REDIS_URL');
+    if (configured === undefined) throw new CliError(ExitCode.Usage, NO_REDIS_URL_MESSAGE);
+    url = configured;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(ExitCode.Usage, err.message);
     throw err;
