@@ -3,6 +3,17 @@ import { hashApiKey } from './api-key-secret.js';
 import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
 import { compareNewestFirst, newKeyRecord } from './new-key-record.js';
 
+/**
+ * Where a MemoryKeyStore keeps its records: injectable, so a test can see
+ * everything the store holds (and check that no plaintext key is among it).
+ */
+export interface MemoryKeyStorage {
+  /** SHA-256 of the key (hex) → record. */
+  readonly byHash: Map<string, ApiKeyRecord>;
+  /** Key id → SHA-256 of the key, so revoke(id) works. */
+  readonly hashById: Map<string, string>;
+}
+
 export interface MemoryKeyStoreOptions {
   /**
    * Called on every revoke() that found its key (the memory counterpart of the
@@ -12,6 +23,8 @@ export interface MemoryKeyStoreOptions {
   onRevoked?: (keyId: string) => void;
   /** Clock (epoch ms) for createdAt, expiresAt and revokedAt; defaults to Date.now. */
   now?: () => number;
+  /** Defaults to new, empty maps owned by the store. */
+  storage?: MemoryKeyStorage;
 }
 
 /**
@@ -21,14 +34,16 @@ export interface MemoryKeyStoreOptions {
  * revoking keeps the first revokedAt. Records are returned as copies.
  */
 export class MemoryKeyStore implements KeyStore {
-  readonly #byHash = new Map<string, ApiKeyRecord>();
-  readonly #hashById = new Map<string, string>();
+  readonly #byHash: Map<string, ApiKeyRecord>;
+  readonly #hashById: Map<string, string>;
   readonly #onRevoked: ((keyId: string) => void) | undefined;
   readonly #now: () => number;
 
   constructor(options: MemoryKeyStoreOptions = {}) {
     this.#onRevoked = options.onRevoked;
     this.#now = options.now ?? Date.now;
+    this.#byHash = options.storage?.byHash ?? new Map();
+    this.#hashById = options.storage?.hashById ?? new Map();
   }
 
   async create(options: CreateKeyOptions): Promise<CreatedKey> {

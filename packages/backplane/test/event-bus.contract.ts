@@ -5,18 +5,22 @@ import {
   type BusSubscription,
   type EventBus,
   encodeEventFrame,
+  type KeyStore,
   type PublishedEvent,
   parseRetention,
   type RetentionPolicy,
   type SnapshotStore,
 } from '../src/index.js';
 
-/** One backend under test: a bus and the snapshot store that reads what it publishes. */
+/**
+ * One backend under test, wired as its Backplane wires it: the bus, the
+ * snapshot store that reads what it publishes, and the key store whose
+ * revoke() must reach the bus's subscribers.
+ */
 export interface EventBusFixture {
   bus: EventBus;
   snapshots: SnapshotStore;
-  /** Sends a key-revoked notice the way this backend's key store does. */
-  revokeKey(keyId: string): Promise<void>;
+  keys: KeyStore;
   /** Releases what the factory opened. */
   close(): Promise<void>;
 }
@@ -291,16 +295,24 @@ export function eventBusContract(name: string, factory: EventBusFactory): void {
       expect(snap.items.map((j) => JSON.parse(j).n)).toEqual([3]);
     });
 
-    it('delivers key revocations to every subscriber', async () => {
-      const fixture = await setup();
+    it("delivers a key store's revocations to every subscriber, by key id", async () => {
+      const { bus, keys } = await setup();
       const a = new Recorder();
       const b = new Recorder();
-      await subscribe(fixture.bus, a);
-      await subscribe(fixture.bus, b);
-      await fixture.revokeKey('key_1');
-      await waitFor(() => a.revoked.length === 1 && b.revoked.length === 1, 5_000, 'revocation');
-      expect(a.revoked).toEqual(['key_1']);
-      expect(b.revoked).toEqual(['key_1']);
+      await subscribe(bus, a);
+      await subscribe(bus, b);
+      const byId = await keys.create({ scopes: ['signals'] });
+      const byKey = await keys.create({ scopes: ['cyber'] });
+      await keys.revoke(byId.record.id);
+      await keys.revoke(byKey.key);
+      await waitFor(() => a.revoked.length === 2 && b.revoked.length === 2, 5_000, 'two revocations');
+      expect(a.revoked).toEqual([byId.record.id, byKey.record.id]);
+      expect(b.revoked).toEqual([byId.record.id, byKey.record.id]);
+      // Nothing is announced for a key that does not exist.
+      expect(await keys.revoke('key_unknown')).toBeNull();
+      await keys.revoke(byId.record.id);
+      await waitFor(() => a.revoked.length === 3, 5_000, 'the repeated revocation');
+      expect(a.revoked).toEqual([byId.record.id, byKey.record.id, byId.record.id]);
     });
 
     it('keeps delivering when a handler throws', async () => {

@@ -2,11 +2,9 @@ import { startRedis, type TestRedis } from '@hydra/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MemoryEventBus,
-  MemoryScopeState,
-  MemorySnapshotStore,
+  MemoryBackplane,
   parseRetention,
-  publishControlNotice,
+  RedisBackplane,
   RedisEventBus,
   RedisSnapshotStore,
   redisChannels,
@@ -36,32 +34,25 @@ function newClient(): Redis {
   return quiet(new Redis(testRedis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 }));
 }
 
+// Both backends as their Backplane wires them (revocation: key store → bus), so the contract runs unchanged.
 eventBusContract('redis', async (retention) => {
   await admin.flushall();
-  const redis = newClient();
-  const subscriber = newClient();
-  const bus = new RedisEventBus({ redis, subscriber, retention });
+  const backplane = new RedisBackplane({ url: testRedis.url, retention });
   return {
-    bus,
-    snapshots: new RedisSnapshotStore({ redis, retention }),
-    revokeKey: async (keyId) => {
-      await publishControlNotice(redis, { type: 'key-revoked', keyId });
-    },
-    close: async () => {
-      await bus.close();
-      await Promise.all([redis.quit(), subscriber.quit()]);
-    },
+    bus: backplane.bus,
+    snapshots: backplane.snapshots,
+    keys: backplane.keys,
+    close: () => backplane.close(),
   };
 });
 
 eventBusContract('memory', async (retention) => {
-  const state = new MemoryScopeState({ retention });
-  const bus = new MemoryEventBus({ state });
+  const backplane = new MemoryBackplane({ retention });
   return {
-    bus,
-    snapshots: new MemorySnapshotStore(state),
-    revokeKey: async (keyId) => bus.notifyKeyRevoked(keyId),
-    close: () => bus.close(),
+    bus: backplane.bus,
+    snapshots: backplane.snapshots,
+    keys: backplane.keys,
+    close: () => backplane.close(),
   };
 });
 

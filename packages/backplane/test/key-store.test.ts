@@ -5,6 +5,7 @@ import {
   decodeControlNotice,
   hashApiKey,
   KeyStoreError,
+  type MemoryKeyStorage,
   MemoryKeyStore,
   RedisKeyStore,
   redisChannels,
@@ -63,42 +64,39 @@ async function dumpRedis(redis: Redis): Promise<string[]> {
   return out;
 }
 
-keyStoreContract(
-  'redis',
-  async ({ now }) => {
-    await admin.flushall();
-    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-    const subscriber = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-    const notices = noticeWaiter();
-    subscriber.on('message', (_channel: string, message: string) => {
-      const notice = decodeControlNotice(message);
-      if (notice) notices.notice(notice.keyId);
-    });
-    await subscriber.subscribe(redisChannels.control());
-    return {
-      store: new RedisKeyStore(redis, { now }),
-      revocationNotice: notices.wait,
-      dumpStorage: () => dumpRedis(admin),
-      close: async () => {
-        await Promise.all([redis.quit(), subscriber.quit()]);
-      },
-    };
-  },
-  { storageInspectable: true },
-);
+keyStoreContract('redis', async ({ now }) => {
+  await admin.flushall();
+  const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+  const subscriber = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+  const notices = noticeWaiter();
+  subscriber.on('message', (_channel: string, message: string) => {
+    const notice = decodeControlNotice(message);
+    if (notice) notices.notice(notice.keyId);
+  });
+  await subscriber.subscribe(redisChannels.control());
+  return {
+    store: new RedisKeyStore(redis, { now }),
+    revocationNotice: notices.wait,
+    dumpStorage: () => dumpRedis(admin),
+    close: async () => {
+      await Promise.all([redis.quit(), subscriber.quit()]);
+    },
+  };
+});
 
-keyStoreContract(
-  'memory',
-  async ({ now }) => {
-    const notices = noticeWaiter();
-    return {
-      store: new MemoryKeyStore({ now, onRevoked: notices.notice }),
-      revocationNotice: notices.wait,
-      close: async () => {},
-    };
-  },
-  { storageInspectable: false },
-);
+keyStoreContract('memory', async ({ now }) => {
+  const notices = noticeWaiter();
+  const storage: MemoryKeyStorage = { byHash: new Map(), hashById: new Map() };
+  return {
+    store: new MemoryKeyStore({ now, onRevoked: notices.notice, storage }),
+    revocationNotice: notices.wait,
+    dumpStorage: async () => [
+      ...[...storage.byHash].flatMap(([hash, record]) => [hash, JSON.stringify(record)]),
+      ...[...storage.hashById].flat(),
+    ],
+    close: async () => {},
+  };
+});
 
 describe('RedisKeyStore errors', () => {
   it('never carry the key or its hash', async () => {
