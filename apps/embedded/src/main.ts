@@ -131,8 +131,11 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // `on`, not `once`: a terminal's Ctrl-C signals the whole group and pnpm then forwards a
+  // second SIGINT to its child (this process, via `exec` in the start script); a repeat
+  // joins the shutdown already running instead of killing the process by default action.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 void main();
