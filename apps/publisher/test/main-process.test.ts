@@ -1,5 +1,8 @@
+import { type BusHandler, parseRetention, RedisBackplane } from '@hydra/backplane';
+import { SCOPES, type Scope } from '@hydra/protocol';
 import { spawnService, startRedis, type TestRedis } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DEMO_RATES, DemoWorld } from '../src/demo/index.js';
 import { bearer, httpRequest } from './http-client.js';
 
 // Runs the built publisher (`pnpm test` builds first): `node apps/publisher/dist/main.js`.
@@ -61,6 +64,62 @@ describe('publisher process', () => {
       expect(await service.exited).toBe(0);
     } finally {
       await service.stop();
+    }
+  });
+
+  it('with HYDRA_DEMO_FEED publishes events of every scope on Redis, seeded by HYDRA_DEMO_SEED', async () => {
+    // Read back through the backplane, as a gateway would: subscribed before the publisher starts.
+    const reader = new RedisBackplane({ url: redis.url, retention: parseRetention(undefined) });
+    const seen = new Map<Scope, number>();
+    const aircraftIds: string[] = [];
+    let notify = () => {};
+    const handler: BusHandler = {
+      onEvent: (scope, _seq, frame) => {
+        seen.set(scope, (seen.get(scope) ?? 0) + 1);
+        if (scope === 'aircraft') aircraftIds.push(String(JSON.parse(frame.toString()).data.id));
+        notify();
+      },
+      onKeyRevoked: () => {},
+      onSubscribed: () => {},
+    };
+    const subscription = await reader.bus.subscribe(handler);
+    const service = spawnService(MAIN, {
+      HYDRA_REDIS_URL: redis.url,
+      HYDRA_INGEST_TOKEN: 'demo-token',
+      HYDRA_PUBLISHER_PORT: '0',
+      HYDRA_DEMO_FEED: 'true',
+      HYDRA_DEMO_SEED: '42',
+    });
+    try {
+      expect(await service.waitForLog((l) => l.msg === 'demo feed running')).toMatchObject({ seed: 42 });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`not every scope within 20 s: ${JSON.stringify(Object.fromEntries(seen))}`)),
+          20_000,
+        );
+        notify = () => {
+          if (SCOPES.every((scope) => seen.has(scope))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify();
+      });
+      // The seed's world: its first aircraft reports are those of a DemoWorld with seed 42.
+      const expected = new DemoWorld({ seed: 42 })
+        .tick(DEFAULT_DEMO_RATES.aircraftUpdateMs)
+        .filter((e) => e.scope === 'aircraft')
+        .map((e) => String((e.data as { id: unknown }).id));
+      expect(aircraftIds.slice(0, 10)).toEqual(expected.slice(0, 10));
+      // The entity scopes' snapshots hold the simulated world.
+      expect((await reader.snapshots.read('aircraft')).items.length).toBeGreaterThan(0);
+      expect((await reader.snapshots.read('vessels')).items.length).toBeGreaterThan(0);
+      service.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    } finally {
+      await service.stop();
+      await subscription.close();
+      await reader.close();
     }
   });
 
