@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { SCOPES } from '@hydra/protocol';
 import { REPO_ROOT, StreamClient } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +18,14 @@ describe('pnpm start on a fresh clone', () => {
   let dir: string;
   let group: number | undefined;
 
-  beforeAll(() => {
+  // Asynchronous, so the test worker keeps answering vitest while the clone installs and builds.
+  beforeAll(async () => {
+    const run = promisify(execFile);
     dir = mkdtempSync(join(tmpdir(), 'hydra-fresh-'));
-    execFileSync('git', ['clone', '--quiet', REPO_ROOT, dir]);
-    execFileSync('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent'], {
+    await run('git', ['clone', '--quiet', REPO_ROOT, dir]);
+    await run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent'], {
       cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
     });
   }, 240_000);
   afterAll(() => {
