@@ -1,5 +1,5 @@
 import type { HistoryStore } from '@hydra/backplane';
-import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
+import { CloseCode, CloseReason, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
 import { frameTs } from './frame-fields.js';
 import type { Logger } from './logger.js';
@@ -43,7 +43,6 @@ interface BusEvent {
   ts: number;
 }
 
-export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long' | 'stream_reset';
 export type ResumeOutcome = 'ok' | 'future';
 
 export interface ScopeStreamDeps {

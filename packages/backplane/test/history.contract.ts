@@ -86,7 +86,11 @@ export function historyContract(name: string, factory: BackplaneFactory): void {
       const tsOf = (seq: number) => published[seq - 1]!.ts;
       expect(seqsOf(await history.readAfter('signals', 4, 100, tsOf(4)))).toEqual(range(5, 10));
       expect(await history.readAfter('signals', 4, 100, tsOf(4) + 1)).toEqual({ kind: 'reset', lastSeq: 10 });
-      expect(await history.readAfter('signals', 10, 100, tsOf(10))).toEqual({ kind: 'events', events: [], lastSeq: 10 });
+      expect(await history.readAfter('signals', 10, 100, tsOf(10))).toEqual({
+        kind: 'events',
+        events: [],
+        lastSeq: 10,
+      });
       expect(await history.readAfter('signals', 10, 100, tsOf(10) - 1)).toEqual({ kind: 'reset', lastSeq: 10 });
       // Future stays future (the caller decides); position 0 needs no proof.
       expect(await history.readAfter('signals', 11, 100, tsOf(10))).toEqual({ kind: 'future', lastSeq: 10 });
