@@ -29,6 +29,8 @@ const TERMINAL_CLOSES = new Set([1008, 4001, 4002]);
 export class LeanClient {
   /** Last seq processed per scope (snapshot, replay or live). */
   readonly last = new Map<string, number>();
+  /** The ts of that last event (a snapshot's data.ts): the resume position's proof. */
+  readonly lastTs = new Map<string, number>();
   /** First snapshot seq per scope: the client is owed every event after it. */
   readonly first = new Map<string, number>();
   /** Events received (live or replayed). */
@@ -63,9 +65,9 @@ export class LeanClient {
     return this;
   }
 
-  /** The `resume` query value (empty before any snapshot). */
+  /** The `resume` query value, each position with its proof (empty before any snapshot). */
   resumeParam(): string {
-    return [...this.last].map(([scope, seq]) => `${scope}:${seq}`).join(',');
+    return [...this.last].map(([scope, seq]) => `${scope}:${seq}:${this.lastTs.get(scope) ?? 0}`).join(',');
   }
 
   /** Resolves once `condition` holds (checked after every message and state change), or rejects after `timeoutMs`. */
@@ -172,23 +174,27 @@ export class LeanClient {
       this.connects++;
       this.attempt = 0;
     } else if (type === 'snapshot') {
-      const m = /"scope":"([a-z]+)","seq":(\d+),"part":\d+,"parts":\d+,"complete":(true|false)/.exec(head);
+      const m = /"scope":"([a-z]+)","seq":(\d+),"ts":(\d+),"part":\d+,"parts":\d+,"complete":(true|false)/.exec(head);
       if (!m) this.problems.push(`bad snapshot header ${head.slice(0, 80)}`);
-      else if (m[3] === 'true') {
+      else if (m[4] === 'true') {
         const scope = m[1] as string;
         const seq = Number(m[2]);
         if (!this.first.has(scope)) this.first.set(scope, seq);
         this.last.set(scope, seq);
+        this.lastTs.set(scope, Number(m[3]));
       }
     } else if (type === 'resync') {
       const scope = /"scope":"([a-z]+)"/.exec(head)?.[1];
       this.resyncs++;
       if (this.resyncLog.length < 10) this.resyncLog.push(head.slice(0, 100));
-      if (scope) this.last.delete(scope);
+      if (scope) {
+        this.last.delete(scope);
+        this.lastTs.delete(scope);
+      }
     } else if (type === 'error') {
       this.problems.push(`error message ${data.toString('utf8').slice(0, 200)}`);
     } else {
-      const m = /^\{"type":"[a-z]+","seq":(\d+)/.exec(head);
+      const m = /^\{"type":"[a-z]+","seq":(\d+),"ts":(\d+)/.exec(head);
       if (!m) {
         this.problems.push(`event without seq ${head.slice(0, 60)}`);
         return;
@@ -208,6 +214,7 @@ export class LeanClient {
         }
       }
       this.last.set(type, seq);
+      this.lastTs.set(type, Number(m[2]));
     }
     this.notify();
   }

@@ -445,14 +445,14 @@ export class Gateway {
     );
     for (const scope of session.scopes) {
       const stream = this.streams[scope];
-      const resumeAfter = session.resume.get(scope);
+      const position = session.resume.get(scope);
       const started =
-        resumeAfter === undefined
+        position === undefined
           ? stream.join(session, session.wantSnapshot)
-          : stream.resume(session, resumeAfter).then((outcome) => {
+          : stream.resume(session, position.seq, position.ts).then((outcome) => {
               this.metrics.resumes.inc({ outcome });
               if (outcome === 'future') {
-                this.reject(session, badRequest(`resume: ${scope}:${resumeAfter} is ahead of the stream`));
+                this.reject(session, badRequest(`resume: ${scope}:${position.seq} is ahead of the stream`));
               }
             });
       started.catch((err: unknown) => {

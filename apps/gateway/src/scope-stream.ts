@@ -1,6 +1,7 @@
 import type { HistoryStore } from '@hydra/backplane';
-import { CloseCode, CloseReason, type Scope } from '@hydra/protocol';
+import { CloseCode, CloseReason, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
+import { frameTs } from './frame-fields.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
@@ -42,7 +43,6 @@ interface BusEvent {
   ts: number;
 }
 
-export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long';
 export type ResumeOutcome = 'ok' | 'future';
 
 export interface ScopeStreamDeps {
@@ -301,14 +301,27 @@ export class ScopeStream {
    * back far enough), then continues live. A position older than the history
    * becomes a `resync` and a fresh snapshot, and so does any position when
    * the scope's sequence restarted while a history read was in flight (its
-   * answer, and the client's position, may be of the old sequence). Returns
-   * 'future' (and sends nothing) for a position beyond the scope's current seq.
+   * answer, and the client's position, may be of the old sequence).
+   *
+   * Guarantee (a proven position is never replayed from another sequence):
+   * with `positionTs` > 0 (the `ts` of the event at `afterSeq` as the client
+   * received it), the event this gateway holds at `afterSeq` (in its ring,
+   * else in the history) must carry that ts, or the client gets a `resync`
+   * (`stream_reset`) and a fresh snapshot: Redis lost events and assigned
+   * their seqs anew (a restart without persistence, a failover to a lagging
+   * replica). So does a proven position beyond the current seq. A position
+   * whose event is no longer held cannot be proven and is resynchronised
+   * (`history_gone`). Without a proof only the number is checked: such a
+   * position ahead of the scope's current seq returns 'future' (and sends
+   * nothing), one at or below it is taken as it is.
    */
-  async resume(session: Session, afterSeq: number): Promise<ResumeOutcome> {
+  async resume(session: Session, afterSeq: number, positionTs = 0): Promise<ResumeOutcome> {
     // A restart during a history read: its resync (resyncClients) misses this client, neither waiting nor
     // subscribed yet, so the epoch is checked after each read instead.
     const epoch = this.epoch;
     let after = afterSeq;
+    // The proof still to check (position 0 needs none): against the ring here, else by the first history read.
+    let proof = afterSeq > 0 ? positionTs : 0;
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
       if (epoch !== this.epoch) {
@@ -316,15 +329,30 @@ export class ScopeStream {
         return 'ok';
       }
       if (after <= this.lastSeq && this.ringCovers(after)) {
-        this.deliverThenLive(session, [], after, epoch);
-        return 'ok';
+        const held = proof > 0 ? this.ring.frameAt(after) : undefined;
+        if (held !== undefined) {
+          if (frameTs(held) !== proof) {
+            await this.resync(session, 'stream_reset');
+            return 'ok';
+          }
+          proof = 0;
+        }
+        if (proof === 0) {
+          this.deliverThenLive(session, [], after, epoch);
+          return 'ok';
+        }
       }
+      const positionProof = proof;
       const read = await this.deps.metrics.timeRedis('history', () =>
-        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
+        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH, positionProof),
       );
       if (session.closed) return 'ok';
       if (epoch !== this.epoch) {
         await this.resync(session, 'backplane_gap');
+        return 'ok';
+      }
+      if (read.kind === 'reset' || (read.kind === 'future' && proof > 0)) {
+        await this.resync(session, 'stream_reset');
         return 'ok';
       }
       if (read.kind === 'future') return 'future';
@@ -332,6 +360,7 @@ export class ScopeStream {
         await this.resync(session, 'history_gone');
         return 'ok';
       }
+      proof = 0;
       const frames = read.events.map((e) => e.frame);
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);

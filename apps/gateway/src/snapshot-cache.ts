@@ -64,7 +64,7 @@ export class SnapshotCache {
     const run: Promise<SnapshotFrame> = this.metrics
       .timeRedis('snapshot', () => this.store.read(this.scope))
       .then((snap) => {
-        const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.items, this.chunkBytes);
+        const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.seqTs, snap.items, this.chunkBytes);
         const readAt = performance.now();
         const result: SnapshotFrame = { seq: snap.seq, frames, itemCount: snap.items.length, readAt };
         // Reads of one generation run one at a time, so the last one completed is the newest.

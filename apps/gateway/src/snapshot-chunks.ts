@@ -3,11 +3,18 @@ import type { Scope } from '@hydra/protocol';
 /**
  * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`
  * each (a single item larger than that gets a message of its own). Every part
- * carries the same `seq`, its 1-based `part`, the number of `parts`, and
- * `complete: true` on the last one, so a client knows when it holds the
- * whole state. An empty scope is one part with no items.
+ * carries the same `seq` and `ts` (the publish time of event `seq`, the
+ * client's proof of that position when it resumes), its 1-based `part`, the
+ * number of `parts`, and `complete: true` on the last one, so a client knows
+ * when it holds the whole state. An empty scope is one part with no items.
  */
-export function encodeSnapshotChunks(scope: Scope, seq: number, items: readonly string[], maxBytes: number): Buffer[] {
+export function encodeSnapshotChunks(
+  scope: Scope,
+  seq: number,
+  seqTs: number,
+  items: readonly string[],
+  maxBytes: number,
+): Buffer[] {
   const groups: string[][] = [];
   let current: string[] = [];
   let size = 0;
@@ -26,7 +33,7 @@ export function encodeSnapshotChunks(scope: Scope, seq: number, items: readonly 
   const parts = groups.length;
   return groups.map((group, i) =>
     Buffer.from(
-      `{"type":"snapshot","data":{"scope":"${scope}","seq":${seq},"part":${i + 1},"parts":${parts},"complete":${i + 1 === parts},"items":[${group.join(',')}]}}`,
+      `{"type":"snapshot","data":{"scope":"${scope}","seq":${seq},"ts":${seqTs},"part":${i + 1},"parts":${parts},"complete":${i + 1 === parts},"items":[${group.join(',')}]}}`,
     ),
   );
 }

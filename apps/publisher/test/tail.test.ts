@@ -203,7 +203,7 @@ describe('runTail against a WebSocket server', () => {
     expect(await running).toBe(TailExitCode.Ok);
     expect(server.connections.map((c) => c.req.url)).toEqual([
       '/v1/stream',
-      `/v1/stream?resume=${encodeURIComponent('aircraft:8,vessels:3')}`,
+      `/v1/stream?resume=${encodeURIComponent(`aircraft:8:${TS},vessels:3`)}`,
     ]);
     expect(server.connections[1]!.req.headers['x-api-key']).toBe(KEY);
     expect(err.text).toMatch(/disconnected: 1001 server going away; reconnecting in \d+ms/);
@@ -235,7 +235,7 @@ describe('runTail against a WebSocket server', () => {
     expect(await running).toBe(TailExitCode.Ok);
     expect(server.connections.map((c) => c.req.url)).toEqual([
       '/v1/stream',
-      '/v1/stream?resume=aircraft%3A8',
+      `/v1/stream?resume=aircraft%3A8%3A${TS}`,
       '/v1/stream',
     ]);
     expect(err.text).toContain('resume refused (resume: aircraft:8 is ahead of the stream)');

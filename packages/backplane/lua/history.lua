@@ -15,6 +15,9 @@
 --            while MAXLEN ~ still keeps them
 --   ARGV[4]  history maxAge ms: entries older (by their frame ts, at the
 --            Redis server time of this read) count as gone
+--   ARGV[5]  positionTs (integer >= 0): the ts of the event at afterSeq as
+--            the reader received it, its proof that afterSeq is a position
+--            in this sequence; 0 for none (unchecked)
 --
 -- Returns one of
 --   { 0, last, seq1, frame1, seq2, frame2, ... }  events: the frames with seq
@@ -23,6 +26,11 @@
 --   { 1, last, oldest }  gone: afterSeq + 1 is no longer retained; oldest is
 --       the first seq still retained (last + 1 when none is)
 --   { 2, last }  future: afterSeq > last
+--   { 3, last }  reset: the entry at afterSeq is not the event the reader
+--       received (its ts differs): Redis lost events and assigned their seqs
+--       anew. A proven position below last that is no longer retained (by
+--       length or age), or whose entry is missing, cannot be checked, and is
+--       answered as gone.
 -- last is the scope's seq at this read (0 before any event).
 
 -- The "ts" of a frame built by publish.lua / expire.lua, or 0 if the text is not such a frame.
@@ -38,22 +46,35 @@ local after = tonumber(ARGV[1])
 local maxEvents = tonumber(ARGV[2])
 local maxItems = tonumber(ARGV[3])
 local maxAge = tonumber(ARGV[4])
+local positionTs = tonumber(ARGV[5] or '0')
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 
 if after > last then
   return { 2, last }
 end
-if after == last then
-  return { 0, last }
-end
-
 local time = redis.call('TIME')
 local cutoff = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - maxAge
 -- The oldest seq within the length bound.
 local floor = math.max(1, last - maxItems + 1)
 local first = after + 1
 
-if first >= floor then
+-- A proof is checked against a retained entry (the current position's always counts as retained: it is
+-- never trimmed); a position no longer retained cannot be proven and is answered as gone.
+local unprovable = false
+if positionTs > 0 and after > 0 then
+  local proof = redis.call('XRANGE', KEYS[2], entryId(after), entryId(after))[1]
+  local proofTs = proof and frameTs(proof[2][2])
+  if proof == nil or (after < last and (after < floor or proofTs < cutoff)) then
+    unprovable = true
+  elseif proofTs ~= positionTs then
+    return { 3, last }
+  end
+end
+if after == last and not unprovable then
+  return { 0, last }
+end
+
+if first >= floor and not unprovable then
   local upto = math.min(after + maxEvents, last)
   local entries = redis.call('XRANGE', KEYS[2], entryId(first), entryId(upto))
   -- Entries are only ever trimmed from the head, so a present first entry and

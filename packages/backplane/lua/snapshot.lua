@@ -5,19 +5,24 @@
 -- items returned are exactly the effects of the events with seq <= the
 -- returned seq, filtered by retention at the Redis server time of this read.
 --
--- Entity scopes (numkeys = 3):
+-- Entity scopes (numkeys = 4):
 --   KEYS[1]  hydra:{<scope>}:seq     STRING  last assigned seq
 --   KEYS[2]  hydra:{<scope>}:state   HASH    entity id -> data JSON
 --   KEYS[3]  hydra:{<scope>}:seen    ZSET    entity id, score = last update (ms)
--- Log scopes (numkeys = 2):
+--   KEYS[4]  hydra:{<scope>}:history STREAM  "<seq>-0" -> f = frame
+-- Log scopes (numkeys = 3):
 --   KEYS[1]  hydra:{<scope>}:seq     STRING  last assigned seq
 --   KEYS[2]  hydra:{<scope>}:recent  ZSET    member "<seq>:<data JSON>", score = publish ts (ms)
+--   KEYS[3]  hydra:{<scope>}:history STREAM  "<seq>-0" -> f = frame
 --
 --   ARGV[1]  "entity" | "log"
 --   ARGV[2]  entity: ttl ms      log: maxItems
 --   ARGV[3]                      log: maxAge ms
 --
--- Returns { seq, item1, item2, ... }: seq is 0 before any event; items are
+-- Returns { seq, ts, item1, item2, ... }: seq is 0 before any event; ts is
+-- the publish time of event seq, read from its history entry (the newest
+-- entry, which no trim removes), 0 when seq is 0 or the entry is missing; a
+-- client resuming from this snapshot proves its position with it. Items are
 -- data JSON texts. Entity: entities updated within the TTL, least recently
 -- updated first. Log: events not older than maxAge, at most the last
 -- maxItems, oldest first.
@@ -26,7 +31,14 @@ local kind = ARGV[1]
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local out = { seq }
+local seqTs = 0
+if seq > 0 then
+  local entry = redis.call('XRANGE', KEYS[#KEYS], string.format('%d', seq) .. '-0', string.format('%d', seq) .. '-0')
+  if entry[1] then
+    seqTs = tonumber(string.match(entry[1][2][2], '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
+  end
+end
+local out = { seq, seqTs }
 
 if kind == 'entity' then
   local ttl = tonumber(ARGV[2])

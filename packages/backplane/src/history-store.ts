@@ -21,11 +21,18 @@ export interface HistoryEvent {
  *   lastSeq + 1 when none is.
  * - `future`: afterSeq > lastSeq; the position was never issued by this
  *   backplane (or Redis lost its data and restarted its seqs).
+ * - `reset`: only for a proven position (positionTs > 0): the stored event
+ *   at afterSeq was published at another ts, so it is not the event the
+ *   reader received: Redis lost events (a restart without persistence, a
+ *   failover to a replica that lagged) and assigned their seqs anew. A
+ *   proven position whose event is no longer stored cannot be checked and
+ *   is answered `gone`, even where an unproven one would get events.
  */
 export type HistoryRead =
   | { kind: 'events'; events: HistoryEvent[]; lastSeq: number }
   | { kind: 'gone'; oldestSeq: number; lastSeq: number }
-  | { kind: 'future'; lastSeq: number };
+  | { kind: 'future'; lastSeq: number }
+  | { kind: 'reset'; lastSeq: number };
 
 /**
  * Replayable per-scope event history, written by the publish step itself (see
@@ -44,15 +51,21 @@ export interface HistoryStore {
   /**
    * Reads the events after `afterSeq` (the last seq the reader processed; 0
    * for "from the start"), at most `maxEvents` of them, in one atomic step
-   * (one Lua script on Redis). Rejects with a RangeError for a negative
-   * or non-integer `afterSeq` or a `maxEvents` below 1, and when the
-   * backplane is unreachable.
+   * (one Lua script on Redis). `positionTs`, when > 0, is the `ts` of the
+   * event at `afterSeq` as the reader received it (or a snapshot's
+   * `seqTs`): the read then first proves that position is in this sequence
+   * (`reset` when it is not). Rejects with a RangeError for a negative or
+   * non-integer `afterSeq` or `positionTs` or a `maxEvents` below 1, and
+   * when the backplane is unreachable.
    */
-  readAfter(scope: Scope, afterSeq: number, maxEvents: number): Promise<HistoryRead>;
+  readAfter(scope: Scope, afterSeq: number, maxEvents: number, positionTs?: number): Promise<HistoryRead>;
 }
 
 /** Throws the RangeError readAfter documents for bad arguments. */
-export function assertReadAfterArgs(afterSeq: number, maxEvents: number): void {
+export function assertReadAfterArgs(afterSeq: number, maxEvents: number, positionTs = 0): void {
+  if (!Number.isSafeInteger(positionTs) || positionTs < 0) {
+    throw new RangeError(`history: positionTs must be an integer >= 0, got ${positionTs}`);
+  }
   if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) {
     throw new RangeError(`history: afterSeq must be an integer >= 0, got ${afterSeq}`);
   }

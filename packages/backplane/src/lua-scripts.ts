@@ -57,7 +57,7 @@ export function defineLuaCommand(redis: Redis, definition: LuaCommandDefinition)
 
 /** `lua/publish.lua`: numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
 export const PUBLISH_SCRIPT: LuaCommandDefinition = Object.freeze({ command: 'hydraPublishEvent', file: 'publish' });
-/** `lua/snapshot.lua`: numkeys first (3 for entity scopes, 2 for log scopes); see eventScriptKeys. */
+/** `lua/snapshot.lua`: numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
 export const SNAPSHOT_SCRIPT: LuaCommandDefinition = Object.freeze({
   command: 'hydraReadSnapshot',
   file: 'snapshot',
@@ -82,7 +82,7 @@ type ScriptArg = string | number;
 /** The commands of the event scripts as they appear on a client or pipeline. */
 export interface HydraScriptCommands {
   hydraPublishEvent(numKeys: number, ...args: ScriptArg[]): Promise<[number, number]>;
-  hydraReadSnapshot(numKeys: number, ...args: ScriptArg[]): Promise<[number, ...string[]]>;
+  hydraReadSnapshot(numKeys: number, ...args: ScriptArg[]): Promise<[number, number, ...string[]]>;
   /** The Buffer variant ioredis defines alongside every command: frames stay bytes. */
   hydraReadHistoryBuffer(...keysAndArgs: ScriptArg[]): Promise<Array<number | Buffer>>;
   hydraExpireEntities(...keysAndArgs: ScriptArg[]): Promise<number>;
@@ -113,8 +113,8 @@ export function eventScriptKeys(scope: Scope, kind: ScopeRetention['kind']): [nu
 }
 
 /**
- * numkeys followed by the KEYS of publish.lua: the snapshot keys of
- * eventScriptKeys plus the scope's history stream.
+ * numkeys followed by the KEYS of publish.lua and snapshot.lua: the state
+ * keys of eventScriptKeys plus the scope's history stream.
  */
 export function publishScriptKeys(scope: Scope, kind: ScopeRetention['kind']): [number, ...string[]] {
   const [numKeys, ...keys] = eventScriptKeys(scope, kind);

@@ -15,8 +15,8 @@ export class MemoryHistoryStore implements HistoryStore {
     this.#state = state;
   }
 
-  async readAfter(scope: Scope, afterSeq: number, maxEvents: number): Promise<HistoryRead> {
-    assertReadAfterArgs(afterSeq, maxEvents);
-    return this.#state.readHistory(scope, afterSeq, maxEvents);
+  async readAfter(scope: Scope, afterSeq: number, maxEvents: number, positionTs = 0): Promise<HistoryRead> {
+    assertReadAfterArgs(afterSeq, maxEvents, positionTs);
+    return this.#state.readHistory(scope, afterSeq, maxEvents, positionTs);
   }
 }

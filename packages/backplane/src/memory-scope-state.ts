@@ -140,24 +140,37 @@ export class MemoryScopeState {
         if (entry.score >= now - r.maxAgeMs) items.push(entry.dataJson);
       }
     }
-    return { scope, seq, items };
+    return { scope, seq, seqTs: this.#historyEntry(scope, seq)?.ts ?? 0, items };
+  }
+
+  /** The history entry of `seq`, if still stored. */
+  #historyEntry(scope: Scope, seq: number): HistoryEntry | undefined {
+    const { entries, head } = this.#historyLog(scope);
+    const headSeq = entries[head]?.seq;
+    return headSeq === undefined || seq < headSeq ? undefined : entries[head + seq - headSeq];
   }
 
   /** history.lua's answer, computed the same way (see HistoryStore.readAfter). */
-  readHistory(scope: Scope, afterSeq: number, maxEvents: number): HistoryRead {
+  readHistory(scope: Scope, afterSeq: number, maxEvents: number, positionTs = 0): HistoryRead {
     const lastSeq = this.#seq.get(scope) ?? 0;
     if (afterSeq > lastSeq) return { kind: 'future', lastSeq };
-    if (afterSeq === lastSeq) return { kind: 'events', events: [], lastSeq };
     const r = this.retention[scope];
     const cutoff = this.now() - r.historyMaxAgeMs;
     const floor = Math.max(1, lastSeq - r.historyMaxItems + 1);
     const { entries, head } = this.#historyLog(scope);
     const headSeq = entries[head]?.seq ?? lastSeq + 1;
     const first = afterSeq + 1;
-    const entryOf = (seq: number): HistoryEntry | undefined =>
-      seq >= headSeq ? entries[head + seq - headSeq] : undefined;
+    const entryOf = (seq: number) => this.#historyEntry(scope, seq);
+    // As history.lua: a proof is checked against a retained entry (the current position's always is).
+    let unprovable = false;
+    if (positionTs > 0 && afterSeq > 0) {
+      const proof = entryOf(afterSeq);
+      if (proof === undefined || (afterSeq < lastSeq && (afterSeq < floor || proof.ts < cutoff))) unprovable = true;
+      else if (proof.ts !== positionTs) return { kind: 'reset', lastSeq };
+    }
+    if (afterSeq === lastSeq && !unprovable) return { kind: 'events', events: [], lastSeq };
     const firstEntry = entryOf(first);
-    if (first >= floor && firstEntry !== undefined && firstEntry.ts >= cutoff) {
+    if (!unprovable && first >= floor && firstEntry !== undefined && firstEntry.ts >= cutoff) {
       const upto = Math.min(afterSeq + maxEvents, lastSeq);
       const events: HistoryEvent[] = [];
       for (let seq = first; seq <= upto; seq++) {

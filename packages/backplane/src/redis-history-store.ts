@@ -27,8 +27,8 @@ export class RedisHistoryStore implements HistoryStore {
     this.#retention = options.retention;
   }
 
-  async readAfter(scope: Scope, afterSeq: number, maxEvents: number): Promise<HistoryRead> {
-    assertReadAfterArgs(afterSeq, maxEvents);
+  async readAfter(scope: Scope, afterSeq: number, maxEvents: number, positionTs = 0): Promise<HistoryRead> {
+    assertReadAfterArgs(afterSeq, maxEvents, positionTs);
     const r = this.#retention[scope];
     const reply = await this.#redis.hydraReadHistoryBuffer(
       ...historyScriptKeys(scope),
@@ -36,9 +36,11 @@ export class RedisHistoryStore implements HistoryStore {
       maxEvents,
       r.historyMaxItems,
       r.historyMaxAgeMs,
+      positionTs,
     );
     const code = Number(reply[0]);
     const lastSeq = Number(reply[1]);
+    if (code === 3) return { kind: 'reset', lastSeq };
     if (code === 2) return { kind: 'future', lastSeq };
     if (code === 1) return { kind: 'gone', oldestSeq: Number(reply[2]), lastSeq };
     const events: HistoryEvent[] = [];

@@ -1,6 +1,6 @@
 import type { Scope } from '@hydra/protocol';
 import type { Redis } from 'ioredis';
-import { eventScriptKeys, type HydraScriptCommands, withEventScripts } from './lua-scripts.js';
+import { type HydraScriptCommands, publishScriptKeys, withEventScripts } from './lua-scripts.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import type { ScopeSnapshot, SnapshotStore } from './snapshot-store.js';
 
@@ -30,12 +30,12 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async read(scope: Scope): Promise<ScopeSnapshot> {
     const r = this.#retention[scope];
-    const keys = eventScriptKeys(scope, r.kind);
+    const keys = publishScriptKeys(scope, r.kind);
     const reply =
       r.kind === 'entity'
         ? await this.#redis.hydraReadSnapshot(...keys, 'entity', r.ttlMs)
         : await this.#redis.hydraReadSnapshot(...keys, 'log', r.maxItems, r.maxAgeMs);
-    const [seq, ...items] = reply;
-    return { scope, seq: Number(seq), items };
+    const [seq, seqTs, ...items] = reply;
+    return { scope, seq: Number(seq), seqTs: Number(seqTs), items };
   }
 }

@@ -6,6 +6,12 @@ export interface ScopeSnapshot {
   /** The `seq` of the last event whose effect the snapshot contains (0 before any event). */
   seq: number;
   /**
+   * The publish time (`ts`) of event `seq`: what a client resuming from this
+   * snapshot sends as proof of its position (HistoryStore.readAfter's
+   * `positionTs`). 0 when `seq` is 0 or that event is no longer in the history.
+   */
+  seqTs: number;
+  /**
    * Each item's `data` as JSON text, so a gateway can assemble the snapshot
    * message once per version without parsing. Entity scopes: the active
    * entities (latest data per id), i.e. neither deleted nor removed by the

@@ -16,6 +16,7 @@ async function exerciseBackplane(backplane: Backplane): Promise<void> {
   expect(await backplane.snapshots.read('vessels')).toEqual({
     scope: 'vessels',
     seq: 1,
+    seqTs: published?.ts,
     items: ['{"id":"v1","name":"Ever Given"}'],
   });
   await waitFor(() => recorder.events.length === 1, 5_000, 'frame');

@@ -66,6 +66,7 @@ export function entityLifecycleContract(name: string, factory: BackplaneFactory)
       expect(await backplane.snapshots.read('aircraft')).toEqual({
         scope: 'aircraft',
         seq: 3,
+        seqTs: deleted!.ts,
         items: ['{"id":"other"}'],
       });
       const history = await backplane.history.readAfter('aircraft', 2, 10);

@@ -115,8 +115,8 @@ export function eventBusContract(name: string, factory: EventBusFactory): void {
         expect(Number.isInteger(p.ts)).toBe(true);
         expect(Math.abs(p.ts - before)).toBeLessThan(10_000);
       }
-      expect(await snapshots.read('vessels')).toEqual({ scope: 'vessels', seq: 0, items: [] });
-      expect(await snapshots.read('cyber')).toEqual({ scope: 'cyber', seq: 0, items: [] });
+      expect(await snapshots.read('vessels')).toEqual({ scope: 'vessels', seq: 0, seqTs: 0, items: [] });
+      expect(await snapshots.read('cyber')).toEqual({ scope: 'cyber', seq: 0, seqTs: 0, items: [] });
       expect((await bus.publish([{ scope: 'signals', data: { n: 4 } }]))[0]?.seq).toBe(4);
       expect(await bus.publish([])).toEqual([]);
     });

@@ -79,6 +79,39 @@ export function historyContract(name: string, factory: BackplaneFactory): void {
       expect(await history.readAfter('signals', 1_000_000, 1)).toEqual({ kind: 'future', lastSeq: 10 });
     });
 
+    it('checks a proven position (the ts of its event): reset when another event holds that seq', async () => {
+      const { backplane } = await setup();
+      const { history } = backplane;
+      const published = await backplane.bus.publish(signals(1, 10));
+      const tsOf = (seq: number) => published[seq - 1]!.ts;
+      expect(seqsOf(await history.readAfter('signals', 4, 100, tsOf(4)))).toEqual(range(5, 10));
+      expect(await history.readAfter('signals', 4, 100, tsOf(4) + 1)).toEqual({ kind: 'reset', lastSeq: 10 });
+      expect(await history.readAfter('signals', 10, 100, tsOf(10))).toEqual({
+        kind: 'events',
+        events: [],
+        lastSeq: 10,
+      });
+      expect(await history.readAfter('signals', 10, 100, tsOf(10) - 1)).toEqual({ kind: 'reset', lastSeq: 10 });
+      // Future stays future (the caller decides); position 0 needs no proof.
+      expect(await history.readAfter('signals', 11, 100, tsOf(10))).toEqual({ kind: 'future', lastSeq: 10 });
+      expect(seqsOf(await history.readAfter('signals', 0, 100, 12345))).toEqual(range(1, 10));
+      await expect(history.readAfter('signals', 1, 10, -1)).rejects.toThrow(RangeError);
+    });
+
+    it('answers a proven position that is no longer retained as gone, though the next one is', async () => {
+      const { backplane } = await setup('signals:history=5');
+      const published = await backplane.bus.publish(signals(1, 20));
+      const tsOf = (seq: number) => published[seq - 1]!.ts;
+      // Unproven, position 15 is fine (16 is the oldest retained); proven, 15 itself must be retained.
+      expect(seqsOf(await backplane.history.readAfter('signals', 15, 100))).toEqual(range(16, 20));
+      expect(await backplane.history.readAfter('signals', 15, 100, tsOf(15))).toEqual({
+        kind: 'gone',
+        oldestSeq: 16,
+        lastSeq: 20,
+      });
+      expect(seqsOf(await backplane.history.readAfter('signals', 16, 100, tsOf(16)))).toEqual(range(17, 20));
+    });
+
     it('pages by maxEvents, reporting the current lastSeq so the caller reads on', async () => {
       const { backplane } = await setup();
       await backplane.bus.publish(signals(1, 25));

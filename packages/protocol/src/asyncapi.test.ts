@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CloseCode, CloseReason } from './close-codes.js';
-import { ErrorCode } from './messages.js';
+import { ErrorCode, type ResyncReason } from './messages.js';
 import { SCOPES } from './scopes.js';
 
 const doc = parse(readFileSync(new URL('../asyncapi.yaml', import.meta.url), 'utf8'));
@@ -33,6 +33,16 @@ describe('asyncapi.yaml stays in step with the code', () => {
     );
     expect(doc.components.schemas.Scope.enum).toEqual([...SCOPES]);
     expect(doc.components.schemas.Error.properties.data.properties.code.enum).toEqual(Object.values(ErrorCode));
+  });
+
+  it('lists every resync reason the gateway sends', () => {
+    const reasons: Record<ResyncReason, true> = {
+      history_gone: true,
+      backplane_gap: true,
+      replay_too_long: true,
+      stream_reset: true,
+    };
+    expect(doc.components.schemas.Resync.properties.data.properties.reason.enum).toEqual(Object.keys(reasons));
   });
 
   it('resolves every local $ref', () => {

@@ -18,6 +18,12 @@ export interface SnapshotMessage {
   data: {
     scope: Scope;
     seq: number;
+    /**
+     * The publish time of the event at `seq` (0 when `seq` is 0 or that event
+     * left the history): a client resuming from this snapshot sends it as
+     * its position's proof (`resume=<scope>:<seq>:<ts>`).
+     */
+    ts?: number;
     /** 1-based part of a snapshot sent in several messages (all at one seq). */
     part?: number;
     parts?: number;
@@ -28,7 +34,7 @@ export interface SnapshotMessage {
 }
 
 /** Why a client's view of a scope restarts with a fresh snapshot. */
-export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long';
+export type ResyncReason = 'history_gone' | 'backplane_gap' | 'replay_too_long' | 'stream_reset';
 
 /** The client's view of `scope` restarts: a fresh snapshot (then live events) follows. */
 export interface ResyncMessage {

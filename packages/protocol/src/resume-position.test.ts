@@ -4,13 +4,14 @@ import { formatResumePositions, parseResumePositions } from './resume-position.j
 import { SCOPES } from './scopes.js';
 
 describe('parseResumePositions', () => {
-  it('parses one or several positions', () => {
-    const r = parseResumePositions('aircraft:120,signals:0');
+  it('parses one or several positions, with or without a ts proof', () => {
+    const r = parseResumePositions('aircraft:120,signals:0,cyber:7:1764331200123');
     expect(r).toEqual({
       ok: true,
       positions: new Map([
-        ['aircraft', 120],
-        ['signals', 0],
+        ['aircraft', { seq: 120, ts: 0 }],
+        ['signals', { seq: 0, ts: 0 }],
+        ['cyber', { seq: 7, ts: 1764331200123 }],
       ]),
     });
     expect(parseResumePositions('')).toEqual({ ok: true, positions: new Map() });
@@ -23,6 +24,9 @@ describe('parseResumePositions', () => {
     ['planes:1', 'unknown scope "planes"'],
     ['aircraft:1,aircraft:2', 'aircraft given twice'],
     ['aircraft:99999999999999999', 'too large'],
+    ['aircraft:1:99999999999999999', 'ts of aircraft is too large'],
+    ['aircraft:1:2:3', 'is not <scope>:<seq>[:<ts>]'],
+    ['aircraft:1:', 'is not <scope>:<seq>[:<ts>]'],
   ])('rejects %s with a reason', (text, reason) => {
     const r = parseResumePositions(text);
     expect(r.ok).toBe(false);
@@ -37,8 +41,8 @@ describe('parseResumePositions', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.uniqueArray(fc.constantFrom(...SCOPES)), fc.nat(), (scopes, seq) => {
-        const positions = new Map(scopes.map((s) => [s, seq] as const));
+      fc.property(fc.uniqueArray(fc.constantFrom(...SCOPES)), fc.nat(), fc.nat(), (scopes, seq, ts) => {
+        const positions = new Map(scopes.map((s) => [s, { seq, ts }] as const));
         expect(parseResumePositions(formatResumePositions(positions))).toEqual({ ok: true, positions });
       }),
     );

@@ -54,9 +54,10 @@ export function parseServerMessage(text: string): ServerMessage {
       return value as unknown as ConnectedMessage;
     }
     case 'snapshot': {
-      const { scope, seq, items } = data;
+      const { scope, seq, ts, items } = data;
       if (!isScope(scope)) fail(`snapshot.data.scope: expected a scope, got ${describeValue(scope)}`);
       if (!isSeq(seq)) fail(`snapshot.data.seq: expected an integer >= 0, got ${describeValue(seq)}`);
+      if (ts !== undefined && !isSeq(ts)) fail(`snapshot.data.ts: expected an integer >= 0, got ${describeValue(ts)}`);
       if (!Array.isArray(items)) fail(`snapshot.data.items: expected an array, got ${describeValue(items)}`);
       items.forEach((item: unknown, i) => {
         if (!isPlainObject(item)) fail(`snapshot.data.items[${i}]: expected an object, got ${describeValue(item)}`);

@@ -282,8 +282,8 @@ class Tail {
           : this.#emit(formatConnectedLine(this.#shownUrl, this.#shown, now, this.#color));
       }
       case 'snapshot': {
-        const { scope, seq, items, complete } = msg.data;
-        this.#seq.baseline(scope, seq);
+        const { scope, seq, ts, items, complete } = msg.data;
+        this.#seq.baseline(scope, seq, ts ?? 0);
         if (!this.#isShown(scope)) return true;
         if (this.#json) return this.#emit(text);
         // A large snapshot comes in parts (all at one seq): one summary line, after the last part.
@@ -313,7 +313,7 @@ class Tail {
       default: {
         const scope = msg.type;
         const { seq, ts, data } = msg;
-        const check = this.#seq.observe(scope, seq);
+        const check = this.#seq.observe(scope, seq, ts);
         if (check.kind === 'gap') {
           this.#warn(`${scope} seq gap: expected ${check.expected}, got ${check.got} (${check.missed} missed)`);
         } else if (check.kind === 'backwards') {
