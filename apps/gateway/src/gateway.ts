@@ -105,7 +105,13 @@ export class Gateway {
     const { config, backplane, logger } = deps;
     this.log = logger.child({ component: 'gateway', nodeId: config.nodeId });
     this.metrics = deps.metrics ?? new GatewayMetrics();
-    this.uws = deps.uws ?? loadUws({ allowFallback: config.allowUwsFallback }).uws;
+    const loaded = deps.uws ? { uws: deps.uws, native: true } : loadUws({ allowFallback: config.allowUwsFallback });
+    this.uws = loaded.uws;
+    if (!loaded.native) {
+      this.log.warn(
+        'running on the pure-JS uWebSockets.js fallback (HYDRA_ALLOW_UWS_FALLBACK=true): far slower than the native build',
+      );
+    }
     this.app = config.tls
       ? this.uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
       : this.uws.App();
