@@ -1,4 +1,4 @@
-import { createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
+import { createBackplane, DEFAULT_RETENTION, generateApiKey, type KeyStore } from '@hydra/backplane';
 import { describe, expect, it } from 'vitest';
 import { AdmissionControl, type UpgradeRequest } from './admission.js';
 import { parseGatewayConfig } from './config.js';
@@ -33,7 +33,7 @@ async function setup(env: Record<string, string> = {}) {
     (await metrics.registry.getSingleMetric('hydra_limiter_decisions_total')?.get())?.values.find(
       (v) => v.labels.decision === decision,
     )?.value ?? 0;
-  return { admission, limiter, key, request, decisions };
+  return { admission, limiter, key, request, decisions, backplane };
 }
 
 describe('AdmissionControl', () => {
@@ -60,16 +60,49 @@ describe('AdmissionControl', () => {
 
   it('upgrades a bad key only to tell it (no slot), then throttles the source after repeated failures', async () => {
     const { admission, request } = await setup({ HYDRA_AUTH_FAILURE_LIMIT: '3' });
-    const bad = 'hydra_k1_unknownunknownunknownunknownunknown00';
     for (let i = 0; i < 3; i++) {
-      const a = await admission.admit(request(bad), () => false);
+      const a = await admission.admit(request(generateApiKey()), () => false);
       expect(a.kind === 'upgrade' && a.session.rejection?.closeCode).toBe(1008);
       expect(a.kind === 'upgrade' && a.session.slotHeld).toBe(false);
     }
-    expect(await admission.admit(request(bad), () => false)).toMatchObject({
+    expect(await admission.admit(request(generateApiKey()), () => false)).toMatchObject({
       kind: 'refuse',
       status: '429 Too Many Requests',
       reason: 'auth_throttled',
     });
   });
+
+  it('in a cool-down, decides every key it can without the key store; only the others get 429', async () => {
+    const { admission, key, request, backplane } = await setup({ HYDRA_AUTH_FAILURE_LIMIT: '3' });
+    const reads = countReads(backplane.keys);
+    const cachedValid = key;
+    expect((await admission.admit(request(cachedValid, '10.0.0.9'), () => false)).kind).toBe('upgrade');
+    const cachedUnknown = generateApiKey();
+    for (const k of [cachedUnknown, generateApiKey(), generateApiKey()]) await admission.admit(request(k), () => false);
+    const before = reads();
+    const outcome = async (k: string) => {
+      const a = await admission.admit(request(k), () => false);
+      if (a.kind !== 'upgrade') return a.kind === 'refuse' ? a.reason : a.kind;
+      return a.session.rejection?.message ?? (a.session.slotHeld ? 'admitted' : 'no slot');
+    };
+    expect(await outcome(cachedValid)).toBe('admitted');
+    expect(await outcome(cachedUnknown)).toBe('invalid, expired, or revoked API key');
+    expect(await outcome('not-a-key')).toBe('invalid, expired, or revoked API key');
+    expect(await outcome('')).toBe('missing API key');
+    expect(await outcome(generateApiKey())).toBe('auth_throttled');
+    const uncachedValid = (await backplane.keys.create({ scopes: ['signals'] })).key;
+    expect(await outcome(uncachedValid)).toBe('auth_throttled');
+    expect(reads() - before).toBe(0);
+  });
 });
+
+/** Counts key-store lookups (wraps `lookup` in place). */
+function countReads(store: KeyStore): () => number {
+  let reads = 0;
+  const lookup = store.lookup.bind(store);
+  store.lookup = (key) => {
+    reads++;
+    return lookup(key);
+  };
+  return () => reads;
+}

@@ -58,6 +58,14 @@ const overLimit: Admission = {
   reason: 'ip_limit',
 };
 
+const authThrottled = (retryAfterMs: number): Admission => ({
+  kind: 'refuse',
+  status: '429 Too Many Requests',
+  body: 'Too Many Failed Authentications',
+  reason: 'auth_throttled',
+  retryAfter: String(Math.ceil(retryAfterMs / 1000)),
+});
+
 export interface AdmissionDeps {
   config: GatewayConfig;
   keys: KeyCache;
@@ -72,13 +80,17 @@ export interface AdmissionDeps {
 /**
  * Decides each upgrade of `/v1/stream`, in order of cost:
  *
- * 1. Refusals that cost no key hash, lookup or Redis command: a source in an
- *    auth-failure cool-down, or an IP the limiter refused within the last
- *    second (SECURITY.md, "Limits").
- * 2. The key (cached lookup). Unknown, revoked, expired and malformed keys
- *    get the same answer; each counts towards the source's auth throttle.
- *    A refused client is upgraded without a limiter slot, only to be told
- *    (`error`, then 1008 or 4002), as the contract requires.
+ * 1. A refusal that costs no key hash, lookup or Redis command: an IP the
+ *    limiter refused within the last second (SECURITY.md, "Limits").
+ * 2. The key. Unknown, revoked, expired and malformed keys get the same
+ *    answer; each counts towards the source's auth throttle. A refused
+ *    client is upgraded without a limiter slot, only to be told (`error`,
+ *    then 1008 or 4002), as the contract requires. A source in an
+ *    auth-failure cool-down is still answered for every key this gateway
+ *    can judge without Redis (missing, malformed, or in the key cache:
+ *    valid → admitted, otherwise `error` + 1008); only a key that would need
+ *    a key-store read gets HTTP 429, so the cool-down stops guessing and
+ *    the Redis load it causes, not a neighbour whose key is known here.
  * 3. The cluster-wide per-IP limit (one Redis script).
  *
  * Guarantee: a slot acquired here is either handed to the returned session
@@ -104,8 +116,10 @@ export class AdmissionControl {
       return { kind: 'refuse', status: '414 URI Too Long', body: 'Query string too long', reason: 'bad_request' };
     }
     const ip = resolveClientIp(req.socketIp, req.forwardedFor, config.trustedProxies, req.proxiedIp);
-    const cheap = this.refusedCheaply(ip);
-    if (cheap) return cheap;
+    if (this.overLimitCache.isOverLimit(ip, Date.now())) {
+      metrics.limiterDecisions.inc({ decision: 'refused_cached' });
+      return overLimit;
+    }
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
     const base = {
@@ -120,11 +134,19 @@ export class AdmissionControl {
     if (key === '') rejection = unauthorized('missing API key');
     else if (!isWellFormedApiKey(key)) rejection = unauthorized(UNAUTHORIZED_MESSAGE);
     else {
-      try {
-        record = await this.deps.keys.lookup(key);
-      } catch (err) {
-        this.deps.log.warn({ err: describeError(err) }, 'key lookup failed');
-        return isAborted() ? { kind: 'abandoned' } : unavailable;
+      const retryAfterMs = this.authThrottle.retryAfterMs(ip, Date.now());
+      if (retryAfterMs > 0) {
+        // In a cool-down: decided from the key cache, or refused before any store read.
+        const cached = this.deps.keys.peek(key);
+        if (cached === undefined) return authThrottled(retryAfterMs);
+        record = cached.record;
+      } else {
+        try {
+          record = await this.deps.keys.lookup(key);
+        } catch (err) {
+          this.deps.log.warn({ err: describeError(err) }, 'key lookup failed');
+          return isAborted() ? { kind: 'abandoned' } : unavailable;
+        }
       }
       if (keyStatus(record, Date.now()) !== 'valid' || (record && this.deps.isRevoked(record.id))) {
         rejection = unauthorized(UNAUTHORIZED_MESSAGE);
@@ -184,26 +206,6 @@ export class AdmissionControl {
   sweep(now: number): void {
     this.overLimitCache.sweep(now);
     this.deps.metrics.authThrottledSources.set(this.authThrottle.sweep(now));
-  }
-
-  private refusedCheaply(ip: string): Admission | null {
-    const now = Date.now();
-    const retryAfterMs = this.authThrottle.retryAfterMs(ip, now);
-    if (retryAfterMs > 0) {
-      const retryAfter = String(Math.ceil(retryAfterMs / 1000));
-      return {
-        kind: 'refuse',
-        status: '429 Too Many Requests',
-        body: 'Too Many Failed Authentications',
-        reason: 'auth_throttled',
-        retryAfter,
-      };
-    }
-    if (this.overLimitCache.isOverLimit(ip, now)) {
-      this.deps.metrics.limiterDecisions.inc({ decision: 'refused_cached' });
-      return overLimit;
-    }
-    return null;
   }
 
   /** An unknown, revoked, expired or malformed key was presented from `ip`. */

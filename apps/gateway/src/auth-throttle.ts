@@ -24,8 +24,11 @@ interface SourceState {
  * malformed API keys; a missing key is not a guess and does not count).
  *
  * Policy: a source that fails `failureLimit` times within a fixed window of
- * `windowMs` is refused every upgrade — valid keys included — for the next
- * `windowMs`, cheaply (HTTP 429 before any key lookup, hash or Redis command).
+ * `windowMs` is in a cool-down for the next `windowMs`: every upgrade whose
+ * key would need a key-store read — valid keys included — is refused
+ * cheaply (HTTP 429 before any lookup or Redis command); keys decided
+ * without Redis (missing, malformed, cached) are answered as usual
+ * (admission.ts).
  * The cool-down is not extended by attempts made during it, so a client
  * sharing an address with an attacker gets back in after at most one
  * cool-down once the attack stops. A source is an IPv4 address or an IPv6

@@ -15,3 +15,10 @@ describe('gateway config: send buffer and snapshot parts', () => {
     expect(parse).toThrow(/HYDRA_SNAPSHOT_CHUNK_BYTES.*half of HYDRA_MAX_BUFFERED_BYTES/);
   });
 });
+
+describe('gateway config: pings', () => {
+  it('pings every 15 s by default (the contract), and takes HYDRA_PING_INTERVAL_MS', () => {
+    expect(parseGatewayConfig({}).pingIntervalMs).toBe(15_000);
+    expect(parseGatewayConfig({ HYDRA_PING_INTERVAL_MS: '500' }).pingIntervalMs).toBe(500);
+  });
+});

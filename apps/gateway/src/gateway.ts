@@ -1,5 +1,5 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
-import { ExpirySweeper, RetentionWatch } from '@hydra/backplane';
+import { ExpirySweeper, keyStatus, RetentionWatch } from '@hydra/backplane';
 import { CloseCode, CloseReason, encodeError, SCOPES, type Scope } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
 import { AdmissionControl, badRequest, UNAUTHORIZED_MESSAGE, type UpgradeRequest, unauthorized } from './admission.js';
@@ -94,6 +94,8 @@ export class Gateway {
   private started = false;
   /** Bumped by every reprime: an older prime retry loop stops. */
   private primeGeneration = 0;
+  /** Bumped by every key recheck: an older recheck retry loop stops. */
+  private recheckGeneration = 0;
   private draining = false;
   private shutdownPromise: Promise<void> | null = null;
   private boundPort = 0;
@@ -103,7 +105,13 @@ export class Gateway {
     const { config, backplane, logger } = deps;
     this.log = logger.child({ component: 'gateway', nodeId: config.nodeId });
     this.metrics = deps.metrics ?? new GatewayMetrics();
-    this.uws = deps.uws ?? loadUws({ allowFallback: config.allowUwsFallback }).uws;
+    const loaded = deps.uws ? { uws: deps.uws, native: true } : loadUws({ allowFallback: config.allowUwsFallback });
+    this.uws = loaded.uws;
+    if (!loaded.native) {
+      this.log.warn(
+        'running on the pure-JS uWebSockets.js fallback (HYDRA_ALLOW_UWS_FALLBACK=true): far slower than the native build',
+      );
+    }
     this.app = config.tls
       ? this.uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
       : this.uws.App();
@@ -289,7 +297,9 @@ export class Gateway {
       onKeyRevoked: (keyId) => this.onKeyRevoked(keyId),
       onSubscribed: () => {
         this.liveEvents.flush();
-        if (this.started) this.reprime('resubscribed');
+        if (!this.started) return;
+        this.reprime('resubscribed');
+        this.recheckKeys();
       },
     });
     await Promise.all(SCOPES.map((scope) => this.streams[scope].prime()));
@@ -515,6 +525,47 @@ export class Gateway {
   private closeForKey(keyId: string, sessions: Session[], why: string): void {
     if (sessions.length > 0) this.log.info({ keyId, connections: sessions.length }, why);
     for (const session of sessions) this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
+  }
+
+  /**
+   * After a re-subscription: revocation notices published while the
+   * subscriber was down are lost (pub/sub is at-most-once). So the key cache
+   * is emptied (a "valid" entry may be stale) and every key held by a live
+   * session is read again from the key store; revoked and expired ones are
+   * closed exactly as a notice or the expiry timer would (`error`, 1008).
+   * A key the store no longer has (Redis restarted without its data) is left
+   * open: the store cannot tell, and production Redis persists its keys.
+   * A failed read is retried with capped backoff until a newer recheck takes over.
+   */
+  private recheckKeys(): void {
+    this.keys.clear();
+    const generation = ++this.recheckGeneration;
+    void retryUntilDone(() => this.recheckHeldKeys(), {
+      cancelled: () => this.draining || generation !== this.recheckGeneration,
+      onFailure: (err) => {
+        this.metrics.errors.inc({ kind: 'key_recheck' });
+        this.log.warn({ err: describeError(err) }, 'key recheck failed; retrying');
+      },
+    });
+  }
+
+  private async recheckHeldKeys(): Promise<void> {
+    const keyIds = this.registry.keyIds();
+    const records = keyIds.length > 0 ? await this.deps.backplane.keys.lookupByIds(keyIds) : new Map();
+    const now = Date.now();
+    let revoked = 0;
+    let expired = 0;
+    for (const keyId of keyIds) {
+      const status = keyStatus(records.get(keyId) ?? null, now);
+      if (status === 'revoked') {
+        revoked++;
+        this.onKeyRevoked(keyId);
+      } else if (status === 'expired') {
+        expired++;
+        this.closeForKey(keyId, this.registry.sessionsOfKey(keyId), 'API key expired');
+      }
+    }
+    this.log.info({ keys: keyIds.length, revoked, expired }, 'held keys rechecked');
   }
 
   /**

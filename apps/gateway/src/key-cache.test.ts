@@ -69,4 +69,44 @@ describe('KeyCache', () => {
     await cache.lookup('good');
     expect(reads()).toBe(4);
   });
+
+  it('peek answers from the cache only: found (record or null) or undefined, never a store read', async () => {
+    const { store, reads } = countingStore();
+    let now = 0;
+    const cache = new KeyCache(store, { ttlMs: 10_000, negativeTtlMs: 2000, now: () => now });
+    expect(cache.peek('good')).toBeUndefined();
+    expect(cache.peek('unknown')).toBeUndefined();
+    await cache.lookup('good');
+    await cache.lookup('unknown');
+    expect(cache.peek('good')).toEqual({ record });
+    expect(cache.peek('unknown')).toEqual({ record: null });
+    now += 2001;
+    expect(cache.peek('unknown')).toBeUndefined();
+    expect(cache.peek('good')).toEqual({ record });
+    expect(reads()).toBe(2);
+  });
+
+  it('clear forgets every entry, and a read in flight during it is answered but not remembered', async () => {
+    let release: (r: ApiKeyRecord) => void = () => undefined;
+    let reads = 0;
+    const store = {
+      lookup: () => {
+        reads++;
+        return new Promise<ApiKeyRecord>((resolve) => {
+          release = resolve;
+        });
+      },
+    } as unknown as KeyStore;
+    const cache = new KeyCache(store, { ttlMs: 10_000, negativeTtlMs: 2000 });
+    const stale = cache.lookup('good');
+    cache.clear();
+    release(record); // read before the clear: e.g. a revocation notice was missed meanwhile
+    expect(await stale).toBe(record);
+    expect(cache.peek('good')).toBeUndefined();
+    const fresh = cache.lookup('good');
+    release({ ...record, revokedAt: 5 });
+    expect((await fresh)?.revokedAt).toBe(5);
+    expect(cache.peek('good')?.record?.revokedAt).toBe(5);
+    expect(reads).toBe(2);
+  });
 });

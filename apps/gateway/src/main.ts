@@ -1,16 +1,48 @@
 import { setFlagsFromString } from 'node:v8';
-import { createBackplane } from '@hydra/backplane';
+import { type Backplane, createBackplane } from '@hydra/backplane';
 import { ConfigError } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 /**
  * `node apps/gateway/dist/main.js`: one gateway replica on Redis.
- * Exit codes: 0 after a graceful drain, 1 on bad configuration or a failed start.
+ * Exit codes: 0 after a graceful drain (or a SIGTERM/SIGINT before the
+ * gateway started: nothing was held but the Redis connections, which are
+ * closed), 1 on bad configuration or a failed start.
+ *
+ * The signal handlers are installed before anything asynchronous starts, so
+ * a signal at any point of the start-up ends in a clean exit 0, never in the
+ * default "killed by SIGTERM" (Kubernetes may stop a pod that just started).
  */
 async function main(): Promise<void> {
   keepYoungGenerationSmall();
+  let logger: Logger | null = null;
+  let backplane: Backplane | null = null;
+  let gateway: Gateway | null = null;
+  let drainMs = 0;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger?.info({ signal, started: gateway !== null }, 'shutting down');
+    // Watchdog: never outlive the drain window by much, whatever hangs.
+    setTimeout(() => {
+      logger?.error('shutdown watchdog fired');
+      process.exit(1);
+    }, drainMs + 10_000).unref();
+    // Not started yet: no client was admitted, so no limiter slot is held; releasing is closing Redis.
+    (gateway?.shutdown() ?? Promise.resolve())
+      .then(() => backplane?.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger?.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
   let config: ReturnType<typeof parseGatewayConfig>;
   try {
     config = parseGatewayConfig(process.env);
@@ -21,40 +53,31 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  drainMs = config.drainMs;
+  logger = createLogger(config.logLevel);
   if (config.redisUrl === undefined) {
     logger.fatal(
       'HYDRA_REDIS_URL is required for a gateway replica (use `pnpm start` for the embedded single-process mode)',
     );
     process.exit(1);
   }
-  const backplane = createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
-  let gateway: Gateway;
+  logger.info({ nodeId: config.nodeId }, 'starting');
+  backplane = createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
+  let started: Gateway;
   try {
-    gateway = await Gateway.start({ config, backplane, logger });
+    started = await Gateway.start({ config, backplane, logger });
   } catch (err) {
+    if (stopping) return; // a signal arrived meanwhile: its handler closes the backplane and exits 0
     logger.fatal({ err }, 'gateway failed to start');
     await backplane.close().catch(() => undefined);
     process.exit(1);
   }
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    // Watchdog: never outlive the drain window by much, whatever hangs.
-    setTimeout(() => {
-      logger.error('shutdown watchdog fired');
-      process.exit(1);
-    }, config.drainMs + 10_000).unref();
-    gateway
-      .shutdown()
-      .then(() => backplane.close())
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  if (stopping) {
+    // A signal arrived during the start: the handler is closing the backplane; stop serving too.
+    void started.shutdown().catch(() => undefined);
+    return;
+  }
+  gateway = started;
 }
 
 void main();

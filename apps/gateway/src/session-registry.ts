@@ -49,6 +49,11 @@ export class SessionRegistry {
     return true;
   }
 
+  /** The distinct key ids of the registered sessions. */
+  keyIds(): string[] {
+    return [...this.byKey.keys()];
+  }
+
   sessionsOfKey(keyId: string): Session[] {
     return [...(this.byKey.get(keyId) ?? [])];
   }

@@ -83,6 +83,58 @@ describe('authentication, scopes and revocation across two gateways', () => {
     await c.close();
   });
 
+  it('a [signals, alerts] key with snapshots, every scope holding state: snapshots and events of those two only', async () => {
+    await f.publish('aircraft', { id: 'snap01', lat: 1, lon: 2 });
+    await f.publish('vessels', { id: '244660001', lat: 1, lon: 2 });
+    await f.publish('cyber', { kind: 'indicator', value: 'snap' });
+    await f.publish('signals', { kind: 'rf', label: 'snap' });
+    await f.publish('alerts', { identifier: 'snap', severity: 'Minor' });
+    const k = await f.key(['signals', 'alerts']);
+    const clients = [a, b].map((gw) => f.client(withKey(gw.url, k.key)));
+    for (const c of clients) {
+      const snapshots = await c.waitFor((m) => m.type === 'snapshot', 2);
+      expect(snapshots.map((m) => (m.data as { scope: string }).scope).sort()).toEqual(['alerts', 'signals']);
+      for (const m of snapshots) expect((m.data as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    }
+    // A publish of every scope, alerts last: once it arrives, the others have been fanned out (or not) before it.
+    await f.publish('aircraft', { id: 'snap01', lat: 3, lon: 4 });
+    await f.publish('vessels', { id: '244660001', lat: 3, lon: 4 });
+    await f.publish('cyber', { kind: 'indicator', value: 'live' });
+    const signalsSeq = await f.publish('signals', { kind: 'rf', label: 'live' });
+    const alertsSeq = await f.publish('alerts', { identifier: 'live', severity: 'Minor' });
+    const forbidden = new Set(['aircraft', 'vessels', 'cyber']);
+    for (const c of clients) {
+      await c.waitFor((m) => m.type === 'alerts' && m.seq === alertsSeq);
+      expect(c.messages.some((m) => m.type === 'signals' && m.seq === signalsSeq)).toBe(true);
+      // No message of any type (event, snapshot, resync, …) names a scope the key does not grant.
+      const leaked = c.messages.filter(
+        (m) => forbidden.has(m.type) || forbidden.has(String((m.data as { scope?: unknown } | undefined)?.scope)),
+      );
+      expect(leaked).toEqual([]);
+      expect(c.messages.map((m) => m.type).filter((t) => t !== 'signals' && t !== 'alerts')).toEqual([
+        'connected',
+        'snapshot',
+        'snapshot',
+      ]);
+      await c.close();
+    }
+  });
+
+  it('expiry closes live connections on both gateways with 1008 at the expiry instant', async () => {
+    // 3 s: long enough that `connected` surely arrives first on a loaded machine.
+    const created = await f.backplane.keys.create({ scopes: ['signals'], ttlSeconds: 3, name: 'expiring' });
+    const expiresAt = created.record.expiresAt as number;
+    const clients = [a, b].map((gw) => f.client(withKey(gw.url, created.key, '&snapshot=false')));
+    await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'connected')));
+    const closedAt = await Promise.all(clients.map((c) => c.closed.then(({ code }) => ({ code, at: Date.now() }))));
+    for (const [i, { code, at }] of closedAt.entries()) {
+      expect(code).toBe(CloseCode.Unauthorized);
+      expect(at).toBeGreaterThanOrEqual(expiresAt - 50); // not before (same clock; a few ms of rounding)
+      expect(at - expiresAt).toBeLessThanOrEqual(1500);
+      expect(clients[i]?.ofType('error')).toHaveLength(1);
+    }
+  });
+
   it('revoking a key closes its live connections on both gateways with 1008', async () => {
     const k = await f.key(['signals']);
     const other = await f.key(['signals']);

@@ -1,5 +1,5 @@
 import { CloseCode } from '@hydra/protocol';
-import type { StreamClient } from '@hydra/test-support';
+import { freePort, type StreamClient, spawnService } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamFixture, withKey } from './fixture.js';
 
@@ -88,5 +88,60 @@ describe('graceful drain on SIGTERM', () => {
     await Promise.all(fresh.map((c) => c.waitFor((m) => m.type === 'connected')));
     expect((await f.client(withKey(other.url, key), { localAddress: IPS[0] }).waitForRefusal()).status).toBe(429);
     await Promise.all(fresh.map((c) => c.close()));
+  });
+});
+
+/**
+ * The signal handlers are installed before anything asynchronous starts: a
+ * SIGTERM that lands while the gateway is still connecting to Redis,
+ * subscribing or priming ends in a clean exit 0, not "killed by SIGTERM".
+ */
+describe('SIGTERM during start-up', () => {
+  let f: StreamFixture;
+
+  beforeAll(async () => {
+    f = await StreamFixture.start();
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  /** Spawns a gateway and sends SIGTERM the moment it logs its first line ("starting"). */
+  const termAtFirstLine = async (env: Record<string, string>) => {
+    const gw = spawnService('apps/gateway/dist/main.js', {
+      HYDRA_HOST: '127.0.0.1',
+      HYDRA_PORT: '0',
+      HYDRA_ADMIN_PORT: '0',
+      HYDRA_DRAIN_MS: '200',
+      ...env,
+    });
+    try {
+      const first = await gw.waitForLog(() => true);
+      expect(first.msg).toBe('starting');
+      gw.kill('SIGTERM');
+      const code = await Promise.race([
+        gw.exited,
+        new Promise((r) => setTimeout(() => r('no exit within 5 s'), 5000).unref()),
+      ]);
+      return { code, logs: gw.logs.map((l) => l.msg) };
+    } finally {
+      await gw.stop();
+    }
+  };
+
+  it('exits 0 every time, with Redis reachable', async () => {
+    for (let i = 0; i < 4; i++) {
+      const { code, logs } = await termAtFirstLine({ HYDRA_REDIS_URL: f.redis.url });
+      expect(code, logs.join(', ')).toBe(0);
+      expect(logs).toContain('shutting down');
+    }
+  });
+
+  it('exits 0 every time while Redis is unreachable (the start is still retrying)', async () => {
+    const nothing = `redis://127.0.0.1:${await freePort()}`;
+    for (let i = 0; i < 3; i++) {
+      const { code, logs } = await termAtFirstLine({ HYDRA_REDIS_URL: nothing });
+      expect(code, logs.join(', ')).toBe(0);
+    }
   });
 });

@@ -11,13 +11,16 @@ const FAILURE_LIMIT = 10; // HYDRA_AUTH_FAILURE_LIMIT's default
 const THROTTLE_MS = 3000;
 
 /**
- * Brute force of keys and what refusals reveal. Policy (auth-throttle.ts):
- * after FAILURE_LIMIT failed authentications (unknown, revoked, expired or
- * malformed key; not a missing one) within HYDRA_AUTH_THROTTLE_MS from one
- * source, every upgrade from it gets HTTP 429 "Too Many Failed
- * Authentications" with Retry-After, before any key lookup, for one
- * HYDRA_AUTH_THROTTLE_MS. Every refusal of a presented key is the same
- * `error` + 1008, whatever the reason.
+ * Brute force of keys and what refusals reveal. Policy (auth-throttle.ts,
+ * admission.ts): after FAILURE_LIMIT failed authentications (unknown,
+ * revoked, expired or malformed key; not a missing one) within
+ * HYDRA_AUTH_THROTTLE_MS from one source, for one HYDRA_AUTH_THROTTLE_MS
+ * every upgrade from it whose key would need a key-store read gets HTTP 429
+ * "Too Many Failed Authentications" with Retry-After, before any lookup.
+ * Keys the gateway can judge without Redis (missing, malformed, or in its
+ * key cache) are still answered as the contract says: a valid one connects,
+ * the others get `error` + 1008. Every refusal of a presented key is the
+ * same `error` + 1008, whatever the reason.
  */
 describe('brute force of keys and key-state disclosure', () => {
   let f: StreamFixture;
@@ -27,8 +30,15 @@ describe('brute force of keys and key-state disclosure', () => {
 
   beforeAll(async () => {
     f = await StreamFixture.start();
-    gw = await f.gateway({ HYDRA_AUTH_THROTTLE_MS: String(THROTTLE_MS), HYDRA_PING_INTERVAL_MS: '500' });
+    // A key cache that outlives the test: "cached" below never depends on timing.
+    gw = await f.gateway({
+      HYDRA_AUTH_THROTTLE_MS: String(THROTTLE_MS),
+      HYDRA_PING_INTERVAL_MS: '500',
+      HYDRA_KEY_CACHE_TTL_MS: '600000',
+    });
     valid = (await f.key(['signals'])).key;
+    // `valid` is now in the gateway's key cache (a connection from an address the tests never throttle).
+    expect(outcome(await attempt('127.0.84.99', valid))).toBe('connected');
   });
   afterAll(async () => {
     for (const r of raws) r.destroy();
@@ -51,7 +61,7 @@ describe('brute force of keys and key-state disclosure', () => {
     c.status === 101 && c.closeFrame() === null ? 'connected' : c.status === 101 ? c.closeFrame()!.code : c.status;
   const lookups = async () => (await commandCalls(f.redis)).get('hgetall') ?? 0;
 
-  it(`throttles a source after ${FAILURE_LIMIT} failed keys: no lookup, 429 with Retry-After; another IP still connects`, async () => {
+  it(`throttles a source after ${FAILURE_LIMIT} failed keys: no lookup, 429 with Retry-After; a cached valid key and another IP still connect`, async () => {
     const attacker = '127.0.84.1';
     const lookupsBefore = await lookups();
     const outcomes: (string | number)[] = [];
@@ -73,19 +83,26 @@ describe('brute force of keys and key-state disclosure', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(THROTTLE_MS / 1000);
 
-    // The cool-down covers the source, valid keys included (it cannot tell the attacker from a neighbour)…
-    expect(outcome(await attempt(attacker, valid))).toBe(429);
-    // …and no one else.
-    expect(outcome(await attempt('127.0.84.2', valid))).toBe('connected');
+    // The cool-down refuses every key that would need a lookup, valid ones included (a key the gateway does
+    // not know cannot be told from a guess without Redis)…
+    const uncached = (await f.key(['signals'])).key;
+    const lookupsThrottled = await lookups();
+    expect(outcome(await attempt(attacker, uncached))).toBe(429);
+    expect((await lookups()) - lookupsThrottled).toBe(0);
+    // …but a key this gateway already knows is decided from its cache: a valid one connects, as the contract
+    // says (only bad keys are refused, with error + 1008)…
+    expect(outcome(await attempt(attacker, valid))).toBe('connected');
+    // …and no one else is throttled.
+    expect(outcome(await attempt('127.0.84.2', uncached))).toBe('connected');
 
     const log = await gw.waitForLog((l) => l.msg === 'repeated failed authentications; source throttled');
     expect(log).toMatchObject({ source: attacker, failures: FAILURE_LIMIT, coolDownMs: THROTTLE_MS });
     expect(await metricValue(gw.adminPort, 'hydra_connections_rejected_total{reason="auth_throttled"}')).toBe(41);
     await expect.poll(() => metricValue(gw.adminPort, 'hydra_auth_throttled_sources'), { timeout: 3000 }).toBe(1);
 
-    // After the cool-down the source may try again.
+    // After the cool-down the source may try again, with a key the gateway must look up.
     await new Promise((r) => setTimeout(r, THROTTLE_MS));
-    expect(outcome(await attempt(attacker, valid))).toBe('connected');
+    expect(outcome(await attempt(attacker, (await f.key(['signals'])).key))).toBe('connected');
   }, 30_000);
 
   it('counts malformed, revoked and expired keys; a missing key is not a guess', async () => {
@@ -104,7 +121,16 @@ describe('brute force of keys and key-state disclosure', () => {
     sources.push(['127.0.84.5', Array.from({ length: FAILURE_LIMIT }, (_, i) => (i % 2 ? revoked : expired).key)]);
     for (const [ip, keys] of sources) {
       for (const key of keys) expect(outcome(await attempt(ip, key)), `${ip} ${key.slice(0, 20)}`).toBe(1008);
-      expect(outcome(await attempt(ip, valid))).toBe(429);
+      // Throttled: a key that needs a lookup gets 429 without one…
+      const uncached = (await f.key(['signals'])).key;
+      const before = await lookups();
+      expect(outcome(await attempt(ip, uncached))).toBe(429);
+      // …while a key decided without Redis gets the contract's answer: malformed, or cached revoked / expired
+      // → error + 1008; cached valid → connected.
+      for (const key of keys.slice(0, 2))
+        expect(outcome(await attempt(ip, key)), `${ip} ${key.slice(0, 20)}`).toBe(1008);
+      expect((await lookups()) - before).toBe(0);
+      expect(outcome(await attempt(ip, valid))).toBe('connected');
     }
   }, 30_000);
 

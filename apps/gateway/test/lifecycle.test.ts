@@ -159,6 +159,29 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
     );
   });
 
+  it('starts on the forced pure-JS fallback when HYDRA_ALLOW_UWS_FALLBACK=true: warns, serves /healthz', async () => {
+    const allowed = spawnService('apps/gateway/dist/main.js', {
+      HYDRA_REDIS_URL: f.redis.url,
+      HYDRA_HOST: '127.0.0.1',
+      HYDRA_PORT: '0',
+      HYDRA_ADMIN_PORT: '0',
+      UWS_USE_FALLBACK: '1',
+      HYDRA_ALLOW_UWS_FALLBACK: 'true',
+    });
+    try {
+      const warning = await allowed.waitForLog((l) => /pure-JS uWebSockets\.js fallback/.test(String(l.msg)));
+      expect(warning.level).toBe(40); // pino "warn"
+      const listening = await allowed.waitForLog((l) => l.msg === 'listening');
+      const res = await fetch(`http://127.0.0.1:${listening.adminPort}/healthz`);
+      expect(res.status).toBe(200);
+      // The stream port answers too, on the fallback.
+      expect((await fetch(`http://127.0.0.1:${listening.port}/nope`)).status).toBe(404);
+      expect(allowed.child.exitCode).toBeNull();
+    } finally {
+      await allowed.stop();
+    }
+  });
+
   it('stops at start with a message naming a bad variable', async () => {
     const bad = spawnService('apps/gateway/dist/main.js', {
       HYDRA_REDIS_URL: f.redis.url,

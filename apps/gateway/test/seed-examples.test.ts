@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { REPO_ROOT } from '@hydra/test-support';
+import { inCI, REPO_ROOT } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamFixture } from './fixture.js';
 
@@ -71,17 +71,33 @@ describe("the seed's client examples", () => {
     expect(out).toMatch(/scopes: \[ 'signals', 'aircraft', 'alerts', 'cyber' \]/);
   });
 
-  it.runIf(existsSync('/usr/bin/python3'))(
-    'Python (websockets) prints connected, snapshot and live events',
-    async () => {
-      const out = await runExample(
-        '/usr/bin/python3',
-        ['examples/seed_client.py'],
-        { HYDRA_STREAM_URL: url, HYDRA_API_KEY: key },
-        [/^\[connected\] \{'scopes'/m, /^\[snapshot\] \{'scope': 'aircraft'/m, /^\[signals\] .*live-from-test/m],
-        publishLive,
-      );
-      expect(out).toContain("'callsign': 'EIN123'");
-    },
-  );
+  // Debian's python3 + python3-websockets. Missing: skipped locally (with a warning), a failure under CI=true.
+  const python = pythonWithWebsockets();
+  it.runIf(python.ok || inCI)('Python (websockets) prints connected, snapshot and live events', async () => {
+    if (!python.ok) throw new Error(`${python.why} (CI must install python3 and python3-websockets)`);
+    const out = await runExample(
+      '/usr/bin/python3',
+      ['examples/seed_client.py'],
+      { HYDRA_STREAM_URL: url, HYDRA_API_KEY: key },
+      [/^\[connected\] \{'scopes'/m, /^\[snapshot\] \{'scope': 'aircraft'/m, /^\[signals\] .*live-from-test/m],
+      publishLive,
+    );
+    expect(out).toContain("'callsign': 'EIN123'");
+  });
 });
+
+/** Whether /usr/bin/python3 exists and imports `websockets`; why not, if not (warned once when skipped). */
+function pythonWithWebsockets(): { ok: boolean; why: string } {
+  let why = '';
+  if (!existsSync('/usr/bin/python3')) why = '/usr/bin/python3 is missing';
+  else if (spawnSync('/usr/bin/python3', ['-c', 'import websockets'], { stdio: 'ignore' }).status !== 0) {
+    why = 'python3 cannot import websockets';
+  }
+  if (why !== '' && !inCI) {
+    console.warn(
+      `[seed-examples] skipping the Python example: ${why} (apt-get install -y python3 python3-websockets). ` +
+        'Under CI=true this test fails instead.',
+    );
+  }
+  return { ok: why === '', why };
+}

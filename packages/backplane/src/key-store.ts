@@ -35,6 +35,12 @@ export interface KeyStore {
    * Returns the updated record, or null if no such key. Revoking twice is harmless.
    */
   revoke(idOrKey: string): Promise<ApiKeyRecord | null>;
+  /**
+   * The current records of these key ids (revoked and expired ones as they are); an id with no record is
+   * absent from the map. For a gateway re-checking the keys of the connections it holds after it may have
+   * missed revocation notices (its subscriber connection was down).
+   */
+  lookupByIds(ids: readonly string[]): Promise<Map<string, ApiKeyRecord>>;
   /** Every key record, newest first. */
   list(): Promise<ApiKeyRecord[]>;
 }

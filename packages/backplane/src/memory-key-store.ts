@@ -68,6 +68,16 @@ export class MemoryKeyStore implements KeyStore {
     return copy(record);
   }
 
+  async lookupByIds(ids: readonly string[]): Promise<Map<string, ApiKeyRecord>> {
+    const found = new Map<string, ApiKeyRecord>();
+    for (const id of ids) {
+      const keyHash = this.#hashById.get(id);
+      const record = keyHash === undefined ? undefined : this.#byHash.get(keyHash);
+      if (record) found.set(id, copy(record));
+    }
+    return found;
+  }
+
   async list(): Promise<ApiKeyRecord[]> {
     return [...this.#byHash.values()].map(copy).sort(compareNewestFirst);
   }

@@ -103,21 +103,34 @@ export class RedisKeyStore implements KeyStore {
     });
   }
 
+  async lookupByIds(ids: readonly string[]): Promise<Map<string, ApiKeyRecord>> {
+    return backendCall('lookup by id', async () => {
+      const found = new Map<string, ApiKeyRecord>();
+      for (const record of await this.#recordsOf(ids.filter(isKeyIdFormat))) found.set(record.id, record);
+      return found;
+    });
+  }
+
   async list(): Promise<ApiKeyRecord[]> {
     return backendCall('list', async () => {
       const ids = await this.#redis.smembers(redisKeys.apiKeyIds());
-      const records: ApiKeyRecord[] = [];
-      for (let start = 0; start < ids.length; start += LIST_BATCH) {
-        const batch = ids.slice(start, start + LIST_BATCH);
-        const hashes = await this.#execAll(batch.map((id) => ['get', redisKeys.apiKeyIdIndex(id)]));
-        const recordKeys = hashes.filter((h): h is string => typeof h === 'string').map(redisKeys.apiKeyByHash);
-        for (const fields of await this.#execAll(recordKeys.map((k) => ['hgetall', k]))) {
-          const record = parseRecord(fields as Record<string, string>);
-          if (record) records.push(record);
-        }
-      }
-      return records.sort(compareNewestFirst);
+      return (await this.#recordsOf(ids)).sort(compareNewestFirst);
     });
+  }
+
+  /** The records of `ids` that exist, two pipelined round trips per LIST_BATCH ids (id index, then record). */
+  async #recordsOf(ids: readonly string[]): Promise<ApiKeyRecord[]> {
+    const records: ApiKeyRecord[] = [];
+    for (let start = 0; start < ids.length; start += LIST_BATCH) {
+      const batch = ids.slice(start, start + LIST_BATCH);
+      const hashes = await this.#execAll(batch.map((id) => ['get', redisKeys.apiKeyIdIndex(id)]));
+      const recordKeys = hashes.filter((h): h is string => typeof h === 'string').map(redisKeys.apiKeyByHash);
+      for (const fields of await this.#execAll(recordKeys.map((k) => ['hgetall', k]))) {
+        const record = parseRecord(fields as Record<string, string>);
+        if (record) records.push(record);
+      }
+    }
+    return records;
   }
 
   async #execAll(commands: string[][]): Promise<unknown[]> {

@@ -117,6 +117,20 @@ export function keyStoreContract(name: string, factory: KeyStoreFactory): void {
       await noticed;
     });
 
+    it('looks records up by id, revoked and expired as they are; unknown ids are absent', async () => {
+      const a = await store.create({ scopes: ['signals'], ttlSeconds: 1 });
+      const b = await store.create({ scopes: ['alerts'] });
+      const c = await store.create({ scopes: ['cyber'] });
+      now = T0 + 5_000;
+      await store.revoke(b.record.id);
+      const found = await store.lookupByIds([a.record.id, b.record.id, 'key_0123456789abcdef', 'nonsense', '']);
+      expect([...found.keys()].sort()).toEqual([a.record.id, b.record.id].sort());
+      expect(keyStatus(found.get(a.record.id) ?? null, now)).toBe('expired');
+      expect(found.get(b.record.id)).toEqual({ ...b.record, revokedAt: T0 + 5_000 });
+      expect(found.has(c.record.id)).toBe(false);
+      expect((await store.lookupByIds([])).size).toBe(0);
+    });
+
     it('lists every record newest first, expired and revoked included', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 4; i += 1) {
