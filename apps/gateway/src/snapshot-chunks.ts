@@ -2,7 +2,10 @@ import type { Scope } from '@hydra/protocol';
 
 /**
  * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`
- * each (a single item larger than that gets a message of its own). Every part
+ * each, with one exception: an item too large to fit a part with the
+ * envelope (over `maxBytes` − 129 bytes) is sent alone, in a part of the
+ * item's size plus the envelope (under 128 bytes while seq < 10^15), which
+ * may exceed `maxBytes` (README and asyncapi.yaml document this). Every part
  * carries the same `seq`, its 1-based `part`, the number of `parts`, and
  * `complete: true` on the last one, so a client knows when it holds the
  * whole state. An empty scope is one part with no items.
