@@ -22,3 +22,18 @@ describe('gateway config: pings', () => {
     expect(parseGatewayConfig({ HYDRA_PING_INTERVAL_MS: '500' }).pingIntervalMs).toBe(500);
   });
 });
+
+describe('gateway config: expiry sweep', () => {
+  it('sweeps by default, and not with HYDRA_EXPIRY_SWEEP=false', () => {
+    expect(parseGatewayConfig({}).expirySweep).toBe(true);
+    expect(parseGatewayConfig({ HYDRA_EXPIRY_SWEEP: 'true' }).expirySweep).toBe(true);
+    expect(parseGatewayConfig({ HYDRA_EXPIRY_SWEEP: 'false' }).expirySweep).toBe(false);
+    expect(parseGatewayConfig({ HYDRA_EXPIRY_SWEEP: '0' }).expirySweep).toBe(false);
+  });
+
+  it('refuses a value that is not a boolean, naming the variable', () => {
+    const parse = () => parseGatewayConfig({ HYDRA_EXPIRY_SWEEP: 'sometimes' });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/HYDRA_EXPIRY_SWEEP/);
+  });
+});

@@ -44,6 +44,13 @@ export interface GatewayConfig {
   /** The throttle's counting window, and the cool-down (every upgrade from the source gets 429) after the limit. */
   readonly authThrottleMs: number;
   readonly allowUwsFallback: boolean;
+  /**
+   * Run an entity expiry sweeper (`HYDRA_EXPIRY_SWEEP`, default true): the one
+   * place a gateway writes to the backplane (removal events and state, through
+   * expire.lua, exactly once whatever the number of sweepers). Off, expiry is
+   * announced only while some publisher (or other gateway) sweeps.
+   */
+  readonly expirySweep: boolean;
   readonly tls: { certFile: string; keyFile: string } | undefined;
   readonly retention: RetentionPolicy;
   readonly nodeId: string;
@@ -104,6 +111,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     authFailureLimit: readInt(env, 'HYDRA_AUTH_FAILURE_LIMIT', 10, { min: 0, max: 1_000_000 }),
     authThrottleMs: readInt(env, 'HYDRA_AUTH_THROTTLE_MS', 60_000, { min: 100, max: 86_400_000 }),
     allowUwsFallback: readBool(env, 'HYDRA_ALLOW_UWS_FALLBACK', false),
+    expirySweep: readBool(env, 'HYDRA_EXPIRY_SWEEP', true),
     tls: certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
     retention: readWith(env, 'HYDRA_RETENTION', (t) => parseRetention(t)),
     nodeId:

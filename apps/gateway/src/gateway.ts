@@ -82,7 +82,10 @@ export class Gateway {
   private readonly pacer: PacedSender;
   private readonly admin: AdminServer;
   private readonly revokedKeyIds = new Set<string>();
-  /** Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one. */
+  /**
+   * Entity expiry is announced exactly once whatever the number of sweepers; each replica runs one unless
+   * HYDRA_EXPIRY_SWEEP=false (a deliberate exception to "gateways do not write": docs/operations.md).
+   */
   private readonly expirySweeper: ExpirySweeper;
   private readonly retentionWatch: RetentionWatch;
   /** Live events from the bus, handed to their scope streams in batches (HYDRA_WRITE_COALESCE_MS). */
@@ -306,7 +309,7 @@ export class Gateway {
   }
 
   private becomeReady(): void {
-    this.expirySweeper.start();
+    if (this.deps.config.expirySweep) this.expirySweeper.start();
     this.started = true;
     this.metrics.redisUp.set(this.deps.backplane.isHealthy() ? 1 : 0);
     this.log.info('ready');

@@ -1,12 +1,23 @@
 import type { Scope } from '@hydra/protocol';
 
 /**
+ * Bytes kept free in each part for the message around the items: the
+ * envelope is under this for any scope name, seq and ts below 10^15 and up
+ * to 10^6 parts.
+ */
+export const SNAPSHOT_ENVELOPE_BYTES = 192;
+
+/**
  * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`
- * each (a single item larger than that gets a message of its own). Every part
- * carries the same `seq` and `ts` (the publish time of event `seq`, the
- * client's proof of that position when it resumes), its 1-based `part`, the
- * number of `parts`, and `complete: true` on the last one, so a client knows
- * when it holds the whole state. An empty scope is one part with no items.
+ * each, with one exception: an item too large to fit a part with the
+ * envelope (over `maxBytes` − SNAPSHOT_ENVELOPE_BYTES − 1 bytes) is sent
+ * alone, in a part of the item's size plus the envelope (under
+ * SNAPSHOT_ENVELOPE_BYTES), which may exceed `maxBytes` (README and
+ * asyncapi.yaml document this). Every part carries the same `seq` and `ts`
+ * (the publish time of event `seq`, the client's proof of that position when
+ * it resumes), its 1-based `part`, the number of `parts`, and
+ * `complete: true` on the last one, so a client knows when it holds the
+ * whole state. An empty scope is one part with no items.
  */
 export function encodeSnapshotChunks(
   scope: Scope,
@@ -18,7 +29,7 @@ export function encodeSnapshotChunks(
   const groups: string[][] = [];
   let current: string[] = [];
   let size = 0;
-  const budget = Math.max(1, maxBytes - 128); // room for the envelope
+  const budget = Math.max(1, maxBytes - SNAPSHOT_ENVELOPE_BYTES);
   for (const item of items) {
     const itemBytes = Buffer.byteLength(item) + 1;
     if (current.length > 0 && size + itemBytes > budget) {

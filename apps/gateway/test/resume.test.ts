@@ -64,6 +64,53 @@ describe('resume, resync and chunked snapshots', () => {
     await c.close();
   });
 
+  it('resumes only the scopes it names: replay for those, a snapshot for each other scope of the key, then live', async () => {
+    const k = await f.key(['signals', 'aircraft', 'alerts']);
+    const seen = await f.publish('signals', { kind: 'rf', label: 'seen' });
+    await f.publish('aircraft', { id: 'partial-1', lat: 1, lon: 1 });
+    const missed = [
+      await f.publish('signals', { kind: 'rf', label: 'missed-1' }),
+      await f.publish('signals', { kind: 'rf', label: 'missed-2' }),
+    ];
+    const alert = await f.publish('alerts', { headline: 'partial resume' });
+
+    const c = f.client(withKey(b.url, k.key, `&resume=signals:${seen}`));
+    await c.until(
+      () =>
+        c.ofType('signals').length >= missed.length &&
+        ['aircraft', 'alerts'].every((s) =>
+          c.ofType('snapshot').some((m) => (m.data as { scope: string; complete: boolean }).scope === s),
+        ),
+      10_000,
+      'the replay of signals and the snapshots of aircraft and alerts',
+    );
+    const snapshots = c.ofType('snapshot').map((m) => m.data as { scope: string; seq: number; complete: boolean });
+    expect(snapshots.map((s) => s.scope).sort()).toEqual(['aircraft', 'alerts']);
+    expect(snapshots.every((s) => s.complete)).toBe(true);
+    expect(snapshots.find((s) => s.scope === 'alerts')?.seq).toBeGreaterThanOrEqual(alert);
+    expect(c.ofType('signals').map((m) => m.seq)).toEqual(missed);
+    expect(c.ofType('signals').map((m) => (m.data as { label: string }).label)).toEqual(['missed-1', 'missed-2']);
+    expect(c.ofType('resync')).toEqual([]);
+
+    const live = {
+      signals: await f.publish('signals', { kind: 'rf', label: 'live' }),
+      aircraft: await f.publish('aircraft', { id: 'partial-2', lat: 2, lon: 2 }),
+      alerts: await f.publish('alerts', { headline: 'live' }),
+    };
+    await c.until(
+      () => Object.entries(live).every(([scope, seq]) => c.ofType(scope).some((m) => m.seq === seq)),
+      10_000,
+      'a live event of every scope',
+    );
+    const tracker = new ScopeTracker();
+    tracker.last.set('signals', seen);
+    for (const m of c.messages) tracker.apply(m);
+    expect(tracker.problems).toEqual([]);
+    expect(c.ofType('signals').map((m) => m.seq)).toEqual([...missed, live.signals]);
+    expect(c.ofType('snapshot')).toHaveLength(2);
+    await c.close();
+  });
+
   it.each([
     ['a future position', (seq: number) => `signals:${seq + 1000}`, /ahead of the stream/],
     ['a malformed position', () => 'signals:abc', /not <scope>:<seq>/],
@@ -106,6 +153,10 @@ describe('resume, resync and chunked snapshots', () => {
     const raw = c.rawSizes.filter((_, i) => c.messages[i]?.type === 'snapshot');
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.map((p) => p.part)).toEqual(parts.map((_, i) => i + 1));
+    // Only the last part says complete.
+    expect(parts.map((p) => (p as { complete?: boolean }).complete)).toEqual(
+      parts.map((_, i) => i === parts.length - 1),
+    );
     expect(new Set(parts.map((p) => p.seq)).size).toBe(1);
     expect(new Set(parts.map((p) => p.parts))).toEqual(new Set([parts.length]));
     for (const size of raw) expect(size).toBeLessThanOrEqual(64 * 1024);
