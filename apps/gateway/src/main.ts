@@ -4,6 +4,7 @@ import { ConfigError } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
 
 /**
  * `node apps/gateway/dist/main.js`: one gateway replica on Redis.
@@ -28,10 +29,16 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const backplane = createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
+  const metrics = new GatewayMetrics();
+  const backplane = createBackplane({
+    kind: 'redis',
+    url: config.redisUrl,
+    retention: config.retention,
+    connectionEvents: metrics.redisClient,
+  });
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({ config, backplane, logger });
+    gateway = await Gateway.start({ config, backplane, logger, metrics });
   } catch (err) {
     logger.fatal({ err }, 'gateway failed to start');
     await backplane.close().catch(() => undefined);
