@@ -1,3 +1,4 @@
+export * from './external-tools.js';
 export * from './free-port.js';
 export * from './redis-server.js';
 export * from './scope-tracker.js';
