@@ -9,7 +9,7 @@ describe('registerProcessMetrics', () => {
     registerProcessMetrics(registry, 'hydra_test_');
     const metrics = await registry.getMetricsAsJSON();
     expect(metrics.map((m) => m.name)).toContain('hydra_test_process_cpu_seconds_total');
-    const misnamed = metrics.filter((m) => m.type === 'gauge' && m.name.endsWith('_total')).map((m) => m.name);
+    const misnamed = metrics.filter((m) => String(m.type) === 'gauge' && m.name.endsWith('_total')).map((m) => m.name);
     expect(misnamed).toEqual([]);
   });
 });
