@@ -74,6 +74,16 @@ describe('docker-compose.yml', () => {
     expect(redis?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
   });
 
+  it('fsyncs Redis as the README and deploy/k8s/README.md say (one appendfsync policy everywhere)', () => {
+    const composed = /--appendfsync (\w+)/.exec([services['redis']?.command].flat().join(' '))?.[1];
+    expect(composed, 'docker-compose.yml sets --appendfsync').toBeDefined();
+    const documented = ['README.md', 'deploy/k8s/README.md'].flatMap((file) =>
+      [...readText(file).matchAll(/appendfsync[ ,`'"]+(\w+)/g)].map((m) => `${file}: ${m[1]}`),
+    );
+    expect(documented.length).toBeGreaterThan(1);
+    for (const entry of documented) expect(entry.endsWith(`: ${composed}`), entry).toBe(true);
+  });
+
   it('runs three gateways and one publisher with the demo feed, built from deploy/Dockerfile', () => {
     expect(gatewayNames).toEqual(['gateway-1', 'gateway-2', 'gateway-3']);
     expect(publisherNames).toEqual(['publisher']);

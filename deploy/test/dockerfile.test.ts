@@ -4,66 +4,11 @@
  * base, under an init, and never enable uWS's JavaScript fallback.
  */
 import { describe, expect, it } from 'vitest';
+import { dockerfile, envOf, type Instruction } from './dockerfile.js';
 import { CONTRACT, FALLBACK_SWITCHES, hydraNamesIn, KNOWN_ENV, readText } from './support.js';
 
-interface Instruction {
-  op: string;
-  args: string;
-}
-interface Stage {
-  from: string;
-  name: string | undefined;
-  instructions: Instruction[];
-}
-
-const dockerfile = readText('deploy/Dockerfile');
-
-/** Instructions with line continuations joined and comments dropped. */
-const instructions: Instruction[] = dockerfile
-  .replace(/\\\r?\n/g, ' ')
-  .split(/\r?\n/)
-  .map((line) => line.trim())
-  .filter((line) => line !== '' && !line.startsWith('#'))
-  .map((line) => {
-    const [op, ...rest] = line.split(/\s+/);
-    return { op: op!.toUpperCase(), args: rest.join(' ') };
-  });
-
-const globalArgs = new Map<string, string>();
-const stages: Stage[] = [];
-for (const ins of instructions) {
-  if (ins.op === 'FROM') {
-    const [image, as, name] = ins.args.split(/\s+/);
-    const from = image!.replace(/\$\{?(\w+)\}?/g, (_, v: string) => globalArgs.get(v) ?? `<unset ${v}>`);
-    stages.push({ from, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
-  } else if (stages.length === 0) {
-    if (ins.op === 'ARG') {
-      const [key, value] = ins.args.split('=');
-      globalArgs.set(key!, value ?? '');
-    }
-  } else {
-    stages.at(-1)!.instructions.push(ins);
-  }
-}
-
-/** A stage's instructions including those it inherits from earlier stages (FROM <stage>). */
-function effective(name: string): { base: string; instructions: Instruction[] } {
-  const stage = stages.find((s) => s.name === name);
-  if (!stage) throw new Error(`no stage ${name}`);
-  if (stages.some((s) => s.name === stage.from)) {
-    const parent = effective(stage.from);
-    return { base: parent.base, instructions: [...parent.instructions, ...stage.instructions] };
-  }
-  return { base: stage.from, instructions: stage.instructions };
-}
+const { instructions, stages, effective } = dockerfile;
 const last = (list: Instruction[], op: string) => list.filter((i) => i.op === op).at(-1)?.args;
-const envOf = (list: Instruction[]): Map<string, string> => {
-  const env = new Map<string, string>();
-  for (const i of list.filter((x) => x.op === 'ENV')) {
-    for (const [, k, v] of i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env.set(k!, v!.replace(/^"|"$/g, ''));
-  }
-  return env;
-};
 
 const BOOKWORM_NODE_20 = /^(docker\.io\/(library\/)?)?node:20(\.\d+){0,2}-bookworm(-slim)?(@sha256:[0-9a-f]{64})?$/;
 

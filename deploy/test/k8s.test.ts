@@ -1,17 +1,22 @@
 /**
  * deploy/k8s checked offline: every manifest validates against the Kubernetes
- * schemas (kubernetes-models), the kustomizations list every file, and the
+ * schemas (kubernetes-models, @kubernetes-models/prometheus-operator) and
+ * type-checks against their interfaces with no unknown field (k8s-strict.ts),
+ * each kustomization builds (files exist, patches apply), and the
  * gateway's probes, ports, drain timing and hardening match the contract.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildKustomization, type K8sObject, typeCheckManifests } from './k8s-strict.js';
 import {
   CONTRACT,
   FALLBACK_SWITCHES,
@@ -19,7 +24,6 @@ import {
   GATEWAY_ENV,
   hydraNamesIn,
   KNOWN_ENV,
-  loadYaml,
   loadYamlDocuments,
   PUBLISHER_ENV,
   readText,
@@ -51,6 +55,7 @@ const validators: Record<string, (obj: Manifest) => void> = {
   'apps/v1/Deployment': (o) => new Deployment(o as never).validate(),
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never).validate(),
   'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o as never).validate(),
+  'monitoring.coreos.com/v1/ServiceMonitor': (o) => new ServiceMonitor(o as never).validate(),
 };
 
 function find(kind: string, name: string): Manifest {
@@ -107,26 +112,33 @@ describe('deploy/k8s manifests', () => {
     manifests.map((m) => [`${m.kind} ${m.metadata.name} (${m.file})`, m] as const),
   )('%s validates', (_label, manifest) => {
     expect(manifest.metadata?.name).toBeTruthy();
-    if (manifest.kind === 'ServiceMonitor') {
-      expect(manifest.apiVersion).toBe('monitoring.coreos.com/v1');
-      return; // not a core type: checked structurally below
-    }
     const validate = validators[`${manifest.apiVersion}/${manifest.kind}`];
     expect(validate, `no schema for ${manifest.apiVersion} ${manifest.kind}`).toBeDefined();
     validate!(manifest);
   });
 
-  it('lists every manifest in exactly one kustomization, and every listed file exists', () => {
+  it('has no unknown or mistyped field anywhere (kubernetes-models interfaces, excess-property checks)', () => {
+    const problems = typeCheckManifests(
+      manifests.map(({ file, ...object }) => ({ label: `${object.kind} ${object.metadata.name} (${file})`, object })),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('builds each kustomization: every referenced file exists, patches apply, each manifest listed once', () => {
     const listed: string[] = [];
     for (const file of kustomizationFiles) {
-      const k = loadYaml(readText(file)) as { resources?: string[] };
-      for (const resource of k.resources ?? []) {
-        const path = join(dirname(file), resource);
-        expect(existsSync(repoPath(path)), `${file}: ${resource}`).toBe(true);
-        if (/\.ya?ml$/.test(resource)) listed.push(path);
-      }
+      const { objects, files } = buildKustomization(dirname(file));
+      expect(objects.length, file).toBeGreaterThan(0);
+      for (const o of objects) expect(o.metadata.namespace ?? 'hydra', `${o.kind} ${o.metadata.name}`).toBe('hydra');
+      const problems = typeCheckManifests(
+        objects.map((object) => ({ label: `${file}: ${object.kind} ${object.metadata.name}`, object })),
+      );
+      expect(problems).toEqual([]);
+      // Files this kustomization lists itself (an overlay reaches the base's through the base).
+      listed.push(...files.filter((f) => dirname(f) === dirname(file) && f !== file));
     }
-    expect(listed.sort()).toEqual(manifestFiles);
+    expect([...new Set(listed)].sort()).toEqual(manifestFiles);
+    expect(listed.length, 'a manifest listed by two kustomizations directly').toBe(new Set(listed).size);
   });
 
   it('sets only known HYDRA_* variables, each on the process that reads it, and no fallback switch', () => {
@@ -329,5 +341,82 @@ describe('publisher Deployment', () => {
   it('keeps the gateway ConfigMap free of publisher-only settings', () => {
     for (const key of Object.keys(gatewayConfig)) expect(GATEWAY_ENV.has(key), key).toBe(true);
     for (const key of Object.keys(publisherConfig)) expect(PUBLISHER_ENV.has(key), key).toBe(true);
+  });
+});
+
+describe('the strict Kubernetes checks catch mistakes (negative tests)', () => {
+  const deployment = () =>
+    structuredClone(find('Deployment', 'hydra-gateway')) as unknown as K8sObject & { file?: string };
+  const check = (object: K8sObject) => {
+    const { file: _file, ...clean } = object as K8sObject & { file?: string };
+    return typeCheckManifests([{ label: 'mutant', object: clean as K8sObject }]);
+  };
+
+  it('rejects a misspelt field (readinesProbe) that kubernetes-models validate() accepts', () => {
+    const mutant = deployment();
+    const c = (mutant.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec
+      .containers[0]!;
+    c.readinesProbe = c.readinessProbe;
+    delete c.readinessProbe;
+    expect(() => new Deployment(mutant as never).validate()).not.toThrow(); // the gap this check closes
+    expect(check(mutant).join('\n')).toMatch(/'"readinesProbe"' does not exist in type/);
+  });
+
+  it('rejects a wrongly typed field and an unknown top-level field', () => {
+    const mistyped = deployment();
+    (mistyped.spec as Record<string, unknown>).replicas = 'three';
+    expect(check(mistyped).join('\n')).toMatch(/Type 'string' is not assignable to type 'number'/);
+    const mutant = deployment();
+    (mutant as Record<string, unknown>).sepc = {};
+    expect(check(mutant).join('\n')).toMatch(/'"sepc"' does not exist in type/);
+  });
+
+  it('rejects a ServiceMonitor typo', () => {
+    const monitor = structuredClone(find('ServiceMonitor', 'hydra-gateway')) as unknown as K8sObject;
+    (monitor.spec as { endpoints: Record<string, unknown>[] }).endpoints[0]!.intervall = '15s';
+    expect(check(monitor).join('\n')).toMatch(/'"intervall"' does not exist in type/);
+  });
+
+  describe('kustomize build', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hydra-kustomize-'));
+    const rel = relative(repoPath(), dir);
+    const write = (name: string, text: string) => {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    };
+    const kustomization = (body: string) =>
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(join(dir, 'x'), repoPath('deploy/k8s/base'))}\n${body}`;
+
+    it('applies an overlay patch to an existing object', () => {
+      write('ok/kustomization.yaml', kustomization('patches:\n  - path: replicas.yaml\n'));
+      write(
+        'ok/replicas.yaml',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hydra-gateway\nspec:\n  replicas: 5\n',
+      );
+      const built = buildKustomization(`${rel}/ok`).objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'hydra-gateway',
+      );
+      expect((built?.spec as { replicas: number }).replicas).toBe(5);
+    });
+
+    it('fails on a patch for an object the build does not have, and on a missing file', () => {
+      write('bad/kustomization.yaml', kustomization('patches:\n  - path: replicas.yaml\n'));
+      write(
+        'bad/replicas.yaml',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hydra-gatewy\nspec:\n  replicas: 5\n',
+      );
+      expect(() => buildKustomization(`${rel}/bad`)).toThrow(/hydra-gatewy, which the build does not have/);
+      write('missing/kustomization.yaml', kustomization('  - nowhere.yaml\n'));
+      expect(() => buildKustomization(`${rel}/missing`)).toThrow(/resource nowhere.yaml does not exist/);
+      write(
+        'json/kustomization.yaml',
+        kustomization(
+          'patches:\n  - target: { kind: Deployment, name: hydra-gateway }\n    patch: |\n      - op: replace\n        path: /spec/template/spec/containers/0/readinesProbe/periodSeconds\n        value: 3\n',
+        ),
+      );
+      expect(() => buildKustomization(`${rel}/json`)).toThrow(/no such path/);
+    });
+
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
   });
 });

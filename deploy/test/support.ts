@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireTool } from '@hydra/test-support';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,33 +51,79 @@ export const CONTRACT = {
   publisherMain: 'apps/publisher/dist/main.js',
 } as const;
 
-/** The metric catalogue dashboards and alerts may use (histograms also as _bucket/_sum/_count). */
-export const METRICS = {
-  gauges: ['hydra_connections', 'hydra_redis_up', 'hydra_retention_mismatch', 'hydra_paced_clients'],
-  counters: [
-    'hydra_connections_opened_total',
-    'hydra_connections_closed_total',
-    'hydra_connections_rejected_total',
-    'hydra_messages_delivered_total',
-    'hydra_bytes_delivered_total',
-    'hydra_slow_consumer_closes_total',
-    'hydra_ingest_events_total',
-  ],
-  histograms: [
-    'hydra_delivery_latency_seconds',
-    'hydra_snapshot_duration_seconds',
-    'hydra_redis_command_duration_seconds',
-  ],
-} as const;
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+export type MetricProcess = 'gateway' | 'publisher';
+export interface CatalogueEntry {
+  name: string;
+  type: MetricType;
+  labels: string[];
+  processes: MetricProcess[];
+}
 
-const SERIES_NAMES = new Set<string>([
-  ...METRICS.gauges,
-  ...METRICS.counters,
-  ...METRICS.histograms.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
-]);
+/** Prefixes of prom-client's process metrics, documented as a group rather than row by row. */
+export const PROCESS_METRIC_PREFIXES = ['hydra_gateway_', 'hydra_publisher_'] as const;
+
+/**
+ * The metrics catalogue as the README documents it (the "Metrics catalogue"
+ * section's tables: metric | type | labels | process | meaning). Dashboards
+ * and alerts may use only these; a test compares it with real scrapes.
+ */
+export function metricCatalogue(readme = readText('README.md')): CatalogueEntry[] {
+  const start = readme.indexOf('### Metrics catalogue');
+  if (start < 0) throw new Error('README has no "### Metrics catalogue" section');
+  const end = readme.indexOf('\n## ', start);
+  const entries: CatalogueEntry[] = [];
+  for (const line of readme.slice(start, end < 0 ? undefined : end).split('\n')) {
+    const row = /^\| `(hydra_\w+)` \| (\w+) \| ([^|]*) \| ([^|]*) \|/.exec(line);
+    if (!row) continue;
+    const [, name, type, labels, processes] = row as unknown as [string, string, string, string, string];
+    if (!['counter', 'gauge', 'histogram'].includes(type)) throw new Error(`README: ${name} has type ${type}`);
+    entries.push({
+      name,
+      type: type as MetricType,
+      labels: [...labels.matchAll(/`(\w+)`/g)].map((m) => m[1]!).sort(),
+      processes: processes.split(',').map((p) => p.trim() as MetricProcess),
+    });
+  }
+  if (entries.length === 0) throw new Error('README metrics catalogue has no rows');
+  return entries;
+}
+
+/** The series names a family exposes (histograms as _bucket/_sum/_count). */
+export function seriesNamesOf(name: string, type: string): string[] {
+  return type === 'histogram' || type === 'summary'
+    ? [`${name}_bucket`, `${name}_sum`, `${name}_count`].slice(type === 'summary' ? 1 : 0)
+    : [name];
+}
+
+const SERIES_NAMES = new Set<string>(metricCatalogue().flatMap((m) => seriesNamesOf(m.name, m.type)));
 
 export function isKnownSeries(name: string): boolean {
   return SERIES_NAMES.has(name);
+}
+
+/** Every metric name the Grafana dashboards and the Prometheus rules select (`up` aside). */
+export function metricNamesInDeployFiles(): Map<string, string> {
+  const used = new Map<string, string>();
+  const exprsOf = (node: unknown): string[] =>
+    Array.isArray(node)
+      ? node.flatMap(exprsOf)
+      : typeof node === 'object' && node !== null
+        ? Object.entries(node).flatMap(([k, v]) => (k === 'expr' && typeof v === 'string' ? [v] : exprsOf(v)))
+        : [];
+  for (const file of filesUnder('deploy/grafana', (n) => n.endsWith('.json'))) {
+    for (const expr of exprsOf(JSON.parse(readText(file)))) {
+      for (const name of metricNamesIn(expr)) used.set(name, file);
+    }
+  }
+  for (const file of filesUnder('deploy/prometheus/rules', (n) => /\.ya?ml$/.test(n))) {
+    const rules = loadYaml(readText(file)) as { groups: { rules: { expr: string }[] }[] };
+    for (const rule of rules.groups.flatMap((g) => g.rules)) {
+      for (const name of metricNamesIn(rule.expr)) used.set(name, file);
+    }
+  }
+  used.delete('up');
+  return used;
 }
 
 const PROMQL_KEYWORDS = new Set([
@@ -148,34 +195,12 @@ export function filesUnder(dir: string, test: (name: string) => boolean): string
   return out.sort();
 }
 
-export const inCI = ((): boolean => {
-  const ci = process.env['CI']?.toLowerCase();
-  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
-})();
-
-export function hasTool(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * Whether a check needing an external binary is skipped: only when the binary
- * is absent *and* this is not CI. Under CI=true a missing binary fails the test.
- */
-export function skipWithout(command: string, debianPackage: string): boolean {
-  if (hasTool(command) || inCI) return false;
-  console.warn(
-    `[deploy] skipping the ${command} check: ${command} is not installed ` +
-      `(apt-get install -y ${debianPackage}). Under CI=true this check fails instead.`,
-  );
-  return true;
-}
+export { hasTool, inCI, requireTool, skipWithout } from '@hydra/test-support';
 
 /** Runs a tool from the repo root; fails with its output (or a clear message when it is missing). */
-export function runTool(command: string, args: string[], debianPackage: string): string {
-  if (!hasTool(command)) {
-    throw new Error(`${command} is not installed: CI must install it (apt-get install -y ${debianPackage})`);
-  }
-  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+export function runTool(command: string, args: string[], debianPackage: string, input?: string): string {
+  requireTool(command, debianPackage);
+  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000, input });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${output}`);

@@ -149,7 +149,7 @@ export class Gateway {
     });
     this.registry = new SessionRegistry((keyId, sessions) => this.closeForKey(keyId, sessions, 'API key expired'));
     const streams = {} as Record<Scope, ScopeStream>;
-    const pacer = new PacedSender(pacedBudget(config.maxBufferedBytes));
+    const pacer = new PacedSender(pacedBudget(config.maxBufferedBytes), () => this.metrics.pacedSends.inc());
     this.pacer = pacer;
     for (const scope of SCOPES) {
       streams[scope] = new ScopeStream(scope, {

@@ -4,6 +4,7 @@ import { ConfigError } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
 
 /**
  * `node apps/gateway/dist/main.js`: one gateway replica on Redis.
@@ -62,10 +63,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ nodeId: config.nodeId }, 'starting');
-  backplane = createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
+  const metrics = new GatewayMetrics();
+  backplane = createBackplane({
+    kind: 'redis',
+    url: config.redisUrl,
+    retention: config.retention,
+    connectionEvents: metrics.redisClient,
+  });
   let started: Gateway;
   try {
-    started = await Gateway.start({ config, backplane, logger });
+    started = await Gateway.start({ config, backplane, logger, metrics });
   } catch (err) {
     if (stopping) return; // a signal arrived meanwhile: its handler closes the backplane and exits 0
     logger.fatal({ err }, 'gateway failed to start');

@@ -1,5 +1,6 @@
+import { RedisClientMetrics, registerProcessMetrics } from '@hydra/metrics';
 import { SCOPES } from '@hydra/protocol';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why an upgrade was refused (label values of hydra_connections_rejected_total). */
 export type RejectReason = 'unauthorized' | 'auth_throttled' | 'ip_limit' | 'draining' | 'bad_request' | 'unavailable';
@@ -113,6 +114,11 @@ export class GatewayMetrics {
     help: 'Clients whose snapshot or replay waits for them to read (paced sending), at the last 100 ms check.',
     registers: [this.registry],
   });
+  readonly pacedSends = new Counter({
+    name: 'hydra_paced_sends_total',
+    help: "Snapshot or replay batches that met a client's send backlog (backpressure) and were queued to follow as the client reads.",
+    registers: [this.registry],
+  });
   readonly slowConsumerCloses = new Counter({
     name: 'hydra_slow_consumer_closes_total',
     help: 'Clients closed with 4000 because their send backlog stalled (slow consumers).',
@@ -168,6 +174,8 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
     registers: [this.registry],
   });
+  /** hydra_redis_reconnects_total and hydra_redis_errors_total; the backplane's connection-event handler. */
+  readonly redisClient = new RedisClientMetrics(this.registry);
   readonly clientMessagesIgnored = new Counter({
     name: 'hydra_client_messages_ignored_total',
     help: 'Messages sent by clients on the one-way stream (ignored).',
@@ -182,12 +190,7 @@ export class GatewayMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'hydra_gateway_' });
-      // prom-client names these gauges `…_total`, which Prometheus reserves for counters
-      // (`promtool check metrics` flags them); the exposition stays lint-clean without them.
-      for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
-        this.registry.removeSingleMetric(`hydra_gateway_nodejs_${name}`);
-      }
+      registerProcessMetrics(this.registry, 'hydra_gateway_');
     }
     for (const scope of SCOPES) {
       this.messagesDelivered.inc({ scope }, 0);

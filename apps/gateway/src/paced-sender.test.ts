@@ -48,6 +48,17 @@ describe('PacedSender', () => {
     expect(done).toEqual(['a', 'b']);
   });
 
+  it('reports each batch that meets backpressure and is queued (hydra_paced_sends_total)', () => {
+    const { session } = stalledClient();
+    let queued = 0;
+    const pacer = new PacedSender(350, () => queued++);
+    expect(pacer.send(session, frames('a', 2), () => undefined)).toBe(true);
+    expect(queued).toBe(0);
+    expect(pacer.send(session, frames('b', 5), () => undefined)).toBe(false);
+    expect(pacer.send(session, frames('c', 1), () => undefined)).toBe(false);
+    expect(queued).toBe(2);
+  });
+
   it('sends one frame larger than the budget alone, once the backlog is empty', () => {
     const { session, state } = stalledClient();
     const pacer = new PacedSender(350);

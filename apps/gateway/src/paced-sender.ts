@@ -35,7 +35,11 @@ export interface PendingBatch {
  * - A session that closes drops its outbox; each pending `then` gets false.
  */
 export class PacedSender {
-  constructor(readonly budgetBytes: number) {}
+  constructor(
+    readonly budgetBytes: number,
+    /** Called each time a batch is queued because the client's backlog is full (backpressure). */
+    private readonly onQueued: () => void = () => {},
+  ) {}
 
   /** Whether `bytes` more would fit the session's budget now (and nothing waits before them). */
   fits(session: Session, bytes: number): boolean {
@@ -59,9 +63,11 @@ export class PacedSender {
         return false;
       }
       session.outbox = [{ frames, next, then }];
+      this.onQueued();
       return false;
     }
     session.outbox.push({ frames, next: 0, then });
+    this.onQueued();
     return false;
   }
 

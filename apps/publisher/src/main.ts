@@ -1,4 +1,5 @@
 import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
+import { RedisClientMetrics } from '@hydra/metrics';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
 import { createDemoFeed } from './demo/demo-feed.js';
 import { createIngestServer } from './ingest-server.js';
@@ -24,11 +25,16 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, base: { service: 'publisher' } });
+  const registry = createPublisherRegistry();
   const backplane: Backplane =
     config.redisUrl === undefined
       ? createBackplane({ kind: 'memory', retention: config.retention })
-      : createBackplane({ kind: 'redis', url: config.redisUrl, retention: config.retention });
-  const registry = createPublisherRegistry();
+      : createBackplane({
+          kind: 'redis',
+          url: config.redisUrl,
+          retention: config.retention,
+          connectionEvents: new RedisClientMetrics(registry),
+        });
   const ingest = createIngestServer({ backplane, config, logger, registry, closeGraceMs: REQUEST_GRACE_MS });
   const demo = config.demoFeed ? createDemoFeed({ seed: config.demoSeed }) : null;
   // Announces entity expiry (exactly once, whatever the number of sweeping publishers and gateways).

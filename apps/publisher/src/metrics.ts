@@ -1,5 +1,6 @@
+import { registerProcessMetrics } from '@hydra/metrics';
 import { isScope, type Scope } from '@hydra/protocol';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * A private registry for the publisher process with the default process
@@ -8,7 +9,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
  */
 export function createPublisherRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hydra_publisher_' });
+  registerProcessMetrics(registry, 'hydra_publisher_');
   return registry;
 }
 

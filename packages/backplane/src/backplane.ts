@@ -34,5 +34,19 @@ export interface Backplane {
 }
 
 export type BackplaneConfig =
-  | { kind: 'redis'; url: string; retention: RetentionPolicy }
+  | { kind: 'redis'; url: string; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
   | { kind: 'memory'; retention: RetentionPolicy };
+
+/** The backplane's Redis connections: `command` (scripts, key store, limiter, history) and `subscriber` (pub/sub). */
+export type RedisConnectionRole = 'command' | 'subscriber';
+
+/**
+ * What a Redis backplane reports about its connections, for metrics. Called
+ * synchronously from the client's event handlers; must not throw.
+ */
+export interface RedisConnectionEvents {
+  /** The connection was lost (or could not be opened) and a reconnect attempt is scheduled. */
+  onReconnecting(connection: RedisConnectionRole): void;
+  /** The connection reported an error (a failed connect, a reset, a protocol error). */
+  onError(connection: RedisConnectionRole, error: Error): void;
+}

@@ -6,7 +6,11 @@ import { RedisBackplane } from './redis-backplane.js';
 export function createBackplane(config: BackplaneConfig): Backplane {
   switch (config.kind) {
     case 'redis':
-      return new RedisBackplane({ url: config.url, retention: config.retention });
+      return new RedisBackplane({
+        url: config.url,
+        retention: config.retention,
+        connectionEvents: config.connectionEvents,
+      });
     case 'memory':
       return new MemoryBackplane({ retention: config.retention });
     default: {

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Backplane } from './backplane.js';
+import type { Backplane, RedisConnectionEvents, RedisConnectionRole } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
@@ -14,6 +14,8 @@ export interface RedisBackplaneOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
   url: string;
   retention: RetentionPolicy;
+  /** Reconnects and errors of both connections, for metrics. */
+  connectionEvents?: RedisConnectionEvents | undefined;
 }
 
 /** Reconnect delay after the n-th failed attempt: 50 ms doubling, capped at 2 s. Never gives up. */
@@ -62,11 +64,17 @@ export class RedisBackplane implements Backplane {
     this.#subscriber = this.#redis.duplicate();
     // Without a listener ioredis prints every connection error; the status is
     // what callers act on (isHealthy), the last error is kept for diagnostics.
-    const onError = (error: Error) => {
-      this.#lastError = error;
+    const events = options.connectionEvents;
+    const observe = (client: Redis, connection: RedisConnectionRole) => {
+      client.on('error', (error: Error) => {
+        this.#lastError = error;
+        events?.onError(connection, error);
+      });
+      // ioredis emits `reconnecting` once per scheduled attempt (retryStrategy returned a delay).
+      client.on('reconnecting', () => events?.onReconnecting(connection));
     };
-    this.#redis.on('error', onError);
-    this.#subscriber.on('error', onError);
+    observe(this.#redis, 'command');
+    observe(this.#subscriber, 'subscriber');
     this.keys = new RedisKeyStore(this.#redis);
     this.snapshots = new RedisSnapshotStore({ redis: this.#redis, retention: options.retention });
     this.bus = new RedisEventBus({ redis: this.#redis, subscriber: this.#subscriber, retention: options.retention });

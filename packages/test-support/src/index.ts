@@ -1,4 +1,4 @@
-export * from './ci.js';
+export * from './external-tools.js';
 export * from './free-port.js';
 export * from './redis-server.js';
 export * from './scope-tracker.js';
