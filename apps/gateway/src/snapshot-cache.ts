@@ -68,7 +68,13 @@ export class SnapshotCache {
       .then((snap) => {
         const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.seqTs, snap.items, this.chunkBytes);
         const readAt = performance.now();
-        const result: SnapshotFrame = { seq: snap.seq, seqTs: snap.seqTs, frames, itemCount: snap.items.length, readAt };
+        const result: SnapshotFrame = {
+          seq: snap.seq,
+          seqTs: snap.seqTs,
+          frames,
+          itemCount: snap.items.length,
+          readAt,
+        };
         // Reads of one generation run one at a time, so the last one completed is the newest.
         if (generation === this.generation) this.cached = result;
         this.metrics.snapshotDuration.observe({ scope: this.scope }, (readAt - started) / 1000);

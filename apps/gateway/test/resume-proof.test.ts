@@ -86,7 +86,7 @@ describe('resume with a proven position after Redis lost events', () => {
     await later.stop();
   });
 
-  it('proves a position from the gateway itself, without a history read: its ring, or a fresh start\'s snapshot', async () => {
+  it("proves a position from the gateway itself, without a history read: its ring, or a fresh start's snapshot", async () => {
     const k = await f.key(['signals']);
     const head = await publishSignals(3, 'h');
     const tracker = await clientAtHead(k, head);
