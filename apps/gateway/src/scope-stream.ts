@@ -121,6 +121,8 @@ export class ScopeStream {
   private waiters: Waiter[] = [];
   /** The frame of event `lastSeq` when it came from the bus or history (null after a snapshot-only prime). */
   private lastFrame: Buffer | null = null;
+  /** The ts of event `lastSeq` (from its frame, or the priming snapshot's seqTs); 0 when unknown. */
+  private lastTs = 0;
   /** While a gap is filled from history: the live events that arrived meanwhile, applied after it. */
   private filling: BusEvent[] | null = null;
   /** Bumped whenever the scope's sequence restarts: a snapshot read that straddles it may be of the old one. */
@@ -176,17 +178,18 @@ export class ScopeStream {
     if (epoch !== this.epoch) return;
     this.deps.flushLiveEvents?.();
     if (epoch !== this.epoch) return; // one of the held events was a restart
-    this.reconcile(snap.seq);
+    this.reconcile(snap.seq, snap.seqTs);
     this.resyncWaitersAhead(snap.seq, ticket);
   }
 
-  /** Adjusts to the backplane's seq `seq`, read by prime() (see there). */
-  private reconcile(seq: number): void {
+  /** Adjusts to the backplane's seq `seq` (its event's ts `seqTs`), read by prime() (see there). */
+  private reconcile(seq: number, seqTs: number): void {
     if (!this.primed) {
       this.primed = true;
       if (seq > this.lastSeq) {
         this.lastSeq = seq;
         this.lastFrame = null;
+        this.lastTs = seqTs;
         this.ring.clear();
       }
       return;
@@ -231,6 +234,7 @@ export class ScopeStream {
     this.ring.push(seq, frame);
     this.lastSeq = seq;
     this.lastFrame = frame;
+    this.lastTs = publishedTs > 0 ? publishedTs : frameTs(frame);
     const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
       app.publish(this.topic, frame, false, false);
@@ -329,9 +333,9 @@ export class ScopeStream {
         return 'ok';
       }
       if (after <= this.lastSeq && this.ringCovers(after)) {
-        const held = proof > 0 ? this.ring.frameAt(after) : undefined;
-        if (held !== undefined) {
-          if (frameTs(held) !== proof) {
+        const heldTs = proof > 0 ? this.tsAt(after) : 0;
+        if (heldTs > 0) {
+          if (heldTs !== proof) {
             await this.resync(session, 'stream_reset');
             return 'ok';
           }
@@ -360,8 +364,10 @@ export class ScopeStream {
         await this.resync(session, 'history_gone');
         return 'ok';
       }
-      proof = 0;
       const frames = read.events.map((e) => e.frame);
+      // The next round proves its position too: a loss while this batch is paced is not replayed over.
+      const lastFrame = frames.at(-1);
+      proof = lastFrame ? frameTs(lastFrame) : 0;
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
       if (this.deliverThenLive(session, frames, upTo, epoch)) return 'ok';
@@ -461,6 +467,13 @@ export class ScopeStream {
         if (outcome === 'future') this.resyncOrClose(session, 'backplane_gap');
       })
       .catch((err: unknown) => this.closeUnavailable(session, err, 'replay after a paced batch failed'));
+  }
+
+  /** The ts of event `seq` as this gateway holds it (ring, or the newest event's), 0 when it does not. */
+  private tsAt(seq: number): number {
+    const frame = this.ring.frameAt(seq);
+    if (frame !== undefined) return frameTs(frame);
+    return seq === this.lastSeq ? this.lastTs : 0;
   }
 
   /** Whether the ring holds every event after `seq` up to the newest. */
@@ -640,6 +653,7 @@ export class ScopeStream {
     this.ring.clear();
     this.lastSeq = seq;
     this.lastFrame = frame;
+    this.lastTs = frame ? frameTs(frame) : 0;
     if (frame) this.ring.push(seq, frame);
     this.deps.snapshots.invalidate();
   }

@@ -6,6 +6,8 @@ import { encodeSnapshotChunks } from './snapshot-chunks.js';
 /** A scope snapshot serialised once, ready to send to any number of clients. */
 export interface SnapshotFrame {
   readonly seq: number;
+  /** The ts of event `seq` (ScopeSnapshot.seqTs): 0 when unknown. */
+  readonly seqTs: number;
   /** The `snapshot` messages of this version, in order (one or more parts). */
   readonly frames: readonly Buffer[];
   readonly itemCount: number;
@@ -66,7 +68,13 @@ export class SnapshotCache {
       .then((snap) => {
         const frames = encodeSnapshotChunks(this.scope, snap.seq, snap.seqTs, snap.items, this.chunkBytes);
         const readAt = performance.now();
-        const result: SnapshotFrame = { seq: snap.seq, frames, itemCount: snap.items.length, readAt };
+        const result: SnapshotFrame = {
+          seq: snap.seq,
+          seqTs: snap.seqTs,
+          frames,
+          itemCount: snap.items.length,
+          readAt,
+        };
         // Reads of one generation run one at a time, so the last one completed is the newest.
         if (generation === this.generation) this.cached = result;
         this.metrics.snapshotDuration.observe({ scope: this.scope }, (readAt - started) / 1000);

@@ -2,6 +2,7 @@ import { redisKeys } from '@hydra/backplane';
 import { type GatewayProcess, ScopeTracker, type StreamClient } from '@hydra/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from './fault-helpers.js';
 import { StreamFixture, withKey } from './fixture.js';
 
 /**
@@ -83,6 +84,29 @@ describe('resume with a proven position after Redis lost events', () => {
     expect(c.ofType('signals').map((m) => m.seq)).toEqual([head + 1, head + 2, head + 3]);
     await c.close();
     await later.stop();
+  });
+
+  it("proves a position from the gateway itself, without a history read: its ring, or a fresh start's snapshot", async () => {
+    const k = await f.key(['signals']);
+    const head = await publishSignals(3, 'h');
+    const tracker = await clientAtHead(k, head);
+    const fresh = await f.gateway(); // primed by a snapshot at `head`: no frame, but the snapshot's ts
+    const historyReads = `hydra_redis_command_duration_seconds_count{op="history"}`;
+    const readsBefore = (await metricValue(fresh, historyReads)) || 0;
+    for (const gw of [fresh, through]) {
+      const c = f.client(withKey(gw.url, k.key, `&resume=${tracker.resumeParam()}`));
+      await c.waitFor((m) => m.type === 'connected');
+      const live = await f.publish('signals', { kind: 'rf', label: `live-${gw.port}` });
+      await c.waitFor((m) => m.type === 'signals' && m.seq === live);
+      expect(c.ofType('resync')).toEqual([]);
+      expect(c.ofType('signals').map((m) => m.seq)).toEqual([live]);
+      if (gw === fresh) {
+        expect((await metricValue(fresh, historyReads)) || 0).toBe(readsBefore);
+        tracker.apply(c.ofType('signals')[0] as never); // the position `through` then proves from its ring
+      }
+      await c.close();
+    }
+    await fresh.stop();
   });
 
   it('resyncs (stream_reset) a proven position whose seq now holds another event, on either gateway', async () => {

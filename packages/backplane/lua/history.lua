@@ -28,9 +28,9 @@
 --   { 2, last }  future: afterSeq > last
 --   { 3, last }  reset: the entry at afterSeq is not the event the reader
 --       received (its ts differs): Redis lost events and assigned their seqs
---       anew. A proven position below last that is no longer retained (by
---       length or age), or whose entry is missing, cannot be checked, and is
---       answered as gone.
+--       anew. A proven position whose entry is missing (trimmed beyond the
+--       anchor kept before the oldest retained entry, or lost) cannot be
+--       checked, and is answered as gone.
 -- last is the scope's seq at this read (0 before any event).
 
 -- The "ts" of a frame built by publish.lua / expire.lua, or 0 if the text is not such a frame.
@@ -58,13 +58,14 @@ local cutoff = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) -
 local floor = math.max(1, last - maxItems + 1)
 local first = after + 1
 
--- A proof is checked against a retained entry (the current position's always counts as retained: it is
--- never trimmed); a position no longer retained cannot be proven and is answered as gone.
+-- A proof is checked against the entry at the position itself, retained or not: trimming keeps one entry
+-- before the oldest retained one (lib/history.lua), so a reader whose next event is retained can always be
+-- checked. A missing (or unreadable) entry cannot be checked: such a position is answered as gone.
 local unprovable = false
 if positionTs > 0 and after > 0 then
   local proof = redis.call('XRANGE', KEYS[2], entryId(after), entryId(after))[1]
-  local proofTs = proof and frameTs(proof[2][2])
-  if proof == nil or (after < last and (after < floor or proofTs < cutoff)) then
+  local proofTs = proof and frameTs(proof[2][2]) or 0
+  if proofTs == 0 then
     unprovable = true
   elseif proofTs ~= positionTs then
     return { 3, last }

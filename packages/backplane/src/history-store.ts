@@ -24,9 +24,10 @@ export interface HistoryEvent {
  * - `reset`: only for a proven position (positionTs > 0): the stored event
  *   at afterSeq was published at another ts, so it is not the event the
  *   reader received: Redis lost events (a restart without persistence, a
- *   failover to a replica that lagged) and assigned their seqs anew. A
- *   proven position whose event is no longer stored cannot be checked and
- *   is answered `gone`, even where an unproven one would get events.
+ *   failover to a replica that lagged) and assigned their seqs anew. The
+ *   history keeps one event before the oldest retained one, so a position
+ *   whose next event is retained can always be checked; one whose event is
+ *   missing nonetheless (lost) is answered `gone`.
  */
 export type HistoryRead =
   | { kind: 'events'; events: HistoryEvent[]; lastSeq: number }

@@ -102,9 +102,9 @@ export function withEventScripts(redis: Redis): Redis & HydraScriptCommands {
 }
 
 /**
- * numkeys followed by the KEYS of snapshot.lua for a scope: entity scopes
- * `3, seq, state, seen`; log scopes `2, seq, recent`. All carry the scope's
- * hash tag.
+ * numkeys followed by a scope's state keys: entity scopes `3, seq, state,
+ * seen`; log scopes `2, seq, recent`. All carry the scope's hash tag.
+ * publishScriptKeys adds the history stream.
  */
 export function eventScriptKeys(scope: Scope, kind: ScopeRetention['kind']): [number, ...string[]] {
   return kind === 'entity'

@@ -161,11 +161,12 @@ export class MemoryScopeState {
     const headSeq = entries[head]?.seq ?? lastSeq + 1;
     const first = afterSeq + 1;
     const entryOf = (seq: number) => this.#historyEntry(scope, seq);
-    // As history.lua: a proof is checked against a retained entry (the current position's always is).
+    // As history.lua: a proof is checked against the entry at the position itself (trimming keeps one before
+    // the oldest retained); a position whose entry is gone cannot be checked.
     let unprovable = false;
     if (positionTs > 0 && afterSeq > 0) {
       const proof = entryOf(afterSeq);
-      if (proof === undefined || (afterSeq < lastSeq && (afterSeq < floor || proof.ts < cutoff))) unprovable = true;
+      if (proof === undefined) unprovable = true;
       else if (proof.ts !== positionTs) return { kind: 'reset', lastSeq };
     }
     if (afterSeq === lastSeq && !unprovable) return { kind: 'events', events: [], lastSeq };
@@ -196,10 +197,11 @@ export class MemoryScopeState {
     const r = this.retention[scope];
     const log = this.#historyLog(scope);
     log.entries.push({ seq, ts, frame });
-    // Trim by length exactly and by age from the head (the new entry is never aged).
+    // Trim by length exactly and by age from the head (the new entry is never aged), keeping one entry
+    // before the oldest retained one, as lib/history.lua does: the anchor a reader's proof is checked against.
     const cutoff = ts - r.historyMaxAgeMs;
-    let head = Math.max(log.head, log.entries.length - r.historyMaxItems);
-    while ((log.entries[head] as HistoryEntry).ts < cutoff) head++;
+    let head = Math.max(log.head, log.entries.length - r.historyMaxItems - 1);
+    while (head + 1 < log.entries.length && (log.entries[head + 1] as HistoryEntry).ts < cutoff) head++;
     log.head = head;
     // Compact once the dead prefix outweighs the live entries (amortised O(1)).
     if (log.head > 1024 && log.head * 2 > log.entries.length) {

@@ -98,18 +98,28 @@ export function historyContract(name: string, factory: BackplaneFactory): void {
       await expect(history.readAfter('signals', 1, 10, -1)).rejects.toThrow(RangeError);
     });
 
-    it('answers a proven position that is no longer retained as gone, though the next one is', async () => {
-      const { backplane } = await setup('signals:history=5');
+    it('proves a position just before the oldest retained event (kept as an anchor), by length and by age', async () => {
+      const fixture = await setup('signals:history=5,cyber:historyAge=400');
+      const { backplane } = fixture;
       const published = await backplane.bus.publish(signals(1, 20));
       const tsOf = (seq: number) => published[seq - 1]!.ts;
-      // Unproven, position 15 is fine (16 is the oldest retained); proven, 15 itself must be retained.
-      expect(seqsOf(await backplane.history.readAfter('signals', 15, 100))).toEqual(range(16, 20));
-      expect(await backplane.history.readAfter('signals', 15, 100, tsOf(15))).toEqual({
+      // 16 is the oldest retained: a reader at 15 proves its position against the anchor; one at 14 cannot.
+      expect(seqsOf(await backplane.history.readAfter('signals', 15, 100, tsOf(15)))).toEqual(range(16, 20));
+      expect(await backplane.history.readAfter('signals', 15, 100, tsOf(15) + 1)).toEqual({
+        kind: 'reset',
+        lastSeq: 20,
+      });
+      expect(await backplane.history.readAfter('signals', 14, 100, tsOf(14))).toEqual({
         kind: 'gone',
         oldestSeq: 16,
         lastSeq: 20,
       });
-      expect(seqsOf(await backplane.history.readAfter('signals', 16, 100, tsOf(16)))).toEqual(range(17, 20));
+      // A quiet scope: the reader's event aged out of the history before the next one came.
+      const [quiet] = await backplane.bus.publish([{ scope: 'cyber', data: { n: 1 } }]);
+      await fixture.elapse(600);
+      await backplane.bus.publish([{ scope: 'cyber', data: { n: 2 } }]);
+      expect(seqsOf(await backplane.history.readAfter('cyber', 1, 100, quiet!.ts))).toEqual([2]);
+      expect(await backplane.history.readAfter('cyber', 1, 100, quiet!.ts + 1)).toEqual({ kind: 'reset', lastSeq: 2 });
     });
 
     it('pages by maxEvents, reporting the current lastSeq so the caller reads on', async () => {

@@ -61,7 +61,7 @@ type Outcome =
 
 /** Per-connection state. */
 interface Connection {
-  /** Asked the server to resume (`resume=scope:seq,…`) instead of sending snapshots of those scopes. */
+  /** Asked the server to resume (`resume=scope:seq:ts,…`) instead of sending snapshots of those scopes. */
   resumed: boolean;
   connected: boolean;
   /** The last `error` message the server sent (its text explains a following close). */
@@ -87,7 +87,8 @@ const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
  * - Reconnects with capped, jittered exponential backoff after transient
  *   closes (1000, 1001, 1006, 1011, 1012, 1013, 4000, …), network errors,
  *   handshake timeouts, HTTP 5xx, and when pings stop. A reconnect resumes
- *   (`resume=<scope>:<last seq>,…`), so the server replays what was missed;
+ *   (`resume=<scope>:<last seq>:<its ts>,…`), so the server replays what was
+ *   missed, or resyncs a position the stream no longer holds;
  *   if it refuses the position (4002, e.g. a restarted in-memory server whose
  *   numbering began again) tail reconnects once more without it.
  * - Ends with 3 on close 1008 (`unauthorized: <server message>`), 4 on HTTP 429,

@@ -6,30 +6,32 @@ local function frameTs(frame)
   return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
 end
 
--- Appends frame as entry "<seq>-0" and trims the stream by length and age.
+-- Appends frame as entry "<seq>-0" and trims the stream by length and age,
+-- keeping one entry before the oldest retained one (the anchor): history.lua
+-- needs the event at a reader's position to check its proof, and a reader
+-- may stand exactly there. The anchor is never replayed (reads apply the
+-- bounds themselves).
 local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
   local id = string.format('%d', seq) .. '-0'
-  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
   if type(added) == 'table' and added.err then
     -- The stream already holds an ID >= seq: the seq counter was reset
     -- (deleted, evicted) while the history survived. That history belongs to
     -- another seq line; drop it so history and seq agree again.
     redis.call('DEL', key)
-    redis.call('XADD', key, 'MAXLEN', '~', maxItems, id, 'f', frame)
+    redis.call('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
   end
   local cutoff = ts - maxAge
-  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
-  if head[1] and frameTs(head[1][2][2]) < cutoff then
-    local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 100)
-    local keepFrom = nil
-    for i = 1, #batch do
+  -- Only when the entry after the head is aged too is there anything to trim (at most 100 a publish).
+  local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 2)
+  if head[2] and frameTs(head[2][2][2]) < cutoff then
+    local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 101)
+    local keepFrom = batch[#batch][1]
+    for i = 2, #batch do
       if frameTs(batch[i][2][2]) >= cutoff then
-        keepFrom = batch[i][1]
+        keepFrom = batch[i - 1][1]
         break
       end
-    end
-    if keepFrom == nil then
-      keepFrom = string.format('%d', tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'
     end
     redis.call('XTRIM', key, 'MINID', keepFrom)
   end
