@@ -1,7 +1,7 @@
 import { RedisKeyStore } from '@hydra/backplane';
-import { SCOPES } from '@hydra/protocol';
 import { type ServiceProcess, StreamClient, spawnService, startRedis, type TestRedis } from '@hydra/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { untilWholeStream } from './whole-stream.js';
 
 /**
  * `HYDRA_REDIS_URL=redis://… pnpm start` with nothing else set: the embedded
@@ -62,16 +62,7 @@ describe('the embedded process on Redis', () => {
     expect((await post(`Bearer ${token}`)).status).toBe(200);
 
     const client = new StreamClient(`${url}?apiKey=${key}`);
-    await client.until(
-      () =>
-        client.messages[0]?.type === 'connected' &&
-        SCOPES.every((scope) =>
-          client.messages.some((m) => m.type === 'snapshot' && (m.data as { scope: string }).scope === scope),
-        ) &&
-        SCOPES.every((scope) => client.messages.some((m) => m.type === scope)),
-      15_000,
-      'connected, a snapshot per scope and live events of every scope',
-    );
+    await untilWholeStream(client, 15_000);
 
     service.kill('SIGINT');
     expect((await client.closed).code).toBe(1001);

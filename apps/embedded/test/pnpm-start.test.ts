@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SCOPES } from '@hydra/protocol';
 import { REPO_ROOT, StreamClient } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilWholeStream } from './whole-stream.js';
 
 /**
  * The newcomer's path, for real: a fresh clone, `pnpm install` (which builds),
@@ -75,16 +75,7 @@ describe('pnpm start on a fresh clone', () => {
     const started = performance.now();
     const client = new StreamClient(`${banner.url}?apiKey=${banner.key}`);
     try {
-      await client.until(
-        () =>
-          client.messages[0]?.type === 'connected' &&
-          SCOPES.every((scope) =>
-            client.messages.some((m) => m.type === 'snapshot' && (m.data as { scope: string }).scope === scope),
-          ) &&
-          SCOPES.every((scope) => client.messages.some((m) => m.type === scope)),
-        5000,
-        'connected, a snapshot per scope and live events of every scope',
-      );
+      await untilWholeStream(client, 5000);
       expect(performance.now() - started).toBeLessThan(5000);
     } finally {
       // Ctrl-C as a terminal sends it: SIGINT to every process of the foreground group (pnpm, node).
