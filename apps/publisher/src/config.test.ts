@@ -28,6 +28,7 @@ describe('parsePublisherConfig', () => {
       port: 8090,
       ingestToken: undefined,
       maxBodyBytes: 1_048_576,
+      maxItemBytes: 65_536,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
       demoFeed: false,

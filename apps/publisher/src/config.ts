@@ -32,6 +32,12 @@ export interface PublisherConfig {
   readonly ingestToken: string | undefined;
   /** Largest accepted request body; a larger one is answered 413 as soon as the limit is passed. */
   readonly maxBodyBytes: number;
+  /**
+   * Largest `data` of one item, as JSON bytes; a larger item is refused (400,
+   * with its reason) while the rest of its batch is published. Bounds what
+   * one event costs every client's send buffer and every snapshot part.
+   */
+  readonly maxItemBytes: number;
   readonly logLevel: LogLevel;
   readonly retention: RetentionPolicy;
   /** Run the built-in demo feed (`HYDRA_DEMO_FEED`, default false; the embedded mode defaults it on). */
@@ -42,6 +48,7 @@ export interface PublisherConfig {
 
 export const DEFAULT_PUBLISHER_PORT = 8090;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024;
 
 function seed(env: Env, name: string): number | string {
   const value = readString(env, name);
@@ -70,6 +77,10 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     maxBodyBytes: readInt(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
       min: 1,
       max: 1024 * 1024 * 1024,
+    }),
+    maxItemBytes: readInt(env, 'HYDRA_INGEST_MAX_ITEM_BYTES', DEFAULT_MAX_ITEM_BYTES, {
+      min: 256,
+      max: 64 * 1024 * 1024,
     }),
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),

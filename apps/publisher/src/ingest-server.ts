@@ -12,7 +12,7 @@ import { readBody } from './read-body.js';
 export interface IngestServerOptions {
   /** Only the publishing side and the health flag are used; the caller owns (and closes) the backplane. */
   backplane: Pick<Backplane, 'bus' | 'isHealthy'>;
-  config: Pick<PublisherConfig, 'ingestToken' | 'maxBodyBytes'>;
+  config: Pick<PublisherConfig, 'ingestToken' | 'maxBodyBytes' | 'maxItemBytes'>;
   logger: Logger;
   /** Ingest metrics are registered here, and `GET /metrics` serves this registry. */
   registry: Registry;
@@ -92,7 +92,13 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       send(res, 413, { error: 'payload too large', limitBytes: config.maxBodyBytes }, early);
       return;
     }
-    const outcome = await ingestBody(read.body.toString('utf8'), req.headers['content-type'], backplane.bus, metrics);
+    const outcome = await ingestBody(
+      read.body.toString('utf8'),
+      req.headers['content-type'],
+      backplane.bus,
+      metrics,
+      config.maxItemBytes,
+    );
     if (outcome.status === 503) {
       logger.error({ err: outcome.cause }, 'publish failed: backplane unavailable');
     } else if (outcome.status === 400) {

@@ -2,6 +2,7 @@ import type { EventPublisher, PublishedEvent } from '@hydra/backplane';
 import type { IngestEvent } from '@hydra/protocol';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_ITEM_BYTES } from './config.js';
 import { ingestBody } from './ingest.js';
 import { createIngestMetrics } from './metrics.js';
 
@@ -42,7 +43,7 @@ describe('ingestBody', () => {
       { scope: 'aircraft', data: { id: 'abc123' } },
       { scope: 'signals', data: { text: 'b' } },
     ]);
-    const outcome = await ingestBody(body, 'application/json', publisher, metrics);
+    const outcome = await ingestBody(body, 'application/json', publisher, metrics, DEFAULT_MAX_ITEM_BYTES);
     expect(outcome).toEqual({
       status: 200,
       body: {
@@ -59,6 +60,34 @@ describe('ingestBody', () => {
     expect(await counter(registry, { scope: 'signals', result: 'accepted' })).toBe(2);
   });
 
+  it('refuses an item whose data is over the item limit, with its size, and publishes the rest of the batch', async () => {
+    const { metrics, publisher, registry } = setup();
+    const big = { id: 'big', blob: 'é'.repeat(600) }; // 1,200+ bytes of UTF-8 in 600 UTF-16 units
+    const body = JSON.stringify([
+      { scope: 'alerts', data: { text: 'small' } },
+      { scope: 'vessels', data: big },
+      { scope: 'alerts', data: { text: 'after' } },
+    ]);
+    const outcome = await ingestBody(body, 'application/json', publisher, metrics, 1024);
+    expect(outcome.status).toBe(400);
+    if (!('accepted' in outcome.body)) throw new Error('expected a batch reply');
+    const size = Buffer.byteLength(JSON.stringify(big));
+    expect(outcome.body.rejected).toEqual([
+      { index: 1, reason: `vessels.data: ${size} bytes as JSON, over the limit of 1024 (HYDRA_INGEST_MAX_ITEM_BYTES)` },
+    ]);
+    expect(publisher.published.map((e) => e.data)).toEqual([{ text: 'small' }, { text: 'after' }]);
+    expect(await counter(registry, { scope: 'vessels', result: 'rejected' })).toBe(1);
+    // At the limit exactly, it passes.
+    const exact = await ingestBody(
+      JSON.stringify({ scope: 'vessels', data: big }),
+      undefined,
+      publisher,
+      metrics,
+      size,
+    );
+    expect(exact.status).toBe(200);
+  });
+
   it('answers 400 for a mixed batch, with reasons by index, and still publishes the valid items', async () => {
     const { metrics, publisher, registry } = setup();
     const body = [
@@ -67,7 +96,7 @@ describe('ingestBody', () => {
       '{"scope":"planes","data":{}}',
       '{"scope":"alerts","data":{"note":"passes through"}}',
     ].join('\n');
-    const outcome = await ingestBody(body, 'application/x-ndjson', publisher, metrics);
+    const outcome = await ingestBody(body, 'application/x-ndjson', publisher, metrics, DEFAULT_MAX_ITEM_BYTES);
     expect(outcome.status).toBe(400);
     if (!('accepted' in outcome.body)) throw new Error('expected a batch reply');
     expect(outcome.body.accepted).toBe(2);
@@ -82,21 +111,33 @@ describe('ingestBody', () => {
 
   it('does not publish when every item is rejected', async () => {
     const { metrics, publisher } = setup();
-    const outcome = await ingestBody('{"scope":"aircraft","data":{}}', undefined, publisher, metrics);
+    const outcome = await ingestBody(
+      '{"scope":"aircraft","data":{}}',
+      undefined,
+      publisher,
+      metrics,
+      DEFAULT_MAX_ITEM_BYTES,
+    );
     expect(outcome.status).toBe(400);
     expect(publisher.published).toEqual([]);
   });
 
   it('answers 400 with a reason for a body that is not a batch', async () => {
     const { metrics, publisher } = setup();
-    const outcome = await ingestBody('{"scope": ', 'application/json', publisher, metrics);
+    const outcome = await ingestBody('{"scope": ', 'application/json', publisher, metrics, DEFAULT_MAX_ITEM_BYTES);
     expect(outcome.status).toBe(400);
     expect(outcome.body).toMatchObject({ error: 'invalid body', reason: expect.stringMatching(/JSON/) });
   });
 
   it('answers 503, never 200, when the publish fails', async () => {
     const { metrics, publisher, registry } = setup(true);
-    const outcome = await ingestBody('{"scope":"signals","data":{}}', undefined, publisher, metrics);
+    const outcome = await ingestBody(
+      '{"scope":"signals","data":{}}',
+      undefined,
+      publisher,
+      metrics,
+      DEFAULT_MAX_ITEM_BYTES,
+    );
     expect(outcome.status).toBe(503);
     expect(outcome.body).toEqual({ error: 'backplane unavailable' });
     expect(await counter(registry, { scope: 'signals', result: 'accepted' })).toBe(0);

@@ -20,7 +20,8 @@ export type IngestOutcome =
 
 /**
  * Validates a request body and publishes its valid items, in input order, in
- * one `publish` call. Never answers 200 for an event that was not stored: if
+ * one `publish` call. An item whose `data` is over `maxItemBytes` as JSON is
+ * refused like an invalid one (the rest of the batch is still published). Never answers 200 for an event that was not stored: if
  * the publish rejects, the whole request is answered 503 and the client
  * retries (events of a batch that failed midway may then be stored twice;
  * upstream feeds are expected to tolerate that for entity scopes by id).
@@ -30,6 +31,7 @@ export async function ingestBody(
   contentType: string | undefined,
   publisher: EventPublisher,
   metrics: IngestMetrics,
+  maxItemBytes: number,
 ): Promise<IngestOutcome> {
   const parsed = parseIngestBody(body, contentType);
   if (parsed.kind === 'invalid') {
@@ -39,13 +41,23 @@ export async function ingestBody(
   const valid: IngestEvent[] = [];
   const validIndex: number[] = [];
   const rejected: IngestBatchReply['rejected'] = [];
+  const oversized: Scope[] = [];
+  // No item can be larger than the whole body (UTF-8 takes at most 3 bytes per UTF-16 unit): small bodies skip it.
+  const mayHoldOversized = body.length * 3 > maxItemBytes;
   parsed.results.forEach((result, index) => {
-    if (result.ok) {
-      valid.push(result.event);
-      validIndex.push(index);
-    } else {
+    if (!result.ok) {
       rejected.push({ index, reason: result.reason });
+      return;
     }
+    const bytes = mayHoldOversized ? Buffer.byteLength(JSON.stringify(result.event.data)) : 0;
+    if (bytes > maxItemBytes) {
+      const reason = `${result.event.scope}.data: ${bytes} bytes as JSON, over the limit of ${maxItemBytes} (HYDRA_INGEST_MAX_ITEM_BYTES)`;
+      rejected.push({ index, reason });
+      oversized.push(result.event.scope);
+      return;
+    }
+    valid.push(result.event);
+    validIndex.push(index);
   });
 
   const events: IngestBatchReply['events'] = [];
@@ -66,6 +78,7 @@ export async function ingestBody(
 
   for (const event of valid) metrics.event(event.scope, 'accepted');
   for (const result of parsed.results) if (!result.ok) metrics.event(rejectedScope(result), 'rejected');
+  for (const scope of oversized) metrics.event(scope, 'rejected');
 
   return {
     status: rejected.length === 0 ? 200 : 400,

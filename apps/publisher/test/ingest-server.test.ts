@@ -8,6 +8,8 @@ import { bearer, httpRequest } from './http-client.js';
 
 const TOKEN = 'test-ingest-token-0123456789';
 const LIMIT = 64 * 1024;
+/** HYDRA_INGEST_MAX_ITEM_BYTES of this server: an item's data as JSON may be at most this big. */
+const ITEM_LIMIT = 4096;
 
 let redis: TestRedis;
 let backplane: Backplane;
@@ -21,7 +23,7 @@ beforeAll(async () => {
   registry = new Registry();
   ingest = createIngestServer({
     backplane,
-    config: { ingestToken: TOKEN, maxBodyBytes: LIMIT },
+    config: { ingestToken: TOKEN, maxBodyBytes: LIMIT, maxItemBytes: ITEM_LIMIT },
     logger: createLogger({ level: 'silent' }),
     registry,
   });
@@ -116,6 +118,28 @@ describe('POST /v1/events', () => {
     expect((await snapshotItems('aircraft')).map((d) => d['id']).sort()).toEqual(['good01', 'good02']);
   });
 
+  it('refuses an item over the item limit with its size, and stores the rest of the batch', async () => {
+    const reply = await post(
+      JSON.stringify([
+        { scope: 'vessels', data: { id: '244660000' } },
+        { scope: 'vessels', data: { id: '211000001', blob: 'x'.repeat(ITEM_LIMIT) } },
+        { scope: 'vessels', data: { id: '366000002' } },
+      ]),
+    );
+    expect(reply.status).toBe(400);
+    const body = reply.json();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected).toEqual([
+      {
+        index: 1,
+        reason: expect.stringMatching(
+          /^vessels\.data: \d+ bytes as JSON, over the limit of 4096 \(HYDRA_INGEST_MAX_ITEM_BYTES\)$/,
+        ),
+      },
+    ]);
+    expect((await snapshotItems('vessels')).map((d) => d['id']).sort()).toEqual(['244660000', '366000002']);
+  });
+
   it('answers 400 with a reason for a body that is not JSON', async () => {
     const reply = await post('{"scope": "signals", ');
     expect(reply.status).toBe(400);
@@ -179,8 +203,16 @@ describe('POST /v1/events', () => {
   });
 
   it('accepts a body of exactly the limit', async () => {
-    const item = JSON.stringify({ scope: 'signals', data: { pad: '' } });
-    const body = item.replace('"pad":""', `"pad":"${'x'.repeat(LIMIT - item.length)}"`);
+    // NDJSON lines of items under the item limit, the last one padded to make the body exactly LIMIT bytes.
+    const line = (pad: number) => JSON.stringify({ scope: 'signals', data: { pad: 'x'.repeat(pad) } });
+    const lines: string[] = [];
+    let size = 0;
+    while (LIMIT - size > ITEM_LIMIT) {
+      lines.push(line(ITEM_LIMIT / 2));
+      size += lines.at(-1)!.length + 1;
+    }
+    lines.push(line(LIMIT - size - line(0).length));
+    const body = lines.join('\n');
     expect(Buffer.byteLength(body)).toBe(LIMIT);
     expect((await post(body)).status).toBe(200);
   });
