@@ -56,6 +56,29 @@ export class StreamFixture {
     return c;
   }
 
+  /**
+   * A client past `connected`. A connection dropped with 1006 before any
+   * message is retried (at most twice), as the protocol tells clients to:
+   * uWS 20.30 can close a freshly upgraded socket right after an async
+   * upgrade (uWebSockets#1928). Such a drop frees its slot, so it cannot make
+   * a limit look looser, and a retried client is a new connection (its own
+   * snapshot), so it cannot hide a gap either.
+   */
+  async connectedClient(
+    url: string,
+    options: ConstructorParameters<typeof StreamClient>[1] = {},
+  ): Promise<StreamClient> {
+    for (let attempt = 0; ; attempt++) {
+      const c = this.client(url, options);
+      const outcome = await Promise.race([
+        c.waitFor((m) => m.type === 'connected').then(() => 'connected' as const),
+        c.closed.then(() => 'dropped' as const),
+      ]);
+      if (outcome === 'connected') return c;
+      if (attempt === 2 || c.messages.length > 0) throw new Error(`${url}: dropped before any message, three times`);
+    }
+  }
+
   async publish(scope: Scope, data: Record<string, unknown>): Promise<number> {
     const [published] = await this.backplane.bus.publish([{ scope, data }]);
     return published?.seq ?? -1;

@@ -16,26 +16,9 @@ describe('per-IP connection limit across gateways', () => {
     await f?.stop();
   });
 
-  /**
-   * Connects and waits for `connected`. A connection dropped with 1006 before
-   * any message is retried (at most twice), as the protocol tells clients to:
-   * uWS 20.30 can close a freshly upgraded socket right after an async upgrade
-   * (uWebSockets#1928), most often after a run of 429s like these tests make.
-   * Such a drop frees its slot, so it cannot make a limit look looser.
-   */
-  const connect = async (url: string, ip: string): Promise<StreamClient> => {
-    for (let attempt = 0; ; attempt++) {
-      const c = f.client(withKey(url, key, '&snapshot=false'), { localAddress: ip });
-      const outcome = await Promise.race([
-        c.waitFor((m) => m.type === 'connected').then(() => 'connected' as const),
-        c.closed.then(() => 'dropped' as const),
-      ]);
-      if (outcome === 'connected' || attempt === 2) {
-        expect(outcome).toBe('connected');
-        return c;
-      }
-    }
-  };
+  /** Connects and waits for `connected` (retrying a uWebSockets#1928 drop: StreamFixture.connectedClient). */
+  const connect = (url: string, ip: string): Promise<StreamClient> =>
+    f.connectedClient(withKey(url, key, '&snapshot=false'), { localAddress: ip });
 
   it('grants 10 connections of one IP split over two gateways and refuses the 11th on either with 429', async () => {
     const [a, b] = await Promise.all([f.gateway(), f.gateway()]);

@@ -106,13 +106,15 @@ describe('snapshot then live', () => {
         lastSignals = sg?.seq ?? lastSignals;
       }
     })();
-    const clients = [];
+    const clients: StreamClient[] = [];
     try {
+      const connecting: Promise<StreamClient>[] = [];
       for (let i = 0; i < 40; i++) {
         const gw = i % 2 === 0 ? a : b;
-        clients.push(f.client(withKey(gw.url, k.key), { localAddress: `127.0.10.${i + 1}` }));
-        if (i % 4 === 3) await clients[clients.length - 1]?.waitFor((m) => m.type === 'snapshot', 2);
+        connecting.push(f.connectedClient(withKey(gw.url, k.key), { localAddress: `127.0.10.${i + 1}` }));
+        if (i % 4 === 3) await (await connecting[connecting.length - 1])?.waitFor((m) => m.type === 'snapshot', 2);
       }
+      clients.push(...(await Promise.all(connecting)));
       await Promise.all(clients.map((c) => c.waitFor((m) => m.type === 'snapshot', 2)));
     } finally {
       // Also on failure: a publisher left running would feed the next test and outlive the fixture's Redis.
