@@ -58,6 +58,9 @@ interface PendingUpgrade {
   aborted: boolean;
 }
 
+/** A Connection header value holding the "Upgrade" token (a comma-separated list, any case). */
+const CONNECTION_UPGRADE = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
+
 /**
  * One gateway replica: `/v1/stream` over uWebSockets.js, plus the admin port.
  *
@@ -339,6 +342,13 @@ export class Gateway {
       maxBackpressure: this.deps.config.maxBufferedBytes,
       closeOnBackpressureLimit: 1 as unknown as number,
       upgrade: (res, req, context) => {
+        // RFC 6455 §4.1: a handshake's Connection header holds the "Upgrade" token. Without it (`Connection:
+        // close`, a proxy that rewrote it) uWS closes the socket right after the 101 of an async upgrade, which
+        // the client would see as a bare 1006: it gets a 400 that says why instead.
+        if (!CONNECTION_UPGRADE.test(req.getHeader('connection'))) {
+          this.refuse(res, '400 Bad Request', 'Connection header must include Upgrade', 'bad_request');
+          return;
+        }
         const secKey = req.getHeader('sec-websocket-key');
         const secProtocol = req.getHeader('sec-websocket-protocol');
         const secExtensions = req.getHeader('sec-websocket-extensions');

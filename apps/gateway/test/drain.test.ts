@@ -1,5 +1,5 @@
 import { CloseCode } from '@hydra/protocol';
-import { freePort, type StreamClient, spawnService } from '@hydra/test-support';
+import { freePort, type StreamClient } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamFixture, withKey } from './fixture.js';
 
@@ -110,13 +110,7 @@ describe('SIGTERM during start-up', () => {
 
   /** Spawns a gateway and sends SIGTERM the moment it logs its first line ("starting"). */
   const termAtFirstLine = async (env: Record<string, string>) => {
-    const gw = spawnService('apps/gateway/dist/main.js', {
-      HYDRA_HOST: '127.0.0.1',
-      HYDRA_PORT: '0',
-      HYDRA_ADMIN_PORT: '0',
-      HYDRA_DRAIN_MS: '200',
-      ...env,
-    });
+    const gw = f.spawnGateway({ HYDRA_DRAIN_MS: '200', ...env });
     try {
       const first = await gw.waitForLog(() => true);
       expect(first.msg).toBe('starting');
@@ -133,7 +127,7 @@ describe('SIGTERM during start-up', () => {
 
   it('exits 0 every time, with Redis reachable', async () => {
     for (let i = 0; i < 4; i++) {
-      const { code, logs } = await termAtFirstLine({ HYDRA_REDIS_URL: f.redis.url });
+      const { code, logs } = await termAtFirstLine({});
       expect(code, logs.join(', ')).toBe(0);
       expect(logs).toContain('shutting down');
     }

@@ -2,7 +2,9 @@ import { type Backplane, createBackplane, DEFAULT_RETENTION, parseRetention } fr
 import type { Scope } from '@hydra/protocol';
 import {
   type GatewayProcess,
+  type ServiceProcess,
   StreamClient,
+  spawnService,
   startGatewayProcess,
   startRedis,
   type TestRedis,
@@ -43,6 +45,21 @@ export class StreamFixture {
     });
     this.gateways.push(gw);
     return gw;
+  }
+
+  /**
+   * A gateway process on this fixture's Redis, on loopback with free ports,
+   * not awaited: for tests of its start-up (a refusal to start, a signal
+   * during the start). `env` adds to or overrides those settings.
+   */
+  spawnGateway(env: Record<string, string> = {}): ServiceProcess {
+    return spawnService('apps/gateway/dist/main.js', {
+      HYDRA_REDIS_URL: this.redis.url,
+      HYDRA_HOST: '127.0.0.1',
+      HYDRA_PORT: '0',
+      HYDRA_ADMIN_PORT: '0',
+      ...env,
+    });
   }
 
   async key(scopes: Scope[], ttlSeconds?: number): Promise<{ id: string; key: string }> {

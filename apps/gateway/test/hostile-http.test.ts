@@ -92,6 +92,27 @@ describe('hostile HTTP upgrade requests', () => {
     exact.destroy();
   });
 
+  it('answers 400 to a handshake whose Connection header lacks Upgrade, and serves the usual spellings', async () => {
+    // Without this check uWS answers 101 and closes the socket at once (a bare 1006 for the client).
+    for (const [i, value] of ['close', 'keep-alive'].entries()) {
+      const refused = await rawUpgrade(gw.port, `/v1/stream?apiKey=${key}&snapshot=false`, {
+        headers: { Connection: value },
+        localAddress: `127.0.81.${30 + i}`,
+      });
+      expect(refused.status).toBe(400);
+      await refused.until(() => refused.body === 'Connection header must include Upgrade');
+    }
+    for (const [i, value] of ['Upgrade', 'upgrade', 'keep-alive, Upgrade'].entries()) {
+      const ok = await rawUpgrade(gw.port, `/v1/stream?apiKey=${key}&snapshot=false`, {
+        headers: { Connection: value },
+        localAddress: `127.0.81.${40 + i}`,
+      });
+      expect(ok.status).toBe(101);
+      await ok.until(() => ok.messages().some((m) => m.type === 'connected'));
+      ok.destroy();
+    }
+  });
+
   it('closes, without an answer, a header block over 4 KiB that arrives in pieces', async () => {
     const c = raw('127.0.81.30');
     await c.connected;

@@ -1,5 +1,4 @@
 import { CloseCode } from '@hydra/protocol';
-import { spawnService } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamFixture, withKey } from './fixture.js';
 
@@ -147,12 +146,7 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
   });
 
   it('refuses to start on the pure-JS uWS fallback unless allowed', async () => {
-    const refused = spawnService('apps/gateway/dist/main.js', {
-      HYDRA_REDIS_URL: f.redis.url,
-      HYDRA_PORT: '0',
-      HYDRA_ADMIN_PORT: '0',
-      UWS_USE_FALLBACK: '1',
-    });
+    const refused = f.spawnGateway({ UWS_USE_FALLBACK: '1' });
     expect(await refused.exited).toBe(1);
     expect(refused.logs.map((l) => String(l.err && (l.err as { message: string }).message)).join('\n')).toMatch(
       /HYDRA_ALLOW_UWS_FALLBACK/,
@@ -160,14 +154,7 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
   });
 
   it('starts on the forced pure-JS fallback when HYDRA_ALLOW_UWS_FALLBACK=true: warns, serves /healthz', async () => {
-    const allowed = spawnService('apps/gateway/dist/main.js', {
-      HYDRA_REDIS_URL: f.redis.url,
-      HYDRA_HOST: '127.0.0.1',
-      HYDRA_PORT: '0',
-      HYDRA_ADMIN_PORT: '0',
-      UWS_USE_FALLBACK: '1',
-      HYDRA_ALLOW_UWS_FALLBACK: 'true',
-    });
+    const allowed = f.spawnGateway({ UWS_USE_FALLBACK: '1', HYDRA_ALLOW_UWS_FALLBACK: 'true' });
     try {
       const warning = await allowed.waitForLog((l) => /pure-JS uWebSockets\.js fallback/.test(String(l.msg)));
       expect(warning.level).toBe(40); // pino "warn"
@@ -183,10 +170,7 @@ describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
   });
 
   it('stops at start with a message naming a bad variable', async () => {
-    const bad = spawnService('apps/gateway/dist/main.js', {
-      HYDRA_REDIS_URL: f.redis.url,
-      HYDRA_PING_INTERVAL_MS: 'often',
-    });
+    const bad = f.spawnGateway({ HYDRA_PING_INTERVAL_MS: 'often' });
     expect(await bad.exited).toBe(1);
     expect(bad.stderr()).toMatch(/HYDRA_PING_INTERVAL_MS must be an integer/);
   });

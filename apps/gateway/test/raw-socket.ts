@@ -47,15 +47,18 @@ export function encodeFrame(opcode: number, payload: Buffer | string, options: F
   return Buffer.concat([Buffer.from(head), key, masked]);
 }
 
+/** An upgrade request head for `path`: the handshake headers, then `headers` (a `Connection` given replaces the default). */
 export function upgradeRequest(path: string, headers: Record<string, string> | [string, string][] = {}): string {
+  const extra = Array.isArray(headers) ? headers : Object.entries(headers);
+  const connection = extra.some(([k]) => k.toLowerCase() === 'connection') ? [] : ['Connection: Upgrade'];
   const lines = [
     `GET ${path} HTTP/1.1`,
     'Host: 127.0.0.1',
     'Upgrade: websocket',
-    'Connection: Upgrade',
+    ...connection,
     `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
     'Sec-WebSocket-Version: 13',
-    ...(Array.isArray(headers) ? headers : Object.entries(headers)).map(([k, v]) => `${k}: ${v}`),
+    ...extra.map(([k, v]) => `${k}: ${v}`),
   ];
   return `${lines.join('\r\n')}\r\n\r\n`;
 }

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReceivedMessage } from '@hydra/test-support';
-import { type GatewayProcess, spawnService } from '@hydra/test-support';
+import type { GatewayProcess, ReceivedMessage } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StreamFixture } from './fixture.js';
@@ -131,14 +130,7 @@ describe('TLS on the stream port', () => {
   });
 
   it('stops at start, naming the problem, when the certificate cannot be loaded', async () => {
-    const bad = spawnService('apps/gateway/dist/main.js', {
-      HYDRA_REDIS_URL: f.redis.url,
-      HYDRA_HOST: '127.0.0.1',
-      HYDRA_PORT: '0',
-      HYDRA_ADMIN_PORT: '0',
-      HYDRA_TLS_CERT_FILE: join(dir, 'missing.pem'),
-      HYDRA_TLS_KEY_FILE: keyFile,
-    });
+    const bad = f.spawnGateway({ HYDRA_TLS_CERT_FILE: join(dir, 'missing.pem'), HYDRA_TLS_KEY_FILE: keyFile });
     expect(await bad.exited).toBe(1);
     expect(bad.stderr()).toMatch(/HYDRA_TLS_CERT_FILE cannot be read: .*missing\.pem/);
   });
