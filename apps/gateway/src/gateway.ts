@@ -205,7 +205,7 @@ export class Gateway {
       onCheck: (check) => this.metrics.retentionMismatch.set(check.agrees ? 0 : 1),
       onMismatch: (check) =>
         this.log.error(
-          { ours: check.ours, announced: check.announced },
+          { ours: check.ours, theirs: check.theirs },
           'HYDRA_RETENTION differs from another process on this backplane: every gateway and publisher must use the same value',
         ),
       onError: () => this.metrics.errors.inc({ kind: 'retention_check' }),
@@ -624,7 +624,7 @@ export class Gateway {
     this.draining = true;
     this.liveEvents.flush();
     this.heartbeat.stop();
-    this.retentionWatch.stop();
+    void this.retentionWatch.stop(); // withdraws this replica's policy; the backplane closes after the drain
     this.slowConsumers.stop();
     await this.expirySweeper.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);

@@ -164,7 +164,7 @@ export class GatewayMetrics {
   });
   readonly retentionMismatch = new Gauge({
     name: 'hydra_retention_mismatch',
-    help: "1 while this process's HYDRA_RETENTION differs from the one last announced on the backplane by another process.",
+    help: "1 while this process's HYDRA_RETENTION differs from that of another live process on the backplane.",
     registers: [this.registry],
   });
   readonly redisCommandDuration = new Histogram({

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     intervalMs: RETENTION_CHECK_MS,
     onMismatch: (check) =>
       logger.error(
-        { ours: check.ours, announced: check.announced },
+        { ours: check.ours, theirs: check.theirs },
         'HYDRA_RETENTION differs from another process on this backplane: every gateway and publisher must use the same value',
       ),
     onError: (err) => logger.debug({ err }, 'retention check failed; retrying'),
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     steps: [
       { name: 'demo feed', run: async () => demo?.stop() },
       { name: 'expiry sweeper', run: () => sweeper.stop() },
-      { name: 'retention watch', run: async () => retentionWatch.stop() },
+      { name: 'retention watch', run: () => retentionWatch.stop() },
       { name: 'ingest server', run: () => ingest.close() },
       { name: 'backplane', run: () => backplane.close() },
     ],

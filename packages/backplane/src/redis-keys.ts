@@ -34,8 +34,11 @@ export const redisKeys = Object.freeze({
    * field `<nodeId>#exp` → its lease expiry (epoch ms).
    */
   ipConnections: (ip: string) => `${REDIS_PREFIX}:ip:{${ip}}`,
-  /** STRING: the retention policy (formatRetention) the last process to start announced. */
-  retentionPolicy: () => `${REDIS_PREFIX}:retention`,
+  /**
+   * HASH: field `<processId>` → `<expiresAtMs>|<policy>` (formatRetention),
+   * one per live gateway or publisher (retention-check.lua).
+   */
+  retentionProcesses: () => `${REDIS_PREFIX}:retention:processes`,
 });
 
 export const redisChannels = Object.freeze({

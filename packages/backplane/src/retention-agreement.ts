@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineLuaCommand, type LuaCommandDefinition } from './lua-scripts.js';
 import { redisKeys } from './redis-keys.js';
 import { formatRetention, type RetentionPolicy } from './retention.js';
 
@@ -9,43 +11,58 @@ import { formatRetention, type RetentionPolicy } from './retention.js';
  * rollout, a forgotten variable) would silently expire entities early or
  * resync clients that could have resumed. This detects it.
  *
- * Each process announces its policy when it starts (last writer wins) and
- * compares periodically: as long as two live processes disagree, at least
- * one of them sees a mismatch. Policies are not secrets and may be logged.
+ * Each process keeps an entry with its policy on the backplane, refreshed by
+ * every check and living `ttlMs` past it, and compares with the entries of
+ * the other live processes. Guarantees: while two live processes disagree,
+ * both see the mismatch at their next check; once the odd one is gone (it
+ * withdrew on a clean stop, or its entry expired within `ttlMs` of its last
+ * check), nobody reports a mismatch any more (a rolled-back canary does not
+ * leave a standing alarm). Policies are not secrets and may be logged.
  */
 export interface RetentionCheck {
   readonly agrees: boolean;
   /** This process's policy, formatted (formatRetention). */
   readonly ours: string;
-  /** The policy last announced on the backplane (before ours, for announce()); undefined if none. */
-  readonly announced: string | undefined;
+  /** The distinct policies of other live processes that differ from ours (empty when all agree). */
+  readonly theirs: readonly string[];
 }
 
 export interface RetentionAgreement {
-  /** Records this process's policy as the backplane's; reports against the one it replaced. */
-  announce(): Promise<RetentionCheck>;
-  /** Compares this process's policy with the one last announced. */
-  check(): Promise<RetentionCheck>;
+  /** Records this process's policy for `ttlMs` and compares it with the other live processes'. */
+  check(ttlMs: number): Promise<RetentionCheck>;
+  /** Removes this process's entry (a clean stop): others stop comparing with it at once. */
+  withdraw(): Promise<void>;
 }
 
-const compare = (ours: string, announced: string | undefined): RetentionCheck => ({
-  agrees: announced === undefined || announced === ours,
+const compare = (ours: string, theirs: readonly string[]): RetentionCheck => ({
+  agrees: theirs.length === 0,
   ours,
-  announced,
+  theirs,
 });
 
-/** On Redis: one STRING key (redisKeys.retentionPolicy), one command per call. */
+/** `lua/retention-check.lua`: 1 key (redisKeys.retentionProcesses). */
+const RETENTION_CHECK_SCRIPT: LuaCommandDefinition = Object.freeze({
+  command: 'hydraRetentionCheck',
+  file: 'retention-check',
+  numberOfKeys: 1,
+});
+
+interface RetentionCheckCommand {
+  hydraRetentionCheck(key: string, processId: string, policy: string, ttlMs: number): Promise<string[]>;
+}
+
+/** On Redis: one HASH of live processes (redisKeys.retentionProcesses), one script run per check. */
 export function redisRetentionAgreement(redis: Redis, policy: RetentionPolicy): RetentionAgreement {
+  defineLuaCommand(redis, RETENTION_CHECK_SCRIPT);
+  const scripts = redis as Redis & RetentionCheckCommand;
   const ours = formatRetention(policy);
-  const key = redisKeys.retentionPolicy();
+  const key = redisKeys.retentionProcesses();
+  const processId = randomUUID();
   return {
-    announce: async () => compare(ours, (await redis.set(key, ours, 'GET')) ?? undefined),
-    // A key gone (Redis restarted empty, flushed, evicted) is announced again, so a later
-    // process with another policy is still compared with ours.
-    check: async () => {
-      const announced = await redis.get(key);
-      if (announced === null) await redis.set(key, ours, 'NX');
-      return compare(ours, announced ?? undefined);
+    // The entry is written anew by every check, so a Redis restarted empty has it back at the next one.
+    check: async (ttlMs) => compare(ours, await scripts.hydraRetentionCheck(key, processId, ours, ttlMs)),
+    withdraw: async () => {
+      await redis.hdel(key, processId);
     },
   };
 }
@@ -53,8 +70,7 @@ export function redisRetentionAgreement(redis: Redis, policy: RetentionPolicy): 
 /** In memory there is one process, so it always agrees with itself. */
 export function soleProcessRetentionAgreement(policy: RetentionPolicy): RetentionAgreement {
   const ours = formatRetention(policy);
-  const agree = async () => compare(ours, ours);
-  return { announce: agree, check: agree };
+  return { check: async () => compare(ours, []), withdraw: async () => undefined };
 }
 
 export interface RetentionWatchOptions {
@@ -69,32 +85,43 @@ export interface RetentionWatchOptions {
   onError: (err: unknown) => void;
 }
 
-/** Announces at start(), then checks every interval until stop(); reports mismatches once per episode. */
+/** Checks at start() and every interval until stop(); reports mismatches once per episode. */
 export class RetentionWatch {
   #timer: NodeJS.Timeout | undefined;
   #mismatched = false;
-  #announced = false;
+  /** The check in flight, if any: stop() waits for it, so it cannot write the entry back after the withdrawal. */
+  #running: Promise<void> | undefined;
 
   constructor(private readonly options: RetentionWatchOptions) {}
 
   start(): void {
     if (this.#timer) return;
-    void this.#run();
-    this.#timer = setInterval(() => void this.#run(), this.options.intervalMs);
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.options.intervalMs);
     this.#timer.unref();
   }
 
-  stop(): void {
+  /** Stops checking and withdraws this process's entry (best effort: an entry left behind expires). */
+  async stop(): Promise<void> {
+    if (!this.#timer) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#running;
+    await this.options.agreement.withdraw().catch((err: unknown) => this.options.onError(err));
+  }
+
+  #tick(): void {
+    if (this.#running) return; // a check slower than the interval (Redis away): the next tick retries
+    this.#running = this.#run().finally(() => {
+      this.#running = undefined;
+    });
   }
 
   async #run(): Promise<void> {
-    const { agreement, onCheck, onMismatch, onError } = this.options;
+    const { agreement, intervalMs, onCheck, onMismatch, onError } = this.options;
     try {
-      // Until the announcement succeeds (Redis may be down at start), each round retries it.
-      const check = this.#announced ? await agreement.check() : await agreement.announce();
-      this.#announced = true;
+      // Three intervals: one missed check (a Redis blip) does not make a live process look gone.
+      const check = await agreement.check(3 * intervalMs);
       onCheck?.(check);
       if (!check.agrees && !this.#mismatched) onMismatch(check);
       this.#mismatched = !check.agrees;
