@@ -271,7 +271,7 @@ export class ScopeStream {
       const snap = await (patient ? this.readPatiently(session, read) : read());
       if (session.closed) return;
       if (epoch !== this.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
-      if (this.deliverThenLive(session, snap.frames, snap.seq, epoch)) {
+      if (this.deliverThenLive(session, snap.frames, snap.seq, snap.seqTs, epoch)) {
         this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
         return;
       }
@@ -342,7 +342,7 @@ export class ScopeStream {
           proof = 0;
         }
         if (proof === 0) {
-          this.deliverThenLive(session, [], after, epoch);
+          this.deliverThenLive(session, [], after, this.tsAt(after), epoch);
           return 'ok';
         }
       }
@@ -370,7 +370,7 @@ export class ScopeStream {
       proof = lastFrame ? frameTs(lastFrame) : 0;
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
-      if (this.deliverThenLive(session, frames, upTo, epoch)) return 'ok';
+      if (this.deliverThenLive(session, frames, upTo, lastFrame ? proof : positionProof, epoch)) return 'ok';
       // The ring does not reach back to `upTo` yet: send this batch (at the client's pace) and read on; a
       // restart while it was paced is caught at the top of the loop.
       if (!(await this.deps.pacer.sendAsync(session, frames))) return 'ok';
@@ -392,19 +392,26 @@ export class ScopeStream {
   }
 
   /**
-   * Sends `frames` (which bring the client up to `upToSeq`), then the ring's
+   * Sends `frames` (which bring the client up to `upToSeq`, whose event has
+   * the ts `upToTs`, 0 when unknown), then the ring's
    * events after `upToSeq`, then subscribes: in one synchronous step when
    * the frames fit the client's send budget, else once the pacer has handed
    * the last frame over (continueLive). Returns false, having sent nothing,
    * when the ring no longer reaches back to `upToSeq` (the caller reads again).
    */
-  private deliverThenLive(session: Session, frames: readonly Buffer[], upToSeq: number, epoch: number): boolean {
+  private deliverThenLive(
+    session: Session,
+    frames: readonly Buffer[],
+    upToSeq: number,
+    upToTs: number,
+    epoch: number,
+  ): boolean {
     if (!session.ws || session.closed) return true;
     if (upToSeq <= this.lastSeq && !this.ringCovers(upToSeq)) return false;
     // The waiter ticket orders this client's data against prime()'s reads: taken now, not once paced.
     const ticket = this.nextTicket++;
     const continueLive = (sent: boolean) => {
-      if (sent) this.continueLive(session, upToSeq, epoch, ticket);
+      if (sent) this.continueLive(session, upToSeq, upToTs, epoch, ticket);
     };
     if (this.deps.pacer.send(session, frames, continueLive)) continueLive(true);
     return true;
@@ -416,15 +423,16 @@ export class ScopeStream {
    * or waits for `upToSeq` when this gateway has not received it yet. When a
    * paced batch took so long that the ring no longer reaches back to
    * `upToSeq`, the client continues from history exactly as a resume from
-   * `upToSeq` would (a `resync` and a fresh snapshot if history is gone too);
-   * when the scope's sequence restarted meanwhile, it is resynchronised.
+   * `upToSeq` proven by `upToTs` would (a `resync` and a fresh snapshot if
+   * history is gone too, or no longer holds that event); when the scope's
+   * sequence restarted meanwhile, it is resynchronised.
    * The ring's events go out paced too when they do not fit the client's
    * budget (a long pacing let many accumulate); the client is subscribed
    * once the rest is small. A client that falls behind the ring more than
    * MAX_CATCH_UPS times is slower than the scope's live rate: it is closed
    * as a slow consumer (4000) instead of catching up forever.
    */
-  private continueLive(session: Session, upToSeq: number, epoch: number, ticket: number): void {
+  private continueLive(session: Session, upToSeq: number, upToTs: number, epoch: number, ticket: number): void {
     const ws = session.ws;
     if (!ws || session.closed) return;
     if (epoch !== this.epoch) {
@@ -444,8 +452,9 @@ export class ScopeStream {
       });
       if (tail.length > 0 && !this.deps.pacer.fits(session, bytes)) {
         const tailSeq = this.lastSeq;
+        const tailTs = this.lastTs;
         const continueLive = (sent: boolean) => {
-          if (sent) this.continueLive(session, tailSeq, epoch, ticket);
+          if (sent) this.continueLive(session, tailSeq, tailTs, epoch, ticket);
         };
         if (this.deps.pacer.send(session, tail, continueLive)) continueLive(true);
         return;
@@ -461,7 +470,8 @@ export class ScopeStream {
       ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
       return;
     }
-    this.resume(session, upToSeq)
+    // Proven like a client's own resume: a loss Redis suffered while the client was paced is never replayed over.
+    this.resume(session, upToSeq, upToTs)
       .then((outcome) => {
         // Not after a restart, which the epoch check and resume() handle; kept total all the same.
         if (outcome === 'future') this.resyncOrClose(session, 'backplane_gap');

@@ -19,6 +19,8 @@ export class StreamFixture {
   backplane!: Backplane;
   readonly gateways: GatewayProcess[] = [];
   private readonly clients: StreamClient[] = [];
+  /** Connections connectedClient() saw dropped before any message (uWebSockets#1928), and retried. */
+  dropsAtConnect = 0;
   /** HYDRA_RETENTION shared by the test's backplane and every gateway (processes sharing state must agree). */
   private retention = '';
 
@@ -92,6 +94,7 @@ export class StreamFixture {
         c.closed.then(() => 'dropped' as const),
       ]);
       if (outcome === 'connected') return c;
+      this.dropsAtConnect++;
       if (attempt === 2 || c.messages.length > 0) throw new Error(`${url}: dropped before any message, three times`);
     }
   }

