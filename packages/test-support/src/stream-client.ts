@@ -8,6 +8,22 @@ export interface ReceivedMessage {
   [k: string]: unknown;
 }
 
+export interface StreamClientOptions {
+  headers?: Record<string, string>;
+  localAddress?: string;
+  autoPong?: boolean;
+  /**
+   * Dial again (at most twice) when the server closes a socket it just
+   * upgraded before sending any message (1006): uWS 20.30 can do that right
+   * after an async upgrade (uWebSockets#1928), and clients are told to
+   * reconnect. Default true; `earlyDrops` counts the redials.
+   */
+  retryEarlyDrops?: boolean;
+}
+
+/** Redials of one client after an early drop, at most. */
+const MAX_EARLY_DROPS = 2;
+
 /**
  * A test client of `/v1/stream` on the `ws` library: records every message,
  * ping and the close, and lets a test await any of them (no sleeps).
@@ -20,26 +36,51 @@ export class StreamClient {
   closeCode: number | null = null;
   closeReason = '';
   unexpectedResponse: { status: number; body: string } | null = null;
-  readonly ws: WebSocket;
+  /** Sockets the server dropped right after their upgrade, before any message, and that were dialled again. */
+  earlyDrops = 0;
+  private socket!: WebSocket;
+  private ending = false;
   private readonly listeners = new Set<() => void>();
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
+  private resolveClosed!: (close: { code: number; reason: string }) => void;
+  private resolveOpened!: () => void;
+  private rejectOpened!: (err: Error) => void;
 
   constructor(
-    url: string,
-    options: { headers?: Record<string, string>; localAddress?: string; autoPong?: boolean } = {},
+    private readonly url: string,
+    private readonly options: StreamClientOptions = {},
   ) {
-    this.ws = new WebSocket(url, {
-      headers: options.headers,
-      localAddress: options.localAddress,
-      autoPong: options.autoPong ?? true,
-    });
     this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
+      this.resolveOpened = resolve;
+      this.rejectOpened = reject;
     });
     this.opened.catch(() => undefined);
-    this.ws.on('unexpected-response', (_req, res) => {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    this.dial();
+  }
+
+  /** The current socket (a new one after a redial). */
+  get ws(): WebSocket {
+    return this.socket;
+  }
+
+  private dial(): void {
+    const ws = new WebSocket(this.url, {
+      headers: this.options.headers,
+      localAddress: this.options.localAddress,
+      autoPong: this.options.autoPong ?? true,
+    });
+    this.socket = ws;
+    let upgraded = false;
+    ws.once('open', () => {
+      upgraded = true;
+      this.resolveOpened();
+    });
+    ws.once('error', (err) => this.rejectOpened(err));
+    ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => {
         body += c.toString();
@@ -49,23 +90,27 @@ export class StreamClient {
         this.notify();
       });
     });
-    this.ws.on('message', (data) => {
+    ws.on('message', (data) => {
       this.rawSizes.push((data as Buffer).length);
       this.messages.push(JSON.parse(data.toString()) as ReceivedMessage);
       this.notify();
     });
-    this.ws.on('ping', () => {
+    ws.on('ping', () => {
       this.pingTimes.push(performance.now());
       this.notify();
     });
-    this.ws.on('error', () => this.notify());
-    this.closed = new Promise((resolve) => {
-      this.ws.once('close', (code, reason) => {
-        this.closeCode = code;
-        this.closeReason = reason.toString();
-        this.notify();
-        resolve({ code, reason: this.closeReason });
-      });
+    ws.on('error', () => this.notify());
+    ws.once('close', (code, reason) => {
+      const earlyDrop = upgraded && code === 1006 && this.messages.length === 0 && !this.ending;
+      if (earlyDrop && (this.options.retryEarlyDrops ?? true) && this.earlyDrops < MAX_EARLY_DROPS) {
+        this.earlyDrops++;
+        this.dial();
+        return;
+      }
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.notify();
+      this.resolveClosed({ code, reason: this.closeReason });
     });
   }
 
@@ -117,11 +162,13 @@ export class StreamClient {
   }
 
   close(): Promise<{ code: number; reason: string }> {
+    this.ending = true;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
     return this.closed;
   }
 
   terminate(): void {
+    this.ending = true;
     this.ws.terminate();
   }
 
