@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { type Backplane, createBackplane } from '@hydra/backplane';
-import { createLogger, Gateway, ConfigError as GatewayConfigError, parseGatewayConfig } from '@hydra/gateway';
+import {
+  createLogger,
+  Gateway,
+  ConfigError as GatewayConfigError,
+  GatewayMetrics,
+  type Logger,
+  parseGatewayConfig,
+} from '@hydra/gateway';
 import { SCOPES } from '@hydra/protocol';
 import {
   createDemoFeed,
   createIngestServer,
   createPublisherRegistry,
+  type DemoFeed,
+  type IngestServer,
   ConfigError as PublisherConfigError,
   parsePublisherConfig,
 } from '@hydra/publisher';
@@ -23,11 +32,57 @@ import {
  * Ingest on Redis needs a bearer token; without HYDRA_INGEST_TOKEN one is
  * generated for this run, printed in the banner only, and ingest stays on
  * loopback.
+ *
+ * The signal handlers are installed before anything starts: a Ctrl-C at any
+ * point stops what has started (the demo key is revoked whenever it was
+ * created, even if an earlier shutdown step failed) and exits 0.
  */
 const DEMO_KEY_TTL_SECONDS = 24 * 3600;
 const DEMO_KEY_NAME = 'demo (pnpm start)';
 
+/** What has started so far, for the shutdown: each part is set once it is up. */
+interface Running {
+  logger: Logger | null;
+  backplane: Backplane | null;
+  gateway: Gateway | null;
+  ingest: IngestServer | null;
+  feed: DemoFeed | null;
+  demoKeyId: string | null;
+  drainMs: number;
+}
+
 async function main(): Promise<void> {
+  const running: Running = {
+    logger: null,
+    backplane: null,
+    gateway: null,
+    ingest: null,
+    feed: null,
+    demoKeyId: null,
+    drainMs: 0,
+  };
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.logger?.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      running.logger?.error('shutdown watchdog fired');
+      process.exit(1);
+    }, running.drainMs + 10_000).unref();
+    shutDown(running)
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        running.logger?.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  // `on`, not `once`: a terminal's Ctrl-C signals the whole group and pnpm then forwards a
+  // second SIGINT to its child (this process, via `exec` in the start script); a repeat
+  // joins the shutdown already running instead of killing the process by default action.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
   // The embedded mode's own defaults: demo feed on, a short drain (few local clients).
   const env: NodeJS.ProcessEnv = { HYDRA_DRAIN_MS: '2000', HYDRA_DEMO_FEED: 'true', ...process.env };
   let gatewayConfig: ReturnType<typeof parseGatewayConfig>;
@@ -48,94 +103,107 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  running.drainMs = gatewayConfig.drainMs;
   const logger = createLogger(gatewayConfig.logLevel);
+  running.logger = logger;
+  const metrics = new GatewayMetrics();
   const backplane: Backplane = createBackplane(
     gatewayConfig.redisUrl === undefined
       ? { kind: 'memory', retention: gatewayConfig.retention }
-      : { kind: 'redis', url: gatewayConfig.redisUrl, retention: gatewayConfig.retention },
+      : {
+          kind: 'redis',
+          url: gatewayConfig.redisUrl,
+          retention: gatewayConfig.retention,
+          connectionEvents: metrics.redisClient,
+        },
   );
-  const gateway = await Gateway.start({ config: gatewayConfig, backplane, logger }).catch(async (err: unknown) => {
-    logger.fatal({ err }, 'gateway failed to start');
-    await backplane.close();
-    process.exit(1);
-  });
-  const ingest = createIngestServer({
-    backplane,
-    config: publisherConfig,
-    logger: logger.child({ component: 'publisher' }),
-    registry: createPublisherRegistry(),
-  });
-  // Open to the network only with a token the operator chose (and so can hand to other publishers).
-  const ingestHost =
-    publisherConfig.ingestToken === undefined || generatedIngestToken !== undefined ? '127.0.0.1' : '0.0.0.0';
-  const ingestAddress = await ingest.listen(publisherConfig.port, ingestHost);
-  const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
-  feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
-  const created = await backplane.keys.create({
-    scopes: [...SCOPES],
-    name: DEMO_KEY_NAME,
-    ...(backplane.kind === 'redis' ? { ttlSeconds: DEMO_KEY_TTL_SECONDS } : {}),
-  });
-  const ingestUrl = `http://${ingestHost === '0.0.0.0' ? 'localhost' : ingestHost}:${ingestAddress.port}/v1/events`;
+  running.backplane = backplane;
 
-  const host = gatewayConfig.host === '0.0.0.0' ? 'localhost' : gatewayConfig.host;
-  const scheme = gatewayConfig.tls ? 'wss' : 'ws';
-  const streamUrl = `${scheme}://${host}:${gateway.port}/v1/stream`;
-  const banner = [
-    '',
-    `Hydra stream is running (${backplane.kind} backplane${feed ? `, demo feed seed ${publisherConfig.demoSeed}` : ''}).`,
-    '',
-    `  Stream URL   ${streamUrl}`,
-    `  Demo API key ${created.key}   (all scopes: ${SCOPES.join(', ')}${
-      backplane.kind === 'redis' ? '; expires in 24 h, revoked at Ctrl-C' : ''
-    })`,
-    `  Ingest       POST ${ingestUrl}`,
-    ...(generatedIngestToken === undefined
-      ? []
-      : [`  Ingest token ${generatedIngestToken}   (generated for this run: HYDRA_INGEST_TOKEN was not set)`]),
-    `  Metrics      http://localhost:${gateway.adminPort}/metrics`,
-    '',
-    '  Watch it:',
-    `    pnpm hydra tail --url ${streamUrl} --key ${created.key}`,
-    '  or with the seed JavaScript client:',
-    `    HYDRA_STREAM_URL=${streamUrl} HYDRA_API_KEY=${created.key} node --experimental-websocket examples/seed-client.mjs`,
-    '',
-    'Ctrl-C stops it (clients are closed with 1001).',
-    '',
-  ].join('\n');
-  process.stdout.write(`${banner}\n`);
-  logger.info({ port: gateway.port, adminPort: gateway.adminPort, ingestPort: ingestAddress.port }, 'embedded ready');
-
-  let stopping = false;
-  const stop = (signal: string) => {
+  let banner: string;
+  try {
+    const gateway = await Gateway.start({ config: gatewayConfig, backplane, logger, metrics });
+    running.gateway = gateway;
+    if (stopping) return; // a signal during the start: its shutdown stops what is up
+    const ingest = createIngestServer({
+      backplane,
+      config: publisherConfig,
+      logger: logger.child({ component: 'publisher' }),
+      registry: createPublisherRegistry(),
+    });
+    running.ingest = ingest;
+    // Open to the network only with a token the operator chose (and so can hand to other publishers).
+    const ingestHost =
+      publisherConfig.ingestToken === undefined || generatedIngestToken !== undefined ? '127.0.0.1' : '0.0.0.0';
+    const ingestAddress = await ingest.listen(publisherConfig.port, ingestHost);
+    const created = await backplane.keys.create({
+      scopes: [...SCOPES],
+      name: DEMO_KEY_NAME,
+      ...(backplane.kind === 'redis' ? { ttlSeconds: DEMO_KEY_TTL_SECONDS } : {}),
+    });
+    running.demoKeyId = created.record.id;
+    if (stopping) return;
+    const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
+    running.feed = feed;
+    feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
+    const ingestUrl = `http://${ingestHost === '0.0.0.0' ? 'localhost' : ingestHost}:${ingestAddress.port}/v1/events`;
+    const host = gatewayConfig.host === '0.0.0.0' ? 'localhost' : gatewayConfig.host;
+    const scheme = gatewayConfig.tls ? 'wss' : 'ws';
+    const streamUrl = `${scheme}://${host}:${gateway.port}/v1/stream`;
+    banner = [
+      '',
+      `Hydra stream is running (${backplane.kind} backplane${feed ? `, demo feed seed ${publisherConfig.demoSeed}` : ''}).`,
+      '',
+      `  Stream URL   ${streamUrl}`,
+      `  Demo API key ${created.key}   (all scopes: ${SCOPES.join(', ')}${
+        backplane.kind === 'redis' ? '; expires in 24 h, revoked at Ctrl-C' : ''
+      })`,
+      `  Ingest       POST ${ingestUrl}`,
+      ...(generatedIngestToken === undefined
+        ? []
+        : [`  Ingest token ${generatedIngestToken}   (generated for this run: HYDRA_INGEST_TOKEN was not set)`]),
+      `  Metrics      http://localhost:${gateway.adminPort}/metrics`,
+      '',
+      '  Watch it:',
+      `    pnpm hydra tail --url ${streamUrl} --key ${created.key}`,
+      '  or with the seed JavaScript client:',
+      `    HYDRA_STREAM_URL=${streamUrl} HYDRA_API_KEY=${created.key} node --experimental-websocket examples/seed-client.mjs`,
+      '',
+      'Ctrl-C stops it (clients are closed with 1001).',
+      '',
+    ].join('\n');
+    logger.info({ port: gateway.port, adminPort: gateway.adminPort, ingestPort: ingestAddress.port }, 'embedded ready');
+  } catch (err) {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      logger.error('shutdown watchdog fired');
-      process.exit(1);
-    }, gatewayConfig.drainMs + 10_000).unref();
-    (async () => {
-      await feed?.stop();
-      await gateway.shutdown();
-      await ingest.close();
-      // After the drain, so this process's clients get 1001; other gateways on this Redis close theirs with 1008.
-      await backplane.keys.revoke(created.record.id).catch((err: unknown) => {
-        logger.warn({ err, keyId: created.record.id }, 'could not revoke the demo key; it expires by itself');
+    logger.fatal({ err }, 'failed to start');
+    await shutDown(running).catch(() => undefined);
+    process.exit(1);
+  }
+  process.stdout.write(`${banner}\n`);
+}
+
+/**
+ * Stops what `running` holds, in order: demo feed, gateway (clients get
+ * 1001), ingest; then, whatever failed before, revokes the demo key (after
+ * the drain, so this process's clients got their 1001; other gateways on
+ * this Redis close theirs with 1008) and closes the backplane. Rejects with
+ * the first failure, once everything was attempted.
+ */
+async function shutDown(running: Running): Promise<void> {
+  const { logger, backplane } = running;
+  try {
+    await running.feed?.stop();
+    await running.gateway?.shutdown();
+    await running.ingest?.close();
+  } finally {
+    if (backplane && running.demoKeyId !== null) {
+      const keyId = running.demoKeyId;
+      await backplane.keys.revoke(keyId).catch((err: unknown) => {
+        logger?.warn({ err, keyId }, 'could not revoke the demo key; it expires by itself');
       });
-      await backplane.close();
-    })()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  // `on`, not `once`: a terminal's Ctrl-C signals the whole group and pnpm then forwards a
-  // second SIGINT to its child (this process, via `exec` in the start script); a repeat
-  // joins the shutdown already running instead of killing the process by default action.
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    }
+    await backplane?.close();
+  }
 }
 
 void main();

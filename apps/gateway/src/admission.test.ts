@@ -12,9 +12,10 @@ async function setup(env: Record<string, string> = {}) {
   const backplane = createBackplane({ kind: 'memory', retention: DEFAULT_RETENTION });
   const limiter = backplane.createLimiter({ nodeId: 'n1', maxPerIp: config.maxConnectionsPerIp, leaseMs: 30_000 });
   const metrics = new GatewayMetrics({ defaultMetrics: false });
+  const keys = new KeyCache(backplane.keys, { ttlMs: 10_000, negativeTtlMs: 1000 });
   const admission = new AdmissionControl({
     config,
-    keys: new KeyCache(backplane.keys, { ttlMs: 10_000, negativeTtlMs: 1000 }),
+    keys,
     limiter,
     metrics,
     log: createLogger('silent'),
@@ -33,10 +34,23 @@ async function setup(env: Record<string, string> = {}) {
     (await metrics.registry.getSingleMetric('hydra_limiter_decisions_total')?.get())?.values.find(
       (v) => v.labels.decision === decision,
     )?.value ?? 0;
-  return { admission, limiter, key, request, decisions, backplane };
+  return { admission, limiter, key, request, decisions, backplane, keys };
 }
 
 describe('AdmissionControl', () => {
+  it('stamps a session with the key cache generation taken before its lookup (a clear during it shows at open)', async () => {
+    const { admission, key, request, keys } = await setup();
+    const admitting = admission.admit(request(key), () => false);
+    keys.clear(); // a resubscribe's recheck while this lookup is in flight
+    const admitted = await admitting;
+    if (admitted.kind !== 'upgrade') throw new Error(`expected an upgrade, got ${admitted.kind}`);
+    expect(admitted.session.keyGeneration).toBe(0);
+    expect(keys.generation).toBe(1);
+    const later = await admission.admit(request(key, '10.0.0.2'), () => false);
+    if (later.kind !== 'upgrade') throw new Error(`expected an upgrade, got ${later.kind}`);
+    expect(later.session.keyGeneration).toBe(1);
+  });
+
   it('hands a granted slot to the session, and releases it when the client went away meanwhile', async () => {
     const { admission, limiter, key, request } = await setup({ HYDRA_MAX_CONNECTIONS_PER_IP: '1' });
     let aborted = false;

@@ -127,6 +127,8 @@ export class AdmissionControl {
       ip,
       wantSnapshot: query.snapshot,
       resume: resume.ok ? resume.positions : NO_RESUME,
+      // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
+      keyGeneration: this.deps.keys.generation,
     };
 
     let rejection: Rejection | null = null;

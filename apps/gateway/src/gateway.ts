@@ -58,8 +58,17 @@ interface PendingUpgrade {
   aborted: boolean;
 }
 
+/** The rejection of a client whose state cannot be read now (Redis away): 1013, reconnect later. */
+const UNAVAILABLE: Rejection = {
+  code: 'unavailable',
+  message: 'state unavailable, reconnect later',
+  closeCode: CloseCode.TryAgainLater,
+};
+
 /** A Connection header value holding the "Upgrade" token (a comma-separated list, any case). */
 const CONNECTION_UPGRADE = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
+/** A Connection header value holding the "close" token. */
+const CONNECTION_CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
 
 /**
  * One gateway replica: `/v1/stream` over uWebSockets.js, plus the admin port.
@@ -342,11 +351,17 @@ export class Gateway {
       maxBackpressure: this.deps.config.maxBufferedBytes,
       closeOnBackpressureLimit: 1 as unknown as number,
       upgrade: (res, req, context) => {
-        // RFC 6455 §4.1: a handshake's Connection header holds the "Upgrade" token. Without it (`Connection:
-        // close`, a proxy that rewrote it) uWS closes the socket right after the 101 of an async upgrade, which
-        // the client would see as a bare 1006: it gets a 400 that says why instead.
-        if (!CONNECTION_UPGRADE.test(req.getHeader('connection'))) {
-          this.refuse(res, '400 Bad Request', 'Connection header must include Upgrade', 'bad_request');
+        // uWS answers an upgrade whose (first) Connection header says `close` with 101 and closes the socket at
+        // once: the client would see a bare 1006. Such a handshake (RFC 6455 §4.1 wants the Upgrade token
+        // there) gets a 400 that says why instead.
+        const connection = req.getHeader('connection');
+        if (CONNECTION_CLOSE.test(connection) && !CONNECTION_UPGRADE.test(connection)) {
+          this.refuse(
+            res,
+            '400 Bad Request',
+            'Connection: close cannot be upgraded; send Connection: Upgrade',
+            'bad_request',
+          );
           return;
         }
         const secKey = req.getHeader('sec-websocket-key');
@@ -458,6 +473,38 @@ export class Gateway {
       this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
       return;
     }
+    if (session.keyGeneration !== this.keys.generation) {
+      // Admitted on a key answer from before a resubscribe's recheck, which did not see this session yet.
+      void this.recheckThenStart(ws, session, session.keyId);
+      return;
+    }
+    this.startSession(ws, session);
+  }
+
+  /**
+   * Reads `keyId` from the key store again before serving a session admitted
+   * on an answer the key cache had before its last clear (a revocation
+   * notice may have been lost meanwhile): revoked or expired → `error` +
+   * 1008; unreadable → 1013, and the client reconnects.
+   */
+  private async recheckThenStart(ws: WebSocket<SocketData>, session: Session, keyId: string): Promise<void> {
+    let status: ReturnType<typeof keyStatus>;
+    try {
+      const records = await this.deps.backplane.keys.lookupByIds([keyId]);
+      status = keyStatus(records.get(keyId) ?? null, Date.now());
+    } catch (err) {
+      this.log.warn({ err: describeError(err), connId: session.connId }, 'key recheck at open failed');
+      if (!session.closed) this.reject(session, UNAVAILABLE);
+      return;
+    }
+    if (session.closed) return;
+    // A key the store no longer has is served, as recheckHeldKeys does (Redis restarted without its data).
+    if (status === 'revoked' || status === 'expired') this.reject(session, unauthorized(UNAUTHORIZED_MESSAGE));
+    else this.startSession(ws, session);
+  }
+
+  /** Registers an admitted session and starts its stream: `connected`, then each scope's snapshot or replay. */
+  private startSession(ws: WebSocket<SocketData>, session: Session): void {
     this.registry.add(session);
     this.metrics.connections.inc();
     this.metrics.connectionsOpened.inc();
@@ -481,11 +528,7 @@ export class Gateway {
       started.catch((err: unknown) => {
         this.metrics.errors.inc({ kind: 'join' });
         this.log.warn({ err: describeError(err), scope, connId: session.connId }, 'snapshot or replay failed');
-        this.reject(session, {
-          code: 'unavailable',
-          message: 'state unavailable, reconnect later',
-          closeCode: CloseCode.TryAgainLater,
-        });
+        this.reject(session, UNAVAILABLE);
       });
     }
   }
@@ -624,7 +667,8 @@ export class Gateway {
     this.draining = true;
     this.liveEvents.flush();
     this.heartbeat.stop();
-    void this.retentionWatch.stop(); // withdraws this replica's policy; the backplane closes after the drain
+    // Withdraws this replica's policy while the drain runs; awaited below, before the backplane may close.
+    const retentionWithdrawn = this.retentionWatch.stop();
     this.slowConsumers.stop();
     await this.expirySweeper.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
@@ -643,6 +687,7 @@ export class Gateway {
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket as never);
     this.listenSocket = null;
     await this.admin.close();
+    await retentionWithdrawn;
     this.log.info('drained');
   }
 }

@@ -20,7 +20,7 @@ export class KeyCache {
   private readonly hashById = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<ApiKeyRecord | null>>();
   /** Bumped by clear(): a read started before it is returned to its caller but not remembered. */
-  private generation = 0;
+  #generation = 0;
 
   constructor(
     private readonly store: KeyStore,
@@ -45,11 +45,11 @@ export class KeyCache {
     this.options.onLookup?.('miss');
     const pending = this.inflight.get(hash);
     if (pending) return pending;
-    const generation = this.generation;
+    const generation = this.#generation;
     const storeRead = () => this.store.lookup(key);
     const read = (this.options.timeStoreRead ? this.options.timeStoreRead(storeRead) : storeRead())
       .then((record) => {
-        if (generation === this.generation) this.remember(hash, record, (this.options.now ?? Date.now)());
+        if (generation === this.#generation) this.remember(hash, record, (this.options.now ?? Date.now)());
         return record;
       })
       .finally(() => {
@@ -70,9 +70,18 @@ export class KeyCache {
     return { record: cached.record };
   }
 
+  /**
+   * How many times the cache was cleared. An answer obtained under an older
+   * generation (from the cache or a read in flight) may predate a revocation
+   * the clear was made for: its user must check the key again.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Forgets every entry; reads in flight still answer their callers but are not remembered. */
   clear(): void {
-    this.generation++;
+    this.#generation++;
     this.entries.clear();
     this.hashById.clear();
     this.inflight.clear();

@@ -37,7 +37,7 @@ export interface PendingBatch {
 export class PacedSender {
   constructor(
     readonly budgetBytes: number,
-    /** Called each time a batch is queued because the client's backlog is full (backpressure). */
+    /** Called each time a non-empty batch is queued because the client's backlog is full (backpressure). */
     private readonly onQueued: () => void = () => {},
   ) {}
 
@@ -67,7 +67,7 @@ export class PacedSender {
       return false;
     }
     session.outbox.push({ frames, next: 0, then });
-    this.onQueued();
+    if (frames.length > 0) this.onQueued();
     return false;
   }
 

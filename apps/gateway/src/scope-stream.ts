@@ -367,7 +367,7 @@ export class ScopeStream {
       const frames = read.events.map((e) => e.frame);
       // The next round proves its position too: a loss while this batch is paced is not replayed over.
       const lastFrame = frames.at(-1);
-      proof = lastFrame ? frameTs(lastFrame) : 0;
+      proof = lastFrame ? frameTs(lastFrame) : positionProof;
       const upTo = read.events.at(-1)?.seq ?? after;
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
       if (this.deliverThenLive(session, frames, upTo, lastFrame ? proof : positionProof, epoch)) return 'ok';

@@ -10,5 +10,6 @@ export function testSession(connId: number, wantSnapshot = true): Session {
     resume: new Map(),
     rejection: null,
     slotHeld: false,
+    keyGeneration: 0,
   });
 }

@@ -42,6 +42,8 @@ export interface SessionInit {
   resume: ResumePositions;
   rejection: Rejection | null;
   slotHeld: boolean;
+  /** KeyCache.generation when the key was looked up: an older one at open means the answer may be stale. */
+  keyGeneration: number;
 }
 
 const WANT_SNAPSHOT = 1;
@@ -71,6 +73,8 @@ export class Session {
   readonly resume: ResumePositions;
   /** Set when the connection must get an `error` and be closed right after opening. */
   readonly rejection: Rejection | null;
+  /** KeyCache.generation when the key was looked up (SessionInit). */
+  readonly keyGeneration: number;
   /** Unsent bytes (uWS's, the ping included) right after the last ping or at the last tick it was awaited. */
   pingBacklog = 0;
   /** Unsent bytes at the last slow-consumer check (slow-consumer-policy.ts). */
@@ -92,6 +96,7 @@ export class Session {
     this.grant = init.grant;
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
     this.rejection = init.rejection;
+    this.keyGeneration = init.keyGeneration;
     this.flags = (init.wantSnapshot ? WANT_SNAPSHOT : 0) | (init.slotHeld ? SLOT_HELD : 0);
   }
 

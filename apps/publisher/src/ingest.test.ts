@@ -77,6 +77,10 @@ describe('ingestBody', () => {
     ]);
     expect(publisher.published.map((e) => e.data)).toEqual([{ text: 'small' }, { text: 'after' }]);
     expect(await counter(registry, { scope: 'vessels', result: 'rejected' })).toBe(1);
+    // Measured as stored, not as sent: numbers in exponent form grow when serialised again.
+    const sent = `{"scope":"signals","data":{"v":[${Array(60).fill('9e20').join(',')}]}}`;
+    expect(sent.length).toBeLessThan(1024);
+    expect((await ingestBody(sent, undefined, publisher, metrics, 1024)).status).toBe(400);
     // At the limit exactly, it passes.
     const exact = await ingestBody(
       JSON.stringify({ scope: 'vessels', data: big }),

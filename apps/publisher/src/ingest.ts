@@ -42,14 +42,13 @@ export async function ingestBody(
   const validIndex: number[] = [];
   const rejected: IngestBatchReply['rejected'] = [];
   const oversized: Scope[] = [];
-  // No item can be larger than the whole body (UTF-8 takes at most 3 bytes per UTF-16 unit): small bodies skip it.
-  const mayHoldOversized = body.length * 3 > maxItemBytes;
   parsed.results.forEach((result, index) => {
     if (!result.ok) {
       rejected.push({ index, reason: result.reason });
       return;
     }
-    const bytes = mayHoldOversized ? Buffer.byteLength(JSON.stringify(result.event.data)) : 0;
+    // Measured as it will be stored (re-serialised: `9e20` is stored as 21 digits), never estimated from the body.
+    const bytes = Buffer.byteLength(JSON.stringify(result.event.data));
     if (bytes > maxItemBytes) {
       const reason = `${result.event.scope}.data: ${bytes} bytes as JSON, over the limit of ${maxItemBytes} (HYDRA_INGEST_MAX_ITEM_BYTES)`;
       rejected.push({ index, reason });
