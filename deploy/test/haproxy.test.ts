@@ -118,7 +118,7 @@ describe.skipIf(skip)('haproxy in front of a real gateway (the shipped config on
         () => true,
         () => false,
       );
-      probe.ws.terminate();
+      probe.terminate();
       await probe.closed.catch(() => undefined);
       if (ok) break;
       if (performance.now() > deadline) throw new Error(`no connection through haproxy: ${haproxyLog}`);
@@ -127,7 +127,7 @@ describe.skipIf(skip)('haproxy in front of a real gateway (the shipped config on
   });
 
   afterAll(async () => {
-    for (const c of clients) c.ws.terminate();
+    for (const c of clients) c.terminate();
     haproxy?.kill('SIGTERM');
     await gateway?.stop();
     await backplane?.close();

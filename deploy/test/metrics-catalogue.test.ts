@@ -124,7 +124,7 @@ describe('metrics catalogue (README) against a real gateway and publisher', () =
   });
 
   afterAll(async () => {
-    for (const c of clients) c.ws.terminate();
+    for (const c of clients) c.terminate();
     await Promise.all([gateway?.stop(), publisher?.stop()]);
     await backplane?.close();
     await redis?.stop();

@@ -89,4 +89,12 @@ describe('parsePublisherConfig', () => {
   it('accepts port 0 (a free port, logged at start)', () => {
     expect(parse({ HYDRA_PUBLISHER_PORT: '0' }).port).toBe(0);
   });
+
+  it('keeps the item limit within the body limit, naming the variable', () => {
+    expect(parse({ HYDRA_INGEST_MAX_BODY_BYTES: '4096' }).maxItemBytes).toBe(4096);
+    expect(parse({ HYDRA_INGEST_MAX_ITEM_BYTES: '1000' }).maxItemBytes).toBe(1000);
+    expect(() => parse({ HYDRA_INGEST_MAX_BODY_BYTES: '4096', HYDRA_INGEST_MAX_ITEM_BYTES: '8192' })).toThrow(
+      /HYDRA_INGEST_MAX_ITEM_BYTES must be between 256 and 4096/,
+    );
+  });
 });

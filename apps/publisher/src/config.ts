@@ -70,18 +70,21 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
       'is required when HYDRA_REDIS_URL is set: POST /v1/events must not be open on a shared backplane',
     );
   }
+  const maxBodyBytes = readInt(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
+    min: 1,
+    max: 1024 * 1024 * 1024,
+  });
+  // An item larger than the body could never arrive: the item limit is at most the body limit.
+  const maxItemBytes = readInt(env, 'HYDRA_INGEST_MAX_ITEM_BYTES', Math.min(DEFAULT_MAX_ITEM_BYTES, maxBodyBytes), {
+    min: Math.min(256, maxBodyBytes),
+    max: maxBodyBytes,
+  });
   return Object.freeze({
     redisUrl: redis,
     port: readInt(env, 'HYDRA_PUBLISHER_PORT', DEFAULT_PUBLISHER_PORT, { min: 0, max: 65535 }),
     ingestToken,
-    maxBodyBytes: readInt(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
-      min: 1,
-      max: 1024 * 1024 * 1024,
-    }),
-    maxItemBytes: readInt(env, 'HYDRA_INGEST_MAX_ITEM_BYTES', DEFAULT_MAX_ITEM_BYTES, {
-      min: 256,
-      max: 64 * 1024 * 1024,
-    }),
+    maxBodyBytes,
+    maxItemBytes,
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),
     demoFeed: readBool(env, 'HYDRA_DEMO_FEED', false),

@@ -34,7 +34,7 @@ export function scopeLabel(value: unknown): ScopeLabel {
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const events = new Counter({
     name: 'hydra_ingest_events_total',
-    help: 'Ingested events by scope and result (accepted = stored and published; rejected = failed validation).',
+    help: 'Ingested events by scope and result (accepted = stored and published; rejected = failed validation or over HYDRA_INGEST_MAX_ITEM_BYTES).',
     labelNames: ['scope', 'result'] as const,
     registers: [registry],
   });

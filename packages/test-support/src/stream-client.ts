@@ -62,7 +62,11 @@ export class StreamClient {
     this.dial();
   }
 
-  /** The current socket (a new one after a redial). */
+  /**
+   * The current socket (a new one after a redial). End the client with
+   * close() or terminate(), not through this socket: a socket ended here
+   * before any message looks like the server's early drop, and is redialled.
+   */
   get ws(): WebSocket {
     return this.socket;
   }
