@@ -119,7 +119,6 @@ async function main(): Promise<void> {
   );
   running.backplane = backplane;
 
-  let banner: string;
   try {
     const gateway = await Gateway.start({ config: gatewayConfig, backplane, logger, metrics });
     running.gateway = gateway;
@@ -149,7 +148,7 @@ async function main(): Promise<void> {
     const host = gatewayConfig.host === '0.0.0.0' ? 'localhost' : gatewayConfig.host;
     const scheme = gatewayConfig.tls ? 'wss' : 'ws';
     const streamUrl = `${scheme}://${host}:${gateway.port}/v1/stream`;
-    banner = [
+    const banner = [
       '',
       `Hydra stream is running (${backplane.kind} backplane${feed ? `, demo feed seed ${publisherConfig.demoSeed}` : ''}).`,
       '',
@@ -171,6 +170,8 @@ async function main(): Promise<void> {
       'Ctrl-C stops it (clients are closed with 1001).',
       '',
     ].join('\n');
+    // The banner first: 'embedded ready' in the log promises it is printed (tests wait for that line).
+    process.stdout.write(`${banner}\n`);
     logger.info({ port: gateway.port, adminPort: gateway.adminPort, ingestPort: ingestAddress.port }, 'embedded ready');
   } catch (err) {
     if (stopping) return;
@@ -179,7 +180,6 @@ async function main(): Promise<void> {
     await shutDown(running).catch(() => undefined);
     process.exit(1);
   }
-  process.stdout.write(`${banner}\n`);
 }
 
 /**
