@@ -74,10 +74,10 @@ describe('docker-compose.yml', () => {
     expect(redis?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
   });
 
-  it('fsyncs Redis as the README and deploy/k8s/README.md say (one appendfsync policy everywhere)', () => {
+  it('fsyncs Redis as README.md, docs/operations.md and deploy/k8s/README.md say (one appendfsync policy everywhere)', () => {
     const composed = /--appendfsync (\w+)/.exec([services['redis']?.command].flat().join(' '))?.[1];
     expect(composed, 'docker-compose.yml sets --appendfsync').toBeDefined();
-    const documented = ['README.md', 'deploy/k8s/README.md'].flatMap((file) =>
+    const documented = ['README.md', 'docs/operations.md', 'deploy/k8s/README.md'].flatMap((file) =>
       [...readText(file).matchAll(/appendfsync[ ,`'"]+(\w+)/g)].map((m) => `${file}: ${m[1]}`),
     );
     expect(documented.length).toBeGreaterThan(1);

@@ -3,7 +3,7 @@
  * on a test Redis, driven through every labelled path the catalogue names
  * (an unauthorised upgrade, a bad request, a 429, a delivered event, a
  * key-cache hit and miss, a snapshot, an ingest accept and reject), then both
- * /metrics scraped and compared with the README's catalogue both ways, with
+ * /metrics scraped and compared with the catalogue (docs/metrics.md) both ways, with
  * `promtool check metrics` on each, and every metric the Grafana dashboard
  * and the alert rules select looked up in the scrapes.
  */
@@ -59,7 +59,7 @@ function parseExposition(text: string): Map<string, Family> {
 
 const TOKEN = 'catalogue-test-token-0123456789';
 
-describe('metrics catalogue (README) against a real gateway and publisher', () => {
+describe('metrics catalogue (docs/metrics.md) against a real gateway and publisher', () => {
   let redis: TestRedis;
   let backplane: Backplane;
   let gateway: GatewayProcess;
@@ -147,7 +147,7 @@ describe('metrics catalogue (README) against a real gateway and publisher', () =
       const exported = [...families[process].keys()].filter(
         (name) => name.startsWith('hydra_') && !PROCESS_METRIC_PREFIXES.some((p) => name.startsWith(p)),
       );
-      expect(exported.sort(), `${process}: exported but not in the README (or the other way)`).toEqual(
+      expect(exported.sort(), `${process}: exported but not in docs/metrics.md (or the other way)`).toEqual(
         documented.map((m) => m.name).sort(),
       );
       for (const entry of documented) {

@@ -63,21 +63,23 @@ export interface CatalogueEntry {
 /** Prefixes of prom-client's process metrics, documented as a group rather than row by row. */
 export const PROCESS_METRIC_PREFIXES = ['hydra_gateway_', 'hydra_publisher_'] as const;
 
+/** Where the metrics catalogue lives (linked from the README). */
+export const METRICS_CATALOGUE = 'docs/metrics.md';
+
 /**
- * The metrics catalogue as the README documents it (the "Metrics catalogue"
- * section's tables: metric | type | labels | process | meaning). Dashboards
- * and alerts may use only these; a test compares it with real scrapes.
+ * The metrics catalogue as docs/metrics.md documents it (its tables: metric |
+ * type | labels | process | meaning). Dashboards and alerts may use only
+ * these; a test compares it with real scrapes.
  */
-export function metricCatalogue(readme = readText('README.md')): CatalogueEntry[] {
-  const start = readme.indexOf('### Metrics catalogue');
-  if (start < 0) throw new Error('README has no "### Metrics catalogue" section');
-  const end = readme.indexOf('\n## ', start);
+export function metricCatalogue(text = readText(METRICS_CATALOGUE)): CatalogueEntry[] {
+  if (!text.startsWith('# Metrics catalogue')) throw new Error(`${METRICS_CATALOGUE} is not the metrics catalogue`);
   const entries: CatalogueEntry[] = [];
-  for (const line of readme.slice(start, end < 0 ? undefined : end).split('\n')) {
+  for (const line of text.split('\n')) {
     const row = /^\| `(hydra_\w+)` \| (\w+) \| ([^|]*) \| ([^|]*) \|/.exec(line);
     if (!row) continue;
     const [, name, type, labels, processes] = row as unknown as [string, string, string, string, string];
-    if (!['counter', 'gauge', 'histogram'].includes(type)) throw new Error(`README: ${name} has type ${type}`);
+    if (!['counter', 'gauge', 'histogram'].includes(type))
+      throw new Error(`${METRICS_CATALOGUE}: ${name} has type ${type}`);
     entries.push({
       name,
       type: type as MetricType,
@@ -85,7 +87,7 @@ export function metricCatalogue(readme = readText('README.md')): CatalogueEntry[
       processes: processes.split(',').map((p) => p.trim() as MetricProcess),
     });
   }
-  if (entries.length === 0) throw new Error('README metrics catalogue has no rows');
+  if (entries.length === 0) throw new Error(`${METRICS_CATALOGUE} has no catalogue rows`);
   return entries;
 }
 

@@ -12,7 +12,7 @@ export const SNAPSHOT_ENVELOPE_BYTES = 192;
  * each, with one exception: an item too large to fit a part with the
  * envelope (over `maxBytes` − SNAPSHOT_ENVELOPE_BYTES − 1 bytes) is sent
  * alone, in a part of the item's size plus the envelope (under
- * SNAPSHOT_ENVELOPE_BYTES), which may exceed `maxBytes` (README and
+ * SNAPSHOT_ENVELOPE_BYTES), which may exceed `maxBytes` (docs/protocol.md and
  * asyncapi.yaml document this). Every part carries the same `seq` and `ts`
  * (the publish time of event `seq`, the client's proof of that position when
  * it resumes), its 1-based `part`, the number of `parts`, and
