@@ -2,6 +2,7 @@ import { CloseCode } from '@hydra/protocol';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_QUERY_LENGTH } from '../src/stream-query.js';
+import { MAX_HEADER_BYTES } from '../src/upgrade-handler.js';
 import { StreamFixture, withKey } from './fixture.js';
 import { RawClient, rawUpgrade, upgradeRequest } from './raw-socket.js';
 
@@ -15,8 +16,9 @@ import { RawClient, rawUpgrade, upgradeRequest } from './raw-socket.js';
  *   partial data. No response is written.
  * - header block: a head that spans several reads may hold at most 4 KiB
  *   (UWS_HTTP_MAX_HEADERS_SIZE); past that the connection is closed at once
- *   without a response (uWS 20.30 writes no 431). A head that arrives in one
- *   read is parsed in place and may be larger.
+ *   without a response (uWS 20.30 writes no 431, and no JavaScript sees the
+ *   request). A head that arrives in one read is parsed in place and reaches
+ *   the gateway, which answers 431 past MAX_HEADER_BYTES of header fields.
  * - header count: a request with too many headers (about 50) is not parsed
  *   and not answered; the HTTP timeout closes it.
  * - query string: the gateway's own limit, MAX_QUERY_LENGTH (4 KiB) → 414.
@@ -155,6 +157,95 @@ describe('hostile HTTP upgrade requests', () => {
     // The query key wins over the header (documented order): a bogus one in the query is refused.
     const c = f.client(withKey(gw.url, bogus), { headers: { 'x-api-key': key }, localAddress: '127.0.81.42' });
     expect((await c.closed).code).toBe(CloseCode.Unauthorized);
+  });
+
+  it('answers 426 with Sec-WebSocket-Version: 13 to a handshake of another version, or of none', async () => {
+    // uWS itself checks no version: without this the gateway answered 101 to any.
+    const path = `/v1/stream?apiKey=${key}&snapshot=false`;
+    for (const [i, version] of ['8', '12', '14', '', '13, 8'].entries()) {
+      const c = await rawUpgrade(gw.port, path, {
+        headers: { 'Sec-WebSocket-Version': version },
+        localAddress: `127.0.81.${60 + i}`,
+      });
+      expect(c.status, `version ${JSON.stringify(version)}`).toBe(426);
+      expect(c.head).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
+      expect(c.head).toMatch(/\r\nsec-websocket-version: 13(\r\n|$)/i);
+      await c.until(() => c.body === 'Unsupported WebSocket version; send Sec-WebSocket-Version: 13');
+      c.destroy();
+    }
+    // No version line at all.
+    const none = raw('127.0.81.66');
+    await none.connected;
+    none.write(upgradeRequest(path).replace('Sec-WebSocket-Version: 13\r\n', ''));
+    expect(await none.response()).toBe(426);
+  });
+
+  it('answers 400 to an empty, missing or malformed Sec-WebSocket-Key (RFC 6455: base64 of 16 bytes)', async () => {
+    // uWS routes only a 24-character key to the stream (others got its 404), and checks nothing more (101).
+    const path = `/v1/stream?apiKey=${key}&snapshot=false`;
+    const malformed = [
+      '',
+      'short',
+      '!!!!!!!!!!!!!!!!!!!!!!!!', // 24 characters, not base64
+      'AAAAAAAAAAAAAAAAAAAAAAAA', // 24 characters of base64, 18 bytes
+      Buffer.alloc(15).toString('base64'),
+      Buffer.alloc(17).toString('base64'),
+      `${Buffer.alloc(16).toString('base64')} x`,
+    ];
+    for (const [i, secKey] of malformed.entries()) {
+      const c = await rawUpgrade(gw.port, path, {
+        headers: { 'Sec-WebSocket-Key': secKey },
+        localAddress: `127.0.81.${70 + i}`,
+      });
+      expect(c.status, `key ${JSON.stringify(secKey)}`).toBe(400);
+      await c.until(() => c.body === 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes');
+      c.destroy();
+    }
+    const missing = raw('127.0.81.80');
+    await missing.connected;
+    missing.write(upgradeRequest(path).replace(/Sec-WebSocket-Key: .*\r\n/, ''));
+    expect(await missing.response()).toBe(400);
+
+    // A plain GET of the stream path, or an upgrade elsewhere, is still 404.
+    const plain = await fetch(`http://127.0.0.1:${gw.port}/v1/stream`);
+    expect(plain.status).toBe(404);
+    const elsewhere = await rawUpgrade(gw.port, '/v1/other', { localAddress: '127.0.81.81' });
+    expect(elsewhere.status).toBe(404);
+    elsewhere.destroy();
+    // A well-formed key is served.
+    const ok = await rawUpgrade(gw.port, path, {
+      headers: { 'Sec-WebSocket-Key': Buffer.alloc(16, 7).toString('base64') },
+      localAddress: '127.0.81.82',
+    });
+    expect(ok.status).toBe(101);
+    await ok.until(() => ok.messages().some((m) => m.type === 'connected'));
+    ok.destroy();
+  });
+
+  it(`answers 431 to header fields over ${MAX_HEADER_BYTES} bytes that arrive in one read`, async () => {
+    const path = `/v1/stream?apiKey=${key}&snapshot=false`;
+    const big = await rawUpgrade(gw.port, path, {
+      headers: { 'x-padding': 'p'.repeat(MAX_HEADER_BYTES) },
+      localAddress: '127.0.81.90',
+    });
+    expect(big.status).toBe(431);
+    await big.until(() => big.body === `Request header fields over ${MAX_HEADER_BYTES} bytes`);
+    big.destroy();
+    // Larger, still one write within one loopback segment: the same answer.
+    const huge = await rawUpgrade(gw.port, path, {
+      headers: { 'x-padding': 'p'.repeat(16 * 1024) },
+      localAddress: '127.0.81.91',
+    });
+    expect(huge.status).toBe(431);
+    huge.destroy();
+    // Under the bound, in one read, the same request is served.
+    const fits = await rawUpgrade(gw.port, path, {
+      headers: { 'x-padding': 'p'.repeat(3500) },
+      localAddress: '127.0.81.92',
+    });
+    expect(fits.status).toBe(101);
+    await fits.until(() => fits.messages().some((m) => m.type === 'connected'));
+    fits.destroy();
   });
 
   it('is still up and serving afterwards', async () => {

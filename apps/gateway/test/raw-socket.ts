@@ -47,17 +47,20 @@ export function encodeFrame(opcode: number, payload: Buffer | string, options: F
   return Buffer.concat([Buffer.from(head), key, masked]);
 }
 
-/** An upgrade request head for `path`: the handshake headers, then `headers` (a `Connection` given replaces the default). */
+/**
+ * An upgrade request head for `path`: the handshake headers, then `headers` (a `Connection`,
+ * `Sec-WebSocket-Key` or `Sec-WebSocket-Version` given replaces the default).
+ */
 export function upgradeRequest(path: string, headers: Record<string, string> | [string, string][] = {}): string {
   const extra = Array.isArray(headers) ? headers : Object.entries(headers);
-  const connection = extra.some(([k]) => k.toLowerCase() === 'connection') ? [] : ['Connection: Upgrade'];
+  const unless = (name: string, line: string) => (extra.some(([k]) => k.toLowerCase() === name) ? [] : [line]);
   const lines = [
     `GET ${path} HTTP/1.1`,
     'Host: 127.0.0.1',
     'Upgrade: websocket',
-    ...connection,
-    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-    'Sec-WebSocket-Version: 13',
+    ...unless('connection', 'Connection: Upgrade'),
+    ...unless('sec-websocket-key', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`),
+    ...unless('sec-websocket-version', 'Sec-WebSocket-Version: 13'),
     ...extra.map(([k, v]) => `${k}: ${v}`),
   ];
   return `${lines.join('\r\n')}\r\n\r\n`;
