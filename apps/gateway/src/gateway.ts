@@ -1,12 +1,19 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
 import { ExpirySweeper, keyStatus, RetentionWatch } from '@hydra/backplane';
-import { CloseCode, CloseReason, encodeError, SCOPES, type Scope } from '@hydra/protocol';
+import {
+  CloseCode,
+  CloseReason,
+  encodeConnectedFrame,
+  encodeErrorFrame,
+  frameTs,
+  SCOPES,
+  type Scope,
+} from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
 import { AdmissionControl, badRequest, UNAUTHORIZED_MESSAGE, type UpgradeRequest, unauthorized } from './admission.js';
 import type { GatewayConfig } from './config.js';
 import { describeError } from './describe-error.js';
 import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
-import { frameTs } from './frame-fields.js';
 import { Heartbeat } from './heartbeat.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
@@ -508,11 +515,7 @@ export class Gateway {
     this.registry.add(session);
     this.metrics.connections.inc();
     this.metrics.connectionsOpened.inc();
-    ws.send(
-      `{"type":"connected","data":{"scopes":${JSON.stringify(session.scopes)},"ts":${Date.now()}}}`,
-      false,
-      false,
-    );
+    ws.send(encodeConnectedFrame(session.scopes, Date.now()), false, false);
     for (const scope of session.scopes) {
       const stream = this.streams[scope];
       const position = session.resume.get(scope);
@@ -538,7 +541,7 @@ export class Gateway {
     const ws = session.ws;
     if (session.closed || !ws) return;
     ws.cork(() => {
-      ws.send(encodeError(rejection.code, rejection.message), false, false);
+      ws.send(encodeErrorFrame(rejection.code, rejection.message), false, false);
       ws.end(rejection.closeCode, CloseReason[rejection.closeCode]);
     });
   }
