@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { frameSeq, frameTs } from './frame-readers.js';
-import { encodeEventFrame, encodeSnapshotFrame } from './frames.js';
+import { frameSeq, frameTs, snapshotFrameHeader } from './frame-readers.js';
+import { encodeConnectedFrame, encodeEventFrame, encodeResyncFrame, encodeSnapshotFrame } from './frames.js';
 import { SCOPES } from './scopes.js';
 
 const scope = fc.constantFrom(...SCOPES);
@@ -36,6 +36,35 @@ describe('frame readers', () => {
         expect(frameSeq(Buffer.from(encodeSnapshotFrame(s, n, t, 1, 1, items)))).toBe(n);
       }),
     );
+  });
+
+  it('read the header of every snapshot part, whatever its items hold', () => {
+    const partOf = fc
+      .integer({ min: 1, max: 1_000_000 })
+      .chain((parts) => fc.record({ part: fc.integer({ min: 1, max: parts }), parts: fc.constant(parts) }));
+    fc.assert(
+      fc.property(scope, seq, ts, partOf, fc.array(dataJson, { maxLength: 4 }), (s, n, t, { part, parts }, items) => {
+        expect(snapshotFrameHeader(Buffer.from(encodeSnapshotFrame(s, n, t, part, parts, items)))).toEqual({
+          scope: s,
+          seq: n,
+          ts: t,
+          part,
+          parts,
+          complete: part === parts,
+        });
+      }),
+    );
+  });
+
+  it('read no snapshot header from other frames', () => {
+    const frames = [
+      encodeConnectedFrame(['aircraft'], 1),
+      encodeResyncFrame('aircraft', 'backplane_gap'),
+      encodeEventFrame('aircraft', 1, 1, '{"type":"snapshot","data":{"scope":"aircraft","seq":1}}'),
+      '{"type":"snapshot","data":{"scope":"ships","seq":1,"ts":1,"part":1,"parts":1,"complete":true,"items":[]}}',
+      '{"type":"snapshot","data":{"scope":"aircraft","seq":1,"items":[]}}',
+    ];
+    for (const frame of frames) expect(snapshotFrameHeader(Buffer.from(frame))).toBeNull();
   });
 
   it('return -1 (seq) and 0 (ts) for a frame without them', () => {

@@ -1,3 +1,6 @@
+import { SNAPSHOT_ENVELOPE_BYTES } from './frames.js';
+import { isScope, type Scope } from './scopes.js';
+
 /*
  * Fields read straight out of a frame's bytes, without parsing the JSON: the
  * gateway reads every live event's seq and ts this way, so fan-out costs no
@@ -45,4 +48,35 @@ export function frameTs(frame: Buffer): number {
     ts = ts * 10 + (c - 48);
   }
   return ts;
+}
+
+/** The fields of a snapshot part before its items. */
+export interface SnapshotFrameHeader {
+  scope: Scope;
+  seq: number;
+  ts: number;
+  part: number;
+  parts: number;
+  complete: boolean;
+}
+
+const SNAPSHOT_HEADER =
+  /^\{"type":"snapshot","data":\{"scope":"([a-z]+)","seq":(\d{1,16}),"ts":(\d{1,16}),"part":(\d{1,16}),"parts":(\d{1,16}),"complete":(true|false),"items":\[/;
+
+/**
+ * The header of a snapshot part as encodeSnapshotFrame writes it, read from
+ * its first SNAPSHOT_ENVELOPE_BYTES bytes (items are not parsed); null if the
+ * frame does not start that way.
+ */
+export function snapshotFrameHeader(frame: Buffer): SnapshotFrameHeader | null {
+  const m = SNAPSHOT_HEADER.exec(frame.toString('latin1', 0, SNAPSHOT_ENVELOPE_BYTES));
+  if (!m || !isScope(m[1])) return null;
+  return {
+    scope: m[1],
+    seq: Number(m[2]),
+    ts: Number(m[3]),
+    part: Number(m[4]),
+    parts: Number(m[5]),
+    complete: m[6] === 'true',
+  };
 }
