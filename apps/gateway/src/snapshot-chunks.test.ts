@@ -1,6 +1,6 @@
+import { SNAPSHOT_ENVELOPE_BYTES } from '@hydra/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SNAPSHOT_ENVELOPE_BYTES } from '@hydra/protocol';
 import { encodeSnapshotChunks } from './snapshot-chunks.js';
 
 const parse = (b: Buffer) =>

@@ -1,4 +1,4 @@
-import { encodeSnapshotFrame, SNAPSHOT_ENVELOPE_BYTES, type Scope } from '@hydra/protocol';
+import { encodeSnapshotFrame, type Scope, SNAPSHOT_ENVELOPE_BYTES } from '@hydra/protocol';
 
 /**
  * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`

@@ -25,7 +25,10 @@ const trickyString = fc.oneof(
 );
 // Normalised through JSON first: -0 and the like have no JSON spelling of their own.
 const data = fc
-  .dictionary(fc.oneof(trickyString, fc.constantFrom('seq', 'ts', 'type', 'data')), fc.oneof(trickyString, fc.jsonValue()))
+  .dictionary(
+    fc.oneof(trickyString, fc.constantFrom('seq', 'ts', 'type', 'data')),
+    fc.oneof(trickyString, fc.jsonValue()),
+  )
   .map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>);
 
 /** The builder's output is the JSON of `message`, fields in the order messages.ts lists them. */
@@ -66,9 +69,9 @@ describe('frame builders', () => {
   });
 
   it('snapshot parts', () => {
-    const partOf = fc.integer({ min: 1, max: 1_000_000 }).chain((parts) =>
-      fc.record({ part: fc.integer({ min: 1, max: parts }), parts: fc.constant(parts) }),
-    );
+    const partOf = fc
+      .integer({ min: 1, max: 1_000_000 })
+      .chain((parts) => fc.record({ part: fc.integer({ min: 1, max: parts }), parts: fc.constant(parts) }));
     fc.assert(
       fc.property(scope, seq, ts, partOf, fc.array(data, { maxLength: 5 }), (s, n, t, { part, parts }, items) => {
         const frame = encodeSnapshotFrame(
