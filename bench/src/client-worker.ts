@@ -8,6 +8,7 @@
  * `perIp` clients each) so the servers' per-IP limits stay on.
  */
 import net from 'node:net';
+import { frameSeq, snapshotFrameHeader } from '@hydra/protocol';
 import { Histogram } from './histogram.js';
 import {
   type ConnectPlan,
@@ -33,11 +34,7 @@ import {
 const K_SCOPE = Buffer.from(FIELD_SCOPE);
 const K_COUNTER = Buffer.from(FIELD_COUNTER);
 const K_TIME = Buffer.from(FIELD_TIME);
-const K_SEQ = Buffer.from('"seq"');
 const SNAPSHOT_PREFIX = Buffer.from('{"type":"snapshot"');
-const K_INCOMPLETE = Buffer.from('"complete":false');
-/** A snapshot part's envelope (scope, seq, part, parts, complete) fits in this many leading bytes. */
-const SNAPSHOT_ENVELOPE_BYTES = 160;
 const CONNECTED_PREFIX = Buffer.from('{"type":"connected"');
 const HEADER_END = Buffer.from('\r\n\r\n');
 const SIO_PONG = encodeClientFrame(OP_TEXT, '3');
@@ -120,9 +117,11 @@ function onLive(c: Client, p: Buffer): void {
   if (n > prev) c.last[i] = n;
 }
 
+// Hydra's own fields (seq, snapshot headers) are read with @hydra/protocol's frame readers; the zz* payload
+// fields and the other servers' envelopes with this worker's byte scans.
 function onHydraLive(c: Client, p: Buffer): void {
   const s = readNumberAfter(p, K_SCOPE);
-  const seq = readNumberAfter(p, K_SEQ);
+  const seq = frameSeq(p);
   if (s >= 0 && seq >= 0) {
     const i = s % MAX_SCOPES;
     const prev = c.lastSeq[i] as number;
@@ -137,16 +136,13 @@ function onHydraLive(c: Client, p: Buffer): void {
 
 function onSnapshot(c: Client, p: Buffer): void {
   snapshotParts++;
-  const envelope = p.subarray(0, SNAPSHOT_ENVELOPE_BYTES);
-  if (envelope.indexOf(K_INCOMPLETE) < 0) snapshots++;
+  const header = snapshotFrameHeader(p);
+  if (header?.complete !== false) snapshots++;
   const items = countOccurrences(p, K_COUNTER);
   snapshotItems += items;
-  const seq = readNumberAfter(p, K_SEQ);
-  const at = p.indexOf('"scope":"');
-  if (at >= 0 && seq >= 0) {
-    const name = p.toString('latin1', at + 9, p.indexOf('"', at + 9));
-    const i = scopeNames.indexOf(name);
-    if (i >= 0) c.lastSeq[i % MAX_SCOPES] = seq;
+  if (header) {
+    const i = scopeNames.indexOf(header.scope);
+    if (i >= 0) c.lastSeq[i % MAX_SCOPES] = header.seq;
   }
   lastSnapshotMs = performance.now() - connectStart;
 }

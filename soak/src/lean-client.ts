@@ -1,3 +1,4 @@
+import { frameSeq, frameTs, snapshotFrameHeader } from '@hydra/protocol';
 import WebSocket from 'ws';
 
 export interface LeanClientOptions {
@@ -162,7 +163,7 @@ export class LeanClient {
   }
 
   private onMessage(data: Buffer): void {
-    // Frames start with {"type":"<type>", then "seq":N for events, or "data":{"scope":…,"seq":… for snapshots.
+    // Frames start with {"type":"<type>"; seq, ts and snapshot headers are read with the protocol's frame readers.
     const head = data.subarray(0, 160).toString('latin1');
     const type = /^\{"type":"([a-z_]+)"/.exec(head)?.[1];
     if (type === undefined) {
@@ -174,14 +175,13 @@ export class LeanClient {
       this.connects++;
       this.attempt = 0;
     } else if (type === 'snapshot') {
-      const m = /"scope":"([a-z]+)","seq":(\d+),"ts":(\d+),"part":\d+,"parts":\d+,"complete":(true|false)/.exec(head);
-      if (!m) this.problems.push(`bad snapshot header ${head.slice(0, 80)}`);
-      else if (m[4] === 'true') {
-        const scope = m[1] as string;
-        const seq = Number(m[2]);
+      const header = snapshotFrameHeader(data);
+      if (!header) this.problems.push(`bad snapshot header ${head.slice(0, 80)}`);
+      else if (header.complete) {
+        const { scope, seq } = header;
         if (!this.first.has(scope)) this.first.set(scope, seq);
         this.last.set(scope, seq);
-        this.lastTs.set(scope, Number(m[3]));
+        this.lastTs.set(scope, header.ts);
       }
     } else if (type === 'resync') {
       const scope = /"scope":"([a-z]+)"/.exec(head)?.[1];
@@ -194,12 +194,11 @@ export class LeanClient {
     } else if (type === 'error') {
       this.problems.push(`error message ${data.toString('utf8').slice(0, 200)}`);
     } else {
-      const m = /^\{"type":"[a-z]+","seq":(\d+),"ts":(\d+)/.exec(head);
-      if (!m) {
+      const seq = frameSeq(data);
+      if (seq < 0) {
         this.problems.push(`event without seq ${head.slice(0, 60)}`);
         return;
       }
-      const seq = Number(m[1]);
       this.events++;
       const previous = this.last.get(type);
       if (previous !== undefined) {
@@ -214,7 +213,7 @@ export class LeanClient {
         }
       }
       this.last.set(type, seq);
-      this.lastTs.set(type, Number(m[2]));
+      this.lastTs.set(type, frameTs(data));
     }
     this.notify();
   }

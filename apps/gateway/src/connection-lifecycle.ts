@@ -1,4 +1,4 @@
-import { CloseCode, CloseReason, encodeError, type Scope } from '@hydra/protocol';
+import { CloseCode, CloseReason, encodeConnectedFrame, encodeErrorFrame, type Scope } from '@hydra/protocol';
 import { type AdmissionControl, badRequest, UNAUTHORIZED_MESSAGE, unauthorized } from './admission.js';
 import { describeError } from './describe-error.js';
 import { Heartbeat } from './heartbeat.js';
@@ -27,7 +27,7 @@ export function rejectSession(session: Session, rejection: Rejection): void {
   const ws = session.ws;
   if (session.closed || !ws) return;
   ws.cork(() => {
-    ws.send(encodeError(rejection.code, rejection.message), false, false);
+    ws.send(encodeErrorFrame(rejection.code, rejection.message), false, false);
     ws.end(rejection.closeCode, CloseReason[rejection.closeCode]);
   });
 }
@@ -152,11 +152,7 @@ export class ConnectionLifecycle {
     registry.add(session);
     metrics.connections.inc();
     metrics.connectionsOpened.inc();
-    ws.send(
-      `{"type":"connected","data":{"scopes":${JSON.stringify(session.scopes)},"ts":${Date.now()}}}`,
-      false,
-      false,
-    );
+    ws.send(encodeConnectedFrame(session.scopes, Date.now()), false, false);
     for (const scope of session.scopes) {
       const stream = streams[scope];
       const position = session.resume.get(scope);

@@ -1,10 +1,9 @@
 import type { Backplane, ConnectionLimiter } from '@hydra/backplane';
 import { RetentionWatch } from '@hydra/backplane';
-import { SCOPES, type Scope } from '@hydra/protocol';
+import { frameTs, SCOPES, type Scope } from '@hydra/protocol';
 import type { GatewayConfig } from './config.js';
 import { describeError } from './describe-error.js';
 import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
-import { frameTs } from './frame-fields.js';
 import { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';

@@ -1,7 +1,6 @@
 import type { HistoryStore } from '@hydra/backplane';
-import { CloseCode, CloseReason, type ResyncReason, type Scope } from '@hydra/protocol';
+import { CloseCode, CloseReason, encodeResyncFrame, frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
-import { frameTs } from './frame-fields.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
@@ -637,7 +636,7 @@ export class ScopeStream {
     const ws = session.ws;
     if (!ws || session.closed) return;
     ws.unsubscribe(this.topic);
-    ws.send(`{"type":"resync","data":{"scope":"${this.scope}","reason":"${reason}"}}`, false, false);
+    ws.send(encodeResyncFrame(this.scope, reason), false, false);
     this.deps.metrics.resyncs.inc({ scope: this.scope, reason });
     await this.joinSnapshot(session, true);
   }

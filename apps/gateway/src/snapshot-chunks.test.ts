@@ -1,6 +1,7 @@
+import { SNAPSHOT_ENVELOPE_BYTES } from '@hydra/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeSnapshotChunks, SNAPSHOT_ENVELOPE_BYTES } from './snapshot-chunks.js';
+import { encodeSnapshotChunks } from './snapshot-chunks.js';
 
 const parse = (b: Buffer) =>
   JSON.parse(b.toString()) as { type: string; data: Record<string, unknown> & { items: unknown[] } };

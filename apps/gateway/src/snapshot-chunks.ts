@@ -1,11 +1,4 @@
-import type { Scope } from '@hydra/protocol';
-
-/**
- * Bytes kept free in each part for the message around the items: the
- * envelope is under this for any scope name, seq and ts below 10^15 and up
- * to 10^6 parts.
- */
-export const SNAPSHOT_ENVELOPE_BYTES = 192;
+import { encodeSnapshotFrame, type Scope, SNAPSHOT_ENVELOPE_BYTES } from '@hydra/protocol';
 
 /**
  * Splits a scope snapshot into `snapshot` messages of at most `maxBytes`
@@ -42,9 +35,5 @@ export function encodeSnapshotChunks(
   }
   groups.push(current);
   const parts = groups.length;
-  return groups.map((group, i) =>
-    Buffer.from(
-      `{"type":"snapshot","data":{"scope":"${scope}","seq":${seq},"ts":${seqTs},"part":${i + 1},"parts":${parts},"complete":${i + 1 === parts},"items":[${group.join(',')}]}}`,
-    ),
-  );
+  return groups.map((group, i) => Buffer.from(encodeSnapshotFrame(scope, seq, seqTs, i + 1, parts, group)));
 }

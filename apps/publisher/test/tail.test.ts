@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeConnected, encodeError, encodeScopeEvent, encodeSnapshot } from '@hydra/protocol';
+import {
+  type EventData,
+  encodeConnectedFrame,
+  encodeErrorFrame,
+  encodeEventFrame,
+  encodeSnapshotFrame,
+  type Scope,
+} from '@hydra/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { runTail, TailExitCode, type TailOptions, type TailOutput } from '../src/tail/index.js';
@@ -18,6 +25,19 @@ const AIRCRAFT = {
   groundSpeedKt: 450,
 };
 const VESSEL = { id: '250123456', mmsi: '250123456', name: 'CELTIC DAWN', lat: 53.34, lon: -6.05, sogKt: 12 };
+
+/** A snapshot in one part (its ts unknown: 0), as the gateway's builder writes it. */
+const encodeSnapshot = (scope: Scope, seq: number, items: readonly EventData[]) =>
+  encodeSnapshotFrame(
+    scope,
+    seq,
+    0,
+    1,
+    1,
+    items.map((item) => JSON.stringify(item)),
+  );
+const encodeScopeEvent = (scope: Scope, seq: number, ts: number, data: EventData) =>
+  encodeEventFrame(scope, seq, ts, JSON.stringify(data));
 
 /** Collects what tail writes; tests await a condition on it (no sleeps). */
 class Collector implements TailOutput {
@@ -123,13 +143,13 @@ describe('runTail against a WebSocket server', () => {
   it('prints connected, snapshot summaries and events, warns on a seq gap, and exits 3 on close 1008', async () => {
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeConnected(['aircraft', 'vessels'], TS));
+        ws.send(encodeConnectedFrame(['aircraft', 'vessels'], TS));
         ws.send(encodeSnapshot('aircraft', 10, [AIRCRAFT, { ...AIRCRAFT, id: '4ca2d2' }, { id: 'x' }]));
         ws.send(encodeSnapshot('vessels', 5, []));
         ws.send(encodeScopeEvent('aircraft', 11, TS, AIRCRAFT));
         ws.send(encodeScopeEvent('vessels', 6, TS, VESSEL));
         ws.send(encodeScopeEvent('aircraft', 14, TS, AIRCRAFT));
-        ws.send(encodeError('unauthorized', 'API key revoked'));
+        ws.send(encodeErrorFrame('unauthorized', 'API key revoked'));
         ws.close(1008, 'unauthorized');
       },
     });
@@ -181,7 +201,7 @@ describe('runTail against a WebSocket server', () => {
   it('reconnects after close 1001, resumes where it stopped, and continues; Ctrl-C then exits 0', async () => {
     const server = await startServer({
       onConnection: (ws, index) => {
-        ws.send(encodeConnected(['aircraft', 'vessels'], TS));
+        ws.send(encodeConnectedFrame(['aircraft', 'vessels'], TS));
         if (index === 0) {
           ws.send(encodeSnapshot('aircraft', 7, []));
           ws.send(encodeSnapshot('vessels', 3, []));
@@ -216,11 +236,11 @@ describe('runTail against a WebSocket server', () => {
     const server = await startServer({
       onConnection: (ws, index) => {
         if (index === 1) {
-          ws.send(encodeError('bad_request', 'resume: aircraft:8 is ahead of the stream'));
+          ws.send(encodeErrorFrame('bad_request', 'resume: aircraft:8 is ahead of the stream'));
           ws.close(4002, 'bad request');
           return;
         }
-        ws.send(encodeConnected(['aircraft'], TS));
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
         ws.send(encodeSnapshot('aircraft', index === 0 ? 7 : 0, []));
         ws.send(encodeScopeEvent('aircraft', index === 0 ? 8 : 1, TS, AIRCRAFT));
         if (index === 0) ws.close(1012, 'service restart');
@@ -245,7 +265,7 @@ describe('runTail against a WebSocket server', () => {
   it('exits 1 on 4002 when it did not ask to resume', async () => {
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeError('bad_request', 'query string too long'));
+        ws.send(encodeErrorFrame('bad_request', 'query string too long'));
         ws.close(4002, 'bad request');
       },
     });
@@ -259,7 +279,7 @@ describe('runTail against a WebSocket server', () => {
       JSON.stringify({ type: 'snapshot', data: { scope: 'aircraft', seq: 20, part: n, parts: 3, complete, items } });
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeConnected(['aircraft'], TS));
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
         ws.send(part(1, [AIRCRAFT, AIRCRAFT], false));
         ws.send(part(2, [AIRCRAFT], false));
         ws.send(part(3, [AIRCRAFT], true));
@@ -301,7 +321,7 @@ describe('runTail against a WebSocket server', () => {
 
   it('filters scopes client-side, prints raw JSON lines with --json, and asks for no snapshot', async () => {
     const frames = [
-      encodeConnected(['aircraft', 'vessels'], TS),
+      encodeConnectedFrame(['aircraft', 'vessels'], TS),
       encodeSnapshot('aircraft', 1, []),
       encodeSnapshot('vessels', 1, [VESSEL]),
       encodeScopeEvent('aircraft', 2, TS, AIRCRAFT),
@@ -323,7 +343,7 @@ describe('runTail against a WebSocket server', () => {
   it('warns about requested scopes the key does not grant', async () => {
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeConnected(['aircraft'], TS));
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
         ws.close(1008, 'unauthorized');
       },
     });
@@ -335,7 +355,7 @@ describe('runTail against a WebSocket server', () => {
   it('prints a per-scope rate line and colours scopes on a TTY', async () => {
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeConnected(['aircraft', 'alerts'], TS));
+        ws.send(encodeConnectedFrame(['aircraft', 'alerts'], TS));
         for (let seq = 1; seq <= 5; seq++) ws.send(encodeScopeEvent('aircraft', seq, TS, AIRCRAFT));
       },
     });
@@ -354,7 +374,7 @@ describe('runTail against a WebSocket server', () => {
       onConnection: (ws) => {
         ws.send('not json');
         ws.send(JSON.stringify({ type: 'aircraft', seq: -1, ts: 1, data: {} }));
-        ws.send(encodeConnected(['aircraft'], TS));
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
         ws.send(encodeScopeEvent('aircraft', 1, TS, AIRCRAFT));
         ws.close(1008, 'unauthorized');
       },
@@ -386,7 +406,7 @@ describe('runTail against a WebSocket server', () => {
   it('stops with 0 when its reader goes away (EPIPE on stdout)', async () => {
     const server = await startServer({
       onConnection: (ws) => {
-        ws.send(encodeConnected(['aircraft'], TS));
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
         ws.send(encodeScopeEvent('aircraft', 1, TS, AIRCRAFT));
       },
     });

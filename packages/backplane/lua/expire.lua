@@ -49,7 +49,7 @@ for i = 1, #ids do
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
   local seq = redis.call('INCR', KEYS[1])
-  -- Same bytes as encodeEventFrame(scope, seq, now, encodeRemovalData(id, 'expired')) in src/.
+  -- Same bytes as encodeEventFrame(scope, seq, now, encodeRemovalData(id, 'expired')) of @hydra/protocol.
   local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', now)
     .. ',"data":{"id":' .. cjson.encode(id) .. ',"removed":true,"reason":"expired"}}'
   appendHistory(KEYS[4], seq, now, frame, historyMaxItems, historyMaxAge)

@@ -97,7 +97,7 @@ if kind == 'log' then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxItems + 1))
 end
 
--- Same bytes as encodeEventFrame() in src/event-bus.ts.
+-- Same bytes as encodeEventFrame() of @hydra/protocol (packages/protocol/src/frames.ts).
 local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', ts)
   .. ',"data":' .. data .. '}'
 appendHistory(historyKey, seq, ts, frame, historyMaxItems, historyMaxAge)

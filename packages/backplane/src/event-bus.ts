@@ -46,8 +46,9 @@ export interface EventPublisher {
 export interface BusHandler {
   /**
    * One live event. `frame` is the exact wire message a client receives,
-   * `{"type":"<scope>","seq":<n>,"ts":<ms>,"data":{...}}`, built once by the
-   * publish step so gateways forward it without re-serialising. Entity
+   * `{"type":"<scope>","seq":<n>,"ts":<ms>,"data":{...}}` (encodeEventFrame of
+   * @hydra/protocol), built once by the publish step so gateways forward it
+   * without re-serialising. Entity
    * removals (deleted or expired) arrive here like any event.
    */
   onEvent(scope: Scope, seq: number, frame: Buffer): void;
@@ -71,25 +72,3 @@ export interface EventSubscriber {
 }
 
 export type EventBus = EventPublisher & EventSubscriber;
-
-/** Builds the wire frame of a live event (shared by every implementation). */
-export function encodeEventFrame(scope: Scope, seq: number, ts: number, dataJson: string): string {
-  return `{"type":"${scope}","seq":${seq},"ts":${ts},"data":${dataJson}}`;
-}
-
-/**
- * Reads `seq` out of a frame built by encodeEventFrame without parsing JSON.
- * Returns -1 if the frame is not in that shape.
- */
-export function frameSeq(frame: Buffer): number {
-  const at = frame.indexOf('"seq":');
-  if (at < 0) return -1;
-  let seq = 0;
-  let i = at + 6;
-  for (; i < frame.length; i++) {
-    const c = frame[i] as number;
-    if (c < 48 || c > 57) break;
-    seq = seq * 10 + (c - 48);
-  }
-  return i === at + 6 ? -1 : seq;
-}

@@ -30,7 +30,7 @@ type Delivery =
  *   as they must on Redis.
  * - A frame goes to the subscriptions that existed when it was published
  *   (as Redis PUBLISH), minus those closed before delivery.
- * - Frames are Buffers with the bytes of encodeEventFrame(), shared by all
+ * - Frames are Buffers with the bytes of encodeEventFrame() (@hydra/protocol), shared by all
  *   subscribers. Handler exceptions are caught and counted.
  * - onSubscribed fires once, before subscribe() resolves (there is no
  *   reconnect in memory).

@@ -1,6 +1,5 @@
-import type { Scope } from '@hydra/protocol';
+import { encodeEventFrame, type Scope } from '@hydra/protocol';
 import { encodeRemovalData } from './entity-removal.js';
-import { encodeEventFrame } from './event-bus.js';
 import type { EncodedEvent } from './event-data.js';
 import type { HistoryEvent, HistoryRead } from './history-store.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';

@@ -1,9 +1,8 @@
-import { type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
+import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
-import { frameSeq } from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
 import {
   expireScriptKeys,

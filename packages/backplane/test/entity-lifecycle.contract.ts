@@ -1,11 +1,10 @@
-import type { Scope } from '@hydra/protocol';
+import { encodeEventFrame, type Scope } from '@hydra/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Backplane,
   type BusSubscription,
   EXPIRE_BATCH_LIMIT,
   ExpirySweeper,
-  encodeEventFrame,
   encodeRemovalData,
   parseRetention,
 } from '../src/index.js';

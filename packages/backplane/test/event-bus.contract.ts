@@ -1,10 +1,9 @@
-import type { IngestEvent, Scope } from '@hydra/protocol';
+import { encodeEventFrame, type IngestEvent, type Scope } from '@hydra/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BusHandler,
   type BusSubscription,
   type EventBus,
-  encodeEventFrame,
   type KeyStore,
   type PublishedEvent,
   parseRetention,

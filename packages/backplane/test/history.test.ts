@@ -1,7 +1,8 @@
+import { encodeEventFrame } from '@hydra/protocol';
 import { startRedis, type TestRedis } from '@hydra/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeEventFrame, parseRetention, RedisBackplane, redisKeys } from '../src/index.js';
+import { parseRetention, RedisBackplane, redisKeys } from '../src/index.js';
 import { memoryBackplaneFactory, redisBackplaneFactory } from './backplane-fixture.js';
 import { entityLifecycleContract } from './entity-lifecycle.contract.js';
 import { waitFor } from './event-bus.contract.js';

@@ -1,5 +1,7 @@
 export * from './api-key-format.js';
 export * from './close-codes.js';
+export * from './frame-readers.js';
+export * from './frames.js';
 export * from './ingest-body.js';
 export * from './ingest-validation.js';
 export * from './messages.js';

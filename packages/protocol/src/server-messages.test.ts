@@ -1,64 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from './messages.js';
-import { SCOPES } from './scopes.js';
-import {
-  encodeConnected,
-  encodeError,
-  encodeScopeEvent,
-  encodeSnapshot,
-  parseServerMessage,
-} from './server-messages.js';
+import { parseServerMessage } from './server-messages.js';
 
-const scopes = fc.uniqueArray(fc.constantFrom(...SCOPES));
-const scope = fc.constantFrom(...SCOPES);
-const seq = fc.nat();
-const ts = fc.integer({ min: 0, max: 2 ** 45 });
-// Normalised through JSON first: -0 and the like have no JSON spelling of their own.
-const data = fc
-  .dictionary(fc.string(), fc.jsonValue())
-  .map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>);
-
-describe('encode* / parseServerMessage', () => {
-  it('encodes the seed documentation `connected` example byte for byte', () => {
-    const text = encodeConnected(['signals', 'aircraft', 'alerts', 'cyber'], 1710000000000);
-    expect(text).toBe(
-      '{"type":"connected","data":{"scopes":["signals","aircraft","alerts","cyber"],"ts":1710000000000}}',
-    );
-  });
-
-  it('round-trips connected', () => {
-    fc.assert(
-      fc.property(scopes, ts, (s, t) => {
-        expect(parseServerMessage(encodeConnected(s, t))).toEqual({ type: 'connected', data: { scopes: s, ts: t } });
-      }),
-    );
-  });
-
-  it('round-trips error', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...Object.values(ErrorCode)), fc.string(), (code, message) => {
-        expect(parseServerMessage(encodeError(code, message))).toEqual({ type: 'error', data: { code, message } });
-      }),
-    );
-  });
-
-  it('round-trips snapshot and scope events', () => {
-    fc.assert(
-      fc.property(scope, seq, fc.array(data, { maxLength: 5 }), (s, n, items) => {
-        expect(parseServerMessage(encodeSnapshot(s, n, items))).toEqual({
-          type: 'snapshot',
-          data: { scope: s, seq: n, items },
-        });
-      }),
-    );
-    fc.assert(
-      fc.property(scope, seq, ts, data, (s, n, t, d) => {
-        expect(parseServerMessage(encodeScopeEvent(s, n, t, d))).toEqual({ type: s, seq: n, ts: t, data: d });
-      }),
-    );
-  });
-
+// Builders round-trip through parseServerMessage in frames.test.ts.
+describe('parseServerMessage', () => {
   it('keeps fields a newer server may add', () => {
     const msg = parseServerMessage('{"type":"aircraft","seq":1,"ts":1,"data":{"id":"a"},"extra":true}');
     expect(msg).toMatchObject({ extra: true });

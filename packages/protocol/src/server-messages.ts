@@ -3,12 +3,11 @@ import {
   type ConnectedMessage,
   ErrorCode,
   type ErrorMessage,
-  type EventData,
   type ResyncMessage,
   type ServerMessage,
   type SnapshotMessage,
 } from './messages.js';
-import { isScope, type Scope } from './scopes.js';
+import { isScope } from './scopes.js';
 
 const ERROR_CODES: ReadonlySet<unknown> = new Set(Object.values(ErrorCode));
 
@@ -87,27 +86,4 @@ export function parseServerMessage(text: string): ServerMessage {
       return value as unknown as ServerMessage;
     }
   }
-}
-
-/** The `connected` frame: the key's scopes and the server time (epoch ms). */
-export function encodeConnected(scopes: readonly Scope[], ts: number): string {
-  const message: ConnectedMessage = { type: 'connected', data: { scopes: [...scopes], ts } };
-  return JSON.stringify(message);
-}
-
-/** An `error` frame, sent before a close the client should understand. */
-export function encodeError(code: ErrorCode, message: string): string {
-  const frame: ErrorMessage = { type: 'error', data: { code, message } };
-  return JSON.stringify(frame);
-}
-
-/** A `snapshot` frame: the state of `scope` at `seq`. */
-export function encodeSnapshot(scope: Scope, seq: number, items: readonly EventData[]): string {
-  const message: SnapshotMessage = { type: 'snapshot', data: { scope, seq, items: [...items] } };
-  return JSON.stringify(message);
-}
-
-/** A live event frame `{type: scope, seq, ts, data}`, serialised once and fanned out as is. */
-export function encodeScopeEvent(scope: Scope, seq: number, ts: number, data: EventData): string {
-  return JSON.stringify({ type: scope, seq, ts, data });
 }
