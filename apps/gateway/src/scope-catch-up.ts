@@ -6,8 +6,8 @@ import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
 import { retryBounded } from './retry.js';
-import { REPLAY_BATCH, type SequenceFollower } from './sequence-follower.js';
 import { ScopeWaiters } from './scope-waiters.js';
+import { REPLAY_BATCH, type SequenceFollower } from './sequence-follower.js';
 import type { Session } from './session.js';
 import type { SnapshotCache, SnapshotFrame } from './snapshot-cache.js';
 
@@ -239,7 +239,7 @@ export class ScopeCatchUp {
   /** Resynchronises every client of the scope that is waiting or following live events, once each. */
   resyncAll(): void {
     const affected = new Set<Session>();
-    this.waiters.forEach((session) => affected.add(session));
+    for (const session of this.waiters.sessions()) affected.add(session);
     for (const session of this.deps.sessionsOf(this.scope)) {
       if (!session.closed && session.ws?.isSubscribed(this.topic)) affected.add(session);
     }

@@ -76,9 +76,9 @@ export class ScopeWaiters {
     return stuck;
   }
 
-  /** Calls `visit` for each waiting session (closed ones included). */
-  forEach(visit: (session: Session) => void): void {
-    for (const w of this.waiters) visit(w.session);
+  /** Every waiting session (closed ones included). */
+  *sessions(): Iterable<Session> {
+    for (const w of this.waiters) yield w.session;
   }
 
   clear(): void {
