@@ -1,17 +1,8 @@
-import type { Session } from './session.js';
+import type { PacedClient, PendingBatch } from './paced-client.js';
 
 /** The pacer's budget per client: half the hard per-client limit, so a paced part never nears it. */
 export function pacedBudget(maxBufferedBytes: number): number {
   return Math.floor(maxBufferedBytes / 2);
-}
-
-/** A batch of frames waiting for a client's backlog to shrink, and what to do once all are handed over. */
-export interface PendingBatch {
-  readonly frames: readonly Buffer[];
-  /** Index of the next frame to hand to uWS. */
-  next: number;
-  /** Called once every frame is handed to uWS (true), or when the session closes first (false). */
-  readonly then: (sent: boolean) => void;
 }
 
 /**
@@ -42,7 +33,7 @@ export class PacedSender {
   ) {}
 
   /** Whether `bytes` more would fit the session's budget now (and nothing waits before them). */
-  fits(session: Session, bytes: number): boolean {
+  fits(session: PacedClient, bytes: number): boolean {
     const ws = session.ws;
     return ws !== null && session.outbox === null && ws.getBufferedAmount() + bytes <= this.budgetBytes;
   }
@@ -52,7 +43,7 @@ export class PacedSender {
    * was handed to uWS now; otherwise the rest is queued, false is returned,
    * and `then` runs once the last frame is handed over (or the session closes).
    */
-  send(session: Session, frames: readonly Buffer[], then: (sent: boolean) => void): boolean {
+  send(session: PacedClient, frames: readonly Buffer[], then: (sent: boolean) => void): boolean {
     const ws = session.ws;
     if (!ws || session.closed) return true;
     if (session.outbox === null) {
@@ -72,7 +63,7 @@ export class PacedSender {
   }
 
   /** The same as `send`, as a promise: resolves true once every frame is handed over, false if the session closed. */
-  sendAsync(session: Session, frames: readonly Buffer[]): Promise<boolean> {
+  sendAsync(session: PacedClient, frames: readonly Buffer[]): Promise<boolean> {
     return new Promise((resolve) => {
       if (!session.ws || session.closed) resolve(false);
       else if (this.send(session, frames, resolve)) resolve(true);
@@ -80,7 +71,7 @@ export class PacedSender {
   }
 
   /** uWS's `drain` for this session's socket: hands over what now fits, and continues finished batches. */
-  onDrain(session: Session): void {
+  onDrain(session: PacedClient): void {
     const box = session.outbox;
     if (box === null || session.closed) return;
     while (box.length > 0) {
@@ -96,14 +87,14 @@ export class PacedSender {
   }
 
   /** The session closed: its waiting batches are dropped and told so. */
-  abandon(session: Session): void {
+  abandon(session: PacedClient): void {
     const box = session.outbox;
     session.outbox = null;
     if (box) for (const batch of box) batch.then(false);
   }
 
   /** Hands frames from `from` to uWS while they fit the budget; returns the index of the first not handed. */
-  private push(session: Session, frames: readonly Buffer[], from: number): number {
+  private push(session: PacedClient, frames: readonly Buffer[], from: number): number {
     const ws = session.ws;
     if (!ws) return from;
     let i = from;

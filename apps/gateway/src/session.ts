@@ -1,5 +1,5 @@
 import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
-import type { PendingBatch } from './paced-sender.js';
+import type { PendingBatch } from './paced-client.js';
 import type { WebSocket } from './uws.js';
 
 /** Why a connection is upgraded only to be told it cannot be served: an `error`, then this close code. */
@@ -83,7 +83,7 @@ export class Session {
   stalls = 0;
   /** Data messages received from the client (it should send none). */
   clientMessages = 0;
-  /** Times a paced snapshot or replay fell behind the ring and continued from history (scope-stream.ts). */
+  /** Times a paced snapshot or replay fell behind the ring and continued from history (scope-catch-up.ts). */
   catchUps = 0;
   ws: WebSocket<SocketData> | null = null;
   /** Batches waiting for the client to read (paced-sender.ts); null when none is. */
