@@ -28,7 +28,8 @@ export default class ProgressReporter {
   }
 
   onTestRunStart(specifications) {
-    this.#write({ event: 'run-start', files: specifications.length });
+    const files = specifications.map((s) => ({ project: s.project.name, file: relative(this.#root, s.moduleId) }));
+    this.#write({ event: 'run-start', files: files.length, list: files });
   }
 
   onTestModuleStart(testModule) {
@@ -60,7 +61,8 @@ export default class ProgressReporter {
     });
   }
 
-  onTestRunEnd(_modules, _errors, reason) {
-    this.#write({ event: 'run-end', reason });
+  onTestRunEnd(testModules, _errors, reason) {
+    // Every file that ran, also those that failed to load (they have no file-start or file-end).
+    this.#write({ event: 'run-end', reason, ran: testModules.map((m) => relative(this.#root, m.moduleId)) });
   }
 }

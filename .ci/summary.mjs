@@ -44,6 +44,26 @@ if (existsSync(reportPath)) {
 } else {
   failed = 1;
 }
+// Every file vitest was given must have run: a pool error in one project makes vitest drop the projects after
+// it (sequence.groupOrder) with no failed test to show for them.
+if (progressPath && existsSync(progressPath)) {
+  const planned = new Map();
+  const ended = new Set();
+  for (const line of readFileSync(progressPath, 'utf8').split('\n')) {
+    let record;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (record.event === 'run-start') for (const f of record.list ?? []) planned.set(f.file, f.project);
+    if (record.event === 'file-end') ended.add(record.file);
+    if (record.event === 'run-end') for (const file of record.ran ?? []) ended.add(file);
+  }
+  const neverRan = [...planned].filter(([file]) => !ended.has(file));
+  for (const [file, project] of neverRan) console.log(`never ran: ${file} (project ${project})`);
+  failed += neverRan.length;
+}
 if (testExit === STALLED_EXIT) failed += 1;
 if (failed === 0 && testExit !== '0') failed = 1;
 if (lintFailed === '1') failed += 1;

@@ -6,7 +6,7 @@
  * keeps making progress is left alone and its exit status passed on.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,30 @@ describe('.ci/watchdog.mjs', () => {
     expect(out.code).toBe(3);
     expect(out.ms).toBeGreaterThan(2000);
   }, 30_000);
+
+  it('summary: a file vitest was given that never ran (a later project dropped) counts as failed', () => {
+    const progress = join(dir, 'dropped.ndjson');
+    const lines = [
+      {
+        event: 'run-start',
+        files: 2,
+        list: [
+          { project: 'main', file: 'a.test.ts' },
+          { project: 'solo', file: 'b.test.ts' },
+        ],
+      },
+      { event: 'file-start', project: 'main', file: 'a.test.ts' },
+      { event: 'test-end', file: 'a.test.ts', name: 'x', state: 'passed' },
+      { event: 'file-end', project: 'main', file: 'a.test.ts', state: 'passed' },
+      { event: 'run-end', reason: 'passed', ran: ['a.test.ts'] },
+    ];
+    writeFileSync(progress, lines.map((l) => JSON.stringify({ t: Date.now(), ...l })).join('\n'));
+    const summary = spawnSync(process.execPath, [SUMMARY, join(dir, 'absent.json'), '0', '0', progress], {
+      encoding: 'utf8',
+    });
+    expect(summary.stdout.trim().split('\n')).toEqual(['never ran: b.test.ts (project solo)', '1 passed, 1 failed']);
+    expect(summary.status).toBe(1);
+  });
 
   it('refuses to run without a progress file or a command', () => {
     const r = spawnSync(process.execPath, [WATCHDOG, '--stall', '1', '--', 'true'], { encoding: 'utf8' });
