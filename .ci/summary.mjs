@@ -61,7 +61,7 @@ if (progressPath && existsSync(progressPath)) {
     if (record.event === 'run-end') for (const file of record.ran ?? []) ended.add(file);
   }
   const neverRan = [...planned].filter(([file]) => !ended.has(file));
-  for (const [file, project] of neverRan) console.log(`never ran: ${file} (project ${project})`);
+  for (const [file, project] of neverRan) console.log(`never finished: ${file} (project ${project})`);
   failed += neverRan.length;
 }
 if (testExit === STALLED_EXIT) failed += 1;
