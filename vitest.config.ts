@@ -27,6 +27,11 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Bounds the end of a worker (SIGTERM, then SIGKILL) and vitest's own close at exit. It cannot bound a
+    // worker that stops answering after its last test (vitest waits for its teardown reply first, with no
+    // limit): tests never block their worker synchronously for long (no sync child process without a
+    // timeout), and .ci/watchdog.mjs stops a run that makes no progress.
+    teardownTimeout: 10_000,
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     projects: [

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,23 +18,30 @@ import { untilWholeStream } from './whole-stream.js';
 describe('pnpm start on a fresh clone', () => {
   let dir: string;
   let group: number | undefined;
+  // Stops the clone or install when the hook times out: it would go on writing into the directory removed below.
+  const setup = new AbortController();
 
   // Asynchronous, so the test worker keeps answering vitest while the clone installs and builds.
   beforeAll(async () => {
     const run = promisify(execFile);
     dir = mkdtempSync(join(tmpdir(), 'hydra-fresh-'));
-    await run('git', ['clone', '--quiet', REPO_ROOT, dir]);
+    await run('git', ['clone', '--quiet', REPO_ROOT, dir], { signal: setup.signal, killSignal: 'SIGKILL' });
     await run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent'], {
       cwd: dir,
       maxBuffer: 64 * 1024 * 1024,
+      signal: setup.signal,
+      killSignal: 'SIGKILL',
     });
   }, 240_000);
-  afterAll(() => {
+  afterAll(async () => {
+    setup.abort();
     // A failed test may leave the group running; it has exited on success (ESRCH).
     try {
       if (group) process.kill(-group, 'SIGKILL');
     } catch {}
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    // Asynchronous too: removing a whole node_modules tree synchronously would block the worker (under load,
+    // past vitest's RPC timeout, and vitest then drops the projects after this one).
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
   it('prints a working demo key and stream URL, streams every scope, and exits 0 on SIGINT', async () => {

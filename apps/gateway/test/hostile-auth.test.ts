@@ -178,6 +178,7 @@ describe('brute force of keys and key-state disclosure', () => {
         cwd: REPO_ROOT,
         env: { ...process.env, HYDRA_REDIS_URL: f.redis.url },
         encoding: 'utf8',
+        timeout: 20_000, // synchronous: never block the test worker without a bound
       },
     );
     expect(cli.status).toBe(2);
