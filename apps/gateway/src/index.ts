@@ -2,5 +2,6 @@ export { ConfigError } from '@hydra/config';
 export * from './config.js';
 export * from './gateway.js';
 export * from './logger.js';
+export * from './bus-drops.js';
 export * from './metrics.js';
 export { isNativeBuild, loadUws } from './uws.js';

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const logger = createLogger({ level: config.logLevel, base: { service: 'publisher' } });
+  const logger = createLogger({ level: config.logLevel });
   const registry = createPublisherRegistry();
   const backplane: Backplane =
     config.redisUrl === undefined
