@@ -9,7 +9,6 @@ import {
   reportBusDrops,
 } from '@hydra/gateway';
 import { SCOPES } from '@hydra/protocol';
-import { createLogger, guardStdio, Shutdown, type ShutdownStep } from '@hydra/runtime';
 import {
   createDemoFeed,
   createIngestServer,
@@ -19,6 +18,7 @@ import {
   ConfigError as PublisherConfigError,
   parsePublisherConfig,
 } from '@hydra/publisher';
+import { createLogger, guardStdio, Shutdown, type ShutdownStep } from '@hydra/runtime';
 
 /**
  * `pnpm start`: the whole product in one process for a first look — gateway

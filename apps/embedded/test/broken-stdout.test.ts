@@ -21,7 +21,13 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 async function start(script: string, env: Record<string, string>, ready: string) {
   const child: Child = spawn(process.execPath, [script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, HYDRA_HOST: '127.0.0.1', HYDRA_LOG_LEVEL: 'debug', HYDRA_DRAIN_MS: String(DRAIN_MS), ...env },
+    env: {
+      ...process.env,
+      HYDRA_HOST: '127.0.0.1',
+      HYDRA_LOG_LEVEL: 'debug',
+      HYDRA_DRAIN_MS: String(DRAIN_MS),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | string | null>((resolve) =>
@@ -83,7 +89,9 @@ describe('a process whose stdout and stderr reader is gone', () => {
     );
     closeReaders(child);
     // Connects and refusals log (debug and info): each of these writes meets the closed pipe.
-    const refused = new StreamClient(`ws://127.0.0.1:${line.port}/v1/stream?apiKey=hydra_k1_not-a-real-key-000000000000`);
+    const refused = new StreamClient(
+      `ws://127.0.0.1:${line.port}/v1/stream?apiKey=hydra_k1_not-a-real-key-000000000000`,
+    );
     expect((await refused.closed).code).toBe(1008);
     const client = new StreamClient(`ws://127.0.0.1:${line.port}/v1/stream?apiKey=${encodeURIComponent(key)}`);
     await client.waitFor((m) => m.type === 'snapshot');
@@ -121,7 +129,9 @@ describe('a process whose stdout and stderr reader is gone', () => {
     );
     closeReaders(child);
     expect(await status(`http://127.0.0.1:${line.adminPort}/healthz`)).toBe(200);
-    const refused = new StreamClient(`ws://127.0.0.1:${line.port}/v1/stream?apiKey=hydra_k1_not-a-real-key-000000000000`);
+    const refused = new StreamClient(
+      `ws://127.0.0.1:${line.port}/v1/stream?apiKey=hydra_k1_not-a-real-key-000000000000`,
+    );
     expect((await refused.closed).code).toBe(1008);
     const post = await fetch(`http://127.0.0.1:${line.ingestPort}/v1/events`, {
       method: 'POST',

@@ -1,7 +1,7 @@
 export { ConfigError } from '@hydra/config';
+export * from './bus-drops.js';
 export * from './config.js';
 export * from './gateway.js';
 export * from './logger.js';
-export * from './bus-drops.js';
 export * from './metrics.js';
 export { isNativeBuild, loadUws } from './uws.js';

@@ -48,7 +48,13 @@ describe('bus messages the gateway drops', () => {
     expect(await dropped('malformed')).toBe(2);
     expect(await dropped('handler_error')).toBe(0);
     const line = await gw.waitForLog((l) => l.msg === 'dropped a malformed bus message');
-    expect(line).toMatchObject({ level: 40, component: 'bus', reason: 'malformed', channel: 'events', scope: 'alerts' });
+    expect(line).toMatchObject({
+      level: 40,
+      component: 'bus',
+      reason: 'malformed',
+      channel: 'events',
+      scope: 'alerts',
+    });
     expect(line.bytes).toBe(garbage.length);
     // Logged by size and channel, never by content; the second drop falls in the same log window.
     expect(JSON.stringify(gw.logs)).not.toContain(garbage);

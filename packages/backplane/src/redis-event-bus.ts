@@ -214,7 +214,8 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.subscribe(...this.#channels).then(
       () => {
         if (this.#down || generation !== this.#generation) return;
-        for (const handler of this.#active) this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
+        for (const handler of this.#active)
+          this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
       },
       () => {
         // The connection dropped again; its next 'ready' retries.

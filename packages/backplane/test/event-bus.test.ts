@@ -73,7 +73,12 @@ describe('MemoryEventBus', () => {
     await backplane.bus.publish([{ scope: 'signals', data: { n: 1 } }]);
     await waitFor(() => recorder.events.length === 1, 5_000, 'the event');
     expect(drops).toEqual([
-      expect.objectContaining({ reason: 'handler_error', channel: 'events', scope: 'signals', error: expect.any(Error) }),
+      expect.objectContaining({
+        reason: 'handler_error',
+        channel: 'events',
+        scope: 'signals',
+        error: expect.any(Error),
+      }),
     ]);
     await backplane.close();
   });
@@ -145,7 +150,13 @@ describe('RedisEventBus on Redis specifically', () => {
       { reason: 'malformed', channel: 'events', scope: 'alerts', bytes: 19, error: undefined },
       { reason: 'malformed', channel: 'control', bytes: 8, error: undefined },
       { reason: 'handler_error', channel: 'control', bytes: 35, error: 'revocation handler bug' },
-      { reason: 'handler_error', channel: 'events', scope: 'alerts', bytes: recorder.events[0]?.frame.length, error: 'event handler bug' },
+      {
+        reason: 'handler_error',
+        channel: 'events',
+        scope: 'alerts',
+        bytes: recorder.events[0]?.frame.length,
+        error: 'event handler bug',
+      },
     ]);
     expect(bus.stats).toEqual({ droppedMessages: 2, handlerErrors: 2 });
   });
