@@ -141,4 +141,26 @@ describe('a process whose stdout and stderr reader is gone', () => {
     expect(post.status).toBe(200);
     expect(await interrupt(child, exited)).toBe(0);
   });
+
+  it('CLI: `hydra keys create … | (reader gone)` still creates the key and exits 0, without an EPIPE crash', async () => {
+    const before = (await keys.list()).length;
+    const child: Child = spawn(
+      process.execPath,
+      ['apps/publisher/dist/cli.js', 'keys', 'create', '--scopes', 'signals', '--name', 'piped', '--json'],
+      { cwd: REPO_ROOT, env: { ...process.env, HYDRA_REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal)),
+    );
+    child.stdout.destroy(); // the reader is gone before the command prints its key
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain('EPIPE');
+    const created = (await keys.list()).filter((r) => r.name === 'piped');
+    expect(created).toHaveLength(1);
+    expect((await keys.list()).length).toBe(before + 1);
+  });
 });
