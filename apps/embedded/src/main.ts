@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { type Backplane, createBackplane } from '@hydra/backplane';
+import { type Backplane, type CreatedKey, createBackplane } from '@hydra/backplane';
 import {
-  createLogger,
   Gateway,
   ConfigError as GatewayConfigError,
   GatewayMetrics,
   type Logger,
   parseGatewayConfig,
+  reportBusDrops,
 } from '@hydra/gateway';
 import { SCOPES } from '@hydra/protocol';
 import {
@@ -18,6 +18,7 @@ import {
   ConfigError as PublisherConfigError,
   parsePublisherConfig,
 } from '@hydra/publisher';
+import { createLogger, guardStdio, Shutdown, type ShutdownStep } from '@hydra/runtime';
 
 /**
  * `pnpm start`: the whole product in one process for a first look — gateway
@@ -47,41 +48,28 @@ interface Running {
   gateway: Gateway | null;
   ingest: IngestServer | null;
   feed: DemoFeed | null;
-  demoKeyId: string | null;
+  /** The demo key's creation, from the moment it is sent to the backplane (it may land after a signal). */
+  demoKey: Promise<CreatedKey> | null;
   drainMs: number;
 }
 
 async function main(): Promise<void> {
+  // A closed stdout or stderr (`pnpm start | cat`, then Ctrl-C) drops output; it never ends or hangs the process.
+  guardStdio();
   const running: Running = {
     logger: null,
     backplane: null,
     gateway: null,
     ingest: null,
     feed: null,
-    demoKeyId: null,
+    demoKey: null,
     drainMs: 0,
   };
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.logger?.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      running.logger?.error('shutdown watchdog fired');
-      process.exit(1);
-    }, running.drainMs + 10_000).unref();
-    shutDown(running)
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        running.logger?.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  // `on`, not `once`: a terminal's Ctrl-C signals the whole group and pnpm then forwards a
-  // second SIGINT to its child (this process, via `exec` in the start script); a repeat
-  // joins the shutdown already running instead of killing the process by default action.
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const shutdown = new Shutdown({
+    logger: () => running.logger,
+    watchdogMs: () => running.drainMs + 10_000,
+    steps: shutdownSteps(running),
+  }).handleSignals();
 
   // The embedded mode's own defaults: demo feed on, a short drain (few local clients).
   const env: NodeJS.ProcessEnv = { HYDRA_DRAIN_MS: '2000', HYDRA_DEMO_FEED: 'true', ...process.env };
@@ -104,17 +92,18 @@ async function main(): Promise<void> {
     throw err;
   }
   running.drainMs = gatewayConfig.drainMs;
-  const logger = createLogger(gatewayConfig.logLevel);
+  const logger = createLogger({ service: 'embedded', level: gatewayConfig.logLevel });
   running.logger = logger;
   const metrics = new GatewayMetrics();
   const backplane: Backplane = createBackplane(
     gatewayConfig.redisUrl === undefined
-      ? { kind: 'memory', retention: gatewayConfig.retention }
+      ? { kind: 'memory', retention: gatewayConfig.retention, onBusDrop: reportBusDrops(metrics, logger) }
       : {
           kind: 'redis',
           url: gatewayConfig.redisUrl,
           retention: gatewayConfig.retention,
           connectionEvents: metrics.redisClient,
+          onBusDrop: reportBusDrops(metrics, logger),
         },
   );
   running.backplane = backplane;
@@ -122,7 +111,7 @@ async function main(): Promise<void> {
   try {
     const gateway = await Gateway.start({ config: gatewayConfig, backplane, logger, metrics });
     running.gateway = gateway;
-    if (stopping) return; // a signal during the start: its shutdown stops what is up
+    if (shutdown.begun) return; // a signal during the start: its shutdown stops what is up
     const ingest = createIngestServer({
       backplane,
       config: publisherConfig,
@@ -134,13 +123,15 @@ async function main(): Promise<void> {
     const ingestHost =
       publisherConfig.ingestToken === undefined || generatedIngestToken !== undefined ? '127.0.0.1' : '0.0.0.0';
     const ingestAddress = await ingest.listen(publisherConfig.port, ingestHost);
-    const created = await backplane.keys.create({
+    if (shutdown.begun) return;
+    // Held as a promise: a signal during the creation must still see, and revoke, the key it creates.
+    running.demoKey = backplane.keys.create({
       scopes: [...SCOPES],
       name: DEMO_KEY_NAME,
       ...(backplane.kind === 'redis' ? { ttlSeconds: DEMO_KEY_TTL_SECONDS } : {}),
     });
-    running.demoKeyId = created.record.id;
-    if (stopping) return;
+    const created = await running.demoKey;
+    if (shutdown.begun) return;
     const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
     running.feed = feed;
     feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
@@ -174,36 +165,38 @@ async function main(): Promise<void> {
     process.stdout.write(`${banner}\n`);
     logger.info({ port: gateway.port, adminPort: gateway.adminPort, ingestPort: ingestAddress.port }, 'embedded ready');
   } catch (err) {
-    if (stopping) return;
-    stopping = true;
+    if (shutdown.begun) return; // a signal meanwhile: its shutdown runs and exits 0
     logger.fatal({ err }, 'failed to start');
-    await shutDown(running).catch(() => undefined);
-    process.exit(1);
+    await shutdown.run('start failed', 1);
   }
 }
 
 /**
- * Stops what `running` holds, in order: demo feed, gateway (clients get
- * 1001), ingest; then, whatever failed before, revokes the demo key (after
- * the drain, so this process's clients got their 1001; other gateways on
- * this Redis close theirs with 1008) and closes the backplane. Rejects with
- * the first failure, once everything was attempted.
+ * The shutdown of what `running` holds, in order: demo feed, gateway (stop
+ * accepting, clients drained with 1001), ingest; then, whatever failed
+ * before, the demo key is revoked (after the drain, so this process's
+ * clients got their 1001; other gateways on this Redis close theirs with
+ * 1008), once its creation settled if a signal came while it was on its
+ * way; last, the backplane closes.
  */
-async function shutDown(running: Running): Promise<void> {
-  const { logger, backplane } = running;
-  try {
-    await running.feed?.stop();
-    await running.gateway?.shutdown();
-    await running.ingest?.close();
-  } finally {
-    if (backplane && running.demoKeyId !== null) {
-      const keyId = running.demoKeyId;
-      await backplane.keys.revoke(keyId).catch((err: unknown) => {
-        logger?.warn({ err, keyId }, 'could not revoke the demo key; it expires by itself');
-      });
-    }
-    await backplane?.close();
-  }
+function shutdownSteps(running: Running): ShutdownStep[] {
+  return [
+    { name: 'demo feed', run: () => running.feed?.stop() },
+    { name: 'gateway', run: () => running.gateway?.shutdown() },
+    { name: 'ingest', run: () => running.ingest?.close() },
+    {
+      name: 'demo key',
+      run: async () => {
+        const created = await running.demoKey?.catch(() => null);
+        if (!created || !running.backplane) return;
+        const keyId = created.record.id;
+        await running.backplane.keys.revoke(keyId).catch((err: unknown) => {
+          running.logger?.warn({ err, keyId }, 'could not revoke the demo key; it expires by itself');
+        });
+      },
+    },
+    { name: 'backplane', run: () => running.backplane?.close() },
+  ];
 }
 
 void main();

@@ -1,5 +1,13 @@
+import { connect } from 'node:net';
 import { RedisKeyStore } from '@hydra/backplane';
-import { type ServiceProcess, StreamClient, spawnService, startRedis, type TestRedis } from '@hydra/test-support';
+import {
+  freePort,
+  type ServiceProcess,
+  StreamClient,
+  spawnService,
+  startRedis,
+  type TestRedis,
+} from '@hydra/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { untilWholeStream } from './whole-stream.js';
 
@@ -75,4 +83,57 @@ describe('the embedded process on Redis', () => {
     expect(mentions.map((l) => l.msg)).toEqual([expect.stringMatching(/Ingest token/)]);
     expect(service.stderr()).not.toContain(token);
   }, 60_000);
+
+  it('revokes the demo key when a SIGINT arrives while the key is being created', async () => {
+    const admin = redis.client();
+    const store = new RedisKeyStore(admin);
+    const ingestPort = await freePort();
+    await admin.flushall(); // no key of the test before
+    // Writes wait at Redis (reads, SUBSCRIBE and the start go on): the key's creation is sent but cannot land yet.
+    await admin.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+    try {
+      embedded = spawnService('apps/embedded/dist/main.js', {
+        HYDRA_REDIS_URL: redis.url,
+        HYDRA_INGEST_TOKEN: 'race-test-token-0123456789',
+        HYDRA_HOST: '127.0.0.1',
+        HYDRA_PORT: '0',
+        HYDRA_ADMIN_PORT: '0',
+        HYDRA_PUBLISHER_PORT: String(ingestPort),
+        HYDRA_DRAIN_MS: '200',
+      });
+      const service = embedded;
+      await service.waitForLog((l) => l.msg === 'listening');
+      // Ingest listens right before the key is created: once it accepts, the creation is on its way to Redis.
+      await untilAccepting(ingestPort);
+      service.kill('SIGINT');
+      await service.waitForLog((l) => l.msg === 'shutting down');
+      expect(service.logs.some((l) => l.msg === 'embedded ready')).toBe(false);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE');
+    }
+    expect(await embedded.exited).toBe(0);
+    // The creation landed after the signal; the shutdown waited for it and revoked the key.
+    const demoKeys = (await store.list()).filter((r) => r.name === 'demo (pnpm start)');
+    expect(demoKeys).toHaveLength(1);
+    expect(demoKeys[0]?.revokedAt).toEqual(expect.any(Number));
+    admin.disconnect();
+  }, 60_000);
 });
+
+/** Resolves once a TCP connection to the port on loopback succeeds (retrying refusals, bounded). */
+async function untilAccepting(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (accepted) return;
+    if (performance.now() > deadline) throw new Error(`port ${port} never accepted`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

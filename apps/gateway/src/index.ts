@@ -1,4 +1,5 @@
 export { ConfigError } from '@hydra/config';
+export * from './bus-drops.js';
 export * from './config.js';
 export * from './gateway.js';
 export * from './logger.js';

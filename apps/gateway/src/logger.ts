@@ -1,20 +1,13 @@
-import { type Logger, pino } from 'pino';
+import { createLogger as createProcessLogger, type Logger } from '@hydra/runtime';
+import type { DestinationStream } from 'pino';
 import type { LogLevel } from './config.js';
 
 export type { Logger };
 
 /**
- * The root logger. API keys never reach it: request data is logged by field,
- * never whole, and these paths are redacted as a second line of defence.
+ * The gateway's root logger: @hydra/runtime's, with its one redaction list
+ * (API keys never reach it: request data is logged by field, never whole).
  */
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = {
-    level,
-    base: { service: 'hydra-gateway' },
-    redact: {
-      paths: ['apiKey', 'key', '*.apiKey', '*.key', 'headers["x-api-key"]', 'token', '*.token'],
-      censor: '[redacted]',
-    },
-  };
-  return destination ? pino(options, destination) : pino(options);
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return createProcessLogger({ service: 'hydra-gateway', level, ...(destination ? { destination } : {}) });
 }

@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { type Backplane, createBackplane } from '@hydra/backplane';
 import { ConfigError } from '@hydra/config';
+import { guardStdio, Shutdown } from '@hydra/runtime';
+import { reportBusDrops } from './bus-drops.js';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
@@ -12,37 +14,30 @@ import { GatewayMetrics } from './metrics.js';
  * gateway started: nothing was held but the Redis connections, which are
  * closed), 1 on bad configuration or a failed start.
  *
- * The signal handlers are installed before anything asynchronous starts, so
- * a signal at any point of the start-up ends in a clean exit 0, never in the
- * default "killed by SIGTERM" (Kubernetes may stop a pod that just started).
+ * The signal handlers (the one Shutdown of @hydra/runtime) are installed
+ * before anything asynchronous starts, so a signal at any point of the
+ * start-up ends in a clean exit 0, never in the default "killed by SIGTERM"
+ * (Kubernetes may stop a pod that just started).
  */
 async function main(): Promise<void> {
   keepYoungGenerationSmall();
+  // A closed stdout or stderr (`| cat` whose reader is gone) drops output; it never ends or hangs the process.
+  guardStdio();
   let logger: Logger | null = null;
   let backplane: Backplane | null = null;
   let gateway: Gateway | null = null;
   let drainMs = 0;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger?.info({ signal, started: gateway !== null }, 'shutting down');
-    // Watchdog: never outlive the drain window by much, whatever hangs.
-    setTimeout(() => {
-      logger?.error('shutdown watchdog fired');
-      process.exit(1);
-    }, drainMs + 10_000).unref();
-    // Not started yet: no client was admitted, so no limiter slot is held; releasing is closing Redis.
-    (gateway?.shutdown() ?? Promise.resolve())
-      .then(() => backplane?.close())
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        logger?.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Stop accepting and drain (the gateway: readiness fails, clients get 1001, limiter slots released),
+  // then close the backplane. Not started yet: no client was admitted, so no limiter slot is held.
+  const shutdown = new Shutdown({
+    logger: () => logger,
+    // Never outlive the drain window by much, whatever hangs.
+    watchdogMs: () => drainMs + 10_000,
+    steps: [
+      { name: 'gateway', run: () => gateway?.shutdown() },
+      { name: 'backplane', run: () => backplane?.close() },
+    ],
+  }).handleSignals();
 
   let config: ReturnType<typeof parseGatewayConfig>;
   try {
@@ -69,18 +64,19 @@ async function main(): Promise<void> {
     url: config.redisUrl,
     retention: config.retention,
     connectionEvents: metrics.redisClient,
+    onBusDrop: reportBusDrops(metrics, logger),
   });
   let started: Gateway;
   try {
     started = await Gateway.start({ config, backplane, logger, metrics });
   } catch (err) {
-    if (stopping) return; // a signal arrived meanwhile: its handler closes the backplane and exits 0
-    logger.fatal({ err }, 'gateway failed to start');
-    await backplane.close().catch(() => undefined);
-    process.exit(1);
+    // A signal arrived meanwhile: its shutdown closes the backplane and exits 0.
+    if (!shutdown.begun) logger.fatal({ err }, 'gateway failed to start');
+    await shutdown.run('start failed', 1);
+    return;
   }
-  if (stopping) {
-    // A signal arrived during the start: the handler is closing the backplane; stop serving too.
+  if (shutdown.begun) {
+    // A signal arrived during the start: the shutdown is closing the backplane; stop serving too.
     void started.shutdown().catch(() => undefined);
     return;
   }

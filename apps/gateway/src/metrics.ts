@@ -1,3 +1,4 @@
+import { BUS_DROP_REASONS } from '@hydra/backplane';
 import { RedisClientMetrics, registerProcessMetrics } from '@hydra/metrics';
 import { SCOPES } from '@hydra/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -57,6 +58,12 @@ export class GatewayMetrics {
     name: 'hydra_bus_gaps_total',
     help: 'Sequence gaps detected on the backplane subscription (events possibly missed), by scope.',
     labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly busMessagesDropped = new Counter({
+    name: 'hydra_bus_messages_dropped_total',
+    help: 'Backplane messages dropped (malformed) or that a handler threw on (handler_error), by reason.',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly resyncs = new Counter({
@@ -192,6 +199,7 @@ export class GatewayMetrics {
     if (options.defaultMetrics !== false) {
       registerProcessMetrics(this.registry, 'hydra_gateway_');
     }
+    for (const reason of BUS_DROP_REASONS) this.busMessagesDropped.inc({ reason }, 0);
     for (const scope of SCOPES) {
       this.messagesDelivered.inc({ scope }, 0);
       this.bytesDelivered.inc({ scope }, 0);

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
+import { guardStdio } from '@hydra/runtime';
 import { streamOutput } from './cli/output.js';
 import { runCli } from './cli/run.js';
 import { tailCommand } from './cli/tail-command.js';
 
 /** `hydra` — the admin CLI (`pnpm hydra …` from the repository root). */
 const argv = process.argv.slice(2);
+// A closed stdout or stderr (`hydra keys list | head -1`) drops output instead of crashing with EPIPE: a
+// command still finishes with its exit code; `tail`, whose output is its whole job, ends at once.
+guardStdio((stream) => {
+  if (stream === 'stdout' && argv[0] === 'tail') process.exit(0);
+});
 const code =
   argv[0] === 'tail'
     ? await tailCommand(argv.slice(1), process.env)

@@ -17,4 +17,3 @@ export { type IngestBatchReply, type IngestOutcome, ingestBody } from './ingest.
 export { createIngestServer, type IngestServer, type IngestServerOptions } from './ingest-server.js';
 export { type CreateLoggerOptions, createLogger, type Logger } from './logger.js';
 export { createIngestMetrics, createPublisherRegistry, type IngestMetrics } from './metrics.js';
-export { createShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.js';

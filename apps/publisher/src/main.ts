@@ -1,11 +1,11 @@
 import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
 import { RedisClientMetrics } from '@hydra/metrics';
+import { guardStdio, Shutdown } from '@hydra/runtime';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
 import { createDemoFeed } from './demo/demo-feed.js';
 import { createIngestServer } from './ingest-server.js';
 import { createLogger } from './logger.js';
 import { createPublisherRegistry } from './metrics.js';
-import { createShutdown } from './shutdown.js';
 
 /** Longest a SIGTERM may take before the process gives up and exits 1 (inside Kubernetes' default 30 s). */
 const SHUTDOWN_WATCHDOG_MS = 20_000;
@@ -14,6 +14,8 @@ const REQUEST_GRACE_MS = 10_000;
 const RETENTION_CHECK_MS = 30_000;
 
 async function main(): Promise<void> {
+  // A closed stdout or stderr (`| cat` whose reader is gone) drops output; it never ends or hangs the process.
+  guardStdio();
   let config: PublisherConfig;
   try {
     config = parsePublisherConfig(process.env);
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const logger = createLogger({ level: config.logLevel, base: { service: 'publisher' } });
+  const logger = createLogger({ level: config.logLevel });
   const registry = createPublisherRegistry();
   const backplane: Backplane =
     config.redisUrl === undefined
@@ -55,8 +57,10 @@ async function main(): Promise<void> {
     onError: (err) => logger.debug({ err }, 'retention check failed; retrying'),
   });
 
-  const shutdown = createShutdown({
-    logger,
+  // Stop producing (demo feed, sweeper, retention watch), stop accepting and finish in-flight requests
+  // (ingest server), then close the backplane. A repeated signal joins the shutdown already running.
+  const shutdown = new Shutdown({
+    logger: () => logger,
     watchdogMs: SHUTDOWN_WATCHDOG_MS,
     steps: [
       { name: 'demo feed', run: async () => demo?.stop() },
@@ -65,10 +69,7 @@ async function main(): Promise<void> {
       { name: 'ingest server', run: () => ingest.close() },
       { name: 'backplane', run: () => backplane.close() },
     ],
-  });
-  // A repeated signal joins the shutdown already running (the watchdog bounds it).
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  }).handleSignals();
 
   try {
     const address = await ingest.listen(config.port);
@@ -87,8 +88,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     logger.fatal({ err, port: config.port }, 'cannot listen');
-    await shutdown('listen failed');
-    process.exitCode = 1;
+    await shutdown.run('listen failed', 1);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ConnectionLimiter } from './connection-limiter.js';
-import type { EventBus } from './event-bus.js';
+import type { BusDropListener, EventBus } from './event-bus.js';
 import type { HistoryStore } from './history-store.js';
 import type { KeyStore } from './key-store.js';
 import type { RetentionPolicy } from './retention.js';
@@ -34,8 +34,15 @@ export interface Backplane {
 }
 
 export type BackplaneConfig =
-  | { kind: 'redis'; url: string; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
-  | { kind: 'memory'; retention: RetentionPolicy };
+  | {
+      kind: 'redis';
+      url: string;
+      retention: RetentionPolicy;
+      connectionEvents?: RedisConnectionEvents;
+      /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
+      onBusDrop?: BusDropListener;
+    }
+  | { kind: 'memory'; retention: RetentionPolicy; onBusDrop?: BusDropListener };
 
 /** The backplane's Redis connections: `command` (scripts, key store, limiter, history) and `subscriber` (pub/sub). */
 export type RedisConnectionRole = 'command' | 'subscriber';

@@ -10,9 +10,10 @@ export function createBackplane(config: BackplaneConfig): Backplane {
         url: config.url,
         retention: config.retention,
         connectionEvents: config.connectionEvents,
+        onBusDrop: config.onBusDrop,
       });
     case 'memory':
-      return new MemoryBackplane({ retention: config.retention });
+      return new MemoryBackplane({ retention: config.retention, onBusDrop: config.onBusDrop });
     default: {
       const unknown: never = config;
       throw new Error(`unknown backplane kind ${String((unknown as { kind?: unknown }).kind)}`);

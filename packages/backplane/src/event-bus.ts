@@ -42,6 +42,36 @@ export interface EventPublisher {
   publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]>;
 }
 
+/**
+ * Why a bus message reached no handler, or not every one (label values of
+ * hydra_bus_messages_dropped_total): `malformed` (a message on a bus channel
+ * that is not an event frame or a control notice: dropped), `handler_error`
+ * (a BusHandler threw, which the contract forbids: caught, and the other
+ * handlers still got the message).
+ */
+export type BusDropReason = 'malformed' | 'handler_error';
+export const BUS_DROP_REASONS: readonly BusDropReason[] = ['malformed', 'handler_error'];
+
+/** Which message a drop was about: never its content (it may be anything). */
+export interface BusDrop {
+  reason: BusDropReason;
+  /** `events`: a scope's channel; `control`: a revocation notice; `subscribed`: an onSubscribed call. */
+  channel: 'events' | 'control' | 'subscribed';
+  /** The scope of an event channel. */
+  scope?: Scope;
+  /** Size of the message, in bytes. */
+  bytes: number;
+  /** What the handler threw (`handler_error` only). */
+  error?: unknown;
+}
+
+/**
+ * Told of every message the bus drops instead of throwing (log it, count it).
+ * Called synchronously from the subscriber's message handler; must not throw
+ * (a throw is swallowed).
+ */
+export type BusDropListener = (drop: BusDrop) => void;
+
 /** Receives what the bus delivers. Implementations must not throw. */
 export interface BusHandler {
   /**

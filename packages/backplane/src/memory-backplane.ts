@@ -1,6 +1,7 @@
 import type { Backplane } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
+import type { BusDropListener } from './event-bus.js';
 import { MemoryConnectionLimiter, MemoryLimiterState } from './memory-connection-limiter.js';
 import { MemoryEventBus } from './memory-event-bus.js';
 import { MemoryHistoryStore } from './memory-history-store.js';
@@ -14,6 +15,8 @@ export interface MemoryBackplaneOptions {
   retention: RetentionPolicy;
   /** Clock (epoch ms) for timestamps, TTLs and history age; defaults to Date.now. For tests. */
   now?: () => number;
+  /** Told of each exception a bus handler threw (caught by the bus). */
+  onBusDrop?: BusDropListener | undefined;
 }
 
 /**
@@ -39,7 +42,7 @@ export class MemoryBackplane implements Backplane {
       retention: options.retention,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    this.bus = new MemoryEventBus({ state });
+    this.bus = new MemoryEventBus({ state, onDrop: options.onBusDrop });
     this.snapshots = new MemorySnapshotStore(state);
     this.history = new MemoryHistoryStore(state);
     this.retentionAgreement = soleProcessRetentionAgreement(options.retention);

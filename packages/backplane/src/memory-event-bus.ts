@@ -1,6 +1,6 @@
 import { type IngestEvent, isScope, type Scope } from '@hydra/protocol';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
 import type { AppliedEvent, MemoryScopeState } from './memory-scope-state.js';
 import type { BusStats } from './redis-event-bus.js';
@@ -8,6 +8,8 @@ import type { BusStats } from './redis-event-bus.js';
 export interface MemoryEventBusOptions {
   /** Shared with the backplane's MemorySnapshotStore. */
   state: MemoryScopeState;
+  /** Told of each handler exception (for a log line and a metric); nothing is ever malformed in memory. */
+  onDrop?: BusDropListener | undefined;
 }
 
 interface Subscriber {
@@ -31,7 +33,7 @@ type Delivery =
  * - A frame goes to the subscriptions that existed when it was published
  *   (as Redis PUBLISH), minus those closed before delivery.
  * - Frames are Buffers with the bytes of encodeEventFrame() (@hydra/protocol), shared by all
- *   subscribers. Handler exceptions are caught and counted.
+ *   subscribers. Handler exceptions are caught, counted and told to `onDrop`.
  * - onSubscribed fires once, before subscribe() resolves (there is no
  *   reconnect in memory).
  * - expireEntities() removes expired entities and queues their removal
@@ -44,9 +46,11 @@ export class MemoryEventBus implements EventBus, EntityExpirer {
   #queue: Delivery[] = [];
   #flushScheduled = false;
   #handlerErrors = 0;
+  readonly #onDrop: BusDropListener | undefined;
 
   constructor(options: MemoryEventBusOptions) {
     this.#state = options.state;
+    this.#onDrop = options.onDrop;
   }
 
   get stats(): BusStats {
@@ -88,7 +92,7 @@ export class MemoryEventBus implements EventBus, EntityExpirer {
   async subscribe(handler: BusHandler): Promise<BusSubscription> {
     const subscriber: Subscriber = { handler, closed: false };
     this.#subscribers = [...this.#subscribers, subscriber];
-    this.#safely(() => handler.onSubscribed());
+    this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
     return {
       close: async () => {
         if (subscriber.closed) return;
@@ -123,18 +127,24 @@ export class MemoryEventBus implements EventBus, EntityExpirer {
     for (const delivery of queue) {
       for (const s of delivery.to) {
         if (s.closed) continue;
-        if (delivery.kind === 'event')
-          this.#safely(() => s.handler.onEvent(delivery.scope, delivery.seq, delivery.frame));
-        else this.#safely(() => s.handler.onKeyRevoked(delivery.keyId));
+        if (delivery.kind === 'event') {
+          const { scope, seq, frame } = delivery;
+          this.#safely(() => s.handler.onEvent(scope, seq, frame), { channel: 'events', scope, bytes: frame.length });
+        } else this.#safely(() => s.handler.onKeyRevoked(delivery.keyId), { channel: 'control', bytes: 0 });
       }
     }
   };
 
-  #safely(call: () => void): void {
+  #safely(call: () => void, about: Omit<BusDrop, 'reason' | 'error'>): void {
     try {
       call();
-    } catch {
+    } catch (error) {
       this.#handlerErrors++;
+      try {
+        this.#onDrop?.({ ...about, reason: 'handler_error', error });
+      } catch {
+        // The listener must not throw; nothing else to tell.
+      }
     }
   }
 }

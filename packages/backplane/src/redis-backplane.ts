@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Backplane, RedisConnectionEvents, RedisConnectionRole } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
+import type { BusDropListener } from './event-bus.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
 import { RedisEventBus } from './redis-event-bus.js';
 import { RedisHistoryStore } from './redis-history-store.js';
@@ -16,6 +17,8 @@ export interface RedisBackplaneOptions {
   retention: RetentionPolicy;
   /** Reconnects and errors of both connections, for metrics. */
   connectionEvents?: RedisConnectionEvents | undefined;
+  /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
+  onBusDrop?: BusDropListener | undefined;
 }
 
 /** Reconnect delay after the n-th failed attempt: 50 ms doubling, capped at 2 s. Never gives up. */
@@ -77,7 +80,12 @@ export class RedisBackplane implements Backplane {
     observe(this.#subscriber, 'subscriber');
     this.keys = new RedisKeyStore(this.#redis);
     this.snapshots = new RedisSnapshotStore({ redis: this.#redis, retention: options.retention });
-    this.bus = new RedisEventBus({ redis: this.#redis, subscriber: this.#subscriber, retention: options.retention });
+    this.bus = new RedisEventBus({
+      redis: this.#redis,
+      subscriber: this.#subscriber,
+      retention: options.retention,
+      onDrop: options.onBusDrop,
+    });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
     this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);
   }

@@ -2,7 +2,7 @@ import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/
 import type { ChainableCommander, Redis } from 'ioredis';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
 import {
   expireScriptKeys,
@@ -28,6 +28,8 @@ export interface RedisEventBusOptions {
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
   subscriber: Redis;
   retention: RetentionPolicy;
+  /** Told of each dropped message and each handler exception (for a log line and a metric). */
+  onDrop?: BusDropListener | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface RedisEventBusOptions {
  *
  * Delivery: frames arrive as the Buffers Redis sent (ioredis `messageBuffer`),
  * never converted to strings. Malformed messages are counted and dropped;
- * handler exceptions are caught and counted. Redis pub/sub is at-most-once:
+ * handler exceptions are caught and counted; both are told to `onDrop`. Redis pub/sub is at-most-once:
  * while the subscriber connection is down events are lost, which is why
  * `onSubscribed` fires again once the subscription is re-established (the
  * gateway then resynchronises from a fresh snapshot).
@@ -70,12 +72,14 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #generation = 0;
   #dropped = 0;
   #handlerErrors = 0;
+  readonly #onDrop: BusDropListener | undefined;
 
   constructor(options: RedisEventBusOptions) {
     assertRetentionPolicy(options.retention);
     this.#redis = withEventScripts(options.redis);
     this.#subscriber = options.subscriber;
     this.#retention = options.retention;
+    this.#onDrop = options.onDrop;
     this.#channels = [...SCOPES.map((s) => redisChannels.scopeEvents(s)), redisChannels.control()];
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
@@ -143,7 +147,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       throw error;
     }
     this.#active.add(handler);
-    this.#safely(() => handler.onSubscribed());
+    this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
     let closing: Promise<void> | undefined;
     return {
       close: () => {
@@ -209,7 +213,8 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.subscribe(...this.#channels).then(
       () => {
         if (this.#down || generation !== this.#generation) return;
-        for (const handler of this.#active) this.#safely(() => handler.onSubscribed());
+        for (const handler of this.#active)
+          this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
       },
       () => {
         // The connection dropped again; its next 'ready' retries.
@@ -222,14 +227,14 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       if (!channel.equals(name)) continue;
       const seq = frameSeq(message);
       if (seq < 1) {
-        this.#dropped++;
+        this.#drop({ reason: 'malformed', channel: 'events', scope, bytes: message.length });
         return;
       }
       for (const handler of this.#handlers) {
         try {
           handler.onEvent(scope, seq, message);
-        } catch {
-          this.#handlerErrors++;
+        } catch (error) {
+          this.#drop({ reason: 'handler_error', channel: 'events', scope, bytes: message.length, error });
         }
       }
       return;
@@ -237,17 +242,29 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (!channel.equals(this.#controlChannel)) return; // another user's channel on a shared connection
     const notice = decodeControlNotice(message.toString('utf8'));
     if (notice === null) {
-      this.#dropped++;
+      this.#drop({ reason: 'malformed', channel: 'control', bytes: message.length });
       return;
     }
-    for (const handler of this.#handlers) this.#safely(() => handler.onKeyRevoked(notice.keyId));
+    for (const handler of this.#handlers) {
+      this.#safely(() => handler.onKeyRevoked(notice.keyId), { channel: 'control', bytes: message.length });
+    }
   };
 
-  #safely(call: () => void): void {
+  #safely(call: () => void, about: Omit<BusDrop, 'reason' | 'error'>): void {
     try {
       call();
+    } catch (error) {
+      this.#drop({ ...about, reason: 'handler_error', error });
+    }
+  }
+
+  #drop(drop: BusDrop): void {
+    if (drop.reason === 'malformed') this.#dropped++;
+    else this.#handlerErrors++;
+    try {
+      this.#onDrop?.(drop);
     } catch {
-      this.#handlerErrors++;
+      // The listener must not throw; nothing else to tell.
     }
   }
 }

@@ -2,6 +2,7 @@ import { startRedis, type TestRedis } from '@hydra/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type BusDrop,
   MemoryBackplane,
   parseRetention,
   RedisBackplane,
@@ -56,6 +57,33 @@ eventBusContract('memory', async (retention) => {
   };
 });
 
+describe('MemoryEventBus', () => {
+  it('tells onDrop of a handler exception and still delivers to the other handlers', async () => {
+    const drops: BusDrop[] = [];
+    const backplane = new MemoryBackplane({ retention: parseRetention(undefined), onBusDrop: (d) => drops.push(d) });
+    const recorder = new Recorder();
+    await backplane.bus.subscribe({
+      onEvent: () => {
+        throw new Error('bug');
+      },
+      onKeyRevoked: () => {},
+      onSubscribed: () => {},
+    });
+    await backplane.bus.subscribe(recorder);
+    await backplane.bus.publish([{ scope: 'signals', data: { n: 1 } }]);
+    await waitFor(() => recorder.events.length === 1, 5_000, 'the event');
+    expect(drops).toEqual([
+      expect.objectContaining({
+        reason: 'handler_error',
+        channel: 'events',
+        scope: 'signals',
+        error: expect.any(Error),
+      }),
+    ]);
+    await backplane.close();
+  });
+});
+
 describe('RedisEventBus on Redis specifically', () => {
   const clients: Redis[] = [];
   const retention = parseRetention(undefined);
@@ -92,6 +120,45 @@ describe('RedisEventBus on Redis specifically', () => {
     expect(recorder.events).toEqual([]);
     expect(bus.stats.droppedMessages).toBe(5);
     await subscription.close();
+  });
+
+  it('tells onDrop of each malformed message and each handler exception (no content), and keeps delivering', async () => {
+    const drops: BusDrop[] = [];
+    const redis = newClient();
+    const subscriber = newClient();
+    clients.push(redis, subscriber);
+    const bus = new RedisEventBus({ redis, subscriber, retention, onDrop: (drop) => drops.push(drop) });
+    const recorder = new Recorder();
+    await bus.subscribe(recorder);
+    // A handler that throws on every message, beside one that works (it must still get everything).
+    await bus.subscribe({
+      onEvent: () => {
+        throw new Error('event handler bug');
+      },
+      onKeyRevoked: () => {
+        throw new Error('revocation handler bug');
+      },
+      onSubscribed: () => {},
+    });
+    await admin.publish(redisChannels.scopeEvents('alerts'), 'garbage-with-no-seq');
+    await admin.publish(redisChannels.control(), 'not json');
+    await admin.publish(redisChannels.control(), '{"type":"key-revoked","keyId":"k1"}');
+    await bus.publish([{ scope: 'alerts', data: { n: 1 } }]);
+    await waitFor(() => recorder.events.length === 1 && drops.length === 4, 5_000, 'the drops and the event');
+    expect(recorder.revoked).toEqual(['k1']);
+    expect(drops.map(({ error, ...d }) => ({ ...d, error: (error as Error | undefined)?.message }))).toEqual([
+      { reason: 'malformed', channel: 'events', scope: 'alerts', bytes: 19, error: undefined },
+      { reason: 'malformed', channel: 'control', bytes: 8, error: undefined },
+      { reason: 'handler_error', channel: 'control', bytes: 35, error: 'revocation handler bug' },
+      {
+        reason: 'handler_error',
+        channel: 'events',
+        scope: 'alerts',
+        bytes: recorder.events[0]?.frame.length,
+        error: 'event handler bug',
+      },
+    ]);
+    expect(bus.stats).toEqual({ droppedMessages: 2, handlerErrors: 2 });
   });
 
   it('close() removes only its listeners and channels; injected clients stay open', async () => {
