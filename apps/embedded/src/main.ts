@@ -8,12 +8,11 @@ import {
   type Logger,
   parseGatewayConfig,
 } from '@hydra/gateway';
+import { createDemoFeed, type DemoFeed } from '@hydra/demo-feed';
 import { SCOPES } from '@hydra/protocol';
 import {
-  createDemoFeed,
   createIngestServer,
   createPublisherRegistry,
-  type DemoFeed,
   type IngestServer,
   ConfigError as PublisherConfigError,
   parsePublisherConfig,

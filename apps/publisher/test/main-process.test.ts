@@ -2,7 +2,7 @@ import { type BusHandler, parseRetention, RedisBackplane } from '@hydra/backplan
 import { SCOPES, type Scope } from '@hydra/protocol';
 import { spawnService, startRedis, type TestRedis } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DEMO_RATES, DemoWorld } from '../src/demo/index.js';
+import { DEFAULT_DEMO_RATES, DemoWorld } from '@hydra/demo-feed';
 import { bearer, httpRequest } from './http-client.js';
 
 // Runs the built publisher (`pnpm test` builds first): `node apps/publisher/dist/main.js`.

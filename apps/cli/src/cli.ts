@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { streamOutput } from './cli/output.js';
-import { runCli } from './cli/run.js';
-import { tailCommand } from './cli/tail-command.js';
+import { streamOutput } from './output.js';
+import { runCli } from './run.js';
+import { tailCommand } from './tail-command.js';
 
 /** `hydra` — the admin CLI (`pnpm hydra …` from the repository root). */
 const argv = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { parseTailArgs, runTail, TAIL_HELP, TailUsageError } from '../tail/index.js';
+import { parseTailArgs, runTail, TAIL_HELP, TailUsageError } from './tail/index.js';
 
 /**
  * `hydra tail …`: a terminal client of the stream. Ctrl-C ends it with 0;

@@ -3,7 +3,7 @@ import { freePort, REPO_ROOT, startRedis, type TestRedis } from '@hydra/test-sup
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Runs the built CLI (`pnpm test` builds first), as an operator would.
-const CLI = 'apps/publisher/dist/cli.js';
+const CLI = 'apps/cli/dist/cli.js';
 
 interface Run {
   code: number | null;
