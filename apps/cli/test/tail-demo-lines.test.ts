@@ -14,7 +14,8 @@ describe('tail lines of the demo world', () => {
       for (const event of world.tick(1000)) {
         const line = summarizeEvent(event.scope, event.data);
         check(line.length > 5, 'non-empty', event);
-        if (event.scope === 'aircraft') check(line.startsWith(event.data['icao24'] as string), 'starts with icao24', line);
+        if (event.scope === 'aircraft')
+          check(line.startsWith(event.data['icao24'] as string), 'starts with icao24', line);
         if (event.scope === 'vessels') check(line.startsWith(event.data['mmsi'] as string), 'starts with mmsi', line);
       }
     }
