@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Backplane, createBackplane } from '@hydra/backplane';
+import { createDemoFeed, type DemoFeed } from '@hydra/demo-feed';
 import {
   createLogger,
   Gateway,
@@ -8,7 +9,6 @@ import {
   type Logger,
   parseGatewayConfig,
 } from '@hydra/gateway';
-import { createDemoFeed, type DemoFeed } from '@hydra/demo-feed';
 import { SCOPES } from '@hydra/protocol';
 import {
   createIngestServer,

@@ -1,7 +1,7 @@
 import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
+import { createDemoFeed } from '@hydra/demo-feed';
 import { RedisClientMetrics } from '@hydra/metrics';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
-import { createDemoFeed } from '@hydra/demo-feed';
 import { createIngestServer } from './ingest-server.js';
 import { createLogger } from './logger.js';
 import { createPublisherRegistry } from './metrics.js';

@@ -1,8 +1,8 @@
 import { type BusHandler, parseRetention, RedisBackplane } from '@hydra/backplane';
+import { DEFAULT_DEMO_RATES, DemoWorld } from '@hydra/demo-feed';
 import { SCOPES, type Scope } from '@hydra/protocol';
 import { spawnService, startRedis, type TestRedis } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DEMO_RATES, DemoWorld } from '@hydra/demo-feed';
 import { bearer, httpRequest } from './http-client.js';
 
 // Runs the built publisher (`pnpm test` builds first): `node apps/publisher/dist/main.js`.
