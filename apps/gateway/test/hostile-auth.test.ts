@@ -173,7 +173,7 @@ describe('brute force of keys and key-state disclosure', () => {
     await expect(f.backplane.keys.create({ scopes: [] })).rejects.toThrow(/at least one scope/);
     const cli = spawnSync(
       process.execPath,
-      ['apps/publisher/dist/cli.js', 'keys', 'create', '--scopes', ',', '--json'],
+      ['apps/cli/dist/cli.js', 'keys', 'create', '--scopes', ',', '--json'],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, HYDRA_REDIS_URL: f.redis.url },
