@@ -23,6 +23,8 @@ export default defineConfig({
       '@hydra/metrics': src('./packages/metrics/src/index.ts'),
       '@hydra/runtime': src('./packages/runtime/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),
+      '@hydra/demo-feed': src('./packages/demo-feed/src/index.ts'),
+      '@hydra/throttle': src('./packages/throttle/src/index.ts'),
     },
   },
   test: {

@@ -205,10 +205,20 @@ describe('deploy/Dockerfile build stage, replayed', () => {
     expect(metrics).toMatch(/^hydra_connections 0$/m);
   });
 
-  it('deploys a publisher tree that starts', async () => {
+  it('deploys a publisher tree that starts, with the admin CLI beside it', async () => {
     mb.publisher = Math.round((treeBytes(join(tmp, 'out', 'publisher')) / 1024 / 1024) * 10) / 10;
-    await start('publisher', layOut('publisher'), 'HYDRA_PUBLISHER_PORT', {
+    const root = layOut('publisher');
+    await start('publisher', root, 'HYDRA_PUBLISHER_PORT', {
       HYDRA_INGEST_TOKEN: 'image-test-token-0123456789',
     });
+    // `docker run … hydra-publisher node apps/cli/dist/cli.js keys …`, as the Dockerfile documents.
+    const cli = spawnSync(process.execPath, ['apps/cli/dist/cli.js', 'keys', 'list', '--json'], {
+      cwd: root,
+      env: { PATH: env.PATH, NODE_ENV: 'production', HYDRA_REDIS_URL: redis.url },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(cli.stdout))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Backplane, type CreatedKey, createBackplane } from '@hydra/backplane';
+import { createDemoFeed, type DemoFeed } from '@hydra/demo-feed';
 import {
   Gateway,
   ConfigError as GatewayConfigError,
@@ -10,10 +11,8 @@ import {
 } from '@hydra/gateway';
 import { SCOPES } from '@hydra/protocol';
 import {
-  createDemoFeed,
   createIngestServer,
   createPublisherRegistry,
-  type DemoFeed,
   type IngestServer,
   ConfigError as PublisherConfigError,
   parsePublisherConfig,

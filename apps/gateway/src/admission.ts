@@ -1,6 +1,6 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
 import { CloseCode, isWellFormedApiKey, parseResumePositions } from '@hydra/protocol';
-import { AuthThrottle, throttleSource } from './auth-throttle.js';
+import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
 import { describeError } from './describe-error.js';

@@ -1,4 +1,4 @@
-import { ExpiringMap } from './expiring-map.js';
+import { ExpiringMap } from '@hydra/throttle';
 
 /** Longest a refusal is remembered; also bounded by a tenth of the limiter lease (see `ttlFor`). */
 export const OVER_LIMIT_CACHE_MAX_TTL_MS = 1000;

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { parseResumePositions, SCOPES } from '@hydra/protocol';
+import { throttleSource } from '@hydra/throttle';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { throttleSource } from './auth-throttle.js';
 import { normalizeIp, parseCidr, parseCidrList } from './cidr.js';
 import { resolveClientIp } from './client-ip.js';
 import { MAX_QUERY_LENGTH, parseStreamQuery } from './stream-query.js';

@@ -1,6 +1,8 @@
-/** Delay before retry n (1-based): 100 ms doubling, capped at `maxMs`. */
-export function backoffDelay(attempt: number, maxMs = 2_000): number {
-  return Math.min(100 * 2 ** Math.min(Math.max(attempt - 1, 0), 10), maxMs);
+import { cappedBackoffDelay } from '@hydra/protocol';
+
+/** Wait after failed attempt n (1-based): 100 ms doubling, capped at `maxMs` (default 2 s). */
+function retryDelay(attempt: number, maxMs = 2_000): number {
+  return cappedBackoffDelay(attempt - 1, { initialMs: 100, maxMs });
 }
 
 export interface RetryOptions {
@@ -24,7 +26,7 @@ export async function retryUntilDone(attempt: () => Promise<void>, options: Retr
     } catch (err) {
       options.onFailure?.(err, n);
     }
-    await new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(n, options.maxDelayMs)).unref());
+    await new Promise<void>((resolve) => setTimeout(resolve, retryDelay(n, options.maxDelayMs)).unref());
   }
   return false;
 }
@@ -53,6 +55,6 @@ export async function retryBounded<T>(attempt: () => Promise<T>, options: Bounde
       if (n >= options.attempts || !options.retryable(err)) throw err;
       options.onRetry?.(err, n);
     }
-    await new Promise<void>((resolve) => setTimeout(resolve, backoffDelay(n, options.maxDelayMs)).unref());
+    await new Promise<void>((resolve) => setTimeout(resolve, retryDelay(n, options.maxDelayMs)).unref());
   }
 }

@@ -171,16 +171,12 @@ describe('brute force of keys and key-state disclosure', () => {
 
   it('a key with no scopes: refused at creation; a stored one with none this version knows gets `connected` [] and pings', async () => {
     await expect(f.backplane.keys.create({ scopes: [] })).rejects.toThrow(/at least one scope/);
-    const cli = spawnSync(
-      process.execPath,
-      ['apps/publisher/dist/cli.js', 'keys', 'create', '--scopes', ',', '--json'],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, HYDRA_REDIS_URL: f.redis.url },
-        encoding: 'utf8',
-        timeout: 20_000, // synchronous: never block the test worker without a bound
-      },
-    );
+    const cli = spawnSync(process.execPath, ['apps/cli/dist/cli.js', 'keys', 'create', '--scopes', ',', '--json'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, HYDRA_REDIS_URL: f.redis.url },
+      encoding: 'utf8',
+      timeout: 20_000, // synchronous: never block the test worker without a bound
+    });
     expect(cli.status).toBe(2);
     expect(cli.stdout).toBe('');
 

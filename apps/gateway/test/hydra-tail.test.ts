@@ -2,7 +2,7 @@ import { spawnService } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { StreamFixture, withKey } from './fixture.js';
 
-/** `hydra tail` (apps/publisher/dist/cli.js) as a real process against real gateways. */
+/** `hydra tail` (apps/cli/dist/cli.js) as a real process against real gateways. */
 describe('hydra tail against a running gateway', () => {
   let f: StreamFixture;
 
@@ -14,7 +14,7 @@ describe('hydra tail against a running gateway', () => {
   });
 
   const tail = (url: string, key: string) =>
-    spawnService('apps/publisher/dist/cli.js', {}, ['tail', '--url', url, '--key', key, '--rate-interval', '0']);
+    spawnService('apps/cli/dist/cli.js', {}, ['tail', '--url', url, '--key', key, '--rate-interval', '0']);
 
   it('shows snapshot summaries and one line per event, and exits 3 with the reason when the key is revoked', async () => {
     const gw = await f.gateway();

@@ -29,6 +29,8 @@ describe('parsePublisherConfig', () => {
       ingestToken: undefined,
       maxBodyBytes: 1_048_576,
       maxItemBytes: 65_536,
+      authFailureLimit: 10,
+      authThrottleMs: 60_000,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
       demoFeed: false,
@@ -45,6 +47,8 @@ describe('parsePublisherConfig', () => {
       HYDRA_INGEST_MAX_BODY_BYTES: '2048',
       HYDRA_LOG_LEVEL: 'debug',
       HYDRA_RETENTION: 'aircraft:ttl=30000',
+      HYDRA_AUTH_FAILURE_LIMIT: '0',
+      HYDRA_AUTH_THROTTLE_MS: '5000',
     });
     expect(config.redisUrl).toBe('redis://redis:6379/1');
     expect(config.port).toBe(9000);
@@ -52,6 +56,8 @@ describe('parsePublisherConfig', () => {
     expect(config.maxBodyBytes).toBe(2048);
     expect(config.logLevel).toBe('debug');
     expect(config.retention.aircraft).toMatchObject({ kind: 'entity', ttlMs: 30_000 });
+    expect(config.authFailureLimit).toBe(0);
+    expect(config.authThrottleMs).toBe(5000);
   });
 
   it('refuses Redis without an ingest token, naming the variable', () => {
@@ -71,6 +77,8 @@ describe('parsePublisherConfig', () => {
     ['HYDRA_INGEST_MAX_BODY_BYTES', '0'],
     ['HYDRA_INGEST_MAX_BODY_BYTES', '1.5'],
     ['HYDRA_LOG_LEVEL', 'loud'],
+    ['HYDRA_AUTH_FAILURE_LIMIT', '-1'],
+    ['HYDRA_AUTH_THROTTLE_MS', '10'],
     ['HYDRA_REDIS_URL', 'not a url'],
     ['HYDRA_REDIS_URL', 'http://127.0.0.1:6379'],
     ['HYDRA_RETENTION', 'aircraft:max=3'],

@@ -38,6 +38,14 @@ export interface PublisherConfig {
    * one event costs every client's send buffer and every snapshot part.
    */
   readonly maxItemBytes: number;
+  /**
+   * Failed bearer tokens from one source (IPv4 address, IPv6 /64) within
+   * `authThrottleMs` before that source's cool-down (`HYDRA_AUTH_FAILURE_LIMIT`,
+   * the gateway's variable and policy); 0 turns the throttle off.
+   */
+  readonly authFailureLimit: number;
+  /** The counting window, and the cool-down in which every POST /v1/events from the source gets 429 (`HYDRA_AUTH_THROTTLE_MS`). */
+  readonly authThrottleMs: number;
   readonly logLevel: LogLevel;
   readonly retention: RetentionPolicy;
   /** Run the built-in demo feed (`HYDRA_DEMO_FEED`, default false; the embedded mode defaults it on). */
@@ -49,6 +57,9 @@ export interface PublisherConfig {
 export const DEFAULT_PUBLISHER_PORT = 8090;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024;
+/** The gateway's defaults for the same variables. */
+export const DEFAULT_AUTH_FAILURE_LIMIT = 10;
+export const DEFAULT_AUTH_THROTTLE_MS = 60_000;
 
 function seed(env: Env, name: string): number | string {
   const value = readString(env, name);
@@ -85,6 +96,8 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     ingestToken,
     maxBodyBytes,
     maxItemBytes,
+    authFailureLimit: readInt(env, 'HYDRA_AUTH_FAILURE_LIMIT', DEFAULT_AUTH_FAILURE_LIMIT, { min: 0, max: 1_000_000 }),
+    authThrottleMs: readInt(env, 'HYDRA_AUTH_THROTTLE_MS', DEFAULT_AUTH_THROTTLE_MS, { min: 100, max: 86_400_000 }),
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),
     demoFeed: readBool(env, 'HYDRA_DEMO_FEED', false),

@@ -1,7 +1,7 @@
 /**
  * What a composition root reuses from the publisher: the ingest server and
- * its building blocks. `main.ts` (the publisher process) and `cli.ts` (the
- * `hydra` CLI) are entry points, not part of this API.
+ * its building blocks. `main.ts` (the publisher process) is an entry point,
+ * not part of this API; the demo feed is `@hydra/demo-feed`, the `hydra` CLI `apps/cli`.
  */
 export { createBearerCheck } from './bearer-auth.js';
 export {
@@ -12,7 +12,6 @@ export {
   type PublisherConfig,
   parsePublisherConfig,
 } from './config.js';
-export { createDemoFeed, type DemoFeed, type DemoFeedOptions } from './demo/demo-feed.js';
 export { type IngestBatchReply, type IngestOutcome, ingestBody } from './ingest.js';
 export { createIngestServer, type IngestServer, type IngestServerOptions } from './ingest-server.js';
 export { type CreateLoggerOptions, createLogger, type Logger } from './logger.js';

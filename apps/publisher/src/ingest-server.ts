@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Backplane } from '@hydra/backplane';
+import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import type { Registry } from 'prom-client';
 import { createBearerCheck } from './bearer-auth.js';
-import type { PublisherConfig } from './config.js';
+import { DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_AUTH_THROTTLE_MS, type PublisherConfig } from './config.js';
 import { ingestBody } from './ingest.js';
 import type { Logger } from './logger.js';
 import { createIngestMetrics } from './metrics.js';
@@ -12,7 +13,8 @@ import { readBody } from './read-body.js';
 export interface IngestServerOptions {
   /** Only the publishing side and the health flag are used; the caller owns (and closes) the backplane. */
   backplane: Pick<Backplane, 'bus' | 'isHealthy'>;
-  config: Pick<PublisherConfig, 'ingestToken' | 'maxBodyBytes' | 'maxItemBytes'>;
+  config: Pick<PublisherConfig, 'ingestToken' | 'maxBodyBytes' | 'maxItemBytes'> &
+    Partial<Pick<PublisherConfig, 'authFailureLimit' | 'authThrottleMs'>>;
   logger: Logger;
   /** Ingest metrics are registered here, and `GET /metrics` serves this registry. */
   registry: Registry;
@@ -41,7 +43,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The publisher's HTTP API:
- * - `POST /v1/events` — bearer token, body limit, per-item validation, publish.
+ * - `POST /v1/events` — auth-failure throttle, bearer token, body limit, per-item validation, publish.
+ *   A source (IPv4, IPv6 /64) that sent `authFailureLimit` wrong tokens within
+ *   `authThrottleMs` gets 429 for the next `authThrottleMs`, before any token
+ *   check, whatever it sends (the gateway's policy, @hydra/throttle): guessing
+ *   the token is held to `authFailureLimit` tries per window and per publisher.
+ *   A request without an Authorization header is not a guess and is not counted.
  * - `GET /healthz` — the process is alive; `GET /readyz` — the backplane is reachable and we are not closing.
  * - `GET /metrics` — Prometheus text of the given registry.
  */
@@ -50,6 +57,9 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   const logger = options.logger.child({ component: 'ingest' });
   const metrics = createIngestMetrics(registry);
   const checkToken = config.ingestToken === undefined ? undefined : createBearerCheck(config.ingestToken);
+  const authFailureLimit = config.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT;
+  const authThrottleMs = config.authThrottleMs ?? DEFAULT_AUTH_THROTTLE_MS;
+  const authThrottle = new AuthThrottle({ failureLimit: authFailureLimit, windowMs: authThrottleMs });
   const closeGraceMs = options.closeGraceMs ?? 10_000;
   let closing = false;
   let closePromise: Promise<void> | undefined;
@@ -72,10 +82,29 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     // Answers given before the body was read close the connection: the rest
     // of the body is discarded, not read into memory or parsed as a next request.
     const early = { connection: 'close' };
-    if (checkToken !== undefined && !checkToken(req.headers.authorization)) {
-      req.resume();
-      send(res, 401, { error: 'unauthorized' }, { ...early, 'www-authenticate': 'Bearer' });
-      return;
+    if (checkToken !== undefined) {
+      const source = req.socket.remoteAddress ?? '';
+      const now = Date.now();
+      const retryAfterMs = authThrottle.retryAfterMs(source, now);
+      if (retryAfterMs > 0) {
+        req.resume();
+        metrics.authThrottled();
+        const retryAfter = String(Math.ceil(retryAfterMs / 1000));
+        send(res, 429, { error: 'too many failed authentications' }, { ...early, 'retry-after': retryAfter });
+        return;
+      }
+      if (!checkToken(req.headers.authorization)) {
+        req.resume();
+        if (req.headers.authorization !== undefined && authThrottle.recordFailure(source, now)) {
+          // Once per cool-down per source; the token presented is never logged.
+          logger.warn(
+            { source: throttleSource(source), failures: authFailureLimit, coolDownMs: authThrottleMs },
+            'repeated failed ingest authentications; source throttled',
+          );
+        }
+        send(res, 401, { error: 'unauthorized' }, { ...early, 'www-authenticate': 'Bearer' });
+        return;
+      }
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {

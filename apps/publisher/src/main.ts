@@ -1,8 +1,8 @@
 import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
+import { createDemoFeed } from '@hydra/demo-feed';
 import { RedisClientMetrics } from '@hydra/metrics';
 import { guardStdio, Shutdown } from '@hydra/runtime';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
-import { createDemoFeed } from './demo/demo-feed.js';
 import { createIngestServer } from './ingest-server.js';
 import { createLogger } from './logger.js';
 import { createPublisherRegistry } from './metrics.js';

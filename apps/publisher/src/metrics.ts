@@ -23,6 +23,8 @@ export interface IngestMetrics {
   event(scope: ScopeLabel, result: 'accepted' | 'rejected'): void;
   request(status: number): void;
   publishFailure(): void;
+  /** A POST /v1/events refused with 429: its source is in an auth-failure cool-down. */
+  authThrottled(): void;
   /** Starts a publish timer; call the returned function when the publish settled. */
   startPublishTimer(): () => void;
 }
@@ -49,6 +51,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     help: 'Batches that could not be published because the backplane was unavailable (answered 503).',
     registers: [registry],
   });
+  const throttled = new Counter({
+    name: 'hydra_ingest_auth_throttled_total',
+    help: 'POST /v1/events answered 429 before any token check: the source (IPv4, IPv6 /64) sent HYDRA_AUTH_FAILURE_LIMIT wrong bearer tokens within HYDRA_AUTH_THROTTLE_MS.',
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'hydra_ingest_publish_duration_seconds',
     help: 'Time to publish one batch of valid events to the backplane.',
@@ -59,6 +66,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     event: (scope, result) => events.inc({ scope, result }),
     request: (status) => requests.inc({ status: String(status) }),
     publishFailure: () => failures.inc(),
+    authThrottled: () => throttled.inc(),
     startPublishTimer: () => duration.startTimer(),
   };
 }

@@ -14,6 +14,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Sent as is; a function writes the body itself (e.g. a large stream) and ends it. */
   body?: string | Buffer | ((write: (chunk: Buffer) => boolean, end: () => void) => void);
+  /** Source address of the connection (a loopback alias like 127.0.0.2 is another client). */
+  localAddress?: string;
 }
 
 /**
@@ -25,7 +27,15 @@ export function httpRequest(port: number, req: HttpRequest): Promise<HttpReply> 
   return new Promise((resolve, reject) => {
     let answered = false;
     const r = request(
-      { host: '127.0.0.1', port, method: req.method ?? 'GET', path: req.path, headers: req.headers, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        method: req.method ?? 'GET',
+        path: req.path,
+        headers: req.headers,
+        agent: false,
+        localAddress: req.localAddress,
+      },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];

@@ -1,8 +1,8 @@
 import { type BusHandler, parseRetention, RedisBackplane } from '@hydra/backplane';
+import { DEFAULT_DEMO_RATES, DemoWorld } from '@hydra/demo-feed';
 import { SCOPES, type Scope } from '@hydra/protocol';
 import { spawnService, startRedis, type TestRedis } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DEMO_RATES, DemoWorld } from '../src/demo/index.js';
 import { bearer, httpRequest } from './http-client.js';
 
 // Runs the built publisher (`pnpm test` builds first): `node apps/publisher/dist/main.js`.
@@ -44,6 +44,52 @@ describe('publisher process', () => {
       service.kill('SIGTERM');
       expect(await service.exited).toBe(0);
       expect(JSON.stringify(service.logs)).not.toContain('proc-token');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('answers 429 to a source after HYDRA_AUTH_FAILURE_LIMIT wrong tokens, counts it, and never logs a token', async () => {
+    const service = spawnService(MAIN, {
+      HYDRA_REDIS_URL: redis.url,
+      HYDRA_INGEST_TOKEN: 'right-token',
+      HYDRA_PUBLISHER_PORT: '0',
+      HYDRA_AUTH_FAILURE_LIMIT: '3',
+      HYDRA_AUTH_THROTTLE_MS: '60000',
+    });
+    try {
+      const port = Number((await service.waitForLog((l) => l.msg === 'publisher listening'))['port']);
+      const post = (authorization: Record<string, string>, localAddress = '127.0.0.1') =>
+        httpRequest(port, {
+          method: 'POST',
+          path: '/v1/events',
+          headers: authorization,
+          body: '{"scope":"signals","data":{"text":"hi"}}',
+          localAddress,
+        });
+      // A missing header is not a guess: never counted.
+      for (let i = 0; i < 5; i++) expect((await post({})).status).toBe(401);
+      for (const guess of ['guess-1', 'guess-2', 'guess-3']) expect((await post(bearer(guess))).status).toBe(401);
+
+      // The source is in its cool-down: refused before any token check, the right token included.
+      const refused = await post(bearer('right-token'));
+      expect(refused.status).toBe(429);
+      expect(refused.json()).toEqual({ error: 'too many failed authentications' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(50);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect((await post(bearer('guess-4'))).status).toBe(429);
+      // Another source is not affected.
+      expect((await post(bearer('right-token'), '127.0.0.2')).status).toBe(200);
+
+      const metrics = await httpRequest(port, { path: '/metrics' });
+      expect(metrics.text).toMatch(/^hydra_ingest_auth_throttled_total 2$/m);
+      expect(metrics.text).toMatch(/^hydra_ingest_requests_total\{status="429"\} 2$/m);
+      const warning = await service.waitForLog(
+        (l) => l.msg === 'repeated failed ingest authentications; source throttled',
+      );
+      expect(warning).toMatchObject({ source: '127.0.0.1', failures: 3, coolDownMs: 60_000 });
+      expect(service.logs.filter((l) => l.msg === warning.msg)).toHaveLength(1);
+      expect(JSON.stringify(service.logs)).not.toMatch(/right-token|guess-/);
     } finally {
       await service.stop();
     }

@@ -1,4 +1,5 @@
 export * from './api-key-format.js';
+export * from './backoff.js';
 export * from './close-codes.js';
 export * from './frame-readers.js';
 export * from './frames.js';

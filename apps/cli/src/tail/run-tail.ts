@@ -1,9 +1,17 @@
-import { CloseCode, formatResumePositions, parseServerMessage, type Scope, type ServerMessage } from '@hydra/protocol';
+import {
+  type BackoffPolicy,
+  CloseCode,
+  formatResumePositions,
+  jitteredBackoffDelay,
+  parseServerMessage,
+  type Scope,
+  type ServerMessage,
+} from '@hydra/protocol';
 import WebSocket from 'ws';
-import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { CliError, failureText } from '../errors.js';
+import { ExitCode } from '../exit-code.js';
 import { SeqTracker } from './seq-tracker.js';
 import { DEFAULT_RATE_INTERVAL_MS } from './tail-args.js';
-import { TailExitCode } from './tail-exit-code.js';
 import {
   displayUrl,
   formatConnectedLine,
@@ -14,6 +22,9 @@ import {
   formatWarning,
   paint,
 } from './tail-format.js';
+
+/** Reconnect delays: 500 ms doubling up to 30 s, with equal jitter (jitteredBackoffDelay). */
+export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({ initialMs: 500, maxMs: 30_000 });
 
 /** Where tail writes: process.stdout / process.stderr, or a test's collector. */
 export interface TailOutput {
@@ -43,7 +54,7 @@ export interface TailOptions {
   signal: AbortSignal;
   /** Period of the rate line (ms, default 10 000; 0 = off). */
   rateIntervalMs?: number;
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<BackoffPolicy>;
   /** Handshake deadline (ms, default 10 000). */
   connectTimeoutMs?: number;
   /** Reconnect when neither a ping nor a message arrived for this long (ms, default 45 000: three server ping periods). */
@@ -56,7 +67,7 @@ export interface TailOptions {
 
 type Outcome =
   | { kind: 'stop' }
-  | { kind: 'exit'; code: TailExitCode; message: string }
+  | { kind: 'exit'; code: ExitCode; message: string }
   | { kind: 'retry'; reason: string; connected: boolean; forgetPositions?: true };
 
 /** Per-connection state. */
@@ -95,7 +106,7 @@ const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
  *   2 on HTTP 404, 1 on other terminal closes; 0 when `signal` aborts or
  *   `out` is closed by its reader (EPIPE).
  */
-export async function runTail(options: TailOptions): Promise<TailExitCode> {
+export async function runTail(options: TailOptions): Promise<ExitCode> {
   return new Tail(options).run();
 }
 
@@ -108,7 +119,7 @@ class Tail {
   readonly #wanted: ReadonlySet<Scope> | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
-  readonly #backoff: BackoffOptions;
+  readonly #backoff: BackoffPolicy;
   readonly #seq = new SeqTracker();
   readonly #counts = new Map<Scope, number>();
   /** Items of a snapshot sent in parts, summed until its last part. */
@@ -134,10 +145,10 @@ class Tail {
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
 
-  async run(): Promise<TailExitCode> {
+  async run(): Promise<ExitCode> {
     const { signal, out } = this.#o;
     const stop = () => this.#stop.abort();
-    if (signal.aborted) return TailExitCode.Ok;
+    if (signal.aborted) return ExitCode.Ok;
     signal.addEventListener('abort', stop, { once: true });
     // `hydra tail | head`: the reader went away; stop quietly.
     const onOutError = (err: Error) => {
@@ -152,17 +163,21 @@ class Tail {
       let attempt = 0;
       for (;;) {
         const outcome = await this.#connect();
-        if (outcome.kind === 'stop' || this.#stop.signal.aborted) return TailExitCode.Ok;
+        if (outcome.kind === 'stop' || this.#stop.signal.aborted) return ExitCode.Ok;
         if (outcome.kind === 'exit') {
-          this.#o.err.write(`${paint(`hydra tail: ${outcome.message}`, 'error', this.#color)}\n`);
+          const text = failureText(new CliError(outcome.code, outcome.message), {
+            json: this.#json,
+            helpCommand: 'hydra tail',
+          });
+          this.#o.err.write(this.#json ? text : `${paint(text.trimEnd(), 'error', this.#color)}\n`);
           return outcome.code;
         }
         // The backoff grows with consecutive failures and restarts after a connection that was accepted.
         if (outcome.connected) attempt = 0;
         if (outcome.forgetPositions) this.#seq.reset();
-        const delay = backoffDelay(attempt++, this.#backoff, this.#random);
+        const delay = jitteredBackoffDelay(attempt++, this.#backoff, this.#random);
         this.#warn(`disconnected: ${outcome.reason}; reconnecting in ${formatDelay(delay)}`);
-        if (!(await sleep(delay, this.#stop.signal))) return TailExitCode.Ok;
+        if (!(await sleep(delay, this.#stop.signal))) return ExitCode.Ok;
       }
     } finally {
       clearInterval(rateTimer);
@@ -354,28 +369,28 @@ class Tail {
     if (status === 429) {
       return {
         kind: 'exit',
-        code: TailExitCode.TooManyConnections,
+        code: ExitCode.TooManyConnections,
         message: 'too many connections from this IP (HTTP 429)',
       };
     }
     if (status === 404) {
       return {
         kind: 'exit',
-        code: TailExitCode.Usage,
+        code: ExitCode.Usage,
         message: `not found (HTTP 404): ${this.#shownUrl} is not a stream endpoint (expected …/v1/stream)`,
       };
     }
     if (status === 401 || status === 403) {
-      return { kind: 'exit', code: TailExitCode.Unauthorized, message: `unauthorized: HTTP ${status}` };
+      return { kind: 'exit', code: ExitCode.Unauthorized, message: `unauthorized: HTTP ${status}` };
     }
     if (status >= 500 || status === 408) return { kind: 'retry', reason: `HTTP ${status}`, connected: false };
-    return { kind: 'exit', code: TailExitCode.Failed, message: `unexpected HTTP ${status} from ${this.#shownUrl}` };
+    return { kind: 'exit', code: ExitCode.Failed, message: `unexpected HTTP ${status} from ${this.#shownUrl}` };
   }
 
   #closeOutcome(code: number, reason: string, conn: Connection): Outcome {
     if (code === CloseCode.Unauthorized) {
       const why = conn.serverError?.message || reason || 'missing, unknown, revoked or expired API key';
-      return { kind: 'exit', code: TailExitCode.Unauthorized, message: `unauthorized: ${why}` };
+      return { kind: 'exit', code: ExitCode.Unauthorized, message: `unauthorized: ${why}` };
     }
     if (code === CloseCode.BadRequest && conn.resumed) {
       // Most likely the stream's numbering restarted (an in-memory server restarted): start afresh.
@@ -385,7 +400,7 @@ class Tail {
     if (TERMINAL_CLOSE_CODES.has(code)) {
       return {
         kind: 'exit',
-        code: TailExitCode.Failed,
+        code: ExitCode.Failed,
         message: `closed by the server: ${code} ${conn.serverError?.message || reason || ''}`.trim(),
       };
     }

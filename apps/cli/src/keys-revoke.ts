@@ -1,6 +1,7 @@
 import type { KeyStore } from '@hydra/backplane';
 import type { KeysRevokeArgs } from './args.js';
-import { CliError, ExitCode } from './errors.js';
+import { CliError } from './errors.js';
+import { ExitCode } from './exit-code.js';
 import { keyView } from './key-view.js';
 import type { CliOutput } from './output.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CliError } from '../src/errors.js';
 import {
-  backoffDelay,
   DEFAULT_TAIL_URL,
   displayUrl,
   formatAltitude,
@@ -13,7 +13,6 @@ import {
   parseTailArgs,
   SeqTracker,
   summarizeEvent,
-  TailUsageError,
 } from '../src/tail/index.js';
 
 const NOON = Date.UTC(2025, 0, 1, 12, 0, 1);
@@ -255,27 +254,9 @@ describe('parseTailArgs', () => {
     } catch (err) {
       thrown = err;
     }
-    expect(thrown).toBeInstanceOf(TailUsageError);
-    expect((thrown as TailUsageError).exitCode).toBe(2);
+    expect(thrown).toBeInstanceOf(CliError);
+    expect((thrown as CliError).exitCode).toBe(2);
     expect((thrown as Error).message).toMatch(message);
-  });
-});
-
-describe('backoffDelay', () => {
-  const options = { initialMs: 500, maxMs: 30_000 };
-
-  it('doubles per attempt with equal jitter and stays under the cap', () => {
-    expect(backoffDelay(0, options, () => 0)).toBe(250);
-    expect(backoffDelay(0, options, () => 0.999_999)).toBeCloseTo(500, 0);
-    expect(backoffDelay(3, options, () => 0)).toBe(2_000);
-    expect(backoffDelay(10, options, () => 0)).toBe(15_000);
-    expect(backoffDelay(1_000, options, () => 0.999_999)).toBeLessThanOrEqual(30_000);
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const d = backoffDelay(attempt, options, Math.random);
-      const cap = Math.min(30_000, 500 * 2 ** attempt);
-      expect(d).toBeGreaterThanOrEqual(cap / 2);
-      expect(d).toBeLessThanOrEqual(cap);
-    }
   });
 });
 

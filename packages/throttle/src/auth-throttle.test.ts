@@ -51,6 +51,9 @@ describe('AuthThrottle', () => {
 describe('throttleSource', () => {
   it('keeps IPv4 addresses and reduces IPv6 to its /64', () => {
     expect(throttleSource('203.0.113.7')).toBe('203.0.113.7');
+    // A dual-stack socket's IPv4 peer is that IPv4 address, not the shared ::ffff:0:0/96.
+    expect(throttleSource('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(throttleSource('::FFFF:198.51.100.1')).not.toBe(throttleSource('::ffff:203.0.113.7'));
     expect(throttleSource('2001:DB8:0:0001::1')).toBe('2001:db8:0:1::/64');
     expect(throttleSource('::1')).toBe('0:0:0:0::/64');
     expect(throttleSource('2001:db8::1.2.3.4')).toBe('2001:db8:0:0::/64');

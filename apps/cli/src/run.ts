@@ -1,7 +1,8 @@
 import type { KeyStore } from '@hydra/backplane';
 import { ConfigError, readRedisUrl } from '@hydra/config';
 import { type KeysArgs, parseCliArgs } from './args.js';
-import { CliError, ExitCode } from './errors.js';
+import { CliError, failureText } from './errors.js';
+import { ExitCode } from './exit-code.js';
 import { HELP } from './help.js';
 import { keysCreate } from './keys-create.js';
 import { keysList } from './keys-list.js';
@@ -34,12 +35,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       err instanceof CliError
         ? err
         : new CliError(ExitCode.Failed, `unexpected error: ${err instanceof Error ? err.message : String(err)}`);
-    if (json) {
-      out.errorJson({ error: failure.message, exitCode: failure.exitCode });
-    } else {
-      out.error(`hydra: ${failure.message}`);
-      if (failure.exitCode === ExitCode.Usage) out.error('Run "hydra --help" for usage.');
-    }
+    out.error(failureText(failure, { json, helpCommand: 'hydra' }));
     return failure.exitCode;
   }
 }

@@ -1,6 +1,7 @@
 import { type Backplane, createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
 import { Redis } from 'ioredis';
-import { CliError, ExitCode } from './errors.js';
+import { CliError } from './errors.js';
+import { ExitCode } from './exit-code.js';
 
 export interface OpenOptions {
   url: string;
@@ -14,7 +15,8 @@ export interface OpenOptions {
  * CLI process cannot reach its keys (the embedded mode prints its own demo key).
  *
  * A short-lived probe connection (no retries, connect timeout) runs first, so
- * an unreachable Redis is reported within `timeoutMs` with exit code 3.
+ * an unreachable Redis is reported within `timeoutMs` (ExitCode.Unavailable), a
+ * refused login as ExitCode.Unauthorized.
  */
 export async function openBackplane(options: OpenOptions): Promise<Backplane> {
   const probe = new Redis(options.url, {
@@ -36,14 +38,16 @@ export async function openBackplane(options: OpenOptions): Promise<Backplane> {
       options.timeoutMs,
     );
   } catch (err) {
-    throw unreachable(options.url, cause ?? err);
+    const failure = cause ?? err;
+    if (refusedLogin(failure)) throw loginRefused(options.url, failure);
+    throw unreachable(options.url, failure);
   } finally {
     probe.disconnect();
   }
   return createBackplane({ kind: 'redis', url: options.url, retention: DEFAULT_RETENTION });
 }
 
-/** Runs one key-store operation with a deadline; failures of a Redis that went away map to exit 3. */
+/** Runs one key-store operation with a deadline; failures of a Redis that went away map to ExitCode.Unavailable. */
 export async function withBackplane<T>(
   backplane: Backplane,
   url: string,
@@ -84,6 +88,19 @@ function looksLikeConnectionError(err: unknown): boolean {
   const text = `${String(e?.code)} ${String(e?.name)} ${String(e?.message)}`;
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable/i.test(
     text,
+  );
+}
+
+/** Redis answered, and refused the credentials (or their absence): NOAUTH, WRONGPASS. */
+function refusedLogin(err: unknown): boolean {
+  return /^(NOAUTH|WRONGPASS)\b/.test(String((err as Error)?.message));
+}
+
+function loginRefused(url: string, err: unknown): CliError {
+  return new CliError(
+    ExitCode.Unauthorized,
+    `Redis at ${safeUrl(url)} refused the login (${(err as Error).message}). ` +
+      'Check the user and password in HYDRA_REDIS_URL.',
   );
 }
 

@@ -1,7 +1,7 @@
 import { DEFAULT_RETENTION, type EventPublisher, MemoryBackplane, type PublishedEvent } from '@hydra/backplane';
 import type { IngestEvent } from '@hydra/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDemoFeed, DemoWorld } from '../src/demo/index.js';
+import { createDemoFeed, DemoWorld } from '../src/index.js';
 
 const T0 = 1_760_000_000_000;
 const SMALL = { seed: 5, aircraft: 20, vessels: 10 } as const;

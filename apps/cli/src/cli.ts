@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { guardStdio } from '@hydra/runtime';
-import { streamOutput } from './cli/output.js';
-import { runCli } from './cli/run.js';
-import { tailCommand } from './cli/tail-command.js';
+import { streamOutput } from './output.js';
+import { runCli } from './run.js';
+import { tailCommand } from './tail-command.js';
 
 /** `hydra` — the admin CLI (`pnpm hydra …` from the repository root). */
 const argv = process.argv.slice(2);

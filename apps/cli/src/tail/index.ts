@@ -2,19 +2,15 @@
  * `hydra tail`: a terminal client of the stream. The CLI wires it as
  * `parseTailArgs(argv)` then `runTail({ ...args, out, err, isTTY, signal })`.
  */
-export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-export { runTail, type TailOptions, type TailOutput } from './run-tail.js';
+export { DEFAULT_BACKOFF, runTail, type TailOptions, type TailOutput } from './run-tail.js';
 export { type SeqCheck, SeqTracker } from './seq-tracker.js';
 export {
   DEFAULT_RATE_INTERVAL_MS,
   DEFAULT_TAIL_URL,
   parseTailArgs,
-  TAIL_HELP,
   type TailArgs,
   type TailRequest,
-  TailUsageError,
 } from './tail-args.js';
-export { TailExitCode } from './tail-exit-code.js';
 export {
   displayUrl,
   formatAltitude,

@@ -11,7 +11,8 @@ import {
 } from '@hydra/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { runTail, TailExitCode, type TailOptions, type TailOutput } from '../src/tail/index.js';
+import { ExitCode } from '../src/exit-code.js';
+import { runTail, type TailOptions, type TailOutput } from '../src/tail/index.js';
 
 const KEY = 'hydra_k1_test-key-for-tail';
 const TS = Date.UTC(2025, 0, 1, 12, 0, 1);
@@ -157,8 +158,8 @@ describe('runTail against a WebSocket server', () => {
 
     const code = await runTail(options);
 
-    expect(code).toBe(TailExitCode.Unauthorized);
-    expect(err.text).toContain('hydra tail: unauthorized: API key revoked');
+    expect(code).toBe(ExitCode.Unauthorized);
+    expect(err.text).toContain('hydra: unauthorized: API key revoked');
     expect(out.lines().map((l) => l.slice(9))).toEqual([
       `connected ${server.url} scopes=aircraft,vessels`,
       'snapshot aircraft seq=10 items=3',
@@ -179,14 +180,14 @@ describe('runTail against a WebSocket server', () => {
   it('exits 3 with the close reason when the server sends no error message', async () => {
     const server = await startServer({ onConnection: (ws) => ws.close(1008, 'unauthorized') });
     const { options, err } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.Unauthorized);
+    expect(await runTail(options)).toBe(ExitCode.Unauthorized);
     expect(err.text).toContain('unauthorized: unauthorized');
   });
 
   it('exits 4 when the upgrade is answered 429', async () => {
     const server = await startServer({ reject: 429 });
     const { options, err, out } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.TooManyConnections);
+    expect(await runTail(options)).toBe(ExitCode.TooManyConnections);
     expect(err.text).toContain('too many connections from this IP');
     expect(out.text).toBe('');
   });
@@ -194,7 +195,7 @@ describe('runTail against a WebSocket server', () => {
   it('exits 2 when the URL answers 404', async () => {
     const server = await startServer({ reject: 404 });
     const { options, err } = tailOptions(server.url.replace('/v1/stream', '/v1/nope'));
-    expect(await runTail(options)).toBe(TailExitCode.Usage);
+    expect(await runTail(options)).toBe(ExitCode.Usage);
     expect(err.text).toMatch(/not found \(HTTP 404\)/);
   });
 
@@ -220,7 +221,7 @@ describe('runTail against a WebSocket server', () => {
     await out.until('aircraft #10 4ca2d1 EIN789');
     controller.abort();
 
-    expect(await running).toBe(TailExitCode.Ok);
+    expect(await running).toBe(ExitCode.Ok);
     expect(server.connections.map((c) => c.req.url)).toEqual([
       '/v1/stream',
       `/v1/stream?resume=${encodeURIComponent(`aircraft:8:${TS},vessels:3`)}`,
@@ -252,7 +253,7 @@ describe('runTail against a WebSocket server', () => {
     await out.until('aircraft #1 4ca2d1');
     controller.abort();
 
-    expect(await running).toBe(TailExitCode.Ok);
+    expect(await running).toBe(ExitCode.Ok);
     expect(server.connections.map((c) => c.req.url)).toEqual([
       '/v1/stream',
       `/v1/stream?resume=aircraft%3A8%3A${TS}`,
@@ -270,7 +271,7 @@ describe('runTail against a WebSocket server', () => {
       },
     });
     const { options, err } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.Failed);
+    expect(await runTail(options)).toBe(ExitCode.Failed);
     expect(err.text).toContain('closed by the server: 4002 query string too long');
   });
 
@@ -291,7 +292,7 @@ describe('runTail against a WebSocket server', () => {
       },
     });
     const { options, out, err } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.Unauthorized);
+    expect(await runTail(options)).toBe(ExitCode.Unauthorized);
     expect(out.lines().map((l) => l.slice(9))).toEqual([
       `connected ${server.url} scopes=aircraft`,
       'snapshot aircraft seq=20 items=4',
@@ -313,7 +314,7 @@ describe('runTail against a WebSocket server', () => {
     await err.until(/(reconnecting in \d+ms[\s\S]*){5}/);
     controller.abort();
 
-    expect(await running).toBe(TailExitCode.Ok);
+    expect(await running).toBe(ExitCode.Ok);
     const delays = [...err.text.matchAll(/reconnecting in (\d+)ms/g)].map((m) => Number(m[1]));
     expect(delays.slice(0, 5)).toEqual([10, 20, 40, 80, 100]);
     expect(err.text).toMatch(/connection lost \(.*ECONNREFUSED.*\)/);
@@ -335,7 +336,7 @@ describe('runTail against a WebSocket server', () => {
     });
     const { options, out } = tailOptions(server.url, { scopes: ['vessels'], json: true, snapshot: false });
 
-    expect(await runTail(options)).toBe(TailExitCode.Unauthorized);
+    expect(await runTail(options)).toBe(ExitCode.Unauthorized);
     expect(out.lines()).toEqual([frames[0], frames[2], frames[4]]);
     expect(server.connections[0]!.req.url).toBe('/v1/stream?snapshot=false');
   });
@@ -365,7 +366,7 @@ describe('runTail against a WebSocket server', () => {
     await out.until(/rate .*aircraft.*\/s .*alerts.*\/s/);
     controller.abort();
 
-    expect(await running).toBe(TailExitCode.Ok);
+    expect(await running).toBe(ExitCode.Ok);
     expect(out.text).toContain('\u001b[36maircraft\u001b[0m #1 4ca2d1');
   });
 
@@ -380,7 +381,7 @@ describe('runTail against a WebSocket server', () => {
       },
     });
     const { options, out, err } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.Unauthorized);
+    expect(await runTail(options)).toBe(ExitCode.Unauthorized);
     expect(err.text).toContain('invalid server message: not valid JSON');
     expect(err.text).toContain('invalid server message: aircraft.seq');
     expect(out.text).toContain('aircraft #1 4ca2d1');
@@ -389,7 +390,7 @@ describe('runTail against a WebSocket server', () => {
   it('exits 1 on a terminal close code', async () => {
     const server = await startServer({ onConnection: (ws) => ws.close(4001, 'clients may not send on this stream') });
     const { options, err } = tailOptions(server.url);
-    expect(await runTail(options)).toBe(TailExitCode.Failed);
+    expect(await runTail(options)).toBe(ExitCode.Failed);
     expect(err.text).toContain('closed by the server: 4001 clients may not send on this stream');
   });
 
@@ -399,7 +400,7 @@ describe('runTail against a WebSocket server', () => {
     const running = runTail(options);
     await err.until(/connection lost \(no ping or message for 100ms\)[\s\S]*connection lost/);
     controller.abort();
-    expect(await running).toBe(TailExitCode.Ok);
+    expect(await running).toBe(ExitCode.Ok);
     expect(server.connections.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -422,7 +423,7 @@ describe('runTail against a WebSocket server', () => {
       },
     });
     const { options } = tailOptions(server.url, { out });
-    expect(await runTail(options)).toBe(TailExitCode.Ok);
+    expect(await runTail(options)).toBe(ExitCode.Ok);
     expect(emitter.listenerCount('error')).toBe(0);
     await expect.poll(() => server.closes).toEqual([1000]);
   });
@@ -430,6 +431,6 @@ describe('runTail against a WebSocket server', () => {
   it('returns 0 at once when already aborted', async () => {
     const { options, controller } = tailOptions('ws://127.0.0.1:9/v1/stream');
     controller.abort();
-    expect(await runTail(options)).toBe(TailExitCode.Ok);
+    expect(await runTail(options)).toBe(ExitCode.Ok);
   });
 });

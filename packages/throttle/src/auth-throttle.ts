@@ -20,20 +20,23 @@ interface SourceState {
 }
 
 /**
- * Per-node throttle of failed authentications (unknown, revoked, expired or
- * malformed API keys; a missing key is not a guess and does not count).
+ * Per-node throttle of failed authentications: at the gateway unknown,
+ * revoked, expired or malformed API keys, at the publisher wrong ingest bearer
+ * tokens (ingest-server.ts); a missing key or header is not a guess and does
+ * not count.
  *
  * Policy: a source that fails `failureLimit` times within a fixed window of
- * `windowMs` is in a cool-down for the next `windowMs`: every upgrade whose
- * key would need a key-store read — valid keys included — is refused
- * cheaply (HTTP 429 before any lookup or Redis command); keys decided
- * without Redis (missing, malformed, cached) are answered as usual
- * (admission.ts).
+ * `windowMs` is in a cool-down for the next `windowMs`. What the caller
+ * refuses in it: at the gateway every upgrade whose key would need a
+ * key-store read — valid keys included — cheaply (HTTP 429 before any lookup
+ * or Redis command), keys decided without Redis (missing, malformed, cached)
+ * being answered as usual (admission.ts); at the publisher every ingest
+ * request, before its token is checked (so a guess in the cool-down learns nothing).
  * The cool-down is not extended by attempts made during it, so a client
  * sharing an address with an attacker gets back in after at most one
  * cool-down once the attack stops. A source is an IPv4 address or an IPv6
  * /64 (one subscriber's usual allocation, so rotating addresses inside it
- * does not escape the count). Counts are per gateway: behind a load balancer
+ * does not escape the count). Counts are per process: behind a load balancer
  * a source gets at most replicas × `failureLimit` guesses per window.
  * Memory is bounded by `maxEntries`.
  */
@@ -78,9 +81,14 @@ export class AuthThrottle {
   }
 }
 
-/** The unit the throttle counts: an IPv4 address as is, an IPv6 address by its /64 prefix. */
+/**
+ * The unit the throttle counts: an IPv4 address as is (also when a dual-stack
+ * socket reports it IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address by its /64 prefix.
+ */
 export function throttleSource(ip: string): string {
   if (isIPv4(ip) || !isIPv6(ip)) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  if (mapped !== undefined && isIPv4(mapped)) return mapped;
   const groups = expandIpv6(ip);
   return groups === null ? ip : `${groups.slice(0, 4).join(':')}::/64`;
 }

@@ -3,7 +3,7 @@ import { freePort, REPO_ROOT, startRedis, type TestRedis } from '@hydra/test-sup
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Runs the built CLI (`pnpm test` builds first), as an operator would.
-const CLI = 'apps/publisher/dist/cli.js';
+const CLI = 'apps/cli/dist/cli.js';
 
 interface Run {
   code: number | null;
@@ -127,11 +127,12 @@ describe('hydra keys', () => {
     expect(run.stderr).toMatch(/^hydra: /);
   });
 
-  it('exits 3 within a few seconds when Redis is unreachable', async () => {
+  // 5, not 3 as before the one exit-code table: 3 is "unauthorized" for every command (tail's 1008).
+  it('exits 5 within a few seconds when Redis is unreachable', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const run = await hydra(['keys', 'list', '--json'], { HYDRA_REDIS_URL: url });
-    expect(run.code).toBe(3);
-    expect(JSON.parse(run.stderr)).toEqual({ error: expect.stringMatching(/cannot reach Redis/), exitCode: 3 });
+    expect(run.code).toBe(5);
+    expect(JSON.parse(run.stderr)).toEqual({ error: expect.stringMatching(/cannot reach Redis/), exitCode: 5 });
     expect(run.ms).toBeLessThan(8000);
   });
 
@@ -184,6 +185,24 @@ describe('hydra keys', () => {
     expect(JSON.parse(run.stderr)).toEqual({ error: expect.any(String), exitCode: 2 });
   });
 
+  // Before the one exit-code table a refused login read as "Redis unreachable" (3); it is "unauthorized" (3) now.
+  it('exits 3 when Redis refuses the login, without printing the password', async () => {
+    const locked = await startRedis({ args: ['--requirepass', 'cli-test-secret'] });
+    try {
+      if (!locked.canRestart) return; // a container Redis ignores extra arguments: nothing is locked
+      const port = new URL(locked.url).port;
+      const none = await hydra(['keys', 'list'], { HYDRA_REDIS_URL: `redis://127.0.0.1:${port}` });
+      expect(none.code).toBe(3);
+      expect(none.stderr).toMatch(/^hydra: Redis at \S+ refused the login \(NOAUTH/);
+      const wrong = await hydra(['keys', 'list', '--json'], { HYDRA_REDIS_URL: `redis://:not-it@127.0.0.1:${port}` });
+      expect(wrong.code).toBe(3);
+      expect(JSON.parse(wrong.stderr)).toEqual({ error: expect.stringMatching(/refused the login/), exitCode: 3 });
+      expect(wrong.stderr).not.toContain('not-it');
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it('prints help with exit 0', async () => {
     const main = await hydra(['--help']);
     expect(main.code).toBe(0);
@@ -192,5 +211,38 @@ describe('hydra keys', () => {
     expect(keys.code).toBe(0);
     expect(keys.stdout).toMatch(/hydra keys <command>/);
     expect(keys.stdout).toMatch(/in-memory backplane/);
+  });
+});
+
+/** `hydra tail` and `hydra keys` share one error style, one help style and one exit-code table. */
+describe('one CLI', () => {
+  it('reports a tail usage error like a keys usage error: `hydra: …`, then where the help is', async () => {
+    const tail = await hydra(['tail', '--key', 'K', '--bogus']);
+    expect(tail.code).toBe(2);
+    expect(tail.stdout).toBe('');
+    expect(tail.stderr).toBe(`hydra: Unknown option '--bogus'\nRun "hydra tail --help" for usage.\n`);
+    const keys = await hydra(['keys', 'list', '--bogus'], env);
+    expect(keys.code).toBe(2);
+    expect(keys.stderr).toBe(`hydra: Unknown option '--bogus'\nRun "hydra --help" for usage.\n`);
+  });
+
+  it('reports a tail usage error of a --json invocation as one JSON object, like keys', async () => {
+    const run = await hydra(['tail', '--json'], { HYDRA_API_KEY: undefined });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stderr)).toEqual({ error: 'missing --key (or set HYDRA_API_KEY)', exitCode: 2 });
+  });
+
+  it('prints the same exit-code table in the help of every command', async () => {
+    const pages = await Promise.all(
+      [['--help'], ['keys', '--help'], ['keys', 'create', '--help'], ['tail', '--help']].map((a) => hydra(a)),
+    );
+    const tables = pages.map((p) => {
+      expect(p.code).toBe(0);
+      return p.stdout.slice(p.stdout.indexOf('Exit codes'));
+    });
+    expect(tables[0]).toMatch(/^Exit codes \(the same for every hydra command\):\n {2}0 {2}success/);
+    expect(tables[0]).toMatch(/\n {2}3 {2}unauthorized/);
+    expect(tables[0]).toMatch(/\n {2}5 {2}unavailable/);
+    for (const table of tables) expect(table).toBe(tables[0]);
   });
 });

@@ -1,26 +1,27 @@
-import { parseTailArgs, runTail, TAIL_HELP, TailUsageError } from '../tail/index.js';
+import { CliError, failureText } from './errors.js';
+import { ExitCode } from './exit-code.js';
+import { HELP } from './help.js';
+import { parseTailArgs, runTail } from './tail/index.js';
 
 /**
  * `hydra tail …`: a terminal client of the stream. Ctrl-C ends it with 0;
- * see TAIL_HELP for the other exit codes (3 on 1008, 4 on 429).
+ * the other exit codes are the CLI's one table (exit-code.ts).
  */
 export async function tailCommand(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
+): Promise<ExitCode> {
   let request: ReturnType<typeof parseTailArgs>;
   try {
     request = parseTailArgs([...argv], env);
   } catch (err) {
-    if (err instanceof TailUsageError) {
-      process.stderr.write(`hydra tail: ${err.message}\nRun "hydra tail --help" for usage.\n`);
-      return err.exitCode;
-    }
-    throw err;
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(failureText(err, { json: argv.includes('--json'), helpCommand: 'hydra tail' }));
+    return err.exitCode;
   }
   if (request.kind === 'help') {
-    process.stdout.write(`${TAIL_HELP}\n`);
-    return 0;
+    process.stdout.write(`${HELP.tail}\n`);
+    return ExitCode.Ok;
   }
   const abort = new AbortController();
   const onSignal = () => abort.abort();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
-import { TailExitCode } from './tail-exit-code.js';
+import { usageError } from '../errors.js';
 
 export const DEFAULT_TAIL_URL = 'ws://localhost:8080/v1/stream';
 export const DEFAULT_RATE_INTERVAL_MS = 10_000;
@@ -19,34 +19,9 @@ export interface TailArgs {
 
 export type TailRequest = { kind: 'help' } | { kind: 'tail'; args: TailArgs };
 
-/** A bad command line: the message says what is wrong; exit code 2. */
-export class TailUsageError extends Error {
-  override readonly name = 'TailUsageError';
-  readonly exitCode = TailExitCode.Usage;
-}
-
-export const TAIL_HELP = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--json] [--rate-interval SECONDS]
-
-Shows the Hydra stream in the terminal: one line per event, a summary line per
-snapshot, and a per-scope rate line. Reconnects with backoff when the
-connection drops; stops on Ctrl-C.
-
-Options:
-  --key KEY              API key (default: $HYDRA_API_KEY), sent as the x-api-key header
-  --url URL              stream URL (default: ${DEFAULT_TAIL_URL})
-  --scopes LIST          show only these scopes, comma-separated (${SCOPES.join(', ')})
-  --no-snapshot          skip the initial snapshot (snapshot=false)
-  --json                 print each server message as one raw JSON line
-  --rate-interval SECS   seconds between rate lines (default: ${DEFAULT_RATE_INTERVAL_MS / 1000}; 0 = off)
-  -h, --help             show this help
-
-Exit codes: 0 stopped (Ctrl-C), 1 closed by the server for good, 2 bad usage or
-URL not found (HTTP 404), 3 unauthorized (close 1008), 4 too many connections
-from this IP (HTTP 429).`;
-
 /**
  * Parses the arguments after `hydra tail`. The key falls back to
- * `env.HYDRA_API_KEY`. Throws a TailUsageError naming what is wrong.
+ * `env.HYDRA_API_KEY`. Throws a usage CliError (exit 2) naming what is wrong.
  */
 export function parseTailArgs(
   argv: readonly string[],
@@ -71,12 +46,12 @@ export function parseTailArgs(
   } catch (err) {
     // parseArgs explains its own API after the first sentence ("To specify a positional argument…").
     const first = (err as Error).message.split('. ')[0] ?? (err as Error).message;
-    throw new TailUsageError(first.replace(/\.$/, ''));
+    throw usageError(first.replace(/\.$/, ''));
   }
   if (values['help'] === true) return { kind: 'help' };
 
   const key = (values['key'] as string | undefined) ?? env['HYDRA_API_KEY'];
-  if (key === undefined || key.trim() === '') throw new TailUsageError('missing --key (or set HYDRA_API_KEY)');
+  if (key === undefined || key.trim() === '') throw usageError('missing --key (or set HYDRA_API_KEY)');
 
   return {
     kind: 'tail',
@@ -96,10 +71,10 @@ function parseUrl(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new TailUsageError(`--url must be a ws:// or wss:// URL, got "${text}"`);
+    throw usageError(`--url must be a ws:// or wss:// URL, got "${text}"`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new TailUsageError(`--url must be a ws:// or wss:// URL, got "${text}"`);
+    throw usageError(`--url must be a ws:// or wss:// URL, got "${text}"`);
   }
   return url.toString();
 }
@@ -107,8 +82,8 @@ function parseUrl(text: string): string {
 function parseScopes(text: string | undefined): Scope[] | undefined {
   if (text === undefined) return undefined;
   const parsed = parseScopeList(text);
-  if (!parsed.ok) throw new TailUsageError(`unknown scope "${parsed.unknown}" (known scopes: ${SCOPES.join(', ')})`);
-  if (parsed.scopes.length === 0) throw new TailUsageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
+  if (!parsed.ok) throw usageError(`unknown scope "${parsed.unknown}" (known scopes: ${SCOPES.join(', ')})`);
+  if (parsed.scopes.length === 0) throw usageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
   return parsed.scopes;
 }
 
@@ -116,7 +91,7 @@ function parseRateInterval(text: string | undefined): number {
   if (text === undefined) return DEFAULT_RATE_INTERVAL_MS;
   const seconds = Number(text.trim());
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
-    throw new TailUsageError(`--rate-interval must be a number of seconds between 0 and 86400, got "${text}"`);
+    throw usageError(`--rate-interval must be a number of seconds between 0 and 86400, got "${text}"`);
   }
   return Math.round(seconds * 1000);
 }

@@ -4,17 +4,14 @@ export interface CliOutput {
   json(value: unknown): void;
   /** Human-readable text on stdout. */
   text(value: string): void;
-  /** A diagnostic line on stderr. */
-  error(message: string): void;
-  /** One JSON document on stderr (one line): errors of a `--json` invocation. */
-  errorJson(value: unknown): void;
+  /** Diagnostic text on stderr, written as is (failureText ends its lines). */
+  error(text: string): void;
 }
 
 export function streamOutput(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): CliOutput {
   return {
     json: (value) => stdout.write(`${JSON.stringify(value)}\n`),
     text: (value) => stdout.write(`${value}\n`),
-    error: (message) => stderr.write(`${message}\n`),
-    errorJson: (value) => stderr.write(`${JSON.stringify(value)}\n`),
+    error: (text) => stderr.write(text),
   };
 }

@@ -26,7 +26,7 @@ export type KeysArgs = KeysCreateArgs | KeysRevokeArgs | KeysListArgs;
 
 /** What the command line asks for; `help` carries the topic whose help to print. */
 export type CliRequest = { kind: 'help'; topic: HelpTopic } | { kind: 'keys'; args: KeysArgs };
-export type HelpTopic = 'main' | 'keys' | 'keys create' | 'keys revoke' | 'keys list';
+export type HelpTopic = 'main' | 'keys' | 'keys create' | 'keys revoke' | 'keys list' | 'tail';
 
 /**
  * Parses `hydra …` arguments (without `node` and the script). Throws a
