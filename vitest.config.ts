@@ -21,6 +21,7 @@ export default defineConfig({
       '@hydra/protocol': src('./packages/protocol/src/index.ts'),
       '@hydra/backplane': src('./packages/backplane/src/index.ts'),
       '@hydra/metrics': src('./packages/metrics/src/index.ts'),
+      '@hydra/stream-client': src('./packages/stream-client/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),
     },
   },
