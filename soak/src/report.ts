@@ -20,6 +20,8 @@ export interface CpuSample {
   /** Event-loop delay of each worker over the interval: p99 and max, ms. */
   workerLoopP99Ms: number[];
   workerLoopMaxMs: number[];
+  /** The machine's 1-minute load average: how contended the cores were. */
+  load1: number;
 }
 
 export interface SoakResult {
@@ -49,6 +51,8 @@ export interface SoakResult {
   recoveryLog: string[];
   perClient: { delivered: number; owed: number; lost: number; duplicates: number; resyncs: number }[];
   eventsReceived: number;
+  /** CPU the client workers used over their whole life, µs. */
+  clientCpuMicros: number;
   faults: FaultRecord[];
   /** Every gateway instance's /metrics samples (every 10 s). */
   memory: { name: string; samples: GatewaySample[] }[];
@@ -167,8 +171,8 @@ export function renderReport(r: SoakResult): string {
         `| ${kind} | ${fs.length} | ${fs.filter((f) => f.survived).length} | ${Math.max(...fs.map((f) => f.recoveryMs))} ms |`,
     ),
     '',
-    'Recovery = from injection until every gateway is ready, every client is connected and has every event',
-    'published up to that moment. A rolling drain SIGTERMs each replaceable gateway in turn, starting its',
+    'Recovery = from injection until every gateway is ready and every client connected, and then every client',
+    'has every event published up to that moment. A rolling drain SIGTERMs each replaceable gateway in turn, starting its',
     'replacement and waiting for recovery before the next; its recovery time covers the whole roll.',
     '',
     '<details><summary>Every fault</summary>',
@@ -241,6 +245,15 @@ export function renderReport(r: SoakResult): string {
     ),
     `| soak total | ${pct(mean(soakTotal))} / ${pct(Math.max(...soakTotal))} | | |`,
     `| ${r.anchor} (for scale) | ${pct(anchorCpu)} mean | | |`,
+    '',
+    `Client cost: ${(r.clientCpuMicros / Math.max(1, r.eventsReceived)).toFixed(1)} µs of CPU per event received ` +
+      `(all client work: connects, resumes, frames), so ${r.clients} clients at ` +
+      `${((r.eventsReceived / r.clients / r.durationMs) * 1000).toFixed(0)} events/s each need ` +
+      `${pct((r.clientCpuMicros * 100) / (r.durationMs * 1000))} of one core.`,
+    '',
+    `Machine load average (1 min) over the run: mean ${mean(r.cpu.map((c) => c.load1)).toFixed(1)}, max ` +
+      `${Math.max(...r.cpu.map((c) => c.load1)).toFixed(1)} on ${r.cores} cores: a worker with low CPU but a long ` +
+      'event-loop delay was waiting for a core, not busy.',
     '',
     '## Gateway recovery log',
     '',

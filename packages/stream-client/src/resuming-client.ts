@@ -231,6 +231,7 @@ export class ResumingClient {
   }
 
   private notify(): void {
+    if (this.waiters.size === 0) return;
     for (const w of [...this.waiters]) w();
   }
 }
