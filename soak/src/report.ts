@@ -188,7 +188,8 @@ export function renderReport(r: SoakResult): string {
     '',
     `${r.anchor} runs from start to end and is never faulted; the others are fault victims, replaced at each`,
     `gateway fault. Slope: least squares over ${r.anchor}'s samples (every 10 s) after a warm-up of`,
-    `${(r.warmupMs / 60000).toFixed(1)} min (${steady.length} samples).`,
+    `${(r.warmupMs / 60000).toFixed(1)} min (${steady.length} samples)` +
+      (steady.length < 180 ? '; over less than 30 minutes the GC cycle dominates it and it says little.' : '.'),
     '',
     `| ${r.anchor} after warm-up | heap used | RSS |`,
     '|---|---|---|',
