@@ -138,7 +138,7 @@ export class ResumingClient {
       // An early drop is one more close here: the client reconnects with resume, rotating gateways.
       retryEarlyDrops: false,
       onMessage: (data) => this.onMessage(data),
-      onRefusal: ({ status }) => {
+      onRefusal: (status) => {
         this.refusals.set(status, (this.refusals.get(status) ?? 0) + 1);
         connection.terminate();
       },
