@@ -22,6 +22,7 @@ export default defineConfig({
       '@hydra/backplane': src('./packages/backplane/src/index.ts'),
       '@hydra/metrics': src('./packages/metrics/src/index.ts'),
       '@hydra/runtime': src('./packages/runtime/src/index.ts'),
+      '@hydra/stream-client': src('./packages/stream-client/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),
       '@hydra/demo-feed': src('./packages/demo-feed/src/index.ts'),
       '@hydra/throttle': src('./packages/throttle/src/index.ts'),

@@ -6,6 +6,14 @@
  * scans, not JSON.parse, so the client stays far cheaper than any server.
  * Each client binds its own loopback source address (127.<octet>.x.y,
  * `perIp` clients each) so the servers' per-IP limits stay on.
+ *
+ * Why not `@hydra/stream-client` (the client of the tests and the soak): the
+ * bench measures, so its client must cost far less than the server under
+ * test and must speak to the peers too (socket.io, Centrifugo, Pusher
+ * framing). It reads raw frames from one shared read buffer with no `ws`
+ * object, event or Buffer per message, and counts socket reads per message
+ * (how a server batches writes) — none of which `ws` exposes. The stream
+ * clients keep `ws` for the protocol checks (close codes, refusals, resume).
  */
 import net from 'node:net';
 import { frameSeq, snapshotFrameHeader } from '@hydra/protocol';

@@ -1,7 +1,7 @@
 import { redisKeys } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
+import { ResumingClient } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeanClient } from '../../../soak/src/lean-client.js';
 import { pollUntil, useLocalRedis } from './fault-helpers.js';
 import { StreamFixture } from './fixture.js';
 
@@ -21,7 +21,7 @@ const SCOPES: Scope[] = ['signals', 'alerts'];
  */
 describe('gateway SIGKILL with thousands of clients', () => {
   let f: StreamFixture;
-  const clients: LeanClient[] = [];
+  const clients: ResumingClient[] = [];
 
   beforeAll(async () => {
     f = await StreamFixture.start();
@@ -42,7 +42,7 @@ describe('gateway SIGKILL with thousands of clients', () => {
     for (let batch = 0; batch < CLIENTS; batch += 250) {
       const started = Array.from({ length: Math.min(250, CLIENTS - batch) }, (_, i) => {
         const n = batch + i;
-        const c = new LeanClient({
+        const c = new ResumingClient({
           urls: () => urls,
           key: k.key,
           localAddress: IPS[n % IPS.length] as string,

@@ -1,6 +1,6 @@
+export * from '@hydra/stream-client';
 export * from './external-tools.js';
 export * from './free-port.js';
 export * from './redis-server.js';
 export * from './scope-tracker.js';
 export * from './service-process.js';
-export * from './stream-client.js';

@@ -1,7 +1,7 @@
 import { frameSeq, frameTs, snapshotFrameHeader } from '@hydra/protocol';
-import WebSocket from 'ws';
+import { StreamClient } from './stream-client.js';
 
-export interface LeanClientOptions {
+export interface ResumingClientOptions {
   /** Gateway stream URLs to use (read at each connect; the client rotates through them). */
   urls: () => readonly string[];
   key: string;
@@ -15,19 +15,24 @@ export interface LeanClientOptions {
 
 /** Close codes after which a client must not reconnect unchanged. */
 const TERMINAL_CLOSES = new Set([1008, 4001, 4002]);
+/** After a refusal or a failed dial, the first wait (doubling up to maxBackoffMs). */
+const BASE_BACKOFF_MS = 50;
+/** How long stop() waits for the close handshake before it terminates the socket. */
+const STOP_GRACE_MS = 2000;
 
 /**
- * A stream client for fault tests and the soak: thousands per process. It
- * does not keep messages; it reads only the envelope (`type`, `seq`, the
- * snapshot's `scope`/`seq`/`complete`) from the frame's prefix, and tracks per
- * scope the last seq processed — the value it resumes from. On any close but
- * a terminal one it reconnects (rotating gateways) with `resume`; refusals
+ * A stream client that lives across connections, for fault tests and the
+ * soak: thousands per process. Each connection is a StreamClient with
+ * `keepMessages` off: this client reads only the envelope (`type`, `seq`,
+ * the snapshot's `scope`/`seq`/`complete`) from the frame's prefix, and tracks
+ * per scope the last seq processed — the value it resumes from. On any close
+ * but a terminal one it reconnects (rotating gateways) with `resume`; refusals
  * (429, 503) are retried with capped backoff.
  *
  * Accounting: `gaps` counts events skipped without a `resync` (lost), and
  * `duplicates` events at or below the last seq processed; both must stay 0.
  */
-export class LeanClient {
+export class ResumingClient {
   /** Last seq processed per scope (snapshot, replay or live). */
   readonly last = new Map<string, number>();
   /** The ts of that last event (a snapshot's data.ts): the resume position's proof. */
@@ -49,7 +54,7 @@ export class LeanClient {
   readonly resyncLog: string[] = [];
   /** Set after a terminal close (1008, 4001, 4002): the client stopped. */
   terminal: number | null = null;
-  private ws: WebSocket | null = null;
+  private connection: StreamClient | null = null;
   private stopped = false;
   private attempt = 0;
   private urlIndex: number;
@@ -57,7 +62,7 @@ export class LeanClient {
   private timer: NodeJS.Timeout | null = null;
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly options: LeanClientOptions) {
+  constructor(private readonly options: ResumingClientOptions) {
     this.urlIndex = options.startAt ?? 0;
   }
 
@@ -92,24 +97,27 @@ export class LeanClient {
   /** Closes (1000) and reconnects at once with `resume`, to `url` if it is still live. */
   reconnect(url?: string): void {
     this.preferred = url ?? null;
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.close(1000);
+    const connection = this.connection;
+    if (connection && connection.ws.readyState === connection.ws.OPEN) void connection.close();
   }
 
   /** Closes (1000) and stops reconnecting. */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    const ws = this.ws;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      ws.once('close', () => resolve());
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000);
-      setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, 2000).unref();
-    });
+    const connection = this.connection;
+    if (!connection) return;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      connection.close(),
+      new Promise<void>((resolve) => {
+        grace = setTimeout(() => {
+          connection.terminate();
+          resolve();
+        }, STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(grace);
   }
 
   private connect(): void {
@@ -124,21 +132,24 @@ export class LeanClient {
     const url = preferred ?? (urls[this.urlIndex++ % urls.length] as string);
     const resume = this.resumeParam();
     const full = `${url}?apiKey=${encodeURIComponent(this.options.key)}${resume ? `&resume=${resume}` : ''}`;
-    const ws = new WebSocket(full, { localAddress: this.options.localAddress, perMessageDeflate: false });
-    this.ws = ws;
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      this.refusals.set(status, (this.refusals.get(status) ?? 0) + 1);
-      res.resume();
-      ws.terminate();
+    const connection: StreamClient = new StreamClient(full, {
+      localAddress: this.options.localAddress,
+      perMessageDeflate: false,
+      keepMessages: false,
+      // An early drop is one more close here: the client reconnects with resume, rotating gateways.
+      retryEarlyDrops: false,
+      onMessage: (data) => this.onMessage(data),
+      onRefusal: (status) => {
+        this.refusals.set(status, (this.refusals.get(status) ?? 0) + 1);
+        connection.terminate();
+      },
     });
-    ws.on('error', () => undefined); // the close that follows decides
-    ws.on('message', (data: Buffer) => this.onMessage(data));
-    ws.on('close', (code) => {
-      if (this.ws !== ws) return;
+    this.connection = connection;
+    void connection.closed.then(({ code }) => {
+      if (this.connection !== connection) return;
       const wasConnected = this.connected;
       this.connected = false;
-      this.ws = null;
+      this.connection = null;
       if (wasConnected) this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
       this.notify();
       if (this.stopped) return;
@@ -158,7 +169,7 @@ export class LeanClient {
   private retryLater(): void {
     this.attempt++;
     const cap = this.options.maxBackoffMs ?? 1000;
-    const delay = Math.min(cap, 50 * 2 ** Math.min(this.attempt, 8)) * (0.5 + Math.random() / 2);
+    const delay = Math.min(cap, BASE_BACKOFF_MS * 2 ** Math.min(this.attempt, 8)) * (0.5 + Math.random() / 2);
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
@@ -219,6 +230,7 @@ export class LeanClient {
   }
 
   private notify(): void {
+    if (this.waiters.size === 0) return;
     for (const w of [...this.waiters]) w();
   }
 }

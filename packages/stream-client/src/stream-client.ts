@@ -19,14 +19,32 @@ export interface StreamClientOptions {
    * reconnect. Default true; `earlyDrops` counts the redials.
    */
   retryEarlyDrops?: boolean;
+  /** Offer permessage-deflate (default true, the ws default). */
+  perMessageDeflate?: boolean;
+  /**
+   * Parse and keep every message in `messages` (default true). Off for a
+   * client that reads frames itself through `onMessage` (ResumingClient):
+   * thousands of them then cost no JSON.parse and no memory per message.
+   */
+  keepMessages?: boolean;
+  /** Every message as received, before it is kept. */
+  onMessage?: (data: Buffer) => void;
+  /**
+   * The HTTP refusal of the upgrade, as soon as its status is known: a client that only retries ends the
+   * socket here, without the body (waiting for the body's end delayed each retry of 2,000 refused clients
+   * by seconds in faults-gateway-kill.test.ts). Until ended, the socket stays CONNECTING.
+   */
+  onRefusal?: (status: number) => void;
 }
 
 /** Redials of one client after an early drop, at most. */
 const MAX_EARLY_DROPS = 2;
 
 /**
- * A test client of `/v1/stream` on the `ws` library: records every message,
- * ping and the close, and lets a test await any of them (no sleeps).
+ * One connection to `/v1/stream` on the `ws` library: records every message,
+ * ping and the close, and lets a test await any of them (no sleeps). The
+ * tests use it directly; ResumingClient (the soak, the fault tests with
+ * thousands of clients) opens one per connection, with `keepMessages` off.
  */
 export class StreamClient {
   readonly messages: ReceivedMessage[] = [];
@@ -38,6 +56,8 @@ export class StreamClient {
   unexpectedResponse: { status: number; body: string } | null = null;
   /** Sockets the server dropped right after their upgrade, before any message, and that were dialled again. */
   earlyDrops = 0;
+  /** Messages received, kept or not. */
+  private received = 0;
   private socket!: WebSocket;
   private ending = false;
   private readonly listeners = new Set<() => void>();
@@ -76,6 +96,7 @@ export class StreamClient {
       headers: this.options.headers,
       localAddress: this.options.localAddress,
       autoPong: this.options.autoPong ?? true,
+      perMessageDeflate: this.options.perMessageDeflate ?? true,
     });
     this.socket = ws;
     let upgraded = false;
@@ -85,6 +106,7 @@ export class StreamClient {
     });
     ws.once('error', (err) => this.rejectOpened(err));
     ws.on('unexpected-response', (_req, res) => {
+      this.options.onRefusal?.(res.statusCode ?? 0);
       let body = '';
       res.on('data', (c: Buffer) => {
         body += c.toString();
@@ -94,9 +116,15 @@ export class StreamClient {
         this.notify();
       });
     });
-    ws.on('message', (data) => {
-      this.rawSizes.push((data as Buffer).length);
-      this.messages.push(JSON.parse(data.toString()) as ReceivedMessage);
+    const keep = this.options.keepMessages ?? true;
+    const onMessage = this.options.onMessage;
+    ws.on('message', (data: Buffer) => {
+      this.received++;
+      onMessage?.(data);
+      if (keep) {
+        this.rawSizes.push(data.length);
+        this.messages.push(JSON.parse(data.toString()) as ReceivedMessage);
+      }
       this.notify();
     });
     ws.on('ping', () => {
@@ -105,7 +133,7 @@ export class StreamClient {
     });
     ws.on('error', () => this.notify());
     ws.once('close', (code, reason) => {
-      const earlyDrop = upgraded && code === 1006 && this.messages.length === 0 && !this.ending;
+      const earlyDrop = upgraded && code === 1006 && this.received === 0 && !this.ending;
       if (earlyDrop && (this.options.retryEarlyDrops ?? true) && this.earlyDrops < MAX_EARLY_DROPS) {
         this.earlyDrops++;
         this.dial();
@@ -177,6 +205,7 @@ export class StreamClient {
   }
 
   private notify(): void {
+    if (this.listeners.size === 0) return;
     for (const l of [...this.listeners]) l();
   }
 }

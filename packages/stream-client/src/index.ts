@@ -1,0 +1,2 @@
+export * from './resuming-client.js';
+export * from './stream-client.js';
