@@ -10,6 +10,7 @@ const INCLUDE = [
   'apps/*/test/**/*.test.ts',
   'deploy/test/**/*.test.ts',
   'bench/test/**/*.test.ts',
+  'test/**/*.test.ts',
 ];
 const SOLO = ['apps/gateway/test/slow-consumers.test.ts'];
 
