@@ -8,8 +8,8 @@ import {
   FRAME_HEADER_BYTES,
   isStalled,
   SLOW_CHECK_INTERVAL_MS,
-  STALL_FLOOR_BYTES,
   SlowConsumerPolicy,
+  STALL_FLOOR_BYTES,
   stallFloor,
 } from './slow-consumer-policy.js';
 import type { WebSocket } from './uws.js';
