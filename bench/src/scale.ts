@@ -94,11 +94,16 @@ export function parseScaleArgs(argv: string[]): ScaleOptions {
   return o;
 }
 
+/** A gauge or counter from a gateway's /metrics; NaN when the scrape fails or times out (a busy gateway). */
 async function metric(adminPort: number, name: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function limiterKeys(redisUrl: string): Promise<number> {
