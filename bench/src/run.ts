@@ -2,6 +2,8 @@
  * `pnpm bench [--quick] [--rounds N] [--scenarios 1,3,4] [--targets hydra,sio,uws]
  *   [--idle-steps 1000,5000,15000] [--idle-settle-ms MS]
  *   [--idle-max-settle-ms MS] [--idle-together | --idle-one-by-one]`
+ * `pnpm bench --scale [--gateways N] [--per-gateway N] [--ping-ms MS] [--before-dist DIR]`: idle
+ * connections at scale, N gateways side by side with N bare uWS processes (scale.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -22,6 +24,7 @@ import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
 import { type RunResults, writeReport } from './report.js';
+import { runScale } from './scale.js';
 import {
   type Ctx,
   connectStorm,
@@ -151,6 +154,24 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
+/** `--scale`: idle connections at scale, N gateways side by side with bare uWS (scale.ts). */
+async function scale(argv: string[]): Promise<void> {
+  installExitHooks();
+  pin(process.pid, SIDE_CPUS);
+  const started = performance.now();
+  const progress = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
+  ensurePeers();
+  const redis = await startRedis(SIDE_CPUS);
+  try {
+    await runScale(argv, redis, progress);
+  } finally {
+    await redis.stop();
+    killAll();
+  }
+}
+
 function ensurePeers(): void {
   if (existsSync(`${peersDir}/node_modules/.package-lock.json`)) return;
   console.log('bench: installing peers (npm ci --prefix bench/peers) …');
@@ -162,6 +183,7 @@ function ensurePeers(): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);

@@ -77,6 +77,9 @@ export interface TargetOptions {
   pingMs: number;
   /** Hydra gateways: HYDRA_RETENTION, when not the default. */
   retention?: string;
+  /** Hydra gateways: another build's main.js (the scale mode's before/after), and more environment. */
+  gatewayMain?: string;
+  gatewayEnv?: Record<string, string>;
 }
 
 const listeningPort = (line: string): number | undefined => {
@@ -110,7 +113,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
       const adminPort = await freePort();
       const { child, port } = await startNode(
         o.serverCpus,
-        `${repoDir}/apps/gateway/dist/main.js`,
+        o.gatewayMain ?? `${repoDir}/apps/gateway/dist/main.js`,
         {
           HYDRA_REDIS_URL: o.redisUrl,
           HYDRA_HOST: '127.0.0.1',
@@ -121,6 +124,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
           HYDRA_DRAIN_MS: '0',
           ...(o.retention ? { HYDRA_RETENTION: o.retention } : {}),
           ...(kind === 'hydra-coalesced' ? { HYDRA_WRITE_COALESCE_MS: String(COALESCE_MS) } : {}),
+          ...o.gatewayEnv,
         },
         repoDir,
         gatewayNodeArgs,

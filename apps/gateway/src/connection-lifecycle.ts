@@ -10,6 +10,7 @@ import type { PacedSender } from './paced-sender.js';
 import type { ScopeStream } from './scope-stream.js';
 import type { Rejection, Session, SocketData } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import type { WebSocket } from './uws.js';
 
 /** Data messages a client may send on this one-way stream before it is closed with 4001. */
@@ -39,6 +40,10 @@ export interface ConnectionLifecycleDeps {
   admission: AdmissionControl;
   revocation: KeyRevocation;
   keys: KeyCache;
+  /** Pings the registered sessions (joined and left here, with the registry). */
+  heartbeat: Heartbeat;
+  /** Watches the registered sessions that may have a backlog (told here of opens, drains and closes). */
+  slowConsumers: SlowConsumerPolicy;
   metrics: GatewayMetrics;
   log: Logger;
   isDraining: () => boolean;
@@ -77,6 +82,7 @@ export class ConnectionLifecycle {
   drain(ws: WebSocket<SocketData>): void {
     const { session } = ws.getUserData();
     session.markDrained();
+    this.deps.slowConsumers.watch(session); // uWS drains only a socket that had a backlog
     this.deps.pacer.onDrain(session);
   }
 
@@ -93,6 +99,8 @@ export class ConnectionLifecycle {
     this.deps.metrics.connectionsClosed.inc({ code: String(code) });
     // Only sessions onOpen registered were counted (not rejected ones, nor ones closed before onOpen ran).
     if (this.deps.registry.remove(session)) {
+      this.deps.heartbeat.remove(session);
+      this.deps.slowConsumers.remove(session);
       this.deps.metrics.connections.dec();
       for (const scope of session.scopes) this.deps.streams[scope].forget(session);
     }
@@ -150,9 +158,11 @@ export class ConnectionLifecycle {
   private startSession(ws: WebSocket<SocketData>, session: Session): void {
     const { registry, streams, metrics, log } = this.deps;
     registry.add(session);
+    this.deps.heartbeat.add(session);
     metrics.connections.inc();
     metrics.connectionsOpened.inc();
     ws.send(encodeConnectedFrame(session.scopes, Date.now()), false, false);
+    this.deps.slowConsumers.add(session);
     for (const scope of session.scopes) {
       const stream = streams[scope];
       const position = session.resume.get(scope);

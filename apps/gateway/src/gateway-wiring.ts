@@ -83,7 +83,7 @@ export interface ScopeStreamsWiring {
   log: Logger;
   pacer: PacedSender;
   registry: SessionRegistry;
-  afterFanOut: () => void;
+  afterFanOut: (frameBytes: number) => void;
   flushLiveEvents: () => void;
   isDraining: () => boolean;
 }

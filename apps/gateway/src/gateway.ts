@@ -131,7 +131,11 @@ export class Gateway {
     });
 
     // What they get.
-    this.pacer = new PacedSender(pacedBudget(config.maxBufferedBytes), () => metrics.pacedSends.inc());
+    this.pacer = new PacedSender(
+      pacedBudget(config.maxBufferedBytes),
+      () => metrics.pacedSends.inc(),
+      (client) => this.slowConsumers.watch(client as Session), // the gateway paces only Sessions
+    );
     this.streams = createScopeStreams({
       app: this.app,
       backplane,
@@ -140,11 +144,20 @@ export class Gateway {
       log,
       pacer: this.pacer,
       registry,
-      afterFanOut: () => this.slowConsumers.checkIfDue(),
+      afterFanOut: (frameBytes) => {
+        this.slowConsumers.published(frameBytes);
+        this.slowConsumers.checkIfDue();
+      },
       flushLiveEvents: () => this.liveEvents.flush(),
       isDraining,
     });
     this.liveEvents = createLiveEvents(config, this.streams, metrics, log);
+    // Keeping it healthy: each costs what is due, not what is connected (sessions join them at open).
+    this.slowConsumers = new SlowConsumerPolicy(config.maxBufferedBytes, metrics);
+    const slowConsumers = this.slowConsumers;
+    this.heartbeat = new Heartbeat(config.pingIntervalMs, metrics, {
+      onBacklog: (session) => slowConsumers.watch(session),
+    });
     this.connections = new ConnectionLifecycle({
       registry,
       streams: this.streams,
@@ -152,15 +165,13 @@ export class Gateway {
       admission: this.admission,
       revocation: this.revocation,
       keys,
+      heartbeat: this.heartbeat,
+      slowConsumers,
       metrics,
       log,
       isDraining,
     });
 
-    // Keeping it healthy.
-    const everySession = (visit: (session: Session) => void) => registry.forEach(visit);
-    this.heartbeat = new Heartbeat(config.pingIntervalMs, everySession, metrics);
-    this.slowConsumers = new SlowConsumerPolicy(config.maxBufferedBytes, everySession, metrics);
     this.admin = new AdminServer(metrics.registry, () => this.readiness());
     this.expirySweeper = new ExpirySweeper({ backplane, onError: () => metrics.errors.inc({ kind: 'expiry_sweep' }) });
     this.retentionWatch = createRetentionWatch(backplane, metrics, log);

@@ -9,10 +9,13 @@ const INTERVAL = 1000;
 
 /** A session on a fake socket whose unsent backlog the test sets. */
 function client(connId: number) {
-  const state = { backlog: 0, pings: 0, closed: false };
+  const state = { backlog: 0, pings: 0, closed: false, reads: 0 };
   const session = testSession(connId, false);
   session.ws = {
-    getBufferedAmount: () => state.backlog,
+    getBufferedAmount: () => {
+      state.reads++;
+      return state.backlog;
+    },
     ping: () => {
       state.pings++;
       return 1;
@@ -30,11 +33,8 @@ describe('Heartbeat', () => {
   afterEach(() => vi.useRealTimers());
 
   const start = (...sessions: Session[]) => {
-    const hb = new Heartbeat(
-      INTERVAL,
-      (visit) => sessions.forEach(visit),
-      new GatewayMetrics({ defaultMetrics: false }),
-    );
+    const hb = new Heartbeat(INTERVAL, new GatewayMetrics({ defaultMetrics: false }));
+    for (const session of sessions) hb.add(session);
     hb.start();
     return hb;
   };
@@ -93,14 +93,8 @@ describe('Heartbeat', () => {
   it('pings at the next tick the slots a busy event loop made it skip', () => {
     const clients = Array.from({ length: 50 }, (_, i) => client(i + 1));
     let now = 0;
-    const hb = new Heartbeat(
-      INTERVAL,
-      (visit) => {
-        for (const c of clients) visit(c.session);
-      },
-      new GatewayMetrics({ defaultMetrics: false }),
-      () => now,
-    );
+    const hb = new Heartbeat(INTERVAL, new GatewayMetrics({ defaultMetrics: false }), { now: () => now });
+    for (const c of clients) hb.add(c.session);
     hb.start();
     now += INTERVAL; // the loop was blocked for a whole interval; one tick fires
     vi.advanceTimersByTime(INTERVAL / 10);
@@ -121,6 +115,39 @@ describe('Heartbeat', () => {
     }
     vi.advanceTimersByTime(INTERVAL); // no drain, no pong
     expect(a.state.closed).toBe(true);
+    hb.stop();
+  });
+
+  it('touches only the sessions whose slot is due, and none that left', () => {
+    const clients = Array.from({ length: 200 }, (_, i) => client(i + 1));
+    const hb = start(...clients.map((c) => c.session));
+    const gone = clients[0] as (typeof clients)[number];
+    hb.remove(gone.session);
+    const touched = () => clients.filter((c) => c.state.reads + c.state.pings > 0).length;
+    vi.advanceTimersByTime(INTERVAL / 10);
+    const firstSlot = clients.filter((c) => c.state.pings > 0).map((c) => c.session.connId % 10);
+    expect(firstSlot.length).toBeGreaterThanOrEqual(19); // the slot's 20, less the one that left if it was there
+    expect(touched()).toBe(firstSlot.length); // no other socket was read
+    expect(new Set(firstSlot).size).toBe(1);
+    vi.advanceTimersByTime(INTERVAL - INTERVAL / 10);
+    expect(touched()).toBe(199);
+    expect(gone.state.pings).toBe(0);
+    hb.stop();
+  });
+
+  it('reports a session whose ping stays queued behind a backlog', () => {
+    const a = client(1);
+    const b = client(2);
+    a.state.backlog = 100_000;
+    const reported: number[] = [];
+    const hb = new Heartbeat(INTERVAL, new GatewayMetrics({ defaultMetrics: false }), {
+      onBacklog: (session) => reported.push(session.connId),
+    });
+    hb.add(a.session);
+    hb.add(b.session);
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(reported).toEqual([1]);
     hb.stop();
   });
 });

@@ -30,7 +30,18 @@ export class PacedSender {
     readonly budgetBytes: number,
     /** Called each time a non-empty batch is queued because the client's backlog is full (backpressure). */
     private readonly onQueued: () => void = () => {},
+    /**
+     * Called when frames for one client were handed to uWS or queued for it
+     * (by the pacer, or reported with `sentOutside`): the slow-consumer
+     * policy watches it.
+     */
+    private readonly onSent: (client: PacedClient) => void = () => {},
   ) {}
+
+  /** Frames handed to uWS for the client without the pacer (a ring tail before it goes live): reported as its own. */
+  sentOutside(client: PacedClient): void {
+    this.onSent(client);
+  }
 
   /** Whether `bytes` more would fit the session's budget now (and nothing waits before them). */
   fits(session: PacedClient, bytes: number): boolean {
@@ -46,6 +57,7 @@ export class PacedSender {
   send(session: PacedClient, frames: readonly Buffer[], then: (sent: boolean) => void): boolean {
     const ws = session.ws;
     if (!ws || session.closed) return true;
+    this.onSent(session);
     if (session.outbox === null) {
       const next = this.push(session, frames, 0);
       if (next === frames.length) return true;
@@ -109,6 +121,7 @@ export class PacedSender {
         i++;
       }
     });
+    if (i > from) this.onSent(session);
     return i;
   }
 }

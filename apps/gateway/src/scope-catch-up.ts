@@ -91,6 +91,7 @@ export class ScopeCatchUp {
       this.follower.forEachAfter(seq, (frame) => ws.send(frame, false, false));
       ws.subscribe(this.topic);
     });
+    this.deps.pacer.sentOutside(session);
   };
 
   constructor(
@@ -370,6 +371,7 @@ export class ScopeCatchUp {
         for (const frame of tail) ws.send(frame, false, false);
         ws.subscribe(this.topic);
       });
+      if (tail.length > 0) this.deps.pacer.sentOutside(session);
       return;
     }
     if (++session.catchUps > MAX_CATCH_UPS) {

@@ -21,8 +21,12 @@ export interface ScopeStreamDeps {
   /** Sends snapshots and replays at the client's pace (paced-sender.ts). */
   pacer: PacedSender;
   ringCapacity?: number;
-  /** Called after each event handed to uWS (the slow-consumer check keeps its pace under load). */
-  afterFanOut?: () => void;
+  /**
+   * Called after each event handed to uWS with its frame's size (the
+   * slow-consumer check keeps its pace under load, and counts what the
+   * fan-out may have buffered for each client).
+   */
+  afterFanOut?: (frameBytes: number) => void;
   /**
    * True while a backplane connection is down and being re-established (a
    * failed read may succeed moments later). Only then does a resync retry its
@@ -122,7 +126,7 @@ export class ScopeStream implements SequenceListener {
       app.publish(this.topic, frame, false, false);
       this.delivered.inc(subscribers);
       this.deliveredBytes.inc(subscribers * frame.length);
-      this.deps.afterFanOut?.();
+      this.deps.afterFanOut?.(frame.length);
     }
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     this.catchUp.releaseWaiters();

@@ -88,6 +88,8 @@ export class Session {
   ws: WebSocket<SocketData> | null = null;
   /** Batches waiting for the client to read (paced-sender.ts); null when none is. */
   outbox: PendingBatch[] | null = null;
+  /** Where the slow-consumer policy keeps it (watched, or a resting bucket); null when it does not. */
+  slowConsumerSet: Set<Session> | null = null;
   private flags: number;
 
   constructor(init: SessionInit) {

@@ -41,9 +41,16 @@ export function isStalled(state: BacklogState, backlog: number, floor: number, d
 }
 
 /**
+ * Most bytes one published frame adds to a subscriber's backlog beyond its
+ * payload: the largest server-to-client WebSocket frame header (RFC 6455).
+ */
+export const FRAME_HEADER_BYTES = 10;
+
+/**
  * Slow-consumer policy (guarantee 6), one check for all sessions, never a
- * timer per socket and no JavaScript per client per event: every 100 ms each
- * client's backlog is read from uWS (`getBufferedAmount`). A client stalled for two checks
+ * timer per socket and no JavaScript per client per event: every 100 ms the
+ * backlog (bytes uWS holds beyond what the kernel took, `getBufferedAmount`)
+ * of each client that may have one is read. A client stalled for two checks
  * (see `isStalled`) is closed with 4000 "slow consumer": uWS removes it from
  * its topics at once, so the native fan-out stops copying events for it, and
  * queues the close frame behind its backlog (a client that is still reading
@@ -55,33 +62,105 @@ export function isStalled(state: BacklogState, backlog: number, floor: number, d
  * dropped on the spot (1006). So the gateway never holds more than the limit
  * plus one message per client; a client that stops reading is usually cut
  * at a small fraction of it, within 200–300 ms of its backlog passing the floor.
+ *
+ * What a check costs is what may be buffered, not what is connected. A
+ * socket's backlog only grows when something is written to it, so each
+ * session is in one of two places:
+ *
+ * - watched (looked at every check, as above): since it opened, or was last
+ *   handed bytes by a per-client path (snapshot, replay, ring tail, through
+ *   the pacer: `watch`), or drained by uWS (which proves a backlog), or found
+ *   with one after its ping (the heartbeat's safety net, once per interval).
+ *   It stays watched while its backlog is not zero or a paced batch waits.
+ * - resting: a check found it with nothing buffered and nothing paced. The
+ *   only other writes are the fan-out's (`app.publish`), which uWS does not
+ *   report per socket; but each live event adds at most its frame to any one
+ *   socket, so a resting socket's backlog is at most the bytes published since
+ *   it was seen empty (`published`). It rests in a bucket due when that sum
+ *   passes the floor (buckets in order, their due sums at least a granule
+ *   apart, so few), and is looked at again at the first check after that:
+ *   the first check at which its backlog could have passed the floor, which
+ *   is when the check over every session would first have counted it too.
+ *   An idle gateway's check touches no session at all.
+ *
+ * A backlog read is only proof of what uWS has already written: it writes
+ * small published messages at the end of the event-loop iteration, not in the
+ * `publish` call. So a resting session's due sum starts from the bytes
+ * published before the previous timer tick (`settled`), all written since,
+ * not from the bytes published so far: it may be looked at early, never late.
+ * Every `app.publish` to the clients' topics must be reported to `published`.
  */
 export class SlowConsumerPolicy {
   private timer: NodeJS.Timeout | null = null;
   private readonly floor: number;
   /** The paced sender's budget per client. */
   private readonly pacedBudget: number;
+  /** Buckets closer than this (in published bytes) are merged: the later one is looked at early. */
+  private readonly granule: number;
   private lastCheck = 0;
+  /** Sessions looked at every check. */
+  private readonly watched = new Set<Session>();
+  /** Resting sessions by the published sum at which they are due, oldest (smallest) first. */
+  private readonly resting: RestBucket[] = [];
+  /** Bytes handed to `app.publish` so far, each frame with its largest header. */
+  private publishedBytes = 0;
+  /** `publishedBytes` at the previous timer tick, and at the one before (written to every socket since). */
+  private publishedAtTick = 0;
+  private settled = 0;
 
   constructor(
     maxBufferedBytes: number,
-    /** Visits every session (SessionRegistry.forEach: no allocation per check). */
-    private readonly forEachSession: (visit: (session: Session) => void) => void,
     private readonly metrics: GatewayMetrics,
   ) {
     this.floor = stallFloor(maxBufferedBytes);
     this.pacedBudget = pacedBudget(maxBufferedBytes);
+    this.granule = Math.max(1, Math.floor(this.floor / 8));
   }
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.checkIfDue(), SLOW_CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.settled = this.publishedAtTick;
+      this.publishedAtTick = this.publishedBytes;
+      this.checkIfDue();
+    }, SLOW_CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** A session opened (and was sent `connected`): watched from now until it has nothing buffered. */
+  add(session: Session): void {
+    this.move(session, this.watched);
+  }
+
+  /** A session closed. */
+  remove(session: Session): void {
+    session.slowConsumerSet?.delete(session);
+    session.slowConsumerSet = null;
+  }
+
+  /**
+   * The session was handed bytes outside the fan-out, or uWS drained some of
+   * its backlog: it is looked at every check until it has nothing buffered.
+   * Ignored for a session not added (or removed).
+   */
+  watch(session: Session): void {
+    const set = session.slowConsumerSet;
+    if (set !== null && set !== this.watched) this.move(session, this.watched);
+  }
+
+  /** `bytes` of payload were published to a topic (each subscriber gets them plus a frame header). */
+  published(bytes: number): void {
+    this.publishedBytes += bytes + FRAME_HEADER_BYTES;
+  }
+
+  /** Sessions looked at every check (for tests and the bench). */
+  get watchedCount(): number {
+    return this.watched.size;
   }
 
   /**
@@ -95,10 +174,19 @@ export class SlowConsumerPolicy {
     const now = performance.now();
     if (now - this.lastCheck < SLOW_CHECK_INTERVAL_MS) return;
     this.lastCheck = now;
+    // Resting sessions whose backlog could have reached the floor by now are watched again first.
+    while (this.resting.length > 0 && (this.resting[0] as RestBucket).dueAt <= this.publishedBytes) {
+      const bucket = this.resting.shift() as RestBucket;
+      for (const session of bucket.sessions) {
+        session.slowConsumerSet = this.watched;
+        this.watched.add(session);
+      }
+    }
     let paced = 0;
-    this.forEachSession((session) => {
+    // A session moved to a bucket while the watched set is walked is deleted from it: Set iteration allows that.
+    for (const session of this.watched) {
       const ws = session.ws;
-      if (session.closed || !ws) return;
+      if (session.closed || !ws) continue;
       if (session.outbox !== null) paced++;
       // Drains prove progress only while a paced batch is what refills the backlog (it is within the pacer's
       // budget); otherwise, e.g. behind another scope's live events, its size must shrink.
@@ -107,8 +195,35 @@ export class SlowConsumerPolicy {
       if (isStalled(session, backlog, this.floor, pacedProgress)) {
         this.metrics.slowConsumerCloses.inc();
         ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
+      } else if (backlog === 0 && session.outbox === null) {
+        this.rest(session);
       }
-    });
+    }
     this.metrics.pacedClients.set(paced);
   }
+
+  /** Nothing buffered, nothing paced: due again once the fan-out may have written a floor's worth to it. */
+  private rest(session: Session): void {
+    const dueAt = this.settled + this.floor;
+    let bucket = this.resting.at(-1);
+    // Due sums only grow (settled does): a bucket less than a granule earlier takes it, looked at early.
+    if (bucket === undefined || dueAt - bucket.dueAt >= this.granule) {
+      bucket = { dueAt, sessions: new Set() };
+      this.resting.push(bucket);
+    }
+    session.takeDrained(); // a drain from before it rested proves nothing about a later backlog
+    this.move(session, bucket.sessions);
+  }
+
+  private move(session: Session, to: Set<Session>): void {
+    session.slowConsumerSet?.delete(session);
+    session.slowConsumerSet = to;
+    to.add(session);
+  }
+}
+
+/** Resting sessions due for a look once `dueAt` bytes have been published. */
+interface RestBucket {
+  readonly dueAt: number;
+  readonly sessions: Set<Session>;
 }
