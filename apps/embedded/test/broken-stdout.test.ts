@@ -146,7 +146,7 @@ describe('a process whose stdout and stderr reader is gone', () => {
     const before = (await keys.list()).length;
     const child: Child = spawn(
       process.execPath,
-      ['apps/publisher/dist/cli.js', 'keys', 'create', '--scopes', 'signals', '--name', 'piped', '--json'],
+      ['apps/cli/dist/cli.js', 'keys', 'create', '--scopes', 'signals', '--name', 'piped', '--json'],
       { cwd: REPO_ROOT, env: { ...process.env, HYDRA_REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exited = new Promise<number | string | null>((resolve) =>
