@@ -3,6 +3,7 @@ import {
   type ConnectedMessage,
   ErrorCode,
   type ErrorMessage,
+  type HeartbeatMessage,
   type ResyncMessage,
   type ServerMessage,
   type SnapshotMessage,
@@ -25,7 +26,8 @@ function isTs(value: unknown): value is number {
 
 /**
  * Parses one server→client text frame and checks it against the wire shapes
- * of messages.ts: `connected`, `snapshot`, a scope event, `error`.
+ * of messages.ts: `connected`, `snapshot`, `resync`, a scope event, `error`,
+ * `heartbeat`.
  *
  * Throws an Error naming the first mismatch (message prefixed `invalid server
  * message:`) for anything else. Fields beyond the documented ones are kept,
@@ -76,6 +78,12 @@ export function parseServerMessage(text: string): ServerMessage {
       }
       if (typeof message !== 'string') fail(`error.data.message: expected a string, got ${describeValue(message)}`);
       return value as unknown as ErrorMessage;
+    }
+    case 'heartbeat': {
+      const { ts, intervalMs } = data;
+      if (!isTs(ts)) fail(`heartbeat.data.ts: expected epoch milliseconds, got ${describeValue(ts)}`);
+      if (!isSeq(intervalMs)) fail(`heartbeat.data.intervalMs: expected an integer >= 0, got ${describeValue(intervalMs)}`);
+      return value as unknown as HeartbeatMessage;
     }
     default: {
       if (!isScope(type))
