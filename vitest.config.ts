@@ -22,6 +22,7 @@ export default defineConfig({
       '@hydra/backplane': src('./packages/backplane/src/index.ts'),
       '@hydra/metrics': src('./packages/metrics/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),
+      '@hydra/client': src('./packages/client/src/index.ts'),
     },
   },
   test: {

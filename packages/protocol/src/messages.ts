@@ -81,13 +81,10 @@ export interface HeartbeatMessage {
   data: { ts: number; intervalMs: number };
 }
 
-export type ServerMessage =
-  | ConnectedMessage
-  | SnapshotMessage
-  | ResyncMessage
-  | ScopeEventMessage
-  | ErrorMessage
-  | HeartbeatMessage;
+export type ServerMessage = ConnectedMessage | SnapshotMessage | ResyncMessage | ScopeEventMessage | ErrorMessage;
+
+/** What a client that asked for `heartbeat=true` may receive. */
+export type StreamMessage = ServerMessage | HeartbeatMessage;
 
 /** Why an entity left its scope: deleted through ingest, or not updated within the scope's TTL. */
 export type EntityRemovalReason = 'deleted' | 'expired';

@@ -3,7 +3,6 @@ import {
   type ConnectedMessage,
   ErrorCode,
   type ErrorMessage,
-  type HeartbeatMessage,
   type ResyncMessage,
   type ServerMessage,
   type SnapshotMessage,
@@ -26,8 +25,7 @@ function isTs(value: unknown): value is number {
 
 /**
  * Parses one server→client text frame and checks it against the wire shapes
- * of messages.ts: `connected`, `snapshot`, `resync`, a scope event, `error`,
- * `heartbeat`.
+ * of messages.ts: `connected`, `snapshot`, a scope event, `error`.
  *
  * Throws an Error naming the first mismatch (message prefixed `invalid server
  * message:`) for anything else. Fields beyond the documented ones are kept,
@@ -78,12 +76,6 @@ export function parseServerMessage(text: string): ServerMessage {
       }
       if (typeof message !== 'string') fail(`error.data.message: expected a string, got ${describeValue(message)}`);
       return value as unknown as ErrorMessage;
-    }
-    case 'heartbeat': {
-      const { ts, intervalMs } = data;
-      if (!isTs(ts)) fail(`heartbeat.data.ts: expected epoch milliseconds, got ${describeValue(ts)}`);
-      if (!isSeq(intervalMs)) fail(`heartbeat.data.intervalMs: expected an integer >= 0, got ${describeValue(intervalMs)}`);
-      return value as unknown as HeartbeatMessage;
     }
     default: {
       if (!isScope(type))
