@@ -128,7 +128,7 @@ export class HydraClient {
   private earlyRetried = false;
   private ended = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: HydraClientOptions) {
     this.opts = options;
@@ -288,20 +288,22 @@ export class HydraClient {
 
   /** One timer per client: no `connected` within connectTimeoutMs, or silence past two intervals, is a dead peer. */
   private watch(conn: Connection): void {
-    clearInterval(this.watchdog);
+    clearTimeout(this.watchdog);
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     const startedAt = Date.now();
     const check = () => {
       if (this.conn !== conn) return;
       const now = Date.now();
       if (!conn.served) {
-        if (now - startedAt > timeoutMs) this.abandon(conn, 'connect timeout');
+        if (now - startedAt > timeoutMs) return this.abandon(conn, 'connect timeout');
       } else if (this.liveness !== 'off' && now - conn.lastSeen > 2 * this.intervalMs) {
-        this.abandon(conn, this.liveness === 'ping' ? 'ping timeout' : 'heartbeat timeout');
+        return this.abandon(conn, this.liveness === 'ping' ? 'ping timeout' : 'heartbeat timeout');
       }
+      // Every quarter interval (a heartbeat may have changed it): a dead peer is noticed within 2.25 intervals.
+      this.watchdog = setTimeout(check, Math.max(50, Math.min(timeoutMs, this.intervalMs) / 4));
+      (this.watchdog as { unref?: () => void }).unref?.();
     };
-    this.watchdog = setInterval(check, Math.max(50, Math.min(timeoutMs, this.intervalMs) / 4));
-    (this.watchdog as { unref?: () => void }).unref?.();
+    check();
   }
 
   /**
@@ -332,7 +334,10 @@ export class HydraClient {
         this.status({ state: 'open', url: conn.url, scopes: message.data.scopes });
         return;
       case 'heartbeat':
-        if (message.data.intervalMs > 0) this.intervalMs = message.data.intervalMs;
+        if (message.data.intervalMs > 0 && message.data.intervalMs !== this.intervalMs) {
+          this.intervalMs = message.data.intervalMs;
+          this.watch(conn); // checked at the new interval's pace
+        }
         return;
       case 'error':
         conn.error = message.data.message;
@@ -378,7 +383,7 @@ export class HydraClient {
   private onClose(conn: Connection, code: number, reason: string, local?: 'now' | 'backoff'): void {
     if (this.conn !== conn) return;
     this.conn = null;
-    clearInterval(this.watchdog);
+    clearTimeout(this.watchdog);
     for (const view of this.views.values()) view.abandonParts();
     const url = conn.url;
     if (code === 1008 || code === 4001) {
@@ -423,7 +428,7 @@ export class HydraClient {
   private finish(code: number, reason: string, url: string): void {
     this.ended = true;
     clearTimeout(this.timer);
-    clearInterval(this.watchdog);
+    clearTimeout(this.watchdog);
     this.status({ state: 'closed', url, code, reason });
     for (const sink of this.sinks) sink(null);
     this.sinks.clear();

@@ -90,6 +90,7 @@ describe('@hydra/client against real gateways', () => {
     expect(dropped.code).toBe(1001);
     await gw.exited;
     gw = await f.gateway(env);
+    const listeningAt = performance.now();
     const opensBefore = c.ofState('open').length;
     await c.until(() => c.ofState('open').length > opensBefore, 15_000, 'the resumed connection');
     const reopened = c.ofState('open').at(-1) as { at: number };
@@ -112,9 +113,11 @@ describe('@hydra/client against real gateways', () => {
     expect(recent).toHaveLength(100);
 
     const resumeMs = Math.round(reopened.at - dropped.at);
+    const afterListenMs = Math.round(reopened.at - listeningAt);
     const replayed = publishedAtResume - deliveredAtDrop;
     console.log(
       `drain + restart: resumed ${resumeMs} ms after the 1001 (gateway restart included), ` +
+        `${afterListenMs} ms after the new gateway listened, ` +
         `${replayed} events replayed, ${c.events.length} delivered, ${c.ofState('connecting').length} dials`,
     );
     c.client.close();
