@@ -18,7 +18,9 @@ describe('HeartbeatTopic', () => {
     expect(published).toEqual([]);
     subscribers = 3;
     topic.beat();
-    expect(published).toEqual([[HEARTBEAT_TOPIC, '{"type":"heartbeat","data":{"ts":1710000000000,"intervalMs":15000}}']]);
+    expect(published).toEqual([
+      [HEARTBEAT_TOPIC, '{"type":"heartbeat","data":{"ts":1710000000000,"intervalMs":15000}}'],
+    ]);
   });
 
   it('is asked for with heartbeat=true (or 1, yes) only: default off', () => {

@@ -101,7 +101,9 @@ export class Session {
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
     this.flags =
-      (init.wantSnapshot ? WANT_SNAPSHOT : 0) | (init.slotHeld ? SLOT_HELD : 0) | (init.wantHeartbeat ? WANT_HEARTBEAT : 0);
+      (init.wantSnapshot ? WANT_SNAPSHOT : 0) |
+      (init.slotHeld ? SLOT_HELD : 0) |
+      (init.wantHeartbeat ? WANT_HEARTBEAT : 0);
   }
 
   get keyId(): string | null {

@@ -145,7 +145,10 @@ describe('HydraClient decisions', () => {
     vi.advanceTimersByTime(1000);
     expect(last().query.get('resume')).toBe('aircraft:10:1010,signals:4:5');
     last().fire('open');
-    last().send({ type: 'error', data: { code: 'bad_request', message: 'resume: aircraft:10 is ahead of the stream' } });
+    last().send({
+      type: 'error',
+      data: { code: 'bad_request', message: 'resume: aircraft:10 is ahead of the stream' },
+    });
     last().serverClose(4002);
     vi.advanceTimersByTime(1000);
     expect(last().query.get('resume')).toBe('signals:4:5');

@@ -1,5 +1,12 @@
 import type { EventData, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
-import { type Backoff, type BackoffOptions, busyDelay, DEFAULT_BACKOFF, fullJitter, parseRetryAfter } from './backoff.js';
+import {
+  type Backoff,
+  type BackoffOptions,
+  busyDelay,
+  DEFAULT_BACKOFF,
+  fullJitter,
+  parseRetryAfter,
+} from './backoff.js';
 import { ENTITY_SCOPES, formatResume, ScopeView, type SnapshotData } from './scope-view.js';
 import type { SocketEvent, UpgradeResponse, WebSocketConstructor, WebSocketLike } from './socket.js';
 
@@ -190,7 +197,11 @@ export class HydraClient {
     this.sinks.add(sink);
     const iterator: AsyncIterableIterator<HydraEvent> = {
       next: async () => {
-        while (queue.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve));
+        while (queue.length === 0 && !done) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
         wake = null;
         const value = queue.shift();
         return value ? { value, done: false } : { value: undefined, done: true };
@@ -259,9 +270,7 @@ export class HydraClient {
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
     const full = query.length ? `${url}${url.includes('?') ? '&' : '?'}${query.join('&')}` : url;
     const Ctor = this.constructorOf();
-    const ws = headers
-      ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never)
-      : new Ctor(full);
+    const ws = headers ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never) : new Ctor(full);
     const conn: Connection = { ws, url, upgraded: false, served: false, lastSeen: Date.now() };
     this.conn = conn;
     this.status({ state: 'connecting', url });

@@ -1,4 +1,4 @@
-import { ENTITY_SCOPES as PROTOCOL_ENTITY_SCOPES, formatResumePositions, type Scope } from '@hydra/protocol';
+import { formatResumePositions, ENTITY_SCOPES as PROTOCOL_ENTITY_SCOPES, type Scope } from '@hydra/protocol';
 import { describe, expect, it } from 'vitest';
 import { ENTITY_SCOPES, formatResume, ScopeView } from './scope-view.js';
 
@@ -38,8 +38,8 @@ describe('ScopeView', () => {
     const view = new ScopeView(true, 10);
     view.addPart({ scope: 'aircraft', seq: 5, part: 1, parts: 2, complete: false, items: [{ id: 'a' }] });
     view.abandonParts();
-    expect(view.addPart({ scope: 'aircraft', seq: 9, part: 1, parts: 1, complete: true, items: [{ id: 'z' }] })).toEqual([
-      { id: 'z' },
-    ]);
+    expect(
+      view.addPart({ scope: 'aircraft', seq: 9, part: 1, parts: 1, complete: true, items: [{ id: 'z' }] }),
+    ).toEqual([{ id: 'z' }]);
   });
 });

@@ -7,6 +7,7 @@
 
 /** The events of the standard WebSocket API the client listens to. */
 export interface SocketEvent {
+  readonly type?: string;
   readonly data?: unknown;
   readonly code?: number;
   readonly reason?: string;

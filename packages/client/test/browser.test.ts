@@ -68,32 +68,45 @@ describe.skipIf(skipWithout('chromium', 'chromium'))('@hydra/client in headless 
         const client = new w.Hydra.HydraClient({ url, apiKey, backoff: { initialMs: 100, maxMs: 1000 } });
         client.on('event', (e: { type: string; seq: number }) => rec.events.push([e.type, e.seq]));
         client.on('snapshot', (s: { scope: string; seq: number }) => rec.snapshots.push([s.scope, s.seq]));
-        client.on('status', (s: { state: string; code?: number }) => rec.statuses.push({ state: s.state, code: s.code }));
+        client.on('status', (s: { state: string; code?: number }) =>
+          rec.statuses.push({ state: s.state, code: s.code }),
+        );
         w.client = client;
       },
       { url: gw.url, apiKey: key },
     );
-    await page.waitForFunction(() => (window as unknown as { rec: PageRecord }).rec.snapshots.length === 1, null, {
-      timeout: 10_000,
-    }).catch(async (err) => {
-      console.log(JSON.stringify(await record()));
-      throw err;
-    });
+    await page
+      .waitForFunction(() => (window as unknown as { rec: PageRecord }).rec.snapshots.length === 1, null, {
+        timeout: 10_000,
+      })
+      .catch(async (err) => {
+        console.log(JSON.stringify(await record()));
+        throw err;
+      });
     // The browser asked for heartbeats (it cannot see protocol pings): it learns the gateway's interval.
-    await page.waitForFunction(() => (window as unknown as { client: { intervalMs: number } }).client.intervalMs === 1000);
+    await page.waitForFunction(
+      () => (window as unknown as { client: { intervalMs: number } }).client.intervalMs === 1000,
+    );
 
     let last = 0;
     for (let i = 0; i < 20; i++) last = await f.publish('signals', { label: `live-${i}` });
-    await page.waitForFunction((seq) => (window as unknown as { rec: PageRecord }).rec.events.at(-1)?.[1] === seq, last);
+    await page.waitForFunction(
+      (seq) => (window as unknown as { rec: PageRecord }).rec.events.at(-1)?.[1] === seq,
+      last,
+    );
 
     gw.kill('SIGTERM');
     await gw.exited;
     for (let i = 0; i < 20; i++) last = await f.publish('signals', { label: `missed-${i}` });
     gw = await f.gateway(env);
     for (let i = 0; i < 20; i++) last = await f.publish('signals', { label: `after-${i}` });
-    await page.waitForFunction((seq) => (window as unknown as { rec: PageRecord }).rec.events.at(-1)?.[1] === seq, last, {
-      timeout: 20_000,
-    });
+    await page.waitForFunction(
+      (seq) => (window as unknown as { rec: PageRecord }).rec.events.at(-1)?.[1] === seq,
+      last,
+      {
+        timeout: 20_000,
+      },
+    );
 
     const rec = await record();
     expect(rec.snapshots).toEqual([['signals', 5]]);

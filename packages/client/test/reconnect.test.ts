@@ -32,7 +32,9 @@ function startPublishing(f: StreamFixture, log: Log): { stop: () => Promise<void
         { scope: 'alerts' as Scope, data: { headline: `alert ${n}`, n } as EventData },
       ];
       const published = await f.backplane.bus.publish(batch);
-      published.forEach((p, i) => log.record(p.scope, p.seq, (batch[i] as { data: EventData }).data));
+      published.forEach((p, i) => {
+        log.record(p.scope, p.seq, (batch[i] as { data: EventData }).data);
+      });
       n++;
       await new Promise((r) => setTimeout(r, 3));
     }

@@ -19,7 +19,7 @@ export class RecordingClient {
   private readonly checks = new Set<() => void>();
 
   constructor(options: Omit<HydraClientOptions, 'WebSocket'> & { WebSocket?: WebSocketConstructor }) {
-    this.client = new HydraClient({ WebSocket: WebSocket as unknown as WebSocketConstructor, ...options });
+    this.client = new HydraClient({ WebSocket, ...options });
     this.client.on('event', (e) => this.record(this.events, e));
     this.client.on('snapshot', (s) => this.record(this.snapshots, s));
     this.client.on('resync', (r) => this.record(this.resyncs, r));
@@ -46,7 +46,9 @@ export class RecordingClient {
       const timer = setTimeout(() => {
         done();
         const last = this.statuses.at(-1);
-        reject(new Error(`timed out waiting for ${what}; ${this.events.length} events, last status ${JSON.stringify(last)}`));
+        reject(
+          new Error(`timed out waiting for ${what}; ${this.events.length} events, last status ${JSON.stringify(last)}`),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
