@@ -177,6 +177,21 @@ describe('HydraClient decisions', () => {
     expect(statuses.at(-1)).toMatchObject({ state: 'reconnecting', reason: 'heartbeat timeout' });
   });
 
+  it('does not take a gateway that ignores heartbeat=true for dead: only missed heartbeats count', () => {
+    const { statuses } = start({ pingIntervalMs: 1000 });
+    last().open();
+    vi.advanceTimersByTime(5000);
+    expect(statuses.at(-1)?.state).toBe('open');
+  });
+
+  it('ends with the reason when the socket cannot even be made (a malformed URL)', () => {
+    const Throwing = function () {
+      throw new SyntaxError('invalid URL');
+    } as unknown as WebSocketConstructor;
+    const { statuses } = start({ WebSocket: Throwing });
+    expect(statuses.at(-1)).toMatchObject({ state: 'closed', reason: 'cannot connect: invalid URL' });
+  });
+
   it('close() ends it: no reconnect', () => {
     const { client, statuses } = start();
     last().open();

@@ -100,6 +100,8 @@ interface Connection {
   retryAfterMs?: number;
   /** The last `error` message's text (a 4002 names the offending scope). */
   error?: string;
+  /** A heartbeat arrived: this gateway sends them, so their absence means a dead connection. */
+  beating: boolean;
   lastSeen: number;
 }
 
@@ -270,8 +272,15 @@ export class HydraClient {
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
     const full = query.length ? `${url}${url.includes('?') ? '&' : '?'}${query.join('&')}` : url;
     const Ctor = this.constructorOf();
-    const ws = headers ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never) : new Ctor(full);
-    const conn: Connection = { ws, url, upgraded: false, served: false, lastSeen: Date.now() };
+    let ws: WebSocketLike;
+    try {
+      ws = headers ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never) : new Ctor(full);
+    } catch (err) {
+      // A malformed URL, or headers a browser's WebSocket cannot take: retrying cannot help.
+      this.finish(LOCAL, `cannot connect: ${err instanceof Error ? err.message : String(err)}`, url);
+      return;
+    }
+    const conn: Connection = { ws, url, upgraded: false, served: false, beating: false, lastSeen: Date.now() };
     this.conn = conn;
     this.status({ state: 'connecting', url });
     ws.addEventListener('open', () => {
@@ -305,7 +314,7 @@ export class HydraClient {
       const now = Date.now();
       if (!conn.served) {
         if (now - startedAt > timeoutMs) return this.abandon(conn, 'connect timeout');
-      } else if (this.liveness !== 'off' && now - conn.lastSeen > 2 * this.intervalMs) {
+      } else if (this.watching(conn) && now - conn.lastSeen > 2 * this.intervalMs) {
         return this.abandon(conn, this.liveness === 'ping' ? 'ping timeout' : 'heartbeat timeout');
       }
       // Every quarter interval (a heartbeat may have changed it): a dead peer is noticed within 2.25 intervals.
@@ -313,6 +322,15 @@ export class HydraClient {
       (this.watchdog as { unref?: () => void }).unref?.();
     };
     check();
+  }
+
+  /**
+   * Whether silence on `conn` means a dead peer: pings always come; heartbeats
+   * only from a gateway that knows the option (an older one ignores it, and
+   * a quiet stream must not then look dead).
+   */
+  private watching(conn: Connection): boolean {
+    return this.liveness === 'ping' || (this.liveness === 'heartbeat' && conn.beating);
   }
 
   /**
@@ -343,6 +361,7 @@ export class HydraClient {
         this.status({ state: 'open', url: conn.url, scopes: message.data.scopes });
         return;
       case 'heartbeat':
+        conn.beating = true;
         if (message.data.intervalMs > 0 && message.data.intervalMs !== this.intervalMs) {
           this.intervalMs = message.data.intervalMs;
           this.watch(conn); // checked at the new interval's pace

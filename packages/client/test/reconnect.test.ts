@@ -137,8 +137,17 @@ describe('@hydra/client against real gateways', () => {
     const publishing = startPublishing(f, log);
     await c.until(() => c.events.length >= 50, 15_000, '50 events');
     a.kill('SIGTERM');
+    await c.until(() => c.ofState('reconnecting').length === 1, 15_000, 'the 1001');
+    const deliveredAtDrop = c.lastSeq('aircraft') + c.lastSeq('alerts');
     await c.until(() => c.ofState('open').length === 2, 15_000, 'the connection to b');
+    const publishedAtResume = log.last('aircraft') + log.last('alerts');
     expect(c.ofState('open')[1]?.url).toBe(b.url);
+    const [drop, reopen] = [c.ofState('reconnecting')[0], c.ofState('open')[1]] as { at: number; code?: number }[];
+    expect(drop?.code).toBe(1001);
+    console.log(
+      `drain to another replica: resumed ${Math.round((reopen?.at ?? 0) - (drop?.at ?? 0))} ms after the 1001, ` +
+        `${publishedAtResume - deliveredAtDrop} events replayed`,
+    );
     await c.until(() => c.events.length >= 200, 15_000, '200 events');
     await publishing.stop();
     await c.until(
