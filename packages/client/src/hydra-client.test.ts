@@ -185,10 +185,12 @@ describe('HydraClient decisions', () => {
   });
 
   it('ends with the reason when the socket cannot even be made (a malformed URL)', () => {
-    const Throwing = function () {
-      throw new SyntaxError('invalid URL');
-    } as unknown as WebSocketConstructor;
-    const { statuses } = start({ WebSocket: Throwing });
+    class Throwing {
+      constructor() {
+        throw new SyntaxError('invalid URL');
+      }
+    }
+    const { statuses } = start({ WebSocket: Throwing as unknown as WebSocketConstructor });
     expect(statuses.at(-1)).toMatchObject({ state: 'closed', reason: 'cannot connect: invalid URL' });
   });
 
