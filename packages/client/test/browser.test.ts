@@ -116,5 +116,5 @@ describe.skipIf(skipWithout('chromium', 'chromium'))('@hydra/client in headless 
     expect(rec.statuses.find((s) => s.state === 'reconnecting')?.code).toBe(1001);
     await page.evaluate(() => (window as unknown as { client: { close: () => void } }).client.close());
     await gw.stop();
-  });
+  }, 60_000);
 });

@@ -245,6 +245,24 @@ describe('@hydra/client against real gateways', () => {
     await gw.stop();
   });
 
+  it('honours Retry-After on a 429 (an address in its failed-authentication cool-down)', async () => {
+    const gw = await f.gateway({ HYDRA_AUTH_FAILURE_LIMIT: '1', HYDRA_AUTH_THROTTLE_MS: '1500' });
+    const WS = fromAddress('127.0.44.1');
+    const unknown = `hydra_k1_${'A'.repeat(43)}`;
+    const guesser = new RecordingClient({ url: gw.url, apiKey: unknown, WebSocket: WS });
+    await guesser.until(() => guesser.ofState('closed').length === 1, 15_000, 'the 1008');
+    // A valid key the gateway has not cached yet, from the same address: 429 with Retry-After: 2 (seconds).
+    const { key } = await f.key(['signals']);
+    const c = new RecordingClient({ url: gw.url, apiKey: key, WebSocket: WS, backoff: { ...BACKOFF, busyMs: 100 } });
+    await c.until(() => c.ofState('open').length === 1, 15_000, 'open after the cool-down');
+    const refused = c.ofState('reconnecting')[0];
+    expect(refused).toMatchObject({ httpStatus: 429 });
+    expect(refused?.delayMs).toBeGreaterThanOrEqual(2000); // Retry-After, not busyMs
+    expect(c.ofState('reconnecting')).toHaveLength(1);
+    c.client.close();
+    await gw.stop();
+  });
+
   it('notices a stopped gateway (SIGSTOP) after two missed intervals and moves on, by heartbeat and by ping', async () => {
     const env = { HYDRA_PING_INTERVAL_MS: '500' };
     const [a, b] = await Promise.all([f.gateway(env), f.gateway(env)]);
