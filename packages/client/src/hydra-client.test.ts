@@ -94,6 +94,10 @@ describe('HydraClient decisions', () => {
     expect(events.map((e) => e.seq)).toEqual([11]);
     vi.advanceTimersByTime(0);
     expect(last().query.get('resume')).toBe('aircraft:11:1011');
+    // A second gap soon after backs off: a server that keeps producing them is not hammered.
+    last().open();
+    last().send(event(15));
+    expect(statuses.at(-1)?.delayMs).toBeGreaterThan(0);
   });
 
   it('retries a drop right after the upgrade (1006, no message) at once, once; then backs off', () => {

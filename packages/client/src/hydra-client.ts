@@ -106,6 +106,7 @@ interface Connection {
 }
 
 const CLOSED_BY_CLIENT = 1000;
+const GAP_WINDOW_MS = 10_000;
 /** The close code the client reports for its own decisions (a gap, a dead peer, a timeout). */
 const LOCAL = 1006;
 
@@ -135,6 +136,8 @@ export class HydraClient {
   private urlIndex = 0;
   private attempt = 0;
   private earlyRetried = false;
+  /** When the last seq gap was seen: a second one within GAP_WINDOW_MS backs off instead of reconnecting at once. */
+  private lastGapAt = -Infinity;
   private ended = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private watchdog: ReturnType<typeof setTimeout> | undefined;
@@ -437,10 +440,16 @@ export class HydraClient {
   /** The close-code policy (README, "Reconnect policy"). */
   private delayAfter(conn: Connection, code: number, local: 'now' | 'backoff' | undefined): number {
     const { backoff: b, random, attempt } = this;
-    if (local === 'now') return 0;
+    if (local === 'now') {
+      // A gap is never expected: reconnect at once, but never loop on a server that keeps producing them.
+      const now = Date.now();
+      const repeated = now - this.lastGapAt < GAP_WINDOW_MS;
+      this.lastGapAt = now;
+      if (!repeated) return 0;
+    }
     if (conn.httpStatus === 429 || code === 1013) return busyDelay(attempt, b, random, conn.retryAfterMs);
     if (code === 1001 && conn.served) return random() * b.drainMs;
-    if (code === LOCAL && !local && conn.upgraded && !conn.served && !this.earlyRetried) {
+    if (code === LOCAL && local === undefined && conn.upgraded && !conn.served && !this.earlyRetried) {
       this.earlyRetried = true; // the rare drop right after an upgrade: at once, once
       return 0;
     }
