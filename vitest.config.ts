@@ -25,6 +25,7 @@ export default defineConfig({
       '@hydra/runtime': src('./packages/runtime/src/index.ts'),
       '@hydra/stream-client': src('./packages/stream-client/src/index.ts'),
       '@hydra/test-support': src('./packages/test-support/src/index.ts'),
+      '@hydra/client': src('./packages/client/src/index.ts'),
       '@hydra/demo-feed': src('./packages/demo-feed/src/index.ts'),
       '@hydra/throttle': src('./packages/throttle/src/index.ts'),
     },

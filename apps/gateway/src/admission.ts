@@ -126,6 +126,7 @@ export class AdmissionControl {
       connId: this.nextConnId++,
       ip,
       wantSnapshot: query.snapshot,
+      wantHeartbeat: query.heartbeat,
       resume: resume.ok ? resume.positions : NO_RESUME,
       // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
       keyGeneration: this.deps.keys.generation,

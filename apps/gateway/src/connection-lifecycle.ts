@@ -2,6 +2,7 @@ import { CloseCode, CloseReason, encodeConnectedFrame, encodeErrorFrame, type Sc
 import { type AdmissionControl, badRequest, UNAUTHORIZED_MESSAGE, unauthorized } from './admission.js';
 import { describeError } from './describe-error.js';
 import { Heartbeat } from './heartbeat.js';
+import { HEARTBEAT_TOPIC } from './heartbeat-topic.js';
 import type { KeyCache } from './key-cache.js';
 import type { KeyRevocation } from './key-revocation.js';
 import type { Logger } from './logger.js';
@@ -163,6 +164,7 @@ export class ConnectionLifecycle {
     metrics.connectionsOpened.inc();
     ws.send(encodeConnectedFrame(session.scopes, Date.now()), false, false);
     this.deps.slowConsumers.add(session);
+    if (session.wantHeartbeat) ws.subscribe(HEARTBEAT_TOPIC);
     for (const scope of session.scopes) {
       const stream = streams[scope];
       const position = session.resume.get(scope);

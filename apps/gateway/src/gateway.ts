@@ -16,6 +16,7 @@ import {
   type LiveEvent,
 } from './gateway-wiring.js';
 import { Heartbeat } from './heartbeat.js';
+import { HeartbeatTopic } from './heartbeat-topic.js';
 import type { KeyCache } from './key-cache.js';
 import { KeyRevocation } from './key-revocation.js';
 import type { Logger } from './logger.js';
@@ -70,6 +71,8 @@ export class Gateway {
   private readonly registry: SessionRegistry;
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
+  /** The opt-in `heartbeat` messages (`heartbeat=true`), one uWS publish per interval. */
+  private readonly heartbeatTopic: HeartbeatTopic;
   private readonly slowConsumers: SlowConsumerPolicy;
   /** Snapshots and replays go out at each client's pace, half the hard per-client limit at most in flight. */
   private readonly pacer: PacedSender;
@@ -171,7 +174,9 @@ export class Gateway {
       log,
       isDraining,
     });
-
+    this.heartbeatTopic = new HeartbeatTopic(this.app, config.pingIntervalMs, (bytes) =>
+      slowConsumers.published(bytes),
+    );
     this.admin = new AdminServer(metrics.registry, () => this.readiness());
     this.expirySweeper = new ExpirySweeper({ backplane, onError: () => metrics.errors.inc({ kind: 'expiry_sweep' }) });
     this.retentionWatch = createRetentionWatch(backplane, metrics, log);
@@ -239,6 +244,7 @@ export class Gateway {
     this.boundPort = await this.listen(config.host, config.port);
     this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
     this.heartbeat.start();
+    this.heartbeatTopic.start();
     this.retentionWatch.start();
     this.slowConsumers.start();
     this.housekeeping = setInterval(() => this.tidy(), 1000);
@@ -359,6 +365,7 @@ export class Gateway {
     this.draining = true;
     this.liveEvents.flush();
     this.heartbeat.stop();
+    this.heartbeatTopic.stop();
     // Withdraws this replica's policy while the drain runs; awaited below, before the backplane may close.
     const retentionWithdrawn = this.retentionWatch.stop();
     this.slowConsumers.stop();

@@ -39,6 +39,8 @@ export interface SessionInit {
   /** null for a connection that is only upgraded to be told it is unauthorised. */
   grant: KeyGrant | null;
   wantSnapshot: boolean;
+  /** `heartbeat=true`: subscribed to the heartbeat topic once served (heartbeat-topic.ts). Absent: false. */
+  wantHeartbeat?: boolean;
   resume: ResumePositions;
   rejection: Rejection | null;
   slotHeld: boolean;
@@ -52,6 +54,7 @@ const CLOSED = 4;
 const AWAITING_PONG = 8;
 const DRAINED = 16;
 const DRAINED_SINCE_PING = 32;
+const WANT_HEARTBEAT = 64;
 
 /**
  * Per-connection state, created at upgrade; `ws` is set on open and must not
@@ -99,7 +102,10 @@ export class Session {
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
-    this.flags = (init.wantSnapshot ? WANT_SNAPSHOT : 0) | (init.slotHeld ? SLOT_HELD : 0);
+    this.flags =
+      (init.wantSnapshot ? WANT_SNAPSHOT : 0) |
+      (init.slotHeld ? SLOT_HELD : 0) |
+      (init.wantHeartbeat ? WANT_HEARTBEAT : 0);
   }
 
   get keyId(): string | null {
@@ -116,6 +122,11 @@ export class Session {
 
   get wantSnapshot(): boolean {
     return (this.flags & WANT_SNAPSHOT) !== 0;
+  }
+
+  /** The client asked for `heartbeat` messages (`heartbeat=true`). */
+  get wantHeartbeat(): boolean {
+    return (this.flags & WANT_HEARTBEAT) !== 0;
   }
 
   /** A limiter slot is held for `ip` and must be released exactly once. */

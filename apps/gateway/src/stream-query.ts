@@ -5,6 +5,8 @@ export interface StreamQuery {
   snapshot: boolean;
   /** The raw `resume` value (`scope:seq,…`), parsed by the protocol package. */
   resume: string;
+  /** true only for `heartbeat=true` (also `1`, `yes`): a `heartbeat` message every ping interval (heartbeat-topic.ts). */
+  heartbeat: boolean;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -22,5 +24,11 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     apiKey: params.get('apiKey') ?? '',
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
     resume: params.get('resume') ?? '',
+    heartbeat: isYes(params.get('heartbeat')),
   };
+}
+
+function isYes(text: string | null): boolean {
+  const value = (text ?? '').toLowerCase();
+  return value === 'true' || value === '1' || value === 'yes';
 }

@@ -12,7 +12,7 @@ describe('asyncapi.yaml stays in step with the code', () => {
     expect(doc.asyncapi).toMatch(/^3\./);
     expect(doc.channels.stream.address).toBe('/v1/stream');
     const ws = doc.channels.stream.bindings.ws;
-    expect(Object.keys(ws.query.properties).sort()).toEqual(['apiKey', 'resume', 'snapshot']);
+    expect(Object.keys(ws.query.properties).sort()).toEqual(['apiKey', 'heartbeat', 'resume', 'snapshot']);
     expect(Object.keys(ws.headers.properties)).toEqual(['x-api-key']);
   });
 
@@ -27,9 +27,9 @@ describe('asyncapi.yaml stays in step with the code', () => {
     for (const code of Object.values(CloseCode)) expect(doc.info.description).toContain(`| ${code} |`);
   });
 
-  it('has one message per scope plus connected, snapshot, resync and error', () => {
+  it('has one message per scope plus connected, snapshot, resync, error and the opt-in heartbeat', () => {
     expect(Object.keys(doc.channels.stream.messages).sort()).toEqual(
-      [...SCOPES, 'connected', 'snapshot', 'resync', 'error'].sort(),
+      [...SCOPES, 'connected', 'snapshot', 'resync', 'error', 'heartbeat'].sort(),
     );
     expect(doc.components.schemas.Scope.enum).toEqual([...SCOPES]);
     expect(doc.components.schemas.Error.properties.data.properties.code.enum).toEqual(Object.values(ErrorCode));

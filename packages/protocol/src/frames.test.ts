@@ -4,6 +4,7 @@ import {
   encodeConnectedFrame,
   encodeErrorFrame,
   encodeEventFrame,
+  encodeHeartbeatFrame,
   encodeResyncFrame,
   encodeSnapshotFrame,
   SNAPSHOT_ENVELOPE_BYTES,
@@ -56,6 +57,15 @@ describe('frame builders', () => {
     fc.assert(
       fc.property(fc.constantFrom(...Object.values(ErrorCode)), trickyString, (code, message) => {
         expectFrameOf(encodeErrorFrame(code, message), { type: 'error', data: { code, message } });
+      }),
+    );
+  });
+
+  it('heartbeat', () => {
+    fc.assert(
+      fc.property(ts, fc.integer({ min: 0, max: 600_000 }), (t, intervalMs) => {
+        const frame = encodeHeartbeatFrame(t, intervalMs);
+        expect(frame).toBe(JSON.stringify({ type: 'heartbeat', data: { ts: t, intervalMs } }));
       }),
     );
   });

@@ -28,6 +28,11 @@ export function encodeResyncFrame(scope: Scope, reason: ResyncReason): string {
   return `{"type":"resync","data":{"scope":"${scope}","reason":"${reason}"}}`;
 }
 
+/** A `heartbeat` frame (the opt-in `heartbeat=true` liveness signal): the server time and its interval. */
+export function encodeHeartbeatFrame(ts: number, intervalMs: number): string {
+  return `{"type":"heartbeat","data":{"ts":${ts},"intervalMs":${intervalMs}}}`;
+}
+
 /**
  * Bytes of a snapshot part around its items: the envelope of
  * encodeSnapshotFrame is under this for any scope name, seq and ts below

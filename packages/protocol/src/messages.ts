@@ -70,7 +70,21 @@ export interface ErrorMessage {
   data: { code: ErrorCode; message: string };
 }
 
+/**
+ * Opt-in liveness signal (`heartbeat=true` in the query): sent every ping
+ * interval, whether or not data flows, so a client that cannot see protocol
+ * pings (a browser) can tell a dead connection from a quiet one.
+ * `intervalMs` is the gateway's interval; miss two and the connection is dead.
+ */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  data: { ts: number; intervalMs: number };
+}
+
 export type ServerMessage = ConnectedMessage | SnapshotMessage | ResyncMessage | ScopeEventMessage | ErrorMessage;
+
+/** What a client that asked for `heartbeat=true` may receive. */
+export type StreamMessage = ServerMessage | HeartbeatMessage;
 
 /** Why an entity left its scope: deleted through ingest, or not updated within the scope's TTL. */
 export type EntityRemovalReason = 'deleted' | 'expired';
