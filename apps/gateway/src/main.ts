@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { type Backplane, createBackplane } from '@hydra/backplane';
-import { ConfigError } from '@hydra/config';
+import { ConfigError, describeRedisTarget } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
@@ -56,17 +56,17 @@ async function main(): Promise<void> {
   }
   drainMs = config.drainMs;
   logger = createLogger(config.logLevel);
-  if (config.redisUrl === undefined) {
+  if (config.redis === undefined) {
     logger.fatal(
-      'HYDRA_REDIS_URL is required for a gateway replica (use `pnpm start` for the embedded single-process mode)',
+      'a gateway replica needs Redis: set HYDRA_REDIS_URL, HYDRA_REDIS_SENTINELS or HYDRA_REDIS_CLUSTER_NODES (use `pnpm start` for the embedded single-process mode)',
     );
     process.exit(1);
   }
-  logger.info({ nodeId: config.nodeId }, 'starting');
+  logger.info({ nodeId: config.nodeId, redis: describeRedisTarget(config.redis) }, 'starting');
   const metrics = new GatewayMetrics();
   backplane = createBackplane({
     kind: 'redis',
-    url: config.redisUrl,
+    target: config.redis,
     retention: config.retention,
     connectionEvents: metrics.redisClient,
   });

@@ -7,7 +7,9 @@ import {
   readBool,
   readEnum,
   readInt,
-  readRedisUrl,
+  REDIS_MODE_VARIABLE,
+  type RedisTarget,
+  readRedisTarget,
   readString,
   readWith,
 } from '@hydra/config';
@@ -22,7 +24,8 @@ export { ConfigError, LOG_LEVELS, type LogLevel };
  */
 export interface PublisherConfig {
   /** Redis backplane URL; absent means the in-memory backplane (one process only). */
-  readonly redisUrl: string | undefined;
+  /** The backplane's Redis (readRedisTarget); absent = in-memory. */
+  readonly redis: RedisTarget | undefined;
   /** TCP port of the ingest API (0 picks a free port; the bound port is logged). */
   readonly port: number;
   /**
@@ -57,7 +60,7 @@ function seed(env: Env, name: string): number | string {
 }
 
 export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
-  const redis = readRedisUrl(env, 'HYDRA_REDIS_URL');
+  const redis = readRedisTarget(env);
   // The token is kept verbatim (not trimmed): it is compared byte for byte.
   const rawToken = env['HYDRA_INGEST_TOKEN'];
   const ingestToken = rawToken === undefined || rawToken === '' ? undefined : rawToken;
@@ -67,7 +70,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
   if (redis !== undefined && ingestToken === undefined) {
     throw new ConfigError(
       'HYDRA_INGEST_TOKEN',
-      'is required when HYDRA_REDIS_URL is set: POST /v1/events must not be open on a shared backplane',
+      `is required when ${REDIS_MODE_VARIABLE[redis.mode]} is set: POST /v1/events must not be open on a shared backplane`,
     );
   }
   const maxBodyBytes = readInt(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
@@ -80,7 +83,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     max: maxBodyBytes,
   });
   return Object.freeze({
-    redisUrl: redis,
+    redis,
     port: readInt(env, 'HYDRA_PUBLISHER_PORT', DEFAULT_PUBLISHER_PORT, { min: 0, max: 65535 }),
     ingestToken,
     maxBodyBytes,

@@ -27,11 +27,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { service: 'publisher' } });
   const registry = createPublisherRegistry();
   const backplane: Backplane =
-    config.redisUrl === undefined
+    config.redis === undefined
       ? createBackplane({ kind: 'memory', retention: config.retention })
       : createBackplane({
           kind: 'redis',
-          url: config.redisUrl,
+          target: config.redis,
           retention: config.retention,
           connectionEvents: new RedisClientMetrics(registry),
         });

@@ -1,3 +1,4 @@
+import type { RedisTarget } from '@hydra/config';
 import type { ConnectionLimiter } from './connection-limiter.js';
 import type { EventBus } from './event-bus.js';
 import type { HistoryStore } from './history-store.js';
@@ -35,6 +36,7 @@ export interface Backplane {
 
 export type BackplaneConfig =
   | { kind: 'redis'; url: string; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
+  | { kind: 'redis'; target: RedisTarget; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
   | { kind: 'memory'; retention: RetentionPolicy };
 
 /** The backplane's Redis connections: `command` (scripts, key store, limiter, history) and `subscriber` (pub/sub). */

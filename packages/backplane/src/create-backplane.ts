@@ -7,7 +7,7 @@ export function createBackplane(config: BackplaneConfig): Backplane {
   switch (config.kind) {
     case 'redis':
       return new RedisBackplane({
-        url: config.url,
+        ...('target' in config ? { target: config.target } : { url: config.url }),
         retention: config.retention,
         connectionEvents: config.connectionEvents,
       });

@@ -23,6 +23,7 @@ export * from './memory-scope-state.js';
 export * from './memory-snapshot-store.js';
 export * from './redis-backplane.js';
 export * from './redis-connection-limiter.js';
+export * from './redis-connections.js';
 export * from './redis-event-bus.js';
 export * from './redis-history-store.js';
 export * from './redis-key-store.js';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { assertIp, renewIntervalMs, validateLimiterOptions } from './limiter-options.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisConnectionLimiterOptions extends ConnectionLimiterOptions {
-  /** Called when a renewal round fails (Redis unreachable): count and log it. Must not throw. */
+  /** Called when a renewal round fails (RedisClient unreachable): count and log it. Must not throw. */
   onRenewError?: (err: Error) => void;
 }
 
@@ -72,7 +72,7 @@ interface Held {
  * release cannot free another node's slot.
  */
 export class RedisConnectionLimiter implements ConnectionLimiter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #commands: LimiterCommands;
   readonly #options: Readonly<ConnectionLimiterOptions>;
   readonly #onRenewError: ((err: Error) => void) | undefined;
@@ -81,7 +81,7 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
   #renewing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor(redis: Redis, options: RedisConnectionLimiterOptions) {
+  constructor(redis: RedisClient, options: RedisConnectionLimiterOptions) {
     this.#options = validateLimiterOptions(options);
     this.#onRenewError = options.onRenewError;
     this.#redis = redis;

@@ -1,5 +1,6 @@
 import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
@@ -24,9 +25,9 @@ export interface BusStats {
 
 export interface RedisEventBusOptions {
   /** Command connection: runs publish.lua and expire.lua. Not closed by the bus. */
-  redis: Redis;
+  redis: RedisClient;
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   retention: RetentionPolicy;
 }
 
@@ -53,8 +54,8 @@ export interface RedisEventBusOptions {
  * removes its listeners.
  */
 export class RedisEventBus implements EventBus, EntityExpirer {
-  readonly #redis: Redis & HydraScriptCommands;
-  readonly #subscriber: Redis;
+  readonly #redis: RedisClient & HydraScriptCommands;
+  readonly #subscriber: RedisClient;
   readonly #retention: RetentionPolicy;
   readonly #channels: string[];
   readonly #scopeChannels: ReadonlyArray<readonly [Buffer, Scope]>;
@@ -259,6 +260,6 @@ export class RedisEventBus implements EventBus, EntityExpirer {
  * Delivery is at-most-once like all pub/sub: gateways that were disconnected
  * catch up through their key cache expiry and the onSubscribed resync.
  */
-export function publishControlNotice(redis: Redis, notice: ControlNotice): Promise<number> {
+export function publishControlNotice(redis: RedisClient, notice: ControlNotice): Promise<number> {
   return redis.publish(redisChannels.control(), encodeControlNotice(notice));
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isScope, isWellFormedApiKey } from '@hydra/protocol';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import { hashApiKey, isKeyIdFormat } from './api-key-secret.js';
 import { encodeControlNotice } from './control-notice.js';
 import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
@@ -47,11 +47,11 @@ type RevokeCommand = (recordKey: string, revokedAt: number) => Promise<string[]>
  * Every error is a KeyStoreError whose message holds neither key nor hash.
  */
 export class RedisKeyStore implements KeyStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #now: () => number;
   readonly #revoke: RevokeCommand;
 
-  constructor(redis: Redis, options: RedisKeyStoreOptions = {}) {
+  constructor(redis: RedisClient, options: RedisKeyStoreOptions = {}) {
     this.#redis = redis;
     this.#now = options.now ?? Date.now;
     redis.defineCommand(REVOKE_COMMAND, { numberOfKeys: 1, lua: REVOKE_LUA });

@@ -1,9 +1,10 @@
-import { type Backplane, createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
-import { Redis } from 'ioredis';
+import { type Backplane, createBackplane, DEFAULT_RETENTION, openRedisClient } from '@hydra/backplane';
+import { describeRedisTarget, type RedisTarget, safeRedisUrl } from '@hydra/config';
 import { CliError, ExitCode } from './errors.js';
 
 export interface OpenOptions {
-  url: string;
+  /** Where the key store is (readRedisTarget: one Redis, Sentinel or Cluster). */
+  target: RedisTarget;
   /** Bound on connecting and on each command: the CLI never hangs on a dead Redis. */
   timeoutMs: number;
 }
@@ -17,7 +18,7 @@ export interface OpenOptions {
  * an unreachable Redis is reported within `timeoutMs` with exit code 3.
  */
 export async function openBackplane(options: OpenOptions): Promise<Backplane> {
-  const probe = new Redis(options.url, {
+  const probe = openRedisClient(options.target, {
     lazyConnect: true,
     connectTimeout: options.timeoutMs,
     maxRetriesPerRequest: 0,
@@ -36,17 +37,17 @@ export async function openBackplane(options: OpenOptions): Promise<Backplane> {
       options.timeoutMs,
     );
   } catch (err) {
-    throw unreachable(options.url, cause ?? err);
+    throw unreachable(options.target, cause ?? err);
   } finally {
     probe.disconnect();
   }
-  return createBackplane({ kind: 'redis', url: options.url, retention: DEFAULT_RETENTION });
+  return createBackplane({ kind: 'redis', target: options.target, retention: DEFAULT_RETENTION });
 }
 
 /** Runs one key-store operation with a deadline; failures of a Redis that went away map to exit 3. */
 export async function withBackplane<T>(
   backplane: Backplane,
-  url: string,
+  target: RedisTarget,
   timeoutMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
@@ -59,7 +60,7 @@ export async function withBackplane<T>(
       throw new CliError(ExitCode.Usage, (err as Error).message);
     }
     if (err instanceof TimeoutError || !backplane.isHealthy() || looksLikeConnectionError(err)) {
-      throw unreachable(url, err);
+      throw unreachable(target, err);
     }
     throw err;
   }
@@ -87,22 +88,14 @@ function looksLikeConnectionError(err: unknown): boolean {
   );
 }
 
-function unreachable(url: string, err: unknown): CliError {
+function unreachable(target: RedisTarget, err: unknown): CliError {
   const reason = err instanceof Error ? err.message : String(err);
   return new CliError(
     ExitCode.Unavailable,
-    `cannot reach Redis at ${safeUrl(url)} (${reason}). ` +
-      'Set HYDRA_REDIS_URL to the Redis your gateways use; the key store lives there.',
+    `cannot reach Redis at ${describeRedisTarget(target)} (${reason}). ` +
+      'Set HYDRA_REDIS_URL (or HYDRA_REDIS_SENTINELS, HYDRA_REDIS_CLUSTER_NODES) to the Redis your gateways use; the key store lives there.',
   );
 }
 
 /** The URL without its password, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid URL)';
-  }
-}
+export const safeUrl = safeRedisUrl;
