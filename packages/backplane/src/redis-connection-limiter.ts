@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from './redis-connections.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { assertIp, renewIntervalMs, validateLimiterOptions } from './limiter-options.js';
+import type { RedisClient } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisConnectionLimiterOptions extends ConnectionLimiterOptions {

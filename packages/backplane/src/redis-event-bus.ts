@@ -1,6 +1,5 @@
 import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
 import type { ChainableCommander } from 'ioredis';
-import type { RedisClient } from './redis-connections.js';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
@@ -12,6 +11,7 @@ import {
   publishScriptKeys,
   withEventScripts,
 } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { redisChannels } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 

@@ -1,7 +1,7 @@
 import type { Scope } from '@hydra/protocol';
-import type { RedisClient } from './redis-connections.js';
 import { assertReadAfterArgs, type HistoryEvent, type HistoryRead, type HistoryStore } from './history-store.js';
 import { type HydraScriptCommands, historyScriptKeys, withEventScripts } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 
 export interface RedisHistoryStoreOptions {

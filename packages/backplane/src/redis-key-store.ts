@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isScope, isWellFormedApiKey } from '@hydra/protocol';
-import type { RedisClient } from './redis-connections.js';
 import { hashApiKey, isKeyIdFormat } from './api-key-secret.js';
 import { encodeControlNotice } from './control-notice.js';
 import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
 import { backendCall, KeyStoreError } from './key-store-error.js';
 import { compareNewestFirst, newKeyRecord } from './new-key-record.js';
+import type { RedisClient } from './redis-connections.js';
 import { redisChannels, redisKeys } from './redis-keys.js';
 
 export interface RedisKeyStoreOptions {

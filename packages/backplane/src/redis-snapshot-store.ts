@@ -1,6 +1,6 @@
 import type { Scope } from '@hydra/protocol';
-import type { RedisClient } from './redis-connections.js';
 import { type HydraScriptCommands, publishScriptKeys, withEventScripts } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import type { ScopeSnapshot, SnapshotStore } from './snapshot-store.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from './redis-connections.js';
 import { defineLuaCommand, type LuaCommandDefinition } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
 import { formatRetention, type RetentionPolicy } from './retention.js';
 
