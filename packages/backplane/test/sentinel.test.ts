@@ -1,0 +1,64 @@
+import { readRedisTarget } from '@hydra/config';
+import { startRedisSentinel, type TestRedisSentinel } from '@hydra/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RETENTION, RedisBackplane } from '../src/index.js';
+import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
+
+/**
+ * The backplane on a Sentinel-managed Redis (a primary, two replicas, three
+ * sentinels from the local redis-server): the EventBus contract as on one
+ * Redis, then a SIGKILLed primary: commands and the subscription follow the
+ * promoted replica by themselves.
+ */
+let sentinel: TestRedisSentinel;
+
+beforeAll(async () => {
+  sentinel = await startRedisSentinel();
+}, 60_000);
+
+afterAll(async () => {
+  await sentinel?.stop();
+});
+
+const target = () => readRedisTarget(sentinel.env)!;
+
+eventBusContract('redis sentinel', async (retention) => {
+  const primary = await sentinel.primaryClient();
+  await primary.flushall();
+  const backplane = new RedisBackplane({ target: target(), retention });
+  return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
+});
+
+describe('RedisBackplane on Sentinel: a primary SIGKILLed', () => {
+  it('publishes to the promoted replica and resubscribes (onSubscribed again), with no manual step', async () => {
+    const backplane = new RedisBackplane({ target: target(), retention: DEFAULT_RETENTION });
+    const recorder = new Recorder();
+    const subscription = await backplane.bus.subscribe(recorder);
+    try {
+      await backplane.bus.publish([{ scope: 'signals', data: { n: 1 } }]);
+      await waitFor(() => recorder.seqs('signals').length === 1, 5_000, 'the first event');
+      const { oldPort, newPort, failoverMs } = await sentinel.killPrimary();
+      expect(newPort).not.toBe(oldPort);
+      const killedAt = performance.now();
+      // Until the client has followed the failover, publish rejects (fast: maxRetriesPerRequest 1); then it succeeds.
+      let published: Awaited<ReturnType<typeof backplane.bus.publish>> | undefined;
+      await waitFor(
+        async () => {
+          published = await backplane.bus.publish([{ scope: 'signals', data: { n: 2 } }]).catch(() => undefined);
+          return published !== undefined;
+        },
+        20_000,
+        'a publish accepted by the new primary',
+      );
+      const writesMs = Math.round(performance.now() - killedAt);
+      await waitFor(() => recorder.subscribed >= 2, 20_000, 'onSubscribed after the failover');
+      const seq = published![0]!.seq;
+      await waitFor(() => recorder.seqs('signals').includes(seq), 5_000, 'the event published after the failover');
+      expect(backplane.isHealthy()).toBe(true);
+      console.info(`sentinel failover: promoted in ${failoverMs} ms, writes back ${writesMs} ms after promotion`);
+    } finally {
+      await subscription.close();
+      await backplane.close();
+    }
+  }, 60_000);
+});
