@@ -108,3 +108,63 @@ function tlsOptions(tls: RedisTls | undefined): RedisOptions['tls'] {
     ...(tls.key === undefined ? {} : { key: tls.key }),
   };
 }
+
+/** True for a Redis Cluster client (pipelines are split by hash tag, events ride sharded pub/sub). */
+export function isClusterClient(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/** The part of a key Redis Cluster hashes: the first non-empty `{…}`, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** One command for execRouted: `[name, ...args]` and the key that routes it (its first key). */
+export interface RoutedCommand {
+  readonly key: string;
+  readonly command: readonly [string, ...Array<string | number | Buffer>];
+}
+
+/**
+ * Sends `commands` pipelined and resolves with one `[error, result]` per
+ * command, in input order (rejects only when no answer came at all).
+ *
+ * On one Redis that is one pipeline. A Cluster pipeline must stay on one
+ * node, so there the commands are grouped by hash tag (same tag, same slot)
+ * and each group is one pipeline: all at once, or one after another in order
+ * of first appearance with `ordered` (writes whose order matters for a reader
+ * that may come between them, as the key store's index-before-record).
+ */
+export async function execRouted(
+  redis: RedisClient,
+  commands: readonly RoutedCommand[],
+  options: { ordered?: boolean } = {},
+): Promise<Array<[Error | null, unknown]>> {
+  if (commands.length === 0) return [];
+  const exec = async (batch: readonly RoutedCommand[]) => {
+    const results = await redis.pipeline(batch.map((c) => [...c.command])).exec();
+    if (results === null) throw new Error('Redis pipeline was discarded');
+    return results;
+  };
+  if (!isClusterClient(redis)) return exec(commands);
+  const groups = new Map<string, number[]>();
+  commands.forEach((c, i) => {
+    const tag = hashTagOf(c.key);
+    const group = groups.get(tag);
+    if (group === undefined) groups.set(tag, [i]);
+    else group.push(i);
+  });
+  const out = new Array<[Error | null, unknown]>(commands.length);
+  const runGroup = async (indexes: number[]) => {
+    const results = await exec(indexes.map((i) => commands[i]!));
+    indexes.forEach((index, j) => {
+      out[index] = results[j]!;
+    });
+  };
+  if (options.ordered) for (const indexes of groups.values()) await runGroup(indexes);
+  else await Promise.all([...groups.values()].map(runGroup));
+  return out;
+}

@@ -1,5 +1,4 @@
 import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
-import type { ChainableCommander } from 'ioredis';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
@@ -7,11 +6,11 @@ import { encodeIngestEvent } from './event-data.js';
 import {
   expireScriptKeys,
   type HydraScriptCommands,
-  type HydraScriptPipeline,
+  PUBLISH_SCRIPT,
   publishScriptKeys,
   withEventScripts,
 } from './lua-scripts.js';
-import type { RedisClient } from './redis-connections.js';
+import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } from './redis-connections.js';
 import { redisChannels } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 
@@ -71,6 +70,8 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #generation = 0;
   #dropped = 0;
   #handlerErrors = 0;
+  /** Redis Cluster: scope events ride sharded pub/sub (SPUBLISH/SSUBSCRIBE), the control channel plain pub/sub. */
+  readonly #sharded: boolean;
 
   constructor(options: RedisEventBusOptions) {
     assertRetentionPolicy(options.retention);
@@ -80,6 +81,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#channels = [...SCOPES.map((s) => redisChannels.scopeEvents(s)), redisChannels.control()];
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
+    this.#sharded = isClusterClient(options.redis);
   }
 
   get stats(): BusStats {
@@ -98,19 +100,19 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
       return encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity');
     });
-    const pipeline = this.#redis.pipeline() as ChainableCommander & HydraScriptPipeline;
-    events.forEach((event, i) => {
+    // On Cluster one pipeline per scope (execRouted), each keeping its scope's order.
+    const sharded = this.#sharded ? (['SPUBLISH'] as const) : ([] as const);
+    const commands = events.map((event, i): RoutedCommand => {
       const { op, dataJson, entityId } = encoded[i]!;
       const scope = event.scope;
       const r = this.#retention[scope];
       const [numKeys, ...keys] = publishScriptKeys(scope, r.kind);
       const channel = redisChannels.scopeEvents(scope);
       const common = [scope, channel, r.kind, dataJson, r.historyMaxItems, r.historyMaxAgeMs] as const;
-      if (r.kind === 'entity') pipeline.hydraPublishEvent(numKeys, ...keys, ...common, op, entityId!);
-      else pipeline.hydraPublishEvent(numKeys, ...keys, ...common, r.maxItems, r.maxAgeMs);
+      const tail = r.kind === 'entity' ? [op, entityId!] : [r.maxItems, r.maxAgeMs];
+      return { key: keys[0]!, command: [PUBLISH_SCRIPT.command, numKeys, ...keys, ...common, ...tail, ...sharded] };
     });
-    const results = await pipeline.exec();
-    if (results === null) throw new Error('Redis pipeline was discarded');
+    const results = await execRouted(this.#redis, commands);
     return results.map(([error, value], i): PublishedEvent => {
       if (error) throw error;
       const [seq, ts] = value as [number, number];
@@ -131,6 +133,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       limit,
       r.historyMaxItems,
       r.historyMaxAgeMs,
+      ...(this.#sharded ? ['SPUBLISH'] : []),
     );
   }
 
@@ -138,7 +141,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#attach();
     this.#handlers.add(handler);
     try {
-      await this.#subscriber.subscribe(...this.#channels);
+      await this.#subscribeChannels();
     } catch (error) {
       this.#remove(handler);
       throw error;
@@ -165,7 +168,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#active.delete(handler);
     if (this.#handlers.size > 0) return;
     this.#detach();
-    const unsubscribed = this.#subscriber.unsubscribe(...this.#channels).then(
+    const unsubscribed = this.#unsubscribeChannels().then(
       () => undefined,
       () => undefined,
     );
@@ -174,11 +177,35 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (this.#subscriber.status === 'ready') await unsubscribed;
   }
 
+  /** SUBSCRIBE to every channel; on Cluster SSUBSCRIBE each scope's (one slot per call) and SUBSCRIBE the control channel. */
+  async #subscribeChannels(): Promise<void> {
+    if (!this.#sharded) {
+      await this.#subscriber.subscribe(...this.#channels);
+      return;
+    }
+    const control = redisChannels.control();
+    await Promise.all(
+      this.#channels.map((c) => (c === control ? this.#subscriber.subscribe(c) : this.#subscriber.ssubscribe(c))),
+    );
+  }
+
+  async #unsubscribeChannels(): Promise<void> {
+    if (!this.#sharded) {
+      await this.#subscriber.unsubscribe(...this.#channels);
+      return;
+    }
+    const control = redisChannels.control();
+    await Promise.all(
+      this.#channels.map((c) => (c === control ? this.#subscriber.unsubscribe(c) : this.#subscriber.sunsubscribe(c))),
+    );
+  }
+
   #attach(): void {
     if (this.#attached) return;
     this.#attached = true;
     this.#down = false;
     this.#subscriber.on('messageBuffer', this.#onMessage);
+    this.#subscriber.on('smessageBuffer', this.#onMessage);
     this.#subscriber.on('close', this.#onClose);
     this.#subscriber.on('end', this.#onClose);
     this.#subscriber.on('ready', this.#onReady);
@@ -188,6 +215,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (!this.#attached) return;
     this.#attached = false;
     this.#subscriber.off('messageBuffer', this.#onMessage);
+    this.#subscriber.off('smessageBuffer', this.#onMessage);
     this.#subscriber.off('close', this.#onClose);
     this.#subscriber.off('end', this.#onClose);
     this.#subscriber.off('ready', this.#onReady);
@@ -207,7 +235,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (!this.#down) return;
     this.#down = false;
     const generation = ++this.#generation;
-    this.#subscriber.subscribe(...this.#channels).then(
+    this.#subscribeChannels().then(
       () => {
         if (this.#down || generation !== this.#generation) return;
         for (const handler of this.#active) this.#safely(() => handler.onSubscribed());

@@ -1,5 +1,6 @@
 export * from './external-tools.js';
 export * from './free-port.js';
+export * from './redis-cluster.js';
 export * from './redis-sentinel.js';
 export * from './redis-server.js';
 export * from './scope-tracker.js';

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
+import { dataServerArgs, killProcess, launchRedisProcess as launch, until, withTimeout } from './redis-process.js';
 
 /**
  * A Sentinel-managed Redis for one test suite, from the local `redis-server`
@@ -142,71 +143,4 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
     await stopAll();
     throw err;
   }
-}
-
-function dataServerArgs(dir: string, port: number): string[] {
-  return [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--dbfilename',
-    `dump-${port}.rdb`,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--protected-mode',
-    'no',
-  ];
-}
-
-/** Spawns redis-server and resolves once its log shows `readyLine`. */
-function launch(args: string[], readyLine = 'Ready to accept connections'): Promise<ChildProcess> {
-  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise<ChildProcess>((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(readyLine)) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        proc.off('exit', onExit);
-        resolve(proc);
-      }
-    };
-    const onExit = (code: number | null) =>
-      reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`));
-    proc.stdout?.on('data', onData);
-    proc.stderr?.resume();
-    proc.once('error', reject);
-    proc.once('exit', onExit);
-  });
-}
-
-async function killProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGKILL');
-  await exited;
-}
-
-/** Polls `check` every 50 ms (state nothing announces), failing after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Sentinel topology not ready within ${timeoutMs} ms`);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
