@@ -3,7 +3,7 @@ import { isScope, isWellFormedApiKey } from '@hydra/protocol';
 import { hashApiKey, isKeyIdFormat } from './api-key-secret.js';
 import { encodeControlNotice } from './control-notice.js';
 import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
-import { backendCall, KeyStoreError } from './key-store-error.js';
+import { backendCall } from './key-store-error.js';
 import { compareNewestFirst, newKeyRecord } from './new-key-record.js';
 import { execRouted, type RedisClient } from './redis-connections.js';
 import { redisChannels, redisKeys } from './redis-keys.js';
