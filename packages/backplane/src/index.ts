@@ -32,3 +32,4 @@ export * from './redis-snapshot-store.js';
 export * from './retention.js';
 export * from './retention-agreement.js';
 export * from './snapshot-store.js';
+export * from './subscription-watchdog.js';

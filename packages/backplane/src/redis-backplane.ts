@@ -24,6 +24,8 @@ export type RedisBackplaneOptions = (
   retention: RetentionPolicy;
   /** Reconnects and errors of both connections, for metrics. */
   connectionEvents?: RedisConnectionEvents | undefined;
+  /** RedisEventBusOptions.subscriptionCheckMs (default 2000 ms). */
+  subscriptionCheckMs?: number | undefined;
 };
 
 /**
@@ -67,7 +69,12 @@ export class RedisBackplane implements Backplane {
     observe(this.#subscriber, 'subscriber');
     this.keys = new RedisKeyStore(this.#redis);
     this.snapshots = new RedisSnapshotStore({ redis: this.#redis, retention: options.retention });
-    this.bus = new RedisEventBus({ redis: this.#redis, subscriber: this.#subscriber, retention: options.retention });
+    this.bus = new RedisEventBus({
+      redis: this.#redis,
+      subscriber: this.#subscriber,
+      retention: options.retention,
+      subscriptionCheckMs: options.subscriptionCheckMs,
+    });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
     this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);
   }

@@ -11,8 +11,9 @@ import {
   withEventScripts,
 } from './lua-scripts.js';
 import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } from './redis-connections.js';
-import { redisChannels } from './redis-keys.js';
+import { redisChannels, redisKeys } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { SubscriptionWatchdog } from './subscription-watchdog.js';
 
 /** Counters a gateway exports as metrics: what the bus dropped instead of throwing. */
 export interface BusStats {
@@ -20,6 +21,8 @@ export interface BusStats {
   readonly droppedMessages: number;
   /** Exceptions thrown by a BusHandler callback (caught; the handler contract forbids them). */
   readonly handlerErrors: number;
+  /** Subscriptions found silent while their scope's seq grew (SubscriptionWatchdog), renewed and re-announced. */
+  readonly silentResubscribes: number;
 }
 
 export interface RedisEventBusOptions {
@@ -28,6 +31,8 @@ export interface RedisEventBusOptions {
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
   subscriber: RedisClient;
   retention: RetentionPolicy;
+  /** How often the delivered seqs are compared with Redis' (SubscriptionWatchdog); 0 = never. Default 2000 ms. */
+  subscriptionCheckMs?: number | undefined;
 }
 
 /**
@@ -72,6 +77,8 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #handlerErrors = 0;
   /** Redis Cluster: scope events ride sharded pub/sub (SPUBLISH/SSUBSCRIBE), the control channel plain pub/sub. */
   readonly #sharded: boolean;
+  readonly #watchdog: SubscriptionWatchdog | undefined;
+  #silentResubscribes = 0;
 
   constructor(options: RedisEventBusOptions) {
     assertRetentionPolicy(options.retention);
@@ -82,10 +89,23 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
     this.#sharded = isClusterClient(options.redis);
+    const checkMs = options.subscriptionCheckMs ?? 2_000;
+    this.#watchdog =
+      checkMs > 0
+        ? new SubscriptionWatchdog({
+            intervalMs: checkMs,
+            readSeqs: () => this.#readSeqs(),
+            onSilent: () => this.#renewSubscription(),
+          })
+        : undefined;
   }
 
   get stats(): BusStats {
-    return { droppedMessages: this.#dropped, handlerErrors: this.#handlerErrors };
+    return {
+      droppedMessages: this.#dropped,
+      handlerErrors: this.#handlerErrors,
+      silentResubscribes: this.#silentResubscribes,
+    };
   }
 
   /**
@@ -200,9 +220,48 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     );
   }
 
+  /** Each scope's last assigned seq in Redis (0 for a scope never published). */
+  async #readSeqs(): Promise<Map<Scope, number>> {
+    const results = await execRouted(
+      this.#redis,
+      SCOPES.map((scope) => ({ key: redisKeys.scopeSeq(scope), command: ['get', redisKeys.scopeSeq(scope)] as const })),
+    );
+    return new Map(
+      SCOPES.map((scope, i) => {
+        const [error, value] = results[i]!;
+        if (error) throw error;
+        return [scope, Number(value ?? 0)];
+      }),
+    );
+  }
+
+  /**
+   * The watchdog found the subscription silent: drop it, subscribe again and,
+   * once Redis confirmed, tell every handler as after a reconnect (the gateway
+   * re-primes: clients are caught up from history or resynced).
+   */
+  #renewSubscription(): void {
+    if (!this.#attached) return;
+    this.#silentResubscribes++;
+    const generation = ++this.#generation;
+    this.#unsubscribeChannels()
+      .catch(() => undefined)
+      .then(() => this.#subscribeChannels())
+      .then(
+        () => {
+          if (!this.#attached || generation !== this.#generation) return;
+          for (const handler of this.#active) this.#safely(() => handler.onSubscribed());
+        },
+        () => {
+          // Redis away: its reconnect re-subscribes and announces; the watchdog checks again.
+        },
+      );
+  }
+
   #attach(): void {
     if (this.#attached) return;
     this.#attached = true;
+    this.#watchdog?.start();
     this.#down = false;
     this.#subscriber.on('messageBuffer', this.#onMessage);
     this.#subscriber.on('smessageBuffer', this.#onMessage);
@@ -214,6 +273,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
+    this.#watchdog?.stop();
     this.#subscriber.off('messageBuffer', this.#onMessage);
     this.#subscriber.off('smessageBuffer', this.#onMessage);
     this.#subscriber.off('close', this.#onClose);
@@ -254,6 +314,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
         this.#dropped++;
         return;
       }
+      this.#watchdog?.delivered(scope, seq);
       for (const handler of this.#handlers) {
         try {
           handler.onEvent(scope, seq, message);
