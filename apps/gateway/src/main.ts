@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { type Backplane, createBackplane } from '@hydra/backplane';
+import { type Backplane, createBackplane, type RedisBackplane } from '@hydra/backplane';
 import { ConfigError, describeRedisTarget } from '@hydra/config';
 import { parseGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
@@ -85,6 +85,9 @@ async function main(): Promise<void> {
     return;
   }
   gateway = started;
+  // Redis Cluster: which master holds each scope (docs/operations.md, moving a scope).
+  const placement = await (backplane as RedisBackplane).scopePlacement().catch(() => undefined);
+  if (placement !== undefined) logger.info({ placement }, 'scope placement');
 }
 
 void main();

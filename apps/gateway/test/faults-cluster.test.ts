@@ -80,9 +80,15 @@ describe('Cluster: gateways on sharded pub/sub', () => {
     return resyncs;
   };
 
-  it('streams every scope live from the master holding it', async () => {
+  it('streams every scope live from the master holding it; the start-up log names that master', async () => {
     const masters = new Set(await Promise.all(SCOPES.map((s) => cluster.masterOf(redisKeys.scopeSeq(s)))));
     expect(masters.size).toBeGreaterThan(1);
+    const { placement } = (await gateways[0]!.waitForLog((l) => l.msg === 'scope placement')) as unknown as {
+      placement: Record<Scope, string>;
+    };
+    for (const scope of SCOPES) {
+      expect(placement[scope]).toBe(`127.0.0.1:${await cluster.masterOf(redisKeys.scopeSeq(scope))}`);
+    }
     expect(await expectCleanViews(await publishRound('live'))).toBe(0);
   }, 30_000);
 
@@ -105,7 +111,10 @@ describe('Cluster: gateways on sharded pub/sub', () => {
     let n = 0;
     const stream = (async () => {
       while (running) {
-        const status = await ingest(url, SCOPES.map((s) => eventFor(s, `flow-${n++}`))).catch(() => 0);
+        const status = await ingest(
+          url,
+          SCOPES.map((s) => eventFor(s, `flow-${n++}`)),
+        ).catch(() => 0);
         if (status === 200) accepted++;
         else refused++;
         await new Promise((r) => setTimeout(r, 10));

@@ -1,12 +1,14 @@
 import { describeRedisTarget, type RedisTarget, redisTargetFromUrl } from '@hydra/config';
+import { SCOPES, type Scope } from '@hydra/protocol';
 import type { Backplane, RedisConnectionEvents, RedisConnectionRole } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
-import { openRedisClient, type RedisClient } from './redis-connections.js';
+import { isClusterClient, openRedisClient, type RedisClient } from './redis-connections.js';
 import { RedisEventBus } from './redis-event-bus.js';
 import { RedisHistoryStore } from './redis-history-store.js';
 import { RedisKeyStore } from './redis-key-store.js';
+import { redisKeys } from './redis-keys.js';
 import { RedisSnapshotStore } from './redis-snapshot-store.js';
 import type { RetentionPolicy } from './retention.js';
 import { type RetentionAgreement, redisRetentionAgreement } from './retention-agreement.js';
@@ -87,6 +89,22 @@ export class RedisBackplane implements Backplane {
     const limiter = new RedisConnectionLimiter(this.#redis, options);
     this.#limiters.add(limiter);
     return limiter;
+  }
+
+  /**
+   * On Redis Cluster, the master (`host:port`) holding each scope's keys and
+   * shard channel, as this client's slot map has it; undefined on one Redis
+   * or Sentinel (one primary holds everything). For the start-up log line.
+   */
+  async scopePlacement(): Promise<Record<Scope, string> | undefined> {
+    const cluster = this.#redis;
+    if (!isClusterClient(cluster)) return undefined;
+    const placement = {} as Record<Scope, string>;
+    for (const scope of SCOPES) {
+      const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', redisKeys.scopeSeq(scope)));
+      placement[scope] = cluster.slots[slot]?.[0] ?? 'unknown';
+    }
+    return placement;
   }
 
   /** True while both connections are ready (connected, able to run commands / subscribed) and close() was not called. */
