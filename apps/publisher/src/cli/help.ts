@@ -14,7 +14,9 @@ const ENVIRONMENT = `Environment:
                    no default). Keys live in Redis only: the in-memory backplane of
                    "pnpm start" without HYDRA_REDIS_URL exists inside that one
                    process, so this CLI cannot manage its keys: use the demo key
-                   it prints at start.`;
+                   it prints at start. Or name a Sentinel or Cluster as the
+                   gateways do: HYDRA_REDIS_SENTINELS + HYDRA_REDIS_SENTINEL_NAME,
+                   or HYDRA_REDIS_CLUSTER_NODES (docs/configuration.md).`;
 
 const KEYS = `Usage: hydra keys <command> [options]
 
