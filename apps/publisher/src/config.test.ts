@@ -25,6 +25,8 @@ describe('parsePublisherConfig', () => {
     const config = parse({});
     expect(config).toEqual({
       redis: undefined,
+      minReplicas: 0,
+      replicaTimeoutMs: 1000,
       port: 8090,
       ingestToken: undefined,
       maxBodyBytes: 1_048_576,

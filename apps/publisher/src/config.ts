@@ -26,6 +26,15 @@ export interface PublisherConfig {
   /** Redis backplane URL; absent means the in-memory backplane (one process only). */
   /** The backplane's Redis (readRedisTarget); absent = in-memory. */
   readonly redis: RedisTarget | undefined;
+  /**
+   * `HYDRA_INGEST_MIN_REPLICAS` (default 0): 200 only once this many replicas
+   * hold the batch (`WAIT`), else 503 (the batch may be stored: a retry of
+   * an entity upsert is safe). With 1 or more an acknowledged event survives
+   * the loss of the primary.
+   */
+  readonly minReplicas: number;
+  /** `HYDRA_INGEST_REPLICA_TIMEOUT_MS` (default 1000): how long ingest waits for those replicas. */
+  readonly replicaTimeoutMs: number;
   /** TCP port of the ingest API (0 picks a free port; the bound port is logged). */
   readonly port: number;
   /**
@@ -84,6 +93,8 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
   });
   return Object.freeze({
     redis,
+    minReplicas: readInt(env, 'HYDRA_INGEST_MIN_REPLICAS', 0, { min: 0, max: 16 }),
+    replicaTimeoutMs: readInt(env, 'HYDRA_INGEST_REPLICA_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
     port: readInt(env, 'HYDRA_PUBLISHER_PORT', DEFAULT_PUBLISHER_PORT, { min: 0, max: 65535 }),
     ingestToken,
     maxBodyBytes,

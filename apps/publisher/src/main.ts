@@ -32,6 +32,8 @@ async function main(): Promise<void> {
       : createBackplane({
           kind: 'redis',
           target: config.redis,
+          minReplicas: config.minReplicas,
+          replicaTimeoutMs: config.replicaTimeoutMs,
           retention: config.retention,
           connectionEvents: new RedisClientMetrics(registry),
         });

@@ -35,9 +35,18 @@ export interface Backplane {
 }
 
 export type BackplaneConfig =
-  | { kind: 'redis'; url: string; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
-  | { kind: 'redis'; target: RedisTarget; retention: RetentionPolicy; connectionEvents?: RedisConnectionEvents }
+  | ({ kind: 'redis'; url: string } & RedisBackplaneCommon)
+  | ({ kind: 'redis'; target: RedisTarget } & RedisBackplaneCommon)
   | { kind: 'memory'; retention: RetentionPolicy };
+
+interface RedisBackplaneCommon {
+  retention: RetentionPolicy;
+  connectionEvents?: RedisConnectionEvents | undefined;
+  /** publish() waits until this many replicas hold each batch (HYDRA_INGEST_MIN_REPLICAS); default 0. */
+  minReplicas?: number | undefined;
+  /** How long it waits for them (default 1000 ms). */
+  replicaTimeoutMs?: number | undefined;
+}
 
 /** The backplane's Redis connections: `command` (scripts, key store, limiter, history) and `subscriber` (pub/sub). */
 export type RedisConnectionRole = 'command' | 'subscriber';

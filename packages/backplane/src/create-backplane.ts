@@ -10,6 +10,8 @@ export function createBackplane(config: BackplaneConfig): Backplane {
         ...('target' in config ? { target: config.target } : { url: config.url }),
         retention: config.retention,
         connectionEvents: config.connectionEvents,
+        minReplicas: config.minReplicas,
+        replicaTimeoutMs: config.replicaTimeoutMs,
       });
     case 'memory':
       return new MemoryBackplane({ retention: config.retention });

@@ -28,6 +28,9 @@ export type RedisBackplaneOptions = (
   connectionEvents?: RedisConnectionEvents | undefined;
   /** RedisEventBusOptions.subscriptionCheckMs (default 2000 ms). */
   subscriptionCheckMs?: number | undefined;
+  /** RedisEventBusOptions.minReplicas / replicaTimeoutMs: publish() waits for replicas (the publisher's HYDRA_INGEST_MIN_REPLICAS). */
+  minReplicas?: number | undefined;
+  replicaTimeoutMs?: number | undefined;
 };
 
 /**
@@ -76,6 +79,8 @@ export class RedisBackplane implements Backplane {
       subscriber: this.#subscriber,
       retention: options.retention,
       subscriptionCheckMs: options.subscriptionCheckMs,
+      minReplicas: options.minReplicas,
+      replicaTimeoutMs: options.replicaTimeoutMs,
     });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
     this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);

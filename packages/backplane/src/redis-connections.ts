@@ -141,15 +141,35 @@ export interface RoutedCommand {
 export async function execRouted(
   redis: RedisClient,
   commands: readonly RoutedCommand[],
-  options: { ordered?: boolean } = {},
+  options: {
+    ordered?: boolean;
+    /**
+     * A keyless command appended to every pipeline (so it runs on each
+     * connection that wrote: `WAIT` counts that connection's writes), and
+     * the check of its reply: an Error it returns rejects the whole call
+     * after every pipeline ran.
+     */
+    trailer?: { command: readonly [string, ...Array<string | number>]; check(reply: unknown): Error | null };
+  } = {},
 ): Promise<Array<[Error | null, unknown]>> {
   if (commands.length === 0) return [];
+  const trailer = options.trailer;
+  let trailerFailure: Error | null = null;
   const exec = async (batch: readonly RoutedCommand[]) => {
-    const results = await redis.pipeline(batch.map((c) => [...c.command])).exec();
+    const pipeline = batch.map((c) => [...c.command]);
+    if (trailer !== undefined) pipeline.push([...trailer.command]);
+    const results = await redis.pipeline(pipeline).exec();
     if (results === null) throw new Error('Redis pipeline was discarded');
+    if (trailer === undefined) return results;
+    const [error, reply] = results.pop()!;
+    trailerFailure ??= error ?? trailer.check(reply);
     return results;
   };
-  if (!isClusterClient(redis)) return exec(commands);
+  const checked = (out: Array<[Error | null, unknown]>) => {
+    if (trailerFailure !== null) throw trailerFailure;
+    return out;
+  };
+  if (!isClusterClient(redis)) return checked(await exec(commands));
   const groups = new Map<string, number[]>();
   commands.forEach((c, i) => {
     const tag = hashTagOf(c.key);
@@ -166,5 +186,5 @@ export async function execRouted(
   };
   if (options.ordered) for (const indexes of groups.values()) await runGroup(indexes);
   else await Promise.all([...groups.values()].map(runGroup));
-  return out;
+  return checked(out);
 }

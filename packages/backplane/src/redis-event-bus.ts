@@ -33,6 +33,25 @@ export interface RedisEventBusOptions {
   retention: RetentionPolicy;
   /** How often the delivered seqs are compared with Redis' (SubscriptionWatchdog); 0 = never. Default 2000 ms. */
   subscriptionCheckMs?: number | undefined;
+  /**
+   * publish() resolves only once this many replicas hold the batch (`WAIT`
+   * on each connection that wrote it, i.e. per master on Cluster), waiting
+   * at most `replicaTimeoutMs` (default 1000); fewer rejects with a
+   * ReplicaAckError (the events may be stored). Default 0: no wait.
+   */
+  minReplicas?: number | undefined;
+  replicaTimeoutMs?: number | undefined;
+}
+
+/** publish() stored the batch but fewer replicas than required acknowledged it in time. */
+export class ReplicaAckError extends Error {
+  override readonly name = 'ReplicaAckError';
+  constructor(
+    readonly acknowledged: number,
+    readonly required: number,
+  ) {
+    super(`${acknowledged} of ${required} required replicas acknowledged the write in time`);
+  }
 }
 
 /**
@@ -78,6 +97,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   /** Redis Cluster: scope events ride sharded pub/sub (SPUBLISH/SSUBSCRIBE), the control channel plain pub/sub. */
   readonly #sharded: boolean;
   readonly #watchdog: SubscriptionWatchdog | undefined;
+  readonly #replicaAck: Parameters<typeof execRouted>[2];
   #silentResubscribes = 0;
 
   constructor(options: RedisEventBusOptions) {
@@ -89,6 +109,16 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
     this.#sharded = isClusterClient(options.redis);
+    const minReplicas = options.minReplicas ?? 0;
+    this.#replicaAck =
+      minReplicas > 0
+        ? {
+            trailer: {
+              command: ['wait', minReplicas, options.replicaTimeoutMs ?? 1_000],
+              check: (reply) => (Number(reply) >= minReplicas ? null : new ReplicaAckError(Number(reply), minReplicas)),
+            },
+          }
+        : {};
     const checkMs = options.subscriptionCheckMs ?? 2_000;
     this.#watchdog =
       checkMs > 0
@@ -132,7 +162,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       const tail = r.kind === 'entity' ? [op, entityId!] : [r.maxItems, r.maxAgeMs];
       return { key: keys[0]!, command: [PUBLISH_SCRIPT.command, numKeys, ...keys, ...common, ...tail, ...sharded] };
     });
-    const results = await execRouted(this.#redis, commands);
+    const results = await execRouted(this.#redis, commands, this.#replicaAck);
     return results.map(([error, value], i): PublishedEvent => {
       if (error) throw error;
       const [seq, ts] = value as [number, number];

@@ -2,7 +2,7 @@ import { readRedisTarget } from '@hydra/config';
 import { SCOPES } from '@hydra/protocol';
 import { startRedisCluster, type TestRedisCluster } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RETENTION, RedisBackplane, redisChannels, redisKeys } from '../src/index.js';
+import { DEFAULT_RETENTION, RedisBackplane, ReplicaAckError, redisChannels, redisKeys } from '../src/index.js';
 import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
 
 /**
@@ -31,6 +31,29 @@ eventBusContract('redis cluster', async (retention) => {
   await flushAll();
   const backplane = new RedisBackplane({ target: target(), retention });
   return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
+});
+
+describe('RedisBackplane on Cluster: minReplicas (WAIT per master)', () => {
+  it('waits on every master a batch wrote to', async () => {
+    const backplane = new RedisBackplane({ target: target(), retention: DEFAULT_RETENTION, minReplicas: 1 });
+    const strict = new RedisBackplane({
+      target: target(),
+      retention: DEFAULT_RETENTION,
+      minReplicas: 2,
+      replicaTimeoutMs: 100,
+    });
+    try {
+      // Before any master is killed (the last test): a promoted replica has no replica of its own.
+      // A batch over every scope spans several masters: each one's WAIT must see its replica.
+      const published = await backplane.bus.publish(
+        SCOPES.map((scope) => ({ scope, data: { id: `${scope}-w`, n: 1 } })),
+      );
+      expect(published.every((p) => p.seq > 0)).toBe(true);
+      await expect(strict.bus.publish([{ scope: 'signals', data: { n: 1 } }])).rejects.toBeInstanceOf(ReplicaAckError);
+    } finally {
+      await Promise.all([backplane.close(), strict.close()]);
+    }
+  }, 30_000);
 });
 
 describe('RedisBackplane on Cluster', () => {

@@ -1,7 +1,7 @@
 import { readRedisTarget } from '@hydra/config';
 import { startRedisSentinel, type TestRedisSentinel } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RETENTION, RedisBackplane } from '../src/index.js';
+import { DEFAULT_RETENTION, RedisBackplane, ReplicaAckError } from '../src/index.js';
 import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
 
 /**
@@ -73,4 +73,26 @@ describe('RedisBackplane on Sentinel: a primary SIGKILLed', () => {
       await backplane.close();
     }
   }, 60_000);
+});
+
+describe('RedisBackplane on Sentinel: minReplicas (WAIT)', () => {
+  it('resolves once a replica holds the batch; rejects with ReplicaAckError when fewer replicas than required exist', async () => {
+    const one = new RedisBackplane({ target: target(), retention: DEFAULT_RETENTION, minReplicas: 1 });
+    const tooMany = new RedisBackplane({
+      target: target(),
+      retention: DEFAULT_RETENTION,
+      minReplicas: 5,
+      replicaTimeoutMs: 100,
+    });
+    try {
+      const [published] = await one.bus.publish([{ scope: 'signals', data: { acked: true } }]);
+      expect(published!.seq).toBeGreaterThan(0);
+      const refused = await tooMany.bus.publish([{ scope: 'signals', data: { acked: false } }]).catch((e) => e);
+      expect(refused).toBeInstanceOf(ReplicaAckError);
+      expect(refused).toMatchObject({ required: 5 });
+      expect((refused as ReplicaAckError).acknowledged).toBeLessThan(5);
+    } finally {
+      await Promise.all([one.close(), tooMany.close()]);
+    }
+  }, 30_000);
 });
