@@ -10,7 +10,14 @@ import {
   type TestRedisSentinel,
 } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest, type PublisherProcess, pollUntil, readyStatus, startPublisherProcess } from './fault-helpers.js';
+import {
+  INGEST_TOKEN,
+  ingest,
+  type PublisherProcess,
+  pollUntil,
+  readyStatus,
+  startPublisherProcess,
+} from './fault-helpers.js';
 import { withKey } from './fixture.js';
 
 const RECOVERY_BOUND_MS = 20_000;
@@ -41,7 +48,8 @@ describe('Sentinel failover under a live stream', () => {
       await startGatewayProcess({ ...sentinel.env, HYDRA_DRAIN_MS: '200' }),
       await startGatewayProcess({ ...sentinel.env, HYDRA_DRAIN_MS: '200' }),
     ];
-    publisher = await startPublisherProcess({ ...sentinel.env });
+    // Acknowledged means held by a replica too: what got 200 survives the primary's loss.
+    publisher = await startPublisherProcess({ ...sentinel.env, HYDRA_INGEST_MIN_REPLICAS: '1' });
   }, 90_000);
 
   afterAll(async () => {
@@ -57,7 +65,18 @@ describe('Sentinel failover under a live stream', () => {
     data: scope === 'aircraft' || scope === 'vessels' ? { id: `${scope}-${tag}` } : { tag },
   });
 
-  it('SIGKILL of the primary: promoted, ingest 200 again, clients without gap or duplicate get the events after', async () => {
+  /** POSTs a batch; resolves with the status and, on 200, the seq each event got. */
+  const post = async (events: ReturnType<typeof eventFor>[]) => {
+    const res = await fetch(publisher!.ingestUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
+    const body = (await res.json().catch(() => ({}))) as { events?: { index: number; seq: number }[] };
+    return { status: res.status, seqs: body.events?.map((e) => e.seq) ?? [] };
+  };
+
+  it('SIGKILL of the primary (HYDRA_INGEST_MIN_REPLICAS=1): promoted, ingest 200 again, every acknowledged event reaches every client exactly once, in order', async () => {
     const { key } = await backplane.keys.create({ scopes: [...SCOPES], name: 'sentinel-test' });
     for (let i = 0; i < 4; i++) {
       const c = new StreamClient(withKey(gateways[i % 2]!.url, key), { localAddress: `127.0.75.${i + 1}` });
@@ -72,19 +91,22 @@ describe('Sentinel failover under a live stream', () => {
       ),
     ).toBe(200);
 
-    // A steady stream through the publisher while the primary dies.
+    // A steady stream through the publisher while the primary dies; the log of what was acknowledged.
     let running = true;
     let accepted = 0;
     let refused = 0;
     let n = 0;
+    const acknowledged: { scope: Scope; seq: number; tag: string }[] = [];
     const stream = (async () => {
       while (running) {
-        const status = await ingest(
-          url,
-          SCOPES.map((s) => eventFor(s, `flow-${n++}`)),
-        ).catch(() => 0);
-        if (status === 200) accepted++;
-        else refused++;
+        const tag = `flow-${n++}`;
+        const { status, seqs } = await post(SCOPES.map((s) => eventFor(s, tag))).catch(() => ({ status: 0, seqs: [] }));
+        if (status === 200) {
+          accepted++;
+          SCOPES.forEach((scope, i) => {
+            acknowledged.push({ scope, seq: seqs[i]!, tag });
+          });
+        } else refused++;
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -110,7 +132,15 @@ describe('Sentinel failover under a live stream', () => {
       const tracker = new ScopeTracker();
       for (const m of c.messages) tracker.apply(m);
       expect(tracker.problems).toEqual([]);
+      expect(tracker.resyncs).toEqual([]);
       expect(c.closeCode).toBeNull();
+      // Every acknowledged event, exactly once, under the seq it was acknowledged with.
+      for (const { scope, seq, tag } of acknowledged) {
+        const got = c.messages.filter((m) => m.type === scope && m.seq === seq);
+        expect(got.length, `${scope} ${seq}`).toBe(1);
+        const data = got[0]!.data as { id?: string; tag?: string };
+        expect(data.id ?? data.tag).toBe(scope === 'aircraft' || scope === 'vessels' ? `${scope}-${tag}` : tag);
+      }
     }
     const deliveredBackMs = Math.round(performance.now() - promotedAt);
     const resyncs = clients.reduce((sum, c) => sum + c.messages.filter((m) => m.type === 'resync').length, 0);

@@ -87,6 +87,25 @@ describe('RedisBackplane on Sentinel: minReplicas (WAIT)', () => {
     try {
       const [published] = await one.bus.publish([{ scope: 'signals', data: { acked: true } }]);
       expect(published!.seq).toBeGreaterThan(0);
+      // What the WAIT adds (printed for docs/operations.md): median of 200 single-event publishes each way.
+      const median = async (backplane: RedisBackplane) => {
+        const times: number[] = [];
+        for (let i = 0; i < 200; i++) {
+          const started = performance.now();
+          await backplane.bus.publish([{ scope: 'signals', data: { i } }]);
+          times.push(performance.now() - started);
+        }
+        return times.sort((x, y) => x - y)[100]!;
+      };
+      const plain = new RedisBackplane({ target: target(), retention: DEFAULT_RETENTION });
+      try {
+        const [without, withWait] = [await median(plain), await median(one)];
+        console.info(
+          `publish median: ${without.toFixed(2)} ms without WAIT, ${withWait.toFixed(2)} ms with minReplicas 1`,
+        );
+      } finally {
+        await plain.close();
+      }
       const refused = await tooMany.bus.publish([{ scope: 'signals', data: { acked: false } }]).catch((e) => e);
       expect(refused).toBeInstanceOf(ReplicaAckError);
       expect(refused).toMatchObject({ required: 5 });
