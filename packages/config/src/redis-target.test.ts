@@ -97,11 +97,11 @@ describe('readRedisTarget', () => {
 
   it('stops on more than one mode, naming every variable set', () => {
     const err = errorOf({ HYDRA_REDIS_URL: 'redis://r:6379', HYDRA_REDIS_CLUSTER_NODES: 'n:7000' });
-    expect(err.message).toMatch(/^HYDRA_REDIS_URL and HYDRA_REDIS_CLUSTER_NODES are all set: name the backplane/);
+    expect(err.message).toMatch(/^HYDRA_REDIS_URL and HYDRA_REDIS_CLUSTER_NODES are both set: name the backplane/);
     expect(err.message).toContain('HYDRA_REDIS_SENTINELS');
     expect(
       errorOf({ HYDRA_REDIS_SENTINELS: 's:1', HYDRA_REDIS_SENTINEL_NAME: 'm', HYDRA_REDIS_URL: 'redis://r' }).message,
-    ).toMatch(/^HYDRA_REDIS_URL and HYDRA_REDIS_SENTINELS are all set/);
+    ).toMatch(/^HYDRA_REDIS_URL and HYDRA_REDIS_SENTINELS are both set/);
   });
 
   it.each([

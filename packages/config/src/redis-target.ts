@@ -100,7 +100,7 @@ export function readRedisTarget(env: Env): RedisTarget | undefined {
   if (chosen.length > 1) {
     throw new ConfigError(
       chosen[0]!,
-      `and ${chosen.slice(1).join(' and ')} are all set: name the backplane with exactly one of ${REDIS_MODE_VARIABLES.join(', ')}`,
+      `and ${chosen.slice(1).join(' and ')} are ${chosen.length === 2 ? 'both' : 'all'} set: name the backplane with exactly one of ${REDIS_MODE_VARIABLES.join(', ')}`,
     );
   }
   if (sentinelName !== undefined && sentinels === undefined) {
