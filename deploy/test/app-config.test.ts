@@ -39,7 +39,7 @@ describe('deployment env parses with the application config', () => {
     expect(config.drainMs).toBe(CONTRACT.drainMs);
     expect(config.trustedProxies.length).toBeGreaterThan(0);
     expect(config.allowUwsFallback).toBe(false);
-    expect(config.redisUrl).toBe('redis://redis:6379');
+    expect(config.redis).toMatchObject({ mode: 'standalone', url: 'redis://redis:6379' });
   });
 
   it.each(composeEnv('publisher'))('compose %s', (_name, env) => {
@@ -66,8 +66,10 @@ describe('deployment env parses with the application config', () => {
 });
 
 describe('the code reads every HYDRA_* variable the deployment sets', () => {
-  const source = filesUnder('apps', (n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !n.endsWith('.d.ts'))
-    .filter((f) => /^apps\/[^/]+\/src\//.test(f))
+  // The Redis variables are read once for every process, in packages/config (readRedisTarget).
+  const source = ['apps', 'packages']
+    .flatMap((root) => filesUnder(root, (n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !n.endsWith('.d.ts')))
+    .filter((f) => /^(apps|packages)\/[^/]+\/src\//.test(f))
     .map((f) => readText(f))
     .join('\n');
   const set = new Set(

@@ -38,7 +38,9 @@ const KEYS_ENVIRONMENT = `Environment:
                           no default). Keys live in Redis only: the in-memory backplane of
                           "pnpm start" without HYDRA_REDIS_URL exists inside that one
                           process, so this CLI cannot manage its keys: use the demo key
-                          it prints at start.`;
+                          it prints at start. Or name a Sentinel or Cluster as the
+                          gateways do: HYDRA_REDIS_SENTINELS + HYDRA_REDIS_SENTINEL_NAME,
+                          or HYDRA_REDIS_CLUSTER_NODES (docs/configuration.md).`;
 
 const TAIL_ENVIRONMENT = `Environment:
   HYDRA_API_KEY           the API key when --key is not given (keeps it off the command line)`;

@@ -1,10 +1,11 @@
-import { type Backplane, createBackplane, DEFAULT_RETENTION } from '@hydra/backplane';
-import { Redis } from 'ioredis';
+import { type Backplane, createBackplane, DEFAULT_RETENTION, openRedisClient } from '@hydra/backplane';
+import { describeRedisTarget, type RedisTarget, safeRedisUrl } from '@hydra/config';
 import { CliError } from './errors.js';
 import { ExitCode } from './exit-code.js';
 
 export interface OpenOptions {
-  url: string;
+  /** Where the key store is (readRedisTarget: one Redis, Sentinel or Cluster). */
+  target: RedisTarget;
   /** Bound on connecting and on each command: the CLI never hangs on a dead Redis. */
   timeoutMs: number;
 }
@@ -19,7 +20,7 @@ export interface OpenOptions {
  * refused login as ExitCode.Unauthorized.
  */
 export async function openBackplane(options: OpenOptions): Promise<Backplane> {
-  const probe = new Redis(options.url, {
+  const probe = openRedisClient(options.target, {
     lazyConnect: true,
     connectTimeout: options.timeoutMs,
     maxRetriesPerRequest: 0,
@@ -39,18 +40,18 @@ export async function openBackplane(options: OpenOptions): Promise<Backplane> {
     );
   } catch (err) {
     const failure = cause ?? err;
-    if (refusedLogin(failure)) throw loginRefused(options.url, failure);
-    throw unreachable(options.url, failure);
+    if (refusedLogin(failure)) throw loginRefused(options.target, failure);
+    throw unreachable(options.target, failure);
   } finally {
     probe.disconnect();
   }
-  return createBackplane({ kind: 'redis', url: options.url, retention: DEFAULT_RETENTION });
+  return createBackplane({ kind: 'redis', target: options.target, retention: DEFAULT_RETENTION });
 }
 
 /** Runs one key-store operation with a deadline; failures of a Redis that went away map to ExitCode.Unavailable. */
 export async function withBackplane<T>(
   backplane: Backplane,
-  url: string,
+  target: RedisTarget,
   timeoutMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
@@ -63,7 +64,7 @@ export async function withBackplane<T>(
       throw new CliError(ExitCode.Usage, (err as Error).message);
     }
     if (err instanceof TimeoutError || !backplane.isHealthy() || looksLikeConnectionError(err)) {
-      throw unreachable(url, err);
+      throw unreachable(target, err);
     }
     throw err;
   }
@@ -96,30 +97,22 @@ function refusedLogin(err: unknown): boolean {
   return /^(NOAUTH|WRONGPASS)\b/.test(String((err as Error)?.message));
 }
 
-function loginRefused(url: string, err: unknown): CliError {
+function loginRefused(target: RedisTarget, err: unknown): CliError {
   return new CliError(
     ExitCode.Unauthorized,
-    `Redis at ${safeUrl(url)} refused the login (${(err as Error).message}). ` +
-      'Check the user and password in HYDRA_REDIS_URL.',
+    `Redis at ${describeRedisTarget(target)} refused the login (${(err as Error).message}). ` +
+      'Check the user and password (HYDRA_REDIS_URL, or HYDRA_REDIS_USERNAME / HYDRA_REDIS_PASSWORD).',
   );
 }
 
-function unreachable(url: string, err: unknown): CliError {
+function unreachable(target: RedisTarget, err: unknown): CliError {
   const reason = err instanceof Error ? err.message : String(err);
   return new CliError(
     ExitCode.Unavailable,
-    `cannot reach Redis at ${safeUrl(url)} (${reason}). ` +
-      'Set HYDRA_REDIS_URL to the Redis your gateways use; the key store lives there.',
+    `cannot reach Redis at ${describeRedisTarget(target)} (${reason}). ` +
+      'Set HYDRA_REDIS_URL (or HYDRA_REDIS_SENTINELS, HYDRA_REDIS_CLUSTER_NODES) to the Redis your gateways use; the key store lives there.',
   );
 }
 
 /** The URL without its password, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid URL)';
-  }
-}
+export const safeUrl = safeRedisUrl;

@@ -1,5 +1,5 @@
 import type { KeyStore } from '@hydra/backplane';
-import { ConfigError, readRedisUrl } from '@hydra/config';
+import { ConfigError, type RedisTarget, readRedisTarget } from '@hydra/config';
 import { type KeysArgs, parseCliArgs } from './args.js';
 import { CliError, failureText } from './errors.js';
 import { ExitCode } from './exit-code.js';
@@ -51,19 +51,19 @@ export const NO_REDIS_URL_MESSAGE =
   'backplane, whose keys live inside that process only: use the demo key it prints.';
 
 async function runKeys(args: KeysArgs, ctx: CliContext): Promise<void> {
-  let url: string;
+  let target: RedisTarget;
   try {
-    const configured = readRedisUrl(ctx.env, 'HYDRA_REDIS_URL');
+    const configured = readRedisTarget(ctx.env);
     if (configured === undefined) throw new CliError(ExitCode.Usage, NO_REDIS_URL_MESSAGE);
-    url = configured;
+    target = configured;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(ExitCode.Usage, err.message);
     throw err;
   }
   const timeoutMs = ctx.timeoutMs ?? 4000;
-  const backplane = await openBackplane({ url, timeoutMs });
+  const backplane = await openBackplane({ target, timeoutMs });
   try {
-    await withBackplane(backplane, url, timeoutMs, () => dispatch(backplane.keys, args, ctx.out));
+    await withBackplane(backplane, target, timeoutMs, () => dispatch(backplane.keys, args, ctx.out));
   } finally {
     await backplane.close().catch(() => {});
   }

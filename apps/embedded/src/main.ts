@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   let generatedIngestToken: string | undefined;
   try {
     gatewayConfig = parseGatewayConfig(env);
-    if (gatewayConfig.redisUrl !== undefined && (env['HYDRA_INGEST_TOKEN'] ?? '') === '') {
+    if (gatewayConfig.redis !== undefined && (env['HYDRA_INGEST_TOKEN'] ?? '') === '') {
       generatedIngestToken = randomBytes(24).toString('base64url');
     }
     publisherConfig = parsePublisherConfig(
@@ -95,11 +95,11 @@ async function main(): Promise<void> {
   running.logger = logger;
   const metrics = new GatewayMetrics();
   const backplane: Backplane = createBackplane(
-    gatewayConfig.redisUrl === undefined
+    gatewayConfig.redis === undefined
       ? { kind: 'memory', retention: gatewayConfig.retention, onBusDrop: reportBusDrops(metrics, logger) }
       : {
           kind: 'redis',
-          url: gatewayConfig.redisUrl,
+          target: gatewayConfig.redis,
           retention: gatewayConfig.retention,
           connectionEvents: metrics.redisClient,
           onBusDrop: reportBusDrops(metrics, logger),

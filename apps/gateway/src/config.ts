@@ -5,10 +5,11 @@ import {
   ConfigError,
   LOG_LEVELS,
   type LogLevel,
+  type RedisTarget,
   readBool,
   readEnum,
   readInt,
-  readRedisUrl,
+  readRedisTarget,
   readString,
   readWith,
 } from '@hydra/config';
@@ -18,8 +19,8 @@ export type { LogLevel };
 
 /** Gateway configuration: parsed once at start from `HYDRA_*` variables, then frozen. */
 export interface GatewayConfig {
-  /** Absent only in the embedded single-process mode (in-memory backplane). */
-  readonly redisUrl: string | undefined;
+  /** The backplane's Redis (readRedisTarget); absent only in the embedded single-process mode (in-memory backplane). */
+  readonly redis: RedisTarget | undefined;
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
@@ -93,7 +94,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     );
   }
   return Object.freeze({
-    redisUrl: readRedisUrl(env, 'HYDRA_REDIS_URL'),
+    redis: readRedisTarget(env),
     host: readString(env, 'HYDRA_HOST') ?? '0.0.0.0',
     port: readInt(env, 'HYDRA_PORT', 8080, port),
     adminPort: readInt(env, 'HYDRA_ADMIN_PORT', 9091, port),

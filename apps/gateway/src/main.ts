@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
-import { type Backplane, createBackplane } from '@hydra/backplane';
-import { ConfigError } from '@hydra/config';
+import { type Backplane, createBackplane, type RedisBackplane } from '@hydra/backplane';
+import { ConfigError, describeRedisTarget } from '@hydra/config';
 import { guardStdio, Shutdown } from '@hydra/runtime';
 import { reportBusDrops } from './bus-drops.js';
 import { parseGatewayConfig } from './config.js';
@@ -51,17 +51,17 @@ async function main(): Promise<void> {
   }
   drainMs = config.drainMs;
   logger = createLogger(config.logLevel);
-  if (config.redisUrl === undefined) {
+  if (config.redis === undefined) {
     logger.fatal(
-      'HYDRA_REDIS_URL is required for a gateway replica (use `pnpm start` for the embedded single-process mode)',
+      'a gateway replica needs Redis: set HYDRA_REDIS_URL, HYDRA_REDIS_SENTINELS or HYDRA_REDIS_CLUSTER_NODES (use `pnpm start` for the embedded single-process mode)',
     );
     process.exit(1);
   }
-  logger.info({ nodeId: config.nodeId }, 'starting');
+  logger.info({ nodeId: config.nodeId, redis: describeRedisTarget(config.redis) }, 'starting');
   const metrics = new GatewayMetrics();
   backplane = createBackplane({
     kind: 'redis',
-    url: config.redisUrl,
+    target: config.redis,
     retention: config.retention,
     connectionEvents: metrics.redisClient,
     onBusDrop: reportBusDrops(metrics, logger),
@@ -81,6 +81,9 @@ async function main(): Promise<void> {
     return;
   }
   gateway = started;
+  // Redis Cluster: which master holds each scope (docs/operations.md, moving a scope).
+  const placement = await (backplane as RedisBackplane).scopePlacement().catch(() => undefined);
+  if (placement !== undefined) logger.info({ placement }, 'scope placement');
 }
 
 void main();

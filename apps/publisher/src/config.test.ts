@@ -24,7 +24,9 @@ describe('parsePublisherConfig', () => {
   it('defaults to the in-memory backplane on 8090 with a 1 MiB body limit', () => {
     const config = parse({});
     expect(config).toEqual({
-      redisUrl: undefined,
+      redis: undefined,
+      minReplicas: 0,
+      replicaTimeoutMs: 1000,
       port: 8090,
       ingestToken: undefined,
       maxBodyBytes: 1_048_576,
@@ -50,7 +52,7 @@ describe('parsePublisherConfig', () => {
       HYDRA_AUTH_FAILURE_LIMIT: '0',
       HYDRA_AUTH_THROTTLE_MS: '5000',
     });
-    expect(config.redisUrl).toBe('redis://redis:6379/1');
+    expect(config.redis).toMatchObject({ mode: 'standalone', url: 'redis://redis:6379/1' });
     expect(config.port).toBe(9000);
     expect(config.ingestToken).toBe('s3cret-token');
     expect(config.maxBodyBytes).toBe(2048);

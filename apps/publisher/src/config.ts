@@ -4,10 +4,12 @@ import {
   type Env,
   LOG_LEVELS,
   type LogLevel,
+  REDIS_MODE_VARIABLE,
+  type RedisTarget,
   readBool,
   readEnum,
   readInt,
-  readRedisUrl,
+  readRedisTarget,
   readString,
   readWith,
 } from '@hydra/config';
@@ -22,7 +24,17 @@ export { ConfigError, LOG_LEVELS, type LogLevel };
  */
 export interface PublisherConfig {
   /** Redis backplane URL; absent means the in-memory backplane (one process only). */
-  readonly redisUrl: string | undefined;
+  /** The backplane's Redis (readRedisTarget); absent = in-memory. */
+  readonly redis: RedisTarget | undefined;
+  /**
+   * `HYDRA_INGEST_MIN_REPLICAS` (default 0): 200 only once this many replicas
+   * hold the batch (`WAIT`), else 503 (the batch may be stored: a retry of
+   * an entity upsert is safe). With 1 or more an acknowledged event survives
+   * the loss of the primary.
+   */
+  readonly minReplicas: number;
+  /** `HYDRA_INGEST_REPLICA_TIMEOUT_MS` (default 1000): how long ingest waits for those replicas. */
+  readonly replicaTimeoutMs: number;
   /** TCP port of the ingest API (0 picks a free port; the bound port is logged). */
   readonly port: number;
   /**
@@ -68,7 +80,7 @@ function seed(env: Env, name: string): number | string {
 }
 
 export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
-  const redis = readRedisUrl(env, 'HYDRA_REDIS_URL');
+  const redis = readRedisTarget(env);
   // The token is kept verbatim (not trimmed): it is compared byte for byte.
   const rawToken = env['HYDRA_INGEST_TOKEN'];
   const ingestToken = rawToken === undefined || rawToken === '' ? undefined : rawToken;
@@ -78,7 +90,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
   if (redis !== undefined && ingestToken === undefined) {
     throw new ConfigError(
       'HYDRA_INGEST_TOKEN',
-      'is required when HYDRA_REDIS_URL is set: POST /v1/events must not be open on a shared backplane',
+      `is required when ${REDIS_MODE_VARIABLE[redis.mode]} is set: POST /v1/events must not be open on a shared backplane`,
     );
   }
   const maxBodyBytes = readInt(env, 'HYDRA_INGEST_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
@@ -91,7 +103,9 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     max: maxBodyBytes,
   });
   return Object.freeze({
-    redisUrl: redis,
+    redis,
+    minReplicas: readInt(env, 'HYDRA_INGEST_MIN_REPLICAS', 0, { min: 0, max: 16 }),
+    replicaTimeoutMs: readInt(env, 'HYDRA_INGEST_REPLICA_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
     port: readInt(env, 'HYDRA_PUBLISHER_PORT', DEFAULT_PUBLISHER_PORT, { min: 0, max: 65535 }),
     ingestToken,
     maxBodyBytes,

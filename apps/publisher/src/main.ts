@@ -29,11 +29,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const registry = createPublisherRegistry();
   const backplane: Backplane =
-    config.redisUrl === undefined
+    config.redis === undefined
       ? createBackplane({ kind: 'memory', retention: config.retention })
       : createBackplane({
           kind: 'redis',
-          url: config.redisUrl,
+          target: config.redis,
+          minReplicas: config.minReplicas,
+          replicaTimeoutMs: config.replicaTimeoutMs,
           retention: config.retention,
           connectionEvents: new RedisClientMetrics(registry),
         });

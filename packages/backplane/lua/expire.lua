@@ -25,6 +25,7 @@
 --   ARGV[4]  max entities removed by this run (bounds its run time)
 --   ARGV[5]  history maxItems
 --   ARGV[6]  history maxAge ms
+--   ARGV[7]  "SPUBLISH" on Redis Cluster (sharded pub/sub), else absent or "PUBLISH"
 --
 -- Returns the number of entities removed (and events published). A return
 -- below ARGV[4] means no expired entity was left at this run's time.
@@ -39,6 +40,7 @@ local ttl = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local historyMaxItems = tonumber(ARGV[5])
 local historyMaxAge = tonumber(ARGV[6])
+local publishCommand = ARGV[7] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -53,7 +55,7 @@ for i = 1, #ids do
   local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', now)
     .. ',"data":{"id":' .. cjson.encode(id) .. ',"removed":true,"reason":"expired"}}'
   appendHistory(KEYS[4], seq, now, frame, historyMaxItems, historyMaxAge)
-  redis.call('PUBLISH', channel, frame)
+  redis.call(publishCommand, channel, frame)
 end
 
 return #ids

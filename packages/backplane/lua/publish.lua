@@ -29,6 +29,9 @@
 --            most 100 per call)
 --   ARGV[7]  entity: "upsert" | "delete"     log: maxItems
 --   ARGV[8]  entity: entity id               log: maxAge ms
+--   ARGV[9]  "SPUBLISH" on Redis Cluster (sharded pub/sub: the channel's tag
+--            is the scope's, so it stays in this script's slot), else
+--            absent or "PUBLISH"
 --
 -- Returns { seq, ts }; { 0, ts } for the delete of an id not in the state:
 -- nothing was stored or published, no seq consumed.
@@ -101,6 +104,6 @@ end
 local frame = '{"type":"' .. scope .. '","seq":' .. string.format('%d', seq) .. ',"ts":' .. string.format('%d', ts)
   .. ',"data":' .. data .. '}'
 appendHistory(historyKey, seq, ts, frame, historyMaxItems, historyMaxAge)
-redis.call('PUBLISH', channel, frame)
+redis.call(ARGV[9] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH', channel, frame)
 
 return { seq, ts }

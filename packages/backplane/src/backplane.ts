@@ -1,3 +1,4 @@
+import type { RedisTarget } from '@hydra/config';
 import type { ConnectionLimiter } from './connection-limiter.js';
 import type { BusDropListener, EventBus } from './event-bus.js';
 import type { HistoryStore } from './history-store.js';
@@ -34,15 +35,20 @@ export interface Backplane {
 }
 
 export type BackplaneConfig =
-  | {
-      kind: 'redis';
-      url: string;
-      retention: RetentionPolicy;
-      connectionEvents?: RedisConnectionEvents;
-      /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
-      onBusDrop?: BusDropListener;
-    }
+  | ({ kind: 'redis'; url: string } & RedisBackplaneCommon)
+  | ({ kind: 'redis'; target: RedisTarget } & RedisBackplaneCommon)
   | { kind: 'memory'; retention: RetentionPolicy; onBusDrop?: BusDropListener };
+
+interface RedisBackplaneCommon {
+  retention: RetentionPolicy;
+  connectionEvents?: RedisConnectionEvents | undefined;
+  /** publish() waits until this many replicas hold each batch (HYDRA_INGEST_MIN_REPLICAS); default 0. */
+  minReplicas?: number | undefined;
+  /** How long it waits for them (default 1000 ms). */
+  replicaTimeoutMs?: number | undefined;
+  /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
+  onBusDrop?: BusDropListener | undefined;
+}
 
 /** The backplane's Redis connections: `command` (scripts, key store, limiter, history) and `subscriber` (pub/sub). */
 export type RedisConnectionRole = 'command' | 'subscriber';

@@ -7,10 +7,12 @@ export function createBackplane(config: BackplaneConfig): Backplane {
   switch (config.kind) {
     case 'redis':
       return new RedisBackplane({
-        url: config.url,
+        ...('target' in config ? { target: config.target } : { url: config.url }),
         retention: config.retention,
         connectionEvents: config.connectionEvents,
         onBusDrop: config.onBusDrop,
+        minReplicas: config.minReplicas,
+        replicaTimeoutMs: config.replicaTimeoutMs,
       });
     case 'memory':
       return new MemoryBackplane({ retention: config.retention, onBusDrop: config.onBusDrop });

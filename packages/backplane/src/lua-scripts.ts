@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Scope } from '@hydra/protocol';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
 import type { ScopeRetention } from './retention.js';
 
@@ -46,7 +47,7 @@ export interface LuaCommandDefinition {
 }
 
 /** Registers a script on a client once; later calls on the same client are no-ops. */
-export function defineLuaCommand(redis: Redis, definition: LuaCommandDefinition): void {
+export function defineLuaCommand(redis: RedisClient, definition: LuaCommandDefinition): void {
   if (typeof (redis as unknown as Record<string, unknown>)[definition.command] === 'function') return;
   redis.defineCommand(definition.command, {
     lua: readLuaScript(definition.file),
@@ -93,12 +94,12 @@ export interface HydraScriptPipeline {
 }
 
 /** Registers the event scripts on `redis` and returns it typed with their commands. */
-export function withEventScripts(redis: Redis): Redis & HydraScriptCommands {
+export function withEventScripts(redis: RedisClient): RedisClient & HydraScriptCommands {
   defineLuaCommand(redis, PUBLISH_SCRIPT);
   defineLuaCommand(redis, SNAPSHOT_SCRIPT);
   defineLuaCommand(redis, HISTORY_SCRIPT);
   defineLuaCommand(redis, EXPIRE_SCRIPT);
-  return redis as Redis & HydraScriptCommands;
+  return redis as RedisClient & HydraScriptCommands;
 }
 
 /**

@@ -54,7 +54,7 @@ export class MemoryEventBus implements EventBus, EntityExpirer {
   }
 
   get stats(): BusStats {
-    return { droppedMessages: 0, handlerErrors: this.#handlerErrors };
+    return { droppedMessages: 0, handlerErrors: this.#handlerErrors, silentResubscribes: 0 };
   }
 
   /** Validates the whole batch first (a TypeError rejects it with nothing stored), then stores in order. */

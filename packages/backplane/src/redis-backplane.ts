@@ -1,52 +1,44 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { describeRedisTarget, type RedisTarget, redisTargetFromUrl } from '@hydra/config';
+import { SCOPES, type Scope } from '@hydra/protocol';
 import type { Backplane, RedisConnectionEvents, RedisConnectionRole } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
 import type { BusDropListener } from './event-bus.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
+import { isClusterClient, openRedisClient, type RedisClient } from './redis-connections.js';
 import { RedisEventBus } from './redis-event-bus.js';
 import { RedisHistoryStore } from './redis-history-store.js';
 import { RedisKeyStore } from './redis-key-store.js';
+import { redisKeys } from './redis-keys.js';
 import { RedisSnapshotStore } from './redis-snapshot-store.js';
 import type { RetentionPolicy } from './retention.js';
 import { type RetentionAgreement, redisRetentionAgreement } from './retention-agreement.js';
 
-export interface RedisBackplaneOptions {
-  /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
-  url: string;
+export type RedisBackplaneOptions = (
+  | {
+      /** Where Redis is: one server, a Sentinel-managed primary or a cluster (readRedisTarget). */
+      target: RedisTarget;
+    }
+  | {
+      /** Shorthand for a standalone target: `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+      url: string;
+    }
+) & {
   retention: RetentionPolicy;
   /** Reconnects and errors of both connections, for metrics. */
   connectionEvents?: RedisConnectionEvents | undefined;
   /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
   onBusDrop?: BusDropListener | undefined;
-}
-
-/** Reconnect delay after the n-th failed attempt: 50 ms doubling, capped at 2 s. Never gives up. */
-export function redisReconnectDelay(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(Math.max(attempt - 1, 0), 6), 2_000);
-}
-
-/**
- * Client options of the backplane's connections.
- *
- * - Commands issued while Redis is unreachable wait in ioredis' offline queue
- *   only until the next failed reconnect attempt (`maxRetriesPerRequest: 1`),
- *   so publish() and snapshot reads reject within about one reconnect delay
- *   (≤ 2 s, or connectTimeout for a black-holed host) instead of hanging.
- * - Reconnection never stops; the subscriber re-subscribes by itself
- *   (autoResubscribe) and the bus then calls onSubscribed again.
- */
-export const REDIS_BACKPLANE_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
-  maxRetriesPerRequest: 1,
-  connectTimeout: 5_000,
-  retryStrategy: redisReconnectDelay,
-  autoResubscribe: true,
-  enableReadyCheck: true,
-});
+  /** RedisEventBusOptions.subscriptionCheckMs (default 2000 ms). */
+  subscriptionCheckMs?: number | undefined;
+  /** RedisEventBusOptions.minReplicas / replicaTimeoutMs: publish() waits for replicas (the publisher's HYDRA_INGEST_MIN_REPLICAS). */
+  minReplicas?: number | undefined;
+  replicaTimeoutMs?: number | undefined;
+};
 
 /**
- * The backplane of every scaled deployment. Opens two connections from the
- * URL: `redis` (commands: scripts, key store, limiter, history) and `subscriber` (a
+ * The backplane of every scaled deployment. Opens two connections to the
+ * target (redis-connections.ts): `redis` (commands: scripts, key store, limiter, history) and `subscriber` (a
  * duplicate in subscriber mode), and owns them: close() quits both.
  */
 export class RedisBackplane implements Backplane {
@@ -56,19 +48,24 @@ export class RedisBackplane implements Backplane {
   readonly bus: RedisEventBus;
   readonly history: RedisHistoryStore;
   readonly retentionAgreement: RetentionAgreement;
-  readonly #redis: Redis;
-  readonly #subscriber: Redis;
+  /** What logs may say about where this backplane lives (no secrets). */
+  readonly description: string;
+  readonly #target: RedisTarget;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #limiters = new Set<ConnectionLimiter>();
   #lastError: Error | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: RedisBackplaneOptions) {
-    this.#redis = new Redis(options.url, { ...REDIS_BACKPLANE_CLIENT_OPTIONS });
+    this.#target = 'target' in options ? options.target : redisTargetFromUrl(options.url);
+    this.description = describeRedisTarget(this.#target);
+    this.#redis = openRedisClient(this.#target);
     this.#subscriber = this.#redis.duplicate();
     // Without a listener ioredis prints every connection error; the status is
     // what callers act on (isHealthy), the last error is kept for diagnostics.
     const events = options.connectionEvents;
-    const observe = (client: Redis, connection: RedisConnectionRole) => {
+    const observe = (client: RedisClient, connection: RedisConnectionRole) => {
       client.on('error', (error: Error) => {
         this.#lastError = error;
         events?.onError(connection, error);
@@ -85,6 +82,9 @@ export class RedisBackplane implements Backplane {
       subscriber: this.#subscriber,
       retention: options.retention,
       onDrop: options.onBusDrop,
+      subscriptionCheckMs: options.subscriptionCheckMs,
+      minReplicas: options.minReplicas,
+      replicaTimeoutMs: options.replicaTimeoutMs,
     });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
     this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);
@@ -98,6 +98,22 @@ export class RedisBackplane implements Backplane {
     const limiter = new RedisConnectionLimiter(this.#redis, options);
     this.#limiters.add(limiter);
     return limiter;
+  }
+
+  /**
+   * On Redis Cluster, the master (`host:port`) holding each scope's keys and
+   * shard channel, as this client's slot map has it; undefined on one Redis
+   * or Sentinel (one primary holds everything). For the start-up log line.
+   */
+  async scopePlacement(): Promise<Record<Scope, string> | undefined> {
+    const cluster = this.#redis;
+    if (!isClusterClient(cluster)) return undefined;
+    const placement = {} as Record<Scope, string>;
+    for (const scope of SCOPES) {
+      const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', redisKeys.scopeSeq(scope)));
+      placement[scope] = cluster.slots[slot]?.[0] ?? 'unknown';
+    }
+    return placement;
   }
 
   /** True while both connections are ready (connected, able to run commands / subscribed) and close() was not called. */
@@ -125,7 +141,7 @@ export class RedisBackplane implements Backplane {
   }
 }
 
-async function closeClient(client: Redis): Promise<void> {
+async function closeClient(client: RedisClient): Promise<void> {
   if (client.status === 'ready') {
     try {
       await client.quit();

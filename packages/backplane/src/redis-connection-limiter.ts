@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
 import { assertIp, renewIntervalMs, validateLimiterOptions } from './limiter-options.js';
+import { execRouted, type RedisClient, type RoutedCommand } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisConnectionLimiterOptions extends ConnectionLimiterOptions {
-  /** Called when a renewal round fails (Redis unreachable): count and log it. Must not throw. */
+  /** Called when a renewal round fails (RedisClient unreachable): count and log it. Must not throw. */
   onRenewError?: (err: Error) => void;
 }
 
@@ -30,10 +30,6 @@ interface LimiterCommands {
     held: number,
   ): Promise<[number, number]>;
   hydraLimiterRelease(key: string, nodeId: string, leaseMs: number, heldAfter: number): Promise<number>;
-}
-interface LimiterPipeline {
-  hydraLimiterRenew(key: string, nodeId: string, leaseMs: number, count: number): LimiterPipeline;
-  exec(): Promise<[Error | null, unknown][] | null>;
 }
 
 /** This node's view of one IP: slots it holds, and its acquire/release calls still in flight. */
@@ -72,7 +68,7 @@ interface Held {
  * release cannot free another node's slot.
  */
 export class RedisConnectionLimiter implements ConnectionLimiter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #commands: LimiterCommands;
   readonly #options: Readonly<ConnectionLimiterOptions>;
   readonly #onRenewError: ((err: Error) => void) | undefined;
@@ -81,7 +77,7 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
   #renewing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor(redis: Redis, options: RedisConnectionLimiterOptions) {
+  constructor(redis: RedisClient, options: RedisConnectionLimiterOptions) {
     this.#options = validateLimiterOptions(options);
     this.#onRenewError = options.onRenewError;
     this.#redis = redis;
@@ -187,13 +183,13 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     const { nodeId, leaseMs } = this.#options;
     let failure: Error | null = null;
     for (let start = 0; start < work.length; start += BATCH) {
-      const pipeline = this.#redis.pipeline() as unknown as LimiterPipeline;
-      for (const [ip, count] of work.slice(start, start + BATCH)) {
-        pipeline.hydraLimiterRenew(redisKeys.ipConnections(ip), nodeId, leaseMs, count);
-      }
+      const commands = work.slice(start, start + BATCH).map(([ip, count]): RoutedCommand => {
+        const key = redisKeys.ipConnections(ip);
+        return { key, command: [RENEW, key, nodeId, leaseMs, count] };
+      });
       try {
-        const results = await pipeline.exec();
-        failure ??= results?.find(([err]) => err !== null)?.[0] ?? (results ? null : new Error('pipeline aborted'));
+        const results = await execRouted(this.#redis, commands);
+        failure ??= results.find(([err]) => err !== null)?.[0] ?? null;
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err));
       }

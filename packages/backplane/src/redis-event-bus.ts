@@ -1,5 +1,4 @@
 import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
-import type { ChainableCommander, Redis } from 'ioredis';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
 import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
@@ -7,12 +6,14 @@ import { encodeIngestEvent } from './event-data.js';
 import {
   expireScriptKeys,
   type HydraScriptCommands,
-  type HydraScriptPipeline,
+  PUBLISH_SCRIPT,
   publishScriptKeys,
   withEventScripts,
 } from './lua-scripts.js';
-import { redisChannels } from './redis-keys.js';
+import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } from './redis-connections.js';
+import { redisChannels, redisKeys } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { SubscriptionWatchdog } from './subscription-watchdog.js';
 
 /** Counters a gateway exports as metrics: what the bus dropped instead of throwing. */
 export interface BusStats {
@@ -20,16 +21,39 @@ export interface BusStats {
   readonly droppedMessages: number;
   /** Exceptions thrown by a BusHandler callback (caught; the handler contract forbids them). */
   readonly handlerErrors: number;
+  /** Subscriptions found silent while their scope's seq grew (SubscriptionWatchdog), renewed and re-announced. */
+  readonly silentResubscribes: number;
 }
 
 export interface RedisEventBusOptions {
   /** Command connection: runs publish.lua and expire.lua. Not closed by the bus. */
-  redis: Redis;
+  redis: RedisClient;
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   retention: RetentionPolicy;
   /** Told of each dropped message and each handler exception (for a log line and a metric). */
   onDrop?: BusDropListener | undefined;
+  /** How often the delivered seqs are compared with Redis' (SubscriptionWatchdog); 0 = never. Default 2000 ms. */
+  subscriptionCheckMs?: number | undefined;
+  /**
+   * publish() resolves only once this many replicas hold the batch (`WAIT`
+   * on each connection that wrote it, i.e. per master on Cluster), waiting
+   * at most `replicaTimeoutMs` (default 1000); fewer rejects with a
+   * ReplicaAckError (the events may be stored). Default 0: no wait.
+   */
+  minReplicas?: number | undefined;
+  replicaTimeoutMs?: number | undefined;
+}
+
+/** publish() stored the batch but fewer replicas than required acknowledged it in time. */
+export class ReplicaAckError extends Error {
+  override readonly name = 'ReplicaAckError';
+  constructor(
+    readonly acknowledged: number,
+    readonly required: number,
+  ) {
+    super(`${acknowledged} of ${required} required replicas acknowledged the write in time`);
+  }
 }
 
 /**
@@ -55,8 +79,8 @@ export interface RedisEventBusOptions {
  * removes its listeners.
  */
 export class RedisEventBus implements EventBus, EntityExpirer {
-  readonly #redis: Redis & HydraScriptCommands;
-  readonly #subscriber: Redis;
+  readonly #redis: RedisClient & HydraScriptCommands;
+  readonly #subscriber: RedisClient;
   readonly #retention: RetentionPolicy;
   readonly #channels: string[];
   readonly #scopeChannels: ReadonlyArray<readonly [Buffer, Scope]>;
@@ -73,6 +97,11 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #dropped = 0;
   #handlerErrors = 0;
   readonly #onDrop: BusDropListener | undefined;
+  /** Redis Cluster: scope events ride sharded pub/sub (SPUBLISH/SSUBSCRIBE), the control channel plain pub/sub. */
+  readonly #sharded: boolean;
+  readonly #watchdog: SubscriptionWatchdog | undefined;
+  readonly #replicaAck: Parameters<typeof execRouted>[2];
+  #silentResubscribes = 0;
 
   constructor(options: RedisEventBusOptions) {
     assertRetentionPolicy(options.retention);
@@ -83,10 +112,34 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#channels = [...SCOPES.map((s) => redisChannels.scopeEvents(s)), redisChannels.control()];
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
+    this.#sharded = isClusterClient(options.redis);
+    const minReplicas = options.minReplicas ?? 0;
+    this.#replicaAck =
+      minReplicas > 0
+        ? {
+            trailer: {
+              command: ['wait', minReplicas, options.replicaTimeoutMs ?? 1_000],
+              check: (reply) => (Number(reply) >= minReplicas ? null : new ReplicaAckError(Number(reply), minReplicas)),
+            },
+          }
+        : {};
+    const checkMs = options.subscriptionCheckMs ?? 2_000;
+    this.#watchdog =
+      checkMs > 0
+        ? new SubscriptionWatchdog({
+            intervalMs: checkMs,
+            readSeqs: () => this.#readSeqs(),
+            onSilent: () => this.#renewSubscription(),
+          })
+        : undefined;
   }
 
   get stats(): BusStats {
-    return { droppedMessages: this.#dropped, handlerErrors: this.#handlerErrors };
+    return {
+      droppedMessages: this.#dropped,
+      handlerErrors: this.#handlerErrors,
+      silentResubscribes: this.#silentResubscribes,
+    };
   }
 
   /**
@@ -101,19 +154,19 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
       return encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity');
     });
-    const pipeline = this.#redis.pipeline() as ChainableCommander & HydraScriptPipeline;
-    events.forEach((event, i) => {
+    // On Cluster one pipeline per scope (execRouted), each keeping its scope's order.
+    const sharded = this.#sharded ? (['SPUBLISH'] as const) : ([] as const);
+    const commands = events.map((event, i): RoutedCommand => {
       const { op, dataJson, entityId } = encoded[i]!;
       const scope = event.scope;
       const r = this.#retention[scope];
       const [numKeys, ...keys] = publishScriptKeys(scope, r.kind);
       const channel = redisChannels.scopeEvents(scope);
       const common = [scope, channel, r.kind, dataJson, r.historyMaxItems, r.historyMaxAgeMs] as const;
-      if (r.kind === 'entity') pipeline.hydraPublishEvent(numKeys, ...keys, ...common, op, entityId!);
-      else pipeline.hydraPublishEvent(numKeys, ...keys, ...common, r.maxItems, r.maxAgeMs);
+      const tail = r.kind === 'entity' ? [op, entityId!] : [r.maxItems, r.maxAgeMs];
+      return { key: keys[0]!, command: [PUBLISH_SCRIPT.command, numKeys, ...keys, ...common, ...tail, ...sharded] };
     });
-    const results = await pipeline.exec();
-    if (results === null) throw new Error('Redis pipeline was discarded');
+    const results = await execRouted(this.#redis, commands, this.#replicaAck);
     return results.map(([error, value], i): PublishedEvent => {
       if (error) throw error;
       const [seq, ts] = value as [number, number];
@@ -134,6 +187,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
       limit,
       r.historyMaxItems,
       r.historyMaxAgeMs,
+      ...(this.#sharded ? ['SPUBLISH'] : []),
     );
   }
 
@@ -141,7 +195,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#attach();
     this.#handlers.add(handler);
     try {
-      await this.#subscriber.subscribe(...this.#channels);
+      await this.#subscribeChannels();
     } catch (error) {
       this.#remove(handler);
       throw error;
@@ -168,7 +222,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#active.delete(handler);
     if (this.#handlers.size > 0) return;
     this.#detach();
-    const unsubscribed = this.#subscriber.unsubscribe(...this.#channels).then(
+    const unsubscribed = this.#unsubscribeChannels().then(
       () => undefined,
       () => undefined,
     );
@@ -177,11 +231,75 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (this.#subscriber.status === 'ready') await unsubscribed;
   }
 
+  /** SUBSCRIBE to every channel; on Cluster SSUBSCRIBE each scope's (one slot per call) and SUBSCRIBE the control channel. */
+  async #subscribeChannels(): Promise<void> {
+    if (!this.#sharded) {
+      await this.#subscriber.subscribe(...this.#channels);
+      return;
+    }
+    const control = redisChannels.control();
+    await Promise.all(
+      this.#channels.map((c) => (c === control ? this.#subscriber.subscribe(c) : this.#subscriber.ssubscribe(c))),
+    );
+  }
+
+  async #unsubscribeChannels(): Promise<void> {
+    if (!this.#sharded) {
+      await this.#subscriber.unsubscribe(...this.#channels);
+      return;
+    }
+    const control = redisChannels.control();
+    await Promise.all(
+      this.#channels.map((c) => (c === control ? this.#subscriber.unsubscribe(c) : this.#subscriber.sunsubscribe(c))),
+    );
+  }
+
+  /** Each scope's last assigned seq in Redis (0 for a scope never published). */
+  async #readSeqs(): Promise<Map<Scope, number>> {
+    const results = await execRouted(
+      this.#redis,
+      SCOPES.map((scope) => ({ key: redisKeys.scopeSeq(scope), command: ['get', redisKeys.scopeSeq(scope)] as const })),
+    );
+    return new Map(
+      SCOPES.map((scope, i) => {
+        const [error, value] = results[i]!;
+        if (error) throw error;
+        return [scope, Number(value ?? 0)];
+      }),
+    );
+  }
+
+  /**
+   * The watchdog found the subscription silent: drop it, subscribe again and,
+   * once Redis confirmed, tell every handler as after a reconnect (the gateway
+   * re-primes: clients are caught up from history or resynced).
+   */
+  #renewSubscription(): void {
+    if (!this.#attached) return;
+    this.#silentResubscribes++;
+    const generation = ++this.#generation;
+    this.#unsubscribeChannels()
+      .catch(() => undefined)
+      .then(() => this.#subscribeChannels())
+      .then(
+        () => {
+          if (!this.#attached || generation !== this.#generation) return;
+          for (const handler of this.#active)
+            this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
+        },
+        () => {
+          // Redis away: its reconnect re-subscribes and announces; the watchdog checks again.
+        },
+      );
+  }
+
   #attach(): void {
     if (this.#attached) return;
     this.#attached = true;
+    this.#watchdog?.start();
     this.#down = false;
     this.#subscriber.on('messageBuffer', this.#onMessage);
+    this.#subscriber.on('smessageBuffer', this.#onMessage);
     this.#subscriber.on('close', this.#onClose);
     this.#subscriber.on('end', this.#onClose);
     this.#subscriber.on('ready', this.#onReady);
@@ -190,7 +308,9 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
+    this.#watchdog?.stop();
     this.#subscriber.off('messageBuffer', this.#onMessage);
+    this.#subscriber.off('smessageBuffer', this.#onMessage);
     this.#subscriber.off('close', this.#onClose);
     this.#subscriber.off('end', this.#onClose);
     this.#subscriber.off('ready', this.#onReady);
@@ -210,7 +330,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     if (!this.#down) return;
     this.#down = false;
     const generation = ++this.#generation;
-    this.#subscriber.subscribe(...this.#channels).then(
+    this.#subscribeChannels().then(
       () => {
         if (this.#down || generation !== this.#generation) return;
         for (const handler of this.#active)
@@ -230,6 +350,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
         this.#drop({ reason: 'malformed', channel: 'events', scope, bytes: message.length });
         return;
       }
+      this.#watchdog?.delivered(scope, seq);
       for (const handler of this.#handlers) {
         try {
           handler.onEvent(scope, seq, message);
@@ -276,6 +397,6 @@ export class RedisEventBus implements EventBus, EntityExpirer {
  * Delivery is at-most-once like all pub/sub: gateways that were disconnected
  * catch up through their key cache expiry and the onSubscribed resync.
  */
-export function publishControlNotice(redis: Redis, notice: ControlNotice): Promise<number> {
+export function publishControlNotice(redis: RedisClient, notice: ControlNotice): Promise<number> {
   return redis.publish(redisChannels.control(), encodeControlNotice(notice));
 }

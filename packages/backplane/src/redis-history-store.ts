@@ -1,12 +1,12 @@
 import type { Scope } from '@hydra/protocol';
-import type { Redis } from 'ioredis';
 import { assertReadAfterArgs, type HistoryEvent, type HistoryRead, type HistoryStore } from './history-store.js';
 import { type HydraScriptCommands, historyScriptKeys, withEventScripts } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 
 export interface RedisHistoryStoreOptions {
   /** Command connection (not closed by the store). */
-  redis: Redis;
+  redis: RedisClient;
   /** Must be the policy the publishing processes use (the read applies its history bounds). */
   retention: RetentionPolicy;
 }
@@ -18,7 +18,7 @@ export interface RedisHistoryStoreOptions {
  * judged by the Redis server clock.
  */
 export class RedisHistoryStore implements HistoryStore {
-  readonly #redis: Redis & HydraScriptCommands;
+  readonly #redis: RedisClient & HydraScriptCommands;
   readonly #retention: RetentionPolicy;
 
   constructor(options: RedisHistoryStoreOptions) {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isScope, isWellFormedApiKey } from '@hydra/protocol';
-import type { Redis } from 'ioredis';
 import { hashApiKey, isKeyIdFormat } from './api-key-secret.js';
 import { encodeControlNotice } from './control-notice.js';
 import type { ApiKeyRecord, CreatedKey, CreateKeyOptions, KeyStore } from './key-store.js';
-import { backendCall, KeyStoreError } from './key-store-error.js';
+import { backendCall } from './key-store-error.js';
 import { compareNewestFirst, newKeyRecord } from './new-key-record.js';
+import { execRouted, type RedisClient } from './redis-connections.js';
 import { redisChannels, redisKeys } from './redis-keys.js';
 
 export interface RedisKeyStoreOptions {
@@ -47,11 +47,11 @@ type RevokeCommand = (recordKey: string, revokedAt: number) => Promise<string[]>
  * Every error is a KeyStoreError whose message holds neither key nor hash.
  */
 export class RedisKeyStore implements KeyStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #now: () => number;
   readonly #revoke: RevokeCommand;
 
-  constructor(redis: Redis, options: RedisKeyStoreOptions = {}) {
+  constructor(redis: RedisClient, options: RedisKeyStoreOptions = {}) {
     this.#redis = redis;
     this.#now = options.now ?? Date.now;
     redis.defineCommand(REVOKE_COMMAND, { numberOfKeys: 1, lua: REVOKE_LUA });
@@ -69,14 +69,20 @@ export class RedisKeyStore implements KeyStore {
     if (record.name !== null) fields['name'] = record.name;
     if (record.expiresAt !== null) fields['expiresAt'] = String(record.expiresAt);
     await backendCall('create', async () => {
-      const results = await this.#redis
-        .pipeline()
-        .set(redisKeys.apiKeyIdIndex(record.id), keyHash)
-        .sadd(redisKeys.apiKeyIds(), record.id)
-        .hset(redisKeys.apiKeyByHash(keyHash), fields)
-        .exec();
-      const failed = results?.find(([err]) => err !== null);
-      if (!results || failed) throw failed?.[0] ?? new Error('pipeline aborted');
+      const index = redisKeys.apiKeyIdIndex(record.id);
+      const ids = redisKeys.apiKeyIds();
+      const byHash = redisKeys.apiKeyByHash(keyHash);
+      const results = await execRouted(
+        this.#redis,
+        [
+          { key: index, command: ['set', index, keyHash] },
+          { key: ids, command: ['sadd', ids, record.id] },
+          { key: byHash, command: ['hset', byHash, ...Object.entries(fields).flat()] },
+        ],
+        { ordered: true },
+      );
+      const failed = results.find(([err]) => err !== null);
+      if (failed) throw failed[0];
     });
     return { key, record };
   }
@@ -123,9 +129,9 @@ export class RedisKeyStore implements KeyStore {
     const records: ApiKeyRecord[] = [];
     for (let start = 0; start < ids.length; start += LIST_BATCH) {
       const batch = ids.slice(start, start + LIST_BATCH);
-      const hashes = await this.#execAll(batch.map((id) => ['get', redisKeys.apiKeyIdIndex(id)]));
+      const hashes = await this.#execAll(batch.map((id): [string, string] => ['get', redisKeys.apiKeyIdIndex(id)]));
       const recordKeys = hashes.filter((h): h is string => typeof h === 'string').map(redisKeys.apiKeyByHash);
-      for (const fields of await this.#execAll(recordKeys.map((k) => ['hgetall', k]))) {
+      for (const fields of await this.#execAll(recordKeys.map((k): [string, string] => ['hgetall', k]))) {
         const record = parseRecord(fields as Record<string, string>);
         if (record) records.push(record);
       }
@@ -133,10 +139,11 @@ export class RedisKeyStore implements KeyStore {
     return records;
   }
 
-  async #execAll(commands: string[][]): Promise<unknown[]> {
-    if (commands.length === 0) return [];
-    const results = await this.#redis.pipeline(commands).exec();
-    if (!results) throw new KeyStoreError('backend', 'pipeline aborted');
+  async #execAll(commands: [string, string][]): Promise<unknown[]> {
+    const results = await execRouted(
+      this.#redis,
+      commands.map((command) => ({ key: command[1], command })),
+    );
     return results.map(([err, value]) => {
       if (err) throw err;
       return value;

@@ -1,12 +1,12 @@
 import type { Scope } from '@hydra/protocol';
-import type { Redis } from 'ioredis';
 import { type HydraScriptCommands, publishScriptKeys, withEventScripts } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import type { ScopeSnapshot, SnapshotStore } from './snapshot-store.js';
 
 export interface RedisSnapshotStoreOptions {
   /** Command connection (not closed by the store). */
-  redis: Redis;
+  redis: RedisClient;
   /** Must be the policy the publishing bus uses: expiry is applied at read time too. */
   retention: RetentionPolicy;
 }
@@ -19,7 +19,7 @@ export interface RedisSnapshotStoreOptions {
  * publish, for logs) removed it yet.
  */
 export class RedisSnapshotStore implements SnapshotStore {
-  readonly #redis: Redis & HydraScriptCommands;
+  readonly #redis: RedisClient & HydraScriptCommands;
   readonly #retention: RetentionPolicy;
 
   constructor(options: RedisSnapshotStoreOptions) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { defineLuaCommand, type LuaCommandDefinition } from './lua-scripts.js';
+import type { RedisClient } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
 import { formatRetention, type RetentionPolicy } from './retention.js';
 
@@ -52,9 +52,9 @@ interface RetentionCheckCommand {
 }
 
 /** On Redis: one HASH of live processes (redisKeys.retentionProcesses), one script run per check. */
-export function redisRetentionAgreement(redis: Redis, policy: RetentionPolicy): RetentionAgreement {
+export function redisRetentionAgreement(redis: RedisClient, policy: RetentionPolicy): RetentionAgreement {
   defineLuaCommand(redis, RETENTION_CHECK_SCRIPT);
-  const scripts = redis as Redis & RetentionCheckCommand;
+  const scripts = redis as RedisClient & RetentionCheckCommand;
   const ours = formatRetention(policy);
   const key = redisKeys.retentionProcesses();
   const processId = randomUUID();
@@ -111,7 +111,7 @@ export class RetentionWatch {
   }
 
   #tick(): void {
-    if (this.#running) return; // a check slower than the interval (Redis away): the next tick retries
+    if (this.#running) return; // a check slower than the interval (RedisClient away): the next tick retries
     this.#running = this.#run().finally(() => {
       this.#running = undefined;
     });

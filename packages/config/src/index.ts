@@ -10,3 +10,17 @@ export {
   readString,
   readWith,
 } from './env.js';
+export {
+  type ClusterRedisTarget,
+  describeRedisTarget,
+  REDIS_MODE_VARIABLE,
+  type RedisAuth,
+  type RedisHostPort,
+  type RedisTarget,
+  type RedisTls,
+  readRedisTarget,
+  redisTargetFromUrl,
+  type SentinelRedisTarget,
+  type StandaloneRedisTarget,
+  safeRedisUrl,
+} from './redis-target.js';

@@ -1,0 +1,152 @@
+import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+import { dataServerArgs, killProcess, launchRedisProcess, until } from './redis-process.js';
+
+/**
+ * A Redis Cluster for one test suite, from the local `redis-server` binary on
+ * free ports (data and cluster-bus ports both chosen free): `masters` masters
+ * with `replicasPerMaster` replicas each, a short `cluster-node-timeout`, all
+ * slots assigned by `redis-cli --cluster create`.
+ */
+export interface TestRedisCluster {
+  /** `host:port,…` of every node (`HYDRA_REDIS_CLUSTER_NODES`). */
+  readonly nodeList: string;
+  /** The environment a Hydra process needs to use this cluster. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly ports: readonly number[];
+  /** A plain client to one node (the caller quits it, or `stop()` does). */
+  nodeClient(port: number): Redis;
+  /** Ports of the current masters. */
+  masterPorts(): Promise<number[]>;
+  /** The port of the master serving `key`'s slot. */
+  masterOf(key: string): Promise<number>;
+  /** SIGKILLs a node; resolves once the cluster is `ok` again without it (its replica promoted). */
+  killNode(port: number): Promise<{ recoveredMs: number }>;
+  stop(): Promise<void>;
+}
+
+export interface StartRedisClusterOptions {
+  /** Default 3. */
+  masters?: number;
+  /** Default 1. */
+  replicasPerMaster?: number;
+  /** `cluster-node-timeout` (default 1000 ms): a dead master is failed over after about this. */
+  nodeTimeoutMs?: number;
+}
+
+const run = promisify(execFile);
+
+export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const masters = options.masters ?? 3;
+  const replicasPerMaster = options.replicasPerMaster ?? 1;
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'hydra-cluster-'));
+  const servers = new Map<number, ChildProcess>();
+  const clients: Redis[] = [];
+  const track = (client: Redis) => {
+    clients.push(client);
+    client.on('error', () => {});
+    return client;
+  };
+  const stopAll = async () => {
+    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all([...servers.values()].map((proc) => killProcess(proc)));
+    servers.clear();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const nodeClient = (port: number) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
+
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
+      const port = await freePort();
+      const busPort = await freePort();
+      const args = [
+        ...dataServerArgs(dir, port),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(nodeTimeoutMs),
+        '--cluster-port',
+        String(busPort),
+        // A replica whose link was down a while (a slow start on a busy machine) still takes over.
+        '--cluster-replica-validity-factor',
+        '0',
+      ];
+      servers.set(port, await launchRedisProcess(args));
+      ports.push(port);
+    }
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      String(replicasPerMaster),
+      '--cluster-yes',
+    ]);
+    const admins = new Map(ports.map((p) => [p, nodeClient(p)]));
+    const liveAdmins = () => [...admins].filter(([p]) => servers.has(p)).map(([, c]) => c);
+    const clusterOk = async () => {
+      for (const admin of liveAdmins()) {
+        if (!(await admin.call('CLUSTER', 'INFO')).toString().includes('cluster_state:ok')) return false;
+      }
+      return true;
+    };
+    // Every node must agree all slots are served before a client sees a stable map,
+    // and every replica must have synced (a replica that never did cannot take over).
+    await until(clusterOk, 30_000, 'Redis Cluster');
+    await until(
+      async () => {
+        for (const admin of admins.values()) {
+          const info = await admin.info('replication');
+          if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+        }
+        return true;
+      },
+      30_000,
+      'Redis Cluster replicas',
+    );
+    const slotMap = async () => {
+      const slots = (await liveAdmins()[0]!.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+      return slots.map(([from, to, [, port]]) => ({ from, to, port: Number(port) }));
+    };
+    return {
+      nodeList: ports.map((p) => `127.0.0.1:${p}`).join(','),
+      env: Object.freeze({ HYDRA_REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') }),
+      ports,
+      nodeClient,
+      masterPorts: async () => [...new Set((await slotMap()).map((s) => s.port))],
+      masterOf: async (key) => {
+        const slot = Number(await liveAdmins()[0]!.call('CLUSTER', 'KEYSLOT', key));
+        return (await slotMap()).find((s) => s.from <= slot && slot <= s.to)!.port;
+      },
+      killNode: async (port) => {
+        const proc = servers.get(port);
+        servers.delete(port);
+        const started = performance.now();
+        if (proc !== undefined) await killProcess(proc);
+        // The survivors first notice the failure (the state leaves ok), then a replica takes over.
+        const describe = async () =>
+          `killed ${port}; ${(await Promise.all(liveAdmins().map(async (a) => (await a.call('CLUSTER', 'NODES')).toString()))).join('\n---\n')}`;
+        await until(
+          async () => (await clusterOk()) && (await slotMap()).every((s) => s.port !== port),
+          30_000,
+          'Redis Cluster failover',
+          describe,
+        );
+        return { recoveredMs: Math.round(performance.now() - started) };
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

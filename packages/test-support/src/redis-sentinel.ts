@@ -1,0 +1,146 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+import { dataServerArgs, killProcess, launchRedisProcess as launch, until, withTimeout } from './redis-process.js';
+
+/**
+ * A Sentinel-managed Redis for one test suite, from the local `redis-server`
+ * binary on free ports: a primary, `replicas` replicas and `sentinels`
+ * sentinels (quorum = majority) with a short `down-after-milliseconds`, so a
+ * killed primary is replaced within a few seconds.
+ */
+export interface TestRedisSentinel {
+  /** The master group name (`HYDRA_REDIS_SENTINEL_NAME`). */
+  readonly masterName: string;
+  /** `host:port,…` of the sentinels (`HYDRA_REDIS_SENTINELS`). */
+  readonly sentinelList: string;
+  /** The environment a Hydra process needs to use this topology. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The port of the current primary, as the sentinels report it. */
+  primaryPort(): Promise<number>;
+  /** A client to the current primary (the caller quits it, or `stop()` does). */
+  primaryClient(): Promise<Redis>;
+  /**
+   * SIGKILLs the current primary and resolves once a sentinel announced its
+   * replacement (`+switch-master`), with both ports and the time it took.
+   */
+  killPrimary(): Promise<{ oldPort: number; newPort: number; failoverMs: number }>;
+  stop(): Promise<void>;
+}
+
+export interface StartRedisSentinelOptions {
+  /** Replicas of the primary (default 2). */
+  replicas?: number;
+  /** Sentinels (default 3). */
+  sentinels?: number;
+  /** How long a silent primary takes to be judged down (default 1000 ms). */
+  downAfterMs?: number;
+}
+
+const MASTER_NAME = 'hydra';
+
+export async function startRedisSentinel(options: StartRedisSentinelOptions = {}): Promise<TestRedisSentinel> {
+  const replicaCount = options.replicas ?? 2;
+  const sentinelCount = options.sentinels ?? 3;
+  const downAfterMs = options.downAfterMs ?? 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'hydra-sentinel-'));
+  const servers = new Map<number, ChildProcess>();
+  const clients: Redis[] = [];
+  const track = (client: Redis) => {
+    clients.push(client);
+    client.on('error', () => {});
+    return client;
+  };
+  const stopAll = async () => {
+    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all([...servers.values()].map((proc) => killProcess(proc)));
+    servers.clear();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const primaryPort = await freePort();
+    servers.set(primaryPort, await launch(dataServerArgs(dir, primaryPort)));
+    for (let i = 0; i < replicaCount; i++) {
+      const port = await freePort();
+      servers.set(port, await launch([...dataServerArgs(dir, port), '--replicaof', '127.0.0.1', String(primaryPort)]));
+      const replica = track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
+      await until(async () => (await replica.info('replication')).includes('master_link_status:up'), 10_000);
+    }
+    const sentinelPorts: number[] = [];
+    const quorum = Math.floor(sentinelCount / 2) + 1;
+    for (let i = 0; i < sentinelCount; i++) {
+      const port = await freePort();
+      const conf = join(dir, `sentinel-${port}.conf`);
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'protected-mode no',
+          `dir ${dir}`,
+          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} ${quorum}`,
+          `sentinel down-after-milliseconds ${MASTER_NAME} ${downAfterMs}`,
+          `sentinel failover-timeout ${MASTER_NAME} ${Math.max(downAfterMs * 5, 3000)}`,
+          `sentinel parallel-syncs ${MASTER_NAME} ${replicaCount}`,
+          '',
+        ].join('\n'),
+      );
+      servers.set(port, await launch([conf, '--sentinel'], '+monitor master'));
+      sentinelPorts.push(port);
+    }
+    const sentinels = sentinelPorts.map((port) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 })));
+    // A failover needs every sentinel to know the others (leader election) and the replicas (promotion).
+    // Nothing announces "fully discovered": poll SENTINEL SENTINELS / REPLICAS.
+    await until(async () => {
+      for (const s of sentinels) {
+        const peers = (await s.call('SENTINEL', 'SENTINELS', MASTER_NAME)) as unknown[];
+        const replicas = (await s.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as unknown[];
+        if (peers.length < sentinelCount - 1 || replicas.length < replicaCount) return false;
+      }
+      return true;
+    }, 20_000);
+
+    const primaryPortNow = async () => {
+      const [, port] = (await sentinels[0]!.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as [
+        string,
+        string,
+      ];
+      return Number(port);
+    };
+    const sentinelList = sentinelPorts.map((port) => `127.0.0.1:${port}`).join(',');
+    return {
+      masterName: MASTER_NAME,
+      sentinelList,
+      env: Object.freeze({ HYDRA_REDIS_SENTINELS: sentinelList, HYDRA_REDIS_SENTINEL_NAME: MASTER_NAME }),
+      primaryPort: primaryPortNow,
+      primaryClient: async () => track(new Redis(await primaryPortNow(), '127.0.0.1', { maxRetriesPerRequest: 1 })),
+      killPrimary: async () => {
+        const oldPort = await primaryPortNow();
+        const watcher = track(new Redis(sentinelPorts[0]!, '127.0.0.1'));
+        await watcher.subscribe('+switch-master');
+        const switched = new Promise<number>((resolve) => {
+          watcher.on('message', (_channel: string, message: string) => {
+            // `<name> <old ip> <old port> <new ip> <new port>`
+            const parts = message.split(' ');
+            if (parts[0] === MASTER_NAME) resolve(Number(parts[4]));
+          });
+        });
+        const started = performance.now();
+        const proc = servers.get(oldPort);
+        servers.delete(oldPort);
+        if (proc !== undefined) await killProcess(proc);
+        const newPort = await withTimeout(switched, 30_000, 'sentinel failover');
+        await watcher.quit().catch(() => watcher.disconnect());
+        return { oldPort, newPort, failoverMs: Math.round(performance.now() - started) };
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
