@@ -1,7 +1,7 @@
 import { CloseCode } from '@hydra/protocol';
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 describe('authentication, scopes and revocation across two gateways', () => {
   let f: StreamFixture;

@@ -1,8 +1,8 @@
 import { redisChannels } from '@hydra/backplane';
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * A message on a bus channel that is neither an event frame nor a control

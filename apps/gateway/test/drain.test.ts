@@ -1,7 +1,6 @@
 import { CloseCode } from '@hydra/protocol';
-import { freePort, type StreamClient } from '@hydra/test-support';
+import { freePort, type StreamClient, StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 const DRAIN_MS = 2000;
 /** Allowance for process start-up of the signal handler, timers and loopback on a busy CI machine. */

@@ -1,6 +1,5 @@
-import { type ServiceProcess, spawnService } from '@hydra/test-support';
+import { type ServiceProcess, StreamFixture, spawnService, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 const TTL_MS = 1500;
 const RETENTION = `aircraft:ttl=${TTL_MS}`;

@@ -8,10 +8,10 @@ import {
   startGatewayProcess,
   startRedisCluster,
   type TestRedisCluster,
+  withKey,
 } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type PublisherProcess, pollUntil, readyStatus, startPublisherProcess } from './fault-helpers.js';
-import { withKey } from './fixture.js';
 
 const RECOVERY_BOUND_MS = 20_000;
 

@@ -1,9 +1,8 @@
 import { redisKeys } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
-import { ResumingClient } from '@hydra/test-support';
+import { ResumingClient, StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, useLocalRedis } from './fault-helpers.js';
-import { StreamFixture } from './fixture.js';
 
 useLocalRedis();
 

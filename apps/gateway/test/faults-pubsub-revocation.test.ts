@@ -1,8 +1,8 @@
 import { encodeControlNotice, hashApiKey, redisChannels, redisKeys } from '@hydra/backplane';
 import { CloseCode } from '@hydra/protocol';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /** Subscriber reconnect (first retry after 50 ms) + the recheck's two round trips, with room for a loaded box. */
 const RECHECK_BOUND_MS = 5000;

@@ -1,5 +1,5 @@
 import { redisKeys } from '@hydra/backplane';
-import { type GatewayProcess, ScopeTracker, type StreamClient } from '@hydra/test-support';
+import { type GatewayProcess, ScopeTracker, type StreamClient, StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminGet,
@@ -11,7 +11,6 @@ import {
   startPublisherProcess,
   useLocalRedis,
 } from './fault-helpers.js';
-import { StreamFixture, withKey } from './fixture.js';
 
 useLocalRedis();
 

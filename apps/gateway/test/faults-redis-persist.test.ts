@@ -1,8 +1,7 @@
 import { SCOPES } from '@hydra/protocol';
-import { type GatewayProcess, ScopeTracker, type StreamClient } from '@hydra/test-support';
+import { type GatewayProcess, ScopeTracker, type StreamClient, StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, pollUntil, readyStatus, startPublisherProcess, useLocalRedis } from './fault-helpers.js';
-import { StreamFixture, withKey } from './fixture.js';
 
 useLocalRedis();
 

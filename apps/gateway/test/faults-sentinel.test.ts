@@ -8,6 +8,7 @@ import {
   startGatewayProcess,
   startRedisSentinel,
   type TestRedisSentinel,
+  withKey,
 } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,7 +19,6 @@ import {
   readyStatus,
   startPublisherProcess,
 } from './fault-helpers.js';
-import { withKey } from './fixture.js';
 
 const RECOVERY_BOUND_MS = 20_000;
 

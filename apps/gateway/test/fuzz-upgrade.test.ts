@@ -1,9 +1,9 @@
 import { generateApiKey } from '@hydra/backplane';
 import { SCOPES } from '@hydra/protocol';
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 import { rawUpgrade } from './raw-socket.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 const INTERVAL_MS = 300;
 

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { generateApiKey, hashApiKey, redisKeys } from '@hydra/backplane';
 import { CloseCode } from '@hydra/protocol';
-import { type GatewayProcess, REPO_ROOT } from '@hydra/test-support';
+import { type GatewayProcess, REPO_ROOT, StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 import { type RawClient, rawUpgrade } from './raw-socket.js';
 import { commandCalls, metricValue } from './redis-cost.js';
 

@@ -1,6 +1,6 @@
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture } from '@hydra/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StreamFixture } from './fixture.js';
 import { type RawClient, rawUpgrade } from './raw-socket.js';
 import { commandCalls, commandsBetween, metricValue } from './redis-cost.js';
 

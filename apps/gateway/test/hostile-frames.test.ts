@@ -1,8 +1,8 @@
 import { CloseCode } from '@hydra/protocol';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_MESSAGE_BUDGET, MAX_CLIENT_FRAME_BYTES } from '../src/gateway.js';
-import { StreamFixture, withKey } from './fixture.js';
 import { Opcode, type RawClient, rawUpgrade } from './raw-socket.js';
 
 /**

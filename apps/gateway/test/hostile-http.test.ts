@@ -1,9 +1,9 @@
 import { CloseCode } from '@hydra/protocol';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_QUERY_LENGTH } from '../src/stream-query.js';
 import { MAX_HEADER_BYTES } from '../src/upgrade-handler.js';
-import { StreamFixture, withKey } from './fixture.js';
 import { RawClient, rawUpgrade, upgradeRequest } from './raw-socket.js';
 
 /**

@@ -1,6 +1,5 @@
-import { spawnService } from '@hydra/test-support';
+import { StreamFixture, spawnService, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /** `hydra tail` (apps/cli/dist/cli.js) as a real process against real gateways. */
 describe('hydra tail against a running gateway', () => {

@@ -1,7 +1,7 @@
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_TOKEN, type PublisherProcess, startPublisherProcess } from './fault-helpers.js';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * The whole path of a mixed ingest batch: a real publisher process answers

@@ -1,6 +1,6 @@
 import { CloseCode } from '@hydra/protocol';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 describe('gateway lifecycle: pings, drain, admin port, uWS build check', () => {
   let f: StreamFixture;

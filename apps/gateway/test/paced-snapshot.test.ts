@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { GatewayProcess } from '@hydra/test-support';
+import { StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from './fixture.js';
 import { metricValue } from './redis-cost.js';
 
 /** The hard per-client limit here: the snapshot below is ~100 times larger. */

@@ -2,9 +2,16 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type GatewayProcess, requireTool, type StreamClient, skipWithout } from '@hydra/test-support';
+import {
+  freePort,
+  type GatewayProcess,
+  requireTool,
+  type StreamClient,
+  StreamFixture,
+  skipWithout,
+  withKey,
+} from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * The gateway's /metrics as Prometheus itself sees it: `promtool check

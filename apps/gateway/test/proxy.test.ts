@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * Client IP behind proxies (guarantee 2): `X-Forwarded-For` and the PROXY

@@ -1,6 +1,6 @@
 import type { StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * Regression: on uWS 20.30, `ws.send` from `open` right after an upgrade made

@@ -1,9 +1,8 @@
 import { redisKeys } from '@hydra/backplane';
-import { type GatewayProcess, ScopeTracker, type StreamClient } from '@hydra/test-support';
+import { type GatewayProcess, ScopeTracker, type StreamClient, StreamFixture, withKey } from '@hydra/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue } from './fault-helpers.js';
-import { StreamFixture, withKey } from './fixture.js';
 
 /**
  * Resume positions with their proof (`resume=<scope>:<seq>:<ts>`) across a

@@ -4,9 +4,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseRetention } from '@hydra/backplane';
 import { isScope, SCOPES, type Scope } from '@hydra/protocol';
-import { type GatewayProcess, type ReceivedMessage, ScopeTracker, type StreamClient } from '@hydra/test-support';
+import {
+  type GatewayProcess,
+  type ReceivedMessage,
+  ScopeTracker,
+  type StreamClient,
+  StreamFixture,
+  withKey,
+} from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 // @ts-expect-error: a plain ES module, run as a process of its own; imported here for stormEvent() only.
 import { stormEvent } from './helpers/storm-publisher.mjs';
 import { PublishedLog } from './published-log.js';

@@ -1,7 +1,6 @@
 import { CloseCode } from '@hydra/protocol';
-import { type GatewayProcess, ScopeTracker } from '@hydra/test-support';
+import { type GatewayProcess, ScopeTracker, StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 describe('resume, resync and chunked snapshots', () => {
   let f: StreamFixture;

@@ -1,6 +1,6 @@
 import { DEFAULT_RETENTION, formatRetention, redisKeys } from '@hydra/backplane';
+import { StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from './fixture.js';
 import { metricValue } from './redis-cost.js';
 
 /**

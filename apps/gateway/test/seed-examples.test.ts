@@ -1,8 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { inCI, REPO_ROOT } from '@hydra/test-support';
+import { inCI, REPO_ROOT, StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from './fixture.js';
 
 /** Runs a seed example until its output holds every `wanted` pattern, then stops it. */
 function runExample(

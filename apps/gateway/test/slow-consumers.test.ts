@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { GatewayProcess, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 import { metricValue } from './redis-cost.js';
 
 const SLOW = 1000;

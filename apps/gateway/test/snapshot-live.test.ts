@@ -1,6 +1,6 @@
 import type { GatewayProcess, ReceivedMessage, StreamClient } from '@hydra/test-support';
+import { StreamFixture, withKey } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture, withKey } from './fixture.js';
 
 /** Asserts snapshot-then-live for one scope: one snapshot at S, then exactly S+1, S+2, … in order. */
 function expectSnapshotThenLive(messages: ReceivedMessage[], scope: string, lastSeq: number): void {

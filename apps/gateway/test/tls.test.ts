@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayProcess, ReceivedMessage } from '@hydra/test-support';
+import { StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { StreamFixture } from './fixture.js';
 
 /**
  * TLS on the gateway (HYDRA_TLS_CERT_FILE / HYDRA_TLS_KEY_FILE) for

@@ -1,5 +1,5 @@
+import { StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from './fixture.js';
 import { Opcode, type RawClient, rawUpgrade } from './raw-socket.js';
 
 const INTERVAL_MS = 300;

@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort, type GatewayProcess, requireTool, skipWithout } from '@hydra/test-support';
+import { freePort, type GatewayProcess, requireTool, StreamFixture, skipWithout } from '@hydra/test-support';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from '../../../apps/gateway/test/fixture.js';
 import { browserBundle } from './browser-bundle.js';
 import { range } from './sdk-helpers.js';
 

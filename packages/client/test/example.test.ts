@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { REPO_ROOT } from '@hydra/test-support';
+import { REPO_ROOT, StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamFixture } from '../../../apps/gateway/test/fixture.js';
 
 /** examples/sdk-node.mjs runs as documented (against the built dist), prints events as JSON, ends on SIGINT. */
 describe('examples/sdk-node.mjs', () => {

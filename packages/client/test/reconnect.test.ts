@@ -1,8 +1,7 @@
 import type { EventData, Scope } from '@hydra/protocol';
-import { freePort, type GatewayProcess } from '@hydra/test-support';
+import { freePort, type GatewayProcess, StreamFixture } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { StreamFixture } from '../../../apps/gateway/test/fixture.js';
 import type { WebSocketConstructor } from '../src/index.js';
 import { Log, RecordingClient, range, stateOf } from './sdk-helpers.js';
 

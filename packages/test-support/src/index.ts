@@ -6,3 +6,4 @@ export * from './redis-sentinel.js';
 export * from './redis-server.js';
 export * from './scope-tracker.js';
 export * from './service-process.js';
+export * from './stream-fixture.js';

@@ -1,15 +1,8 @@
 import { type Backplane, createBackplane, DEFAULT_RETENTION, parseRetention } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
-import {
-  type GatewayProcess,
-  type ServiceProcess,
-  StreamClient,
-  type StreamClientOptions,
-  spawnService,
-  startGatewayProcess,
-  startRedis,
-  type TestRedis,
-} from '@hydra/test-support';
+import { StreamClient, type StreamClientOptions } from '@hydra/stream-client';
+import { startRedis, type TestRedis } from './redis-server.js';
+import { type GatewayProcess, type ServiceProcess, spawnService, startGatewayProcess } from './service-process.js';
 
 /**
  * A real Redis, a backplane client for the test itself (to create keys and
