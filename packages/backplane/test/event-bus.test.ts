@@ -158,7 +158,7 @@ describe('RedisEventBus on Redis specifically', () => {
         error: 'event handler bug',
       },
     ]);
-    expect(bus.stats).toEqual({ droppedMessages: 2, handlerErrors: 2 });
+    expect(bus.stats).toEqual({ droppedMessages: 2, handlerErrors: 2, silentResubscribes: 0 });
   });
 
   it('close() removes only its listeners and channels; injected clients stay open', async () => {
