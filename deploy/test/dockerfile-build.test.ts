@@ -73,13 +73,28 @@ describe('deploy/Dockerfile build stage, replayed', () => {
   let mapPath: (text: string) => string;
   let env: Record<string, string>;
 
-  const run = (script: string, cwd: string) => {
-    const result = spawnSync('sh', ['-ec', mapPath(script)], { cwd, env, encoding: 'utf8', timeout: STEP_TIMEOUT_MS });
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-    if (result.status !== 0) {
-      throw new Error(`RUN ${script}\nexited ${result.status ?? result.signal}:\n${output.slice(-4000)}`);
-    }
-  };
+  /**
+   * One RUN step, asynchronously: a spawnSync of `pnpm install && pnpm build` blocks this worker for minutes,
+   * and any vitest RPC in flight then times out when the loop resumes (timers run before the reply is read):
+   * "Timeout calling onTaskUpdate", which fails the whole `main` project and silently skips `solo`.
+   */
+  const run = (script: string, cwd: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('sh', ['-ec', mapPath(script)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const keep = (chunk: Buffer) => {
+        output = (output + chunk.toString()).slice(-4000);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
+      child.on('error', reject);
+      child.on('close', (status, signal) => {
+        clearTimeout(timer);
+        if (status === 0) resolve();
+        else reject(new Error(`RUN ${script}\nexited ${status ?? signal}:\n${output}`));
+      });
+    });
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'hydra-image-'));
@@ -130,7 +145,7 @@ describe('deploy/Dockerfile build stage, replayed', () => {
             expect(version, 'the host pnpm must be the one the image installs').toBe(pnpmInstall[1]);
             break;
           }
-          run(ins.args, workdir);
+          await run(ins.args, workdir);
           break;
         }
         default:
@@ -150,7 +165,7 @@ describe('deploy/Dockerfile build stage, replayed', () => {
   });
 
   /** Lays a target's tree out as its COPY --from=build does and runs its own RUN checks. */
-  function layOut(target: string): string {
+  async function layOut(target: string): Promise<string> {
     const list = dockerfile.stages.find((s) => s.name === target)!.instructions;
     for (const ins of list.filter((i) => i.op === 'COPY')) {
       const [from, source, dest] = ins.args.split(/\s+/);
@@ -160,7 +175,7 @@ describe('deploy/Dockerfile build stage, replayed', () => {
       renameSync(mapPath(source!), target);
     }
     const root = join(tmp, 'app');
-    for (const ins of list.filter((i) => i.op === 'RUN')) run(ins.args, root);
+    for (const ins of list.filter((i) => i.op === 'RUN')) await run(ins.args, root);
     return root;
   }
 
@@ -199,7 +214,7 @@ describe('deploy/Dockerfile build stage, replayed', () => {
     const bytes = treeBytes(join(tmp, 'out', 'gateway'));
     mb.gateway = Math.round((bytes / 1024 / 1024) * 10) / 10;
     expect(bytes, `gateway tree is ${mb.gateway} MB`).toBeLessThan(GATEWAY_TREE_LIMIT_BYTES);
-    const root = layOut('gateway');
+    const root = await layOut('gateway');
     const { ports } = await start('gateway', root, 'HYDRA_ADMIN_PORT', {});
     const metrics = await (await fetch(`http://127.0.0.1:${ports.HYDRA_ADMIN_PORT}${CONTRACT.metricsPath}`)).text();
     expect(metrics).toMatch(/^hydra_connections 0$/m);
@@ -207,7 +222,7 @@ describe('deploy/Dockerfile build stage, replayed', () => {
 
   it('deploys a publisher tree that starts, with the admin CLI beside it', async () => {
     mb.publisher = Math.round((treeBytes(join(tmp, 'out', 'publisher')) / 1024 / 1024) * 10) / 10;
-    const root = layOut('publisher');
+    const root = await layOut('publisher');
     await start('publisher', root, 'HYDRA_PUBLISHER_PORT', {
       HYDRA_INGEST_TOKEN: 'image-test-token-0123456789',
     });
