@@ -1,11 +1,9 @@
-import { type ChildProcess, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
-import { dataServerArgs, killProcess, launchRedisProcess, until } from './redis-process.js';
+import { dataServerArgs, killProcess, launchRedisProcess, redisProcessGroup, until } from './redis-process.js';
 
 /**
  * A Redis Cluster for one test suite, from the local `redis-server` binary on
@@ -45,20 +43,9 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   const masters = options.masters ?? 3;
   const replicasPerMaster = options.replicasPerMaster ?? 1;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
-  const dir = mkdtempSync(join(tmpdir(), 'hydra-cluster-'));
-  const servers = new Map<number, ChildProcess>();
-  const clients: Redis[] = [];
-  const track = (client: Redis) => {
-    clients.push(client);
-    client.on('error', () => {});
-    return client;
-  };
-  const stopAll = async () => {
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-    await Promise.all([...servers.values()].map((proc) => killProcess(proc)));
-    servers.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const group = redisProcessGroup('hydra-cluster-');
+  const { dir, servers, stopAll } = group;
+  const track = (client: Redis) => group.track(client);
   const nodeClient = (port: number) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
 
   try {

@@ -1,4 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 
 /** Helpers of the local multi-process Redis topologies (Sentinel, Cluster). */
 
@@ -73,4 +77,38 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What one multi-process Redis topology (cluster, sentinel) owns: a temporary
+ * directory, its server processes by port, and the clients the helper opened.
+ * `stopAll` closes the clients, kills every process and removes the directory.
+ */
+export interface RedisProcessGroup {
+  readonly dir: string;
+  readonly servers: Map<number, ChildProcess>;
+  /** Keeps a client to close at the end; its errors are expected while nodes die. */
+  track(client: Redis): Redis;
+  stopAll(): Promise<void>;
+}
+
+export function redisProcessGroup(prefix: string): RedisProcessGroup {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const servers = new Map<number, ChildProcess>();
+  const clients: Redis[] = [];
+  return {
+    dir,
+    servers,
+    track(client) {
+      clients.push(client);
+      client.on('error', () => {});
+      return client;
+    },
+    async stopAll() {
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.all([...servers.values()].map((proc) => killProcess(proc)));
+      servers.clear();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,10 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
-import { dataServerArgs, killProcess, launchRedisProcess as launch, until, withTimeout } from './redis-process.js';
+import {
+  dataServerArgs,
+  killProcess,
+  launchRedisProcess as launch,
+  redisProcessGroup,
+  until,
+  withTimeout,
+} from './redis-process.js';
 
 /**
  * A Sentinel-managed Redis for one test suite, from the local `redis-server`
@@ -46,20 +51,9 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
   const replicaCount = options.replicas ?? 2;
   const sentinelCount = options.sentinels ?? 3;
   const downAfterMs = options.downAfterMs ?? 1000;
-  const dir = mkdtempSync(join(tmpdir(), 'hydra-sentinel-'));
-  const servers = new Map<number, ChildProcess>();
-  const clients: Redis[] = [];
-  const track = (client: Redis) => {
-    clients.push(client);
-    client.on('error', () => {});
-    return client;
-  };
-  const stopAll = async () => {
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-    await Promise.all([...servers.values()].map((proc) => killProcess(proc)));
-    servers.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const group = redisProcessGroup('hydra-sentinel-');
+  const { dir, servers, stopAll } = group;
+  const track = (client: Redis) => group.track(client);
 
   try {
     const primaryPort = await freePort();
