@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './free-port.js';
-import { dataServerArgs, killProcess, launchRedisProcess, redisProcessGroup, until } from './redis-process.js';
+import { dataServerArgs, killProcess, launchOnFreePorts, redisProcessGroup, until } from './redis-process.js';
 
 /**
  * A Redis Cluster for one test suite, from the local `redis-server` binary on
@@ -51,10 +50,8 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   try {
     const ports: number[] = [];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      const port = await freePort();
-      const busPort = await freePort();
-      const args = [
-        ...dataServerArgs(dir, port),
+      const { proc, ports: [port] } = await launchOnFreePorts(2, ([port, busPort]) => [
+        ...dataServerArgs(dir, port!),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -66,9 +63,9 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
         // A replica whose link was down a while (a slow start on a busy machine) still takes over.
         '--cluster-replica-validity-factor',
         '0',
-      ];
-      servers.set(port, await launchRedisProcess(args));
-      ports.push(port);
+      ]);
+      servers.set(port!, proc);
+      ports.push(port!);
     }
     await run('redis-cli', [
       '--cluster',

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { freePort, isAddressInUse } from './free-port.js';
 
 /** Helpers of the local multi-process Redis topologies (Sentinel, Cluster). */
 
@@ -46,6 +47,26 @@ export function launchRedisProcess(args: string[], readyLine = 'Ready to accept 
     proc.once('error', reject);
     proc.once('exit', onExit);
   });
+}
+
+/**
+ * Launches a server on `count` freshly drawn free ports, drawing again (up to
+ * three times) when a port was taken between the draw and the bind.
+ */
+export async function launchOnFreePorts(
+  count: number,
+  argsFor: (ports: number[]) => string[],
+  readyLine?: string,
+): Promise<{ proc: ChildProcess; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await freePort());
+    try {
+      return { proc: await launchRedisProcess(argsFor(ports), readyLine), ports };
+    } catch (err) {
+      if (attempt >= 3 || !isAddressInUse(err)) throw err;
+    }
+  }
 }
 
 export async function killProcess(proc: ChildProcess): Promise<void> {

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './free-port.js';
 import {
   dataServerArgs,
   killProcess,
-  launchRedisProcess as launch,
+  launchOnFreePorts,
   redisProcessGroup,
   until,
   withTimeout,
@@ -33,6 +32,11 @@ export interface TestRedisSentinel {
    * replacement (`+switch-master`), with both ports and the time it took.
    */
   killPrimary(): Promise<{ oldPort: number; newPort: number; failoverMs: number }>;
+  /**
+   * Resolves once the current primary reports `count` replicas online (after a
+   * failover, the surviving replicas re-sync to the promoted one first).
+   */
+  replicasOnline(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,34 +60,48 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
   const track = (client: Redis) => group.track(client);
 
   try {
-    const primaryPort = await freePort();
-    servers.set(primaryPort, await launch(dataServerArgs(dir, primaryPort)));
+    const primary = await launchOnFreePorts(1, ([port]) => dataServerArgs(dir, port!));
+    const primaryPort = primary.ports[0]!;
+    servers.set(primaryPort, primary.proc);
     for (let i = 0; i < replicaCount; i++) {
-      const port = await freePort();
-      servers.set(port, await launch([...dataServerArgs(dir, port), '--replicaof', '127.0.0.1', String(primaryPort)]));
+      const launched = await launchOnFreePorts(1, ([port]) => [
+        ...dataServerArgs(dir, port!),
+        '--replicaof',
+        '127.0.0.1',
+        String(primaryPort),
+      ]);
+      const port = launched.ports[0]!;
+      servers.set(port, launched.proc);
       const replica = track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
       await until(async () => (await replica.info('replication')).includes('master_link_status:up'), 10_000);
     }
     const sentinelPorts: number[] = [];
     const quorum = Math.floor(sentinelCount / 2) + 1;
     for (let i = 0; i < sentinelCount; i++) {
-      const port = await freePort();
-      const conf = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(
-        conf,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          'protected-mode no',
-          `dir ${dir}`,
-          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} ${quorum}`,
-          `sentinel down-after-milliseconds ${MASTER_NAME} ${downAfterMs}`,
-          `sentinel failover-timeout ${MASTER_NAME} ${Math.max(downAfterMs * 5, 3000)}`,
-          `sentinel parallel-syncs ${MASTER_NAME} ${replicaCount}`,
-          '',
-        ].join('\n'),
+      const { proc, ports } = await launchOnFreePorts(
+        1,
+        ([port]) => {
+          const conf = join(dir, `sentinel-${port}.conf`);
+          writeFileSync(
+            conf,
+            [
+              `port ${port}`,
+              'bind 127.0.0.1',
+              'protected-mode no',
+              `dir ${dir}`,
+              `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} ${quorum}`,
+              `sentinel down-after-milliseconds ${MASTER_NAME} ${downAfterMs}`,
+              `sentinel failover-timeout ${MASTER_NAME} ${Math.max(downAfterMs * 5, 3000)}`,
+              `sentinel parallel-syncs ${MASTER_NAME} ${replicaCount}`,
+              '',
+            ].join('\n'),
+          );
+          return [conf, '--sentinel'];
+        },
+        '+monitor master',
       );
-      servers.set(port, await launch([conf, '--sentinel'], '+monitor master'));
+      const port = ports[0]!;
+      servers.set(port, proc);
       sentinelPorts.push(port);
     }
     const sentinels = sentinelPorts.map((port) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 })));
@@ -130,6 +148,19 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
         const newPort = await withTimeout(switched, 30_000, 'sentinel failover');
         await watcher.quit().catch(() => watcher.disconnect());
         return { oldPort, newPort, failoverMs: Math.round(performance.now() - started) };
+      },
+      replicasOnline: async (count) => {
+        const port = await primaryPortNow();
+        const primary = track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
+        try {
+          await until(
+            async () => ((await primary.info('replication')).match(/state=online/g) ?? []).length >= count,
+            30_000,
+            `${count} replica(s) online at ${port}`,
+          );
+        } finally {
+          await primary.quit().catch(() => primary.disconnect());
+        }
       },
       stop: stopAll,
     };
