@@ -181,7 +181,8 @@ async function runOne(
         paths: clientPaths(s, [[0]], SCOPE_NAMES, keys, o.snapshot),
         subs: [[0]],
         scopeNames: [...SCOPE_NAMES],
-        timeoutMs: Math.max(60_000, (2 * o.perGateway * 1000) / o.ramp),
+        // Bounded, but not by the offered rate: on a loaded 2-core box connects run far below it (100/s floor).
+        timeoutMs: Math.max(120_000, (2 * o.perGateway * 1000) / o.ramp, o.perGateway * 10),
       });
       const cpuMs = (cpuSec(s.pid) - cpu0) * 1000;
       connects.push({ open: r.open, perSec: r.open / (r.ms / 1000), cpuMs: r.open > 0 ? cpuMs / r.open : Number.NaN });
@@ -222,7 +223,7 @@ async function runOne(
 
     // The clients leave: connections and limiter keys go back to zero.
     const left = performance.now();
-    for (const p of pools) await p.closeClients();
+    for (const p of pools) await p.closeClients(60_000);
     if (kind === 'hydra') {
       const deadline = left + RETURN_TIMEOUT_MS;
       let keysLeft = Number.NaN;

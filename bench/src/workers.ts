@@ -153,8 +153,9 @@ export class WorkerPool {
     return merged;
   }
 
-  async closeClients(): Promise<void> {
-    await this.all({ cmd: 'close' });
+  /** `ms`: how long each worker may take to close its clients (thousands of sockets on a loaded box take seconds). */
+  async closeClients(ms = 10_000): Promise<void> {
+    await this.all({ cmd: 'close' }, ms);
   }
 
   stop(): void {
