@@ -107,10 +107,10 @@ export class ConnectionLifecycle {
     session.closed = true;
     session.ws = null;
     this.deps.pacer.abandon(session);
+    this.deps.heartbeat.remove(session); // a refused session may have been stirred (a drain, a message) too
     this.deps.metrics.connectionsClosed.inc({ code: String(code) });
     // Only sessions onOpen registered were counted (not rejected ones, nor ones closed before onOpen ran).
     if (this.deps.registry.remove(session)) {
-      this.deps.heartbeat.remove(session);
       this.deps.slowConsumers.remove(session);
       this.deps.metrics.connections.dec();
       for (const scope of session.scopes) this.deps.streams[scope].forget(session);

@@ -195,15 +195,21 @@ describe('Heartbeat with uWS idle pings (native)', () => {
     hb.stop();
   });
 
-  it('never pings a stirred session that closed', () => {
+  it('never pings a stirred session that closed, nor keeps it', () => {
     const a = client(1);
-    const hb = start(a.session);
+    const b = client(2);
+    const hb = start(a.session, b.session);
     hb.stir(a.session);
+    hb.stir(b.session);
+    expect(hb.size).toBe(2);
     hb.remove(a.session);
     a.session.closed = true;
     hb.stir(a.session);
+    b.session.closed = true; // closed without remove(): dropped at its next visit
     vi.advanceTimersByTime(3 * INTERVAL);
     expect(a.state.pings).toBe(1);
+    expect(b.state.pings).toBe(1);
+    expect(hb.size).toBe(0);
     hb.stop();
   });
 });

@@ -94,6 +94,13 @@ export class Heartbeat {
     if (!this.native) this.slotOf(session).add(session);
   }
 
+  /** Sessions this timer pings (with uWS's pings: the stirred ones), for tests and the bench. */
+  get size(): number {
+    let n = 0;
+    for (const slot of this.wheel) n += slot.size;
+    return n;
+  }
+
   /** Stops pinging `session` (it closed). */
   remove(session: Session): void {
     this.slotOf(session).delete(session);
@@ -156,7 +163,10 @@ export class Heartbeat {
 
   private visit(session: Session): Visit {
     const ws = session.ws;
-    if (session.closed || !ws) return WAIT;
+    if (session.closed || !ws) {
+      this.slotOf(session).delete(session); // close removes it too; never kept for a closed socket
+      return WAIT;
+    }
     if (this.native) {
       this.sendPing(session, ws);
       if (!session.takeStirred()) this.slotOf(session).delete(session); // quiet for an interval: uWS's again

@@ -132,4 +132,51 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
       reader.kill();
     }
   }, 60_000);
+
+  it('pings a client through the drains of a long paced snapshot (uWS idle pings: each drain holds its own back)', async () => {
+    // uWS's idle timer restarts at every drain, so its own ping never comes while a client reads a backlog;
+    // the gateway's timer must ping it (heartbeat.ts). The read lasts ~3 intervals of 8 s.
+    const intervalMs = 8000;
+    const pinged = await f.gateway({
+      HYDRA_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
+      HYDRA_PING_INTERVAL_MS: String(intervalMs),
+    });
+    const key = (await f.key(['vessels'])).key;
+    const reader = spawn(
+      '/usr/bin/python3',
+      [
+        'apps/gateway/test/helpers/slow_reader.py',
+        String(pinged.port),
+        `/v1/stream?apiKey=${key}`,
+        '500000',
+        '127.0.74.2',
+      ],
+      { cwd: new URL('../../../', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines: ReaderLine[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the snapshot did not complete within 60 s')), 60_000);
+      createInterface({ input: reader.stdout }).on('line', (line) => {
+        const [kind = '', ...fields] = line.split(' ');
+        lines.push({ kind, fields });
+        if (kind === 'close' || (kind === 'snapshot' && fields[4] === '1')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    try {
+      await done;
+      expect(lines.filter((l) => l.kind === 'close')).toEqual([]);
+      const pings = lines.filter((l) => l.kind === 'ping').map((l) => Number(l.fields[0]) * 1000);
+      const parts = lines.filter((l) => l.kind === 'snapshot');
+      // It read for well over two intervals, and was pinged by the gateway's timer all along.
+      expect(parts.length).toBeGreaterThan(1);
+      expect(await metricValue(pinged.adminPort, 'hydra_pings_sent_total')).toBeGreaterThanOrEqual(2);
+      expect(pings.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      reader.stdin.end();
+      reader.kill();
+    }
+  }, 90_000);
 });
