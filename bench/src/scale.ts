@@ -181,8 +181,8 @@ async function runOne(
         paths: clientPaths(s, [[0]], SCOPE_NAMES, keys, o.snapshot),
         subs: [[0]],
         scopeNames: [...SCOPE_NAMES],
-        // Bounded, but not by the offered rate: on a loaded 2-core box connects run far below it (100/s floor).
-        timeoutMs: Math.max(120_000, (2 * o.perGateway * 1000) / o.ramp, o.perGateway * 10),
+        // Bounded, but not by the offered rate: on a loaded 2-core box connects run far below it (50/s floor).
+        timeoutMs: Math.max(120_000, (2 * o.perGateway * 1000) / o.ramp, o.perGateway * 20),
       });
       const cpuMs = (cpuSec(s.pid) - cpu0) * 1000;
       connects.push({ open: r.open, perSec: r.open / (r.ms / 1000), cpuMs: r.open > 0 ? cpuMs / r.open : Number.NaN });

@@ -45,7 +45,7 @@ export class WorkerPool {
         const p = forkPinned(cpus, WORKER);
         procs.push(p);
         await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error('worker did not start')), 10_000);
+          const t = setTimeout(() => reject(new Error('worker did not start')), 60_000); // a loaded box
           p.once('message', () => {
             clearTimeout(t);
             resolve();
@@ -90,7 +90,8 @@ export class WorkerPool {
     const answers = await Promise.all(
       this.procs.map((_, i) => {
         const count = Math.max(0, Math.min(per, total - i * per));
-        return this.request(i, { ...plan, cmd: 'connect', count, ipOctet: nextOctet() }, plan.timeoutMs + 10_000);
+        // The worker reports at its own deadline; a starved one (a loaded box) may report late: bounded margin.
+        return this.request(i, { ...plan, cmd: 'connect', count, ipOctet: nextOctet() }, plan.timeoutMs + 60_000);
       }),
     );
     let open = 0;

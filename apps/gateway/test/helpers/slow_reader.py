@@ -7,7 +7,6 @@ one line per message received:
 
   snapshot <scope> <seq> <part> <parts> <complete 0|1> <items>
   event <type> <seq>
-  ping <monotonic seconds>
   close <code>
 
 and answers pings. It exits when the server closes or stdin closes.
@@ -71,7 +70,6 @@ def parse():
         if opcode == 0x1:
             on_text(payload)
         elif opcode == 0x9:
-            print(f"ping {time.monotonic():.3f}")
             send_frame(0xA, payload)
         elif opcode == 0x8:
             code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
