@@ -37,3 +37,17 @@ describe('gateway config: expiry sweep', () => {
     expect(parse).toThrow(/HYDRA_EXPIRY_SWEEP/);
   });
 });
+
+describe('gateway config: compression', () => {
+  it('negotiates no compression by default, and takes shared or dedicated', () => {
+    expect(parseGatewayConfig({}).compression).toBe('off');
+    expect(parseGatewayConfig({ HYDRA_COMPRESSION: 'shared' }).compression).toBe('shared');
+    expect(parseGatewayConfig({ HYDRA_COMPRESSION: 'dedicated' }).compression).toBe('dedicated');
+  });
+
+  it('refuses any other value, naming the variable', () => {
+    const parse = () => parseGatewayConfig({ HYDRA_COMPRESSION: 'gzip' });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/HYDRA_COMPRESSION.*off, shared, dedicated/);
+  });
+});
