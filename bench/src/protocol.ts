@@ -26,6 +26,8 @@ export interface ConnectPlan {
   scopeNames: string[];
   /** Give up connecting after this long. */
   timeoutMs: number;
+  /** Offer permessage-deflate in the upgrade (and inflate what arrives compressed). Default false. */
+  deflate?: boolean;
 }
 
 export type WorkerCommand =
@@ -58,6 +60,8 @@ export interface WorkerStats {
   readsAtMark: number;
   /** Bytes of the messages counted (payload with the server's envelope). */
   messageBytes: number;
+  /** Bytes read from upgraded sockets: what crossed the wire (frame headers, compression and pings included). */
+  wireBytes: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */
@@ -98,8 +102,14 @@ export interface PublishPlan {
   scopes: number[];
   scopeNames: string[];
   durationMs: number;
-  /** Pad each payload to about this many bytes. */
+  /** Pad each payload to about this many bytes (`padded` payloads). */
   payloadBytes: number;
+  /**
+   * `padded` (default): the bench fields padded with `x`; `aircraft`: a
+   * demo-like aircraft position (payload.ts), for measures where the bytes'
+   * content matters (compression).
+   */
+  payloadKind?: 'padded' | 'aircraft';
   /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
   entities: number;
   /** Hydra: the retention policy (HYDRA_RETENTION syntax) published under, when not the default. */
