@@ -246,7 +246,7 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     inflater: null,
   };
   const protocol = plan.protocol;
-  if (plan.deflate) {
+  if (plan.deflate && index % (plan.inflateEvery ?? 1) === 0) {
     c.inflater = new MessageInflater((payload) => {
       nowUs = nowMicros(); // inflated later than read: the latency counts the inflate wait too
       handleText(c, protocol, payload);
@@ -289,6 +289,8 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     c.parser = new FrameParser((opcode, payload, compressed) => {
       if (opcode === OP_TEXT) {
         if (c.inflater) c.inflater.push(payload, compressed);
+        else if (compressed)
+          messages++; // counted, not read (ConnectPlan.inflateEvery)
         else handleText(c, protocol, payload);
       } else if (opcode === OP_PING) {
         pings++;

@@ -26,8 +26,15 @@ export interface ConnectPlan {
   scopeNames: string[];
   /** Give up connecting after this long. */
   timeoutMs: number;
-  /** Offer permessage-deflate in the upgrade (and inflate what arrives compressed). Default false. */
+  /** Offer permessage-deflate in the upgrade. Default false. */
   deflate?: boolean;
+  /**
+   * With `deflate`: one client in this many inflates and checks its messages
+   * (content, order, latency); the others count compressed frames as
+   * deliveries without reading them, so the load generator's core measures
+   * the server, not zlib. Default 1 (every client inflates).
+   */
+  inflateEvery?: number;
 }
 
 export type WorkerCommand =

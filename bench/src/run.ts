@@ -411,9 +411,7 @@ async function main(): Promise<void> {
     }
     if (opts.scenarios.has(7) && targets.includes('hydra')) {
       for (let round = 1; round <= opts.rounds; round++) {
-        progress(
-          `scenario 7 (compression: off, shared, dedicated; 100 and 1,000 clients), round ${round}/${opts.rounds}`,
-        );
+        progress(`scenario 7 (compression: off and shared; 100 and 1,000 clients), round ${round}/${opts.rounds}`);
         const points = await guarded('compression', () =>
           compression(ctx, round, {
             clientCounts: [100, 1000],

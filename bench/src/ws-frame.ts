@@ -168,6 +168,7 @@ export class MessageInflater {
   private out: Buffer[] = [];
   private readonly queue: Array<{ data: Buffer; compressed: boolean }> = [];
   private busy = false;
+  private closed = false;
 
   constructor(private readonly onMessage: (payload: Buffer) => void) {
     this.inflate.on('data', (chunk: Buffer) => this.out.push(chunk));
@@ -181,6 +182,7 @@ export class MessageInflater {
   }
 
   close(): void {
+    this.closed = true;
     this.queue.length = 0;
     this.inflate.close();
   }
@@ -194,6 +196,7 @@ export class MessageInflater {
       this.busy = true;
       this.inflate.write(item.data);
       this.inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (this.closed) return;
         const whole = Buffer.concat(this.out);
         this.out = [];
         this.busy = false;
