@@ -48,7 +48,7 @@ export interface HydraStatus {
   delayMs?: number;
   /** reconnecting: attempts since the last connection that was served. */
   attempt?: number;
-  /** open: the scopes the key grants. */
+  /** open: the scopes this connection gets (the key's, or those `scopes` named). */
   scopes?: Scope[];
 }
 
