@@ -131,6 +131,7 @@ export class WorkerPool {
         'reads',
         'readsAtMark',
         'messageBytes',
+        'wireBytes',
         'gaps',
         'dups',
         'seqGaps',

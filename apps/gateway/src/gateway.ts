@@ -3,6 +3,7 @@ import { ExpirySweeper, type RetentionWatch } from '@hydra/backplane';
 import { CloseCode, CloseReason, SCOPES, type Scope } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
 import { AdmissionControl } from './admission.js';
+import { compressFrames, uwsCompression } from './compression.js';
 import type { GatewayConfig } from './config.js';
 import { ConnectionLifecycle, rejectSession } from './connection-lifecycle.js';
 import { describeError } from './describe-error.js';
@@ -141,6 +142,7 @@ export class Gateway {
       pacedBudget(config.maxBufferedBytes),
       () => metrics.pacedSends.inc(),
       (client) => this.slowConsumers.watch(client as Session), // the gateway paces only Sessions
+      compressFrames(config.compression),
     );
     this.streams = createScopeStreams({
       app: this.app,
@@ -323,7 +325,7 @@ export class Gateway {
           pong: (ws: WebSocket<SocketData>) => this.connections.pong(ws),
         };
     this.app.ws<SocketData>(STREAM_PATH, {
-      compression: 0,
+      compression: uwsCompression(this.uws, this.deps.config.compression),
       maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
       ...liveness,
       // The hard per-client limit (guarantee 6): a client past it is dropped by uWS at once (1006). The
