@@ -1,5 +1,5 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
-import { CloseCode, isWellFormedApiKey, parseResumePositions } from '@hydra/protocol';
+import { CloseCode, isWellFormedApiKey, parseConflation, parseResumePositions } from '@hydra/protocol';
 import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
@@ -122,12 +122,14 @@ export class AdmissionControl {
     }
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
+    const conflation = parseConflation(query.conflate);
     const base = {
       connId: this.nextConnId++,
       ip,
       wantSnapshot: query.snapshot,
       wantHeartbeat: query.heartbeat,
       resume: resume.ok ? resume.positions : NO_RESUME,
+      conflateMs: conflation.ok ? conflation.tierMs : 0,
       // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
       keyGeneration: this.deps.keys.generation,
     };
@@ -159,6 +161,7 @@ export class AdmissionControl {
     if (rejection === null && record !== null) {
       const granted = record.scopes;
       if (!resume.ok) rejection = badRequest(resume.reason);
+      else if (!conflation.ok) rejection = badRequest(conflation.reason);
       else {
         const foreign = [...resume.positions.keys()].find((scope) => !granted.includes(scope));
         if (foreign) rejection = badRequest(`resume: the key does not grant scope ${foreign}`);

@@ -7,6 +7,8 @@ export interface StreamQuery {
   resume: string;
   /** true only for `heartbeat=true` (also `1`, `yes`): a `heartbeat` message every ping interval (heartbeat-topic.ts). */
   heartbeat: boolean;
+  /** The raw `conflate` value (`1000`, `5000`, `30000`), parsed by the protocol package (parseConflation). */
+  conflate: string;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -25,6 +27,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
+    conflate: params.get('conflate') ?? '',
   };
 }
 
