@@ -37,7 +37,7 @@ export function frameEntity(frame: Buffer): FrameEntity | null {
   // The data object ends one byte before the frame's closing brace.
   const end = frame.length - 1;
   if (end <= start || frame[end] !== 0x7d) return null;
-  if (frame.compare(ID_FIRST, 0, ID_FIRST.length, start, start + ID_FIRST.length) === 0) {
+  if (holdsAt(frame, ID_FIRST, start)) {
     const fast = readLeadingId(frame, start + ID_FIRST.length, end);
     if (fast !== null) return fast;
   }
@@ -67,8 +67,12 @@ function readLeadingId(frame: Buffer, from: number, end: number): FrameEntity | 
     if (text === '' || !Number.isFinite(n) || String(n) !== text) return null;
     id = text;
   }
-  const removed = frame.compare(REMOVED_NEXT, 0, REMOVED_NEXT.length, i, i + REMOVED_NEXT.length) === 0;
-  return { id, removed };
+  return { id, removed: holdsAt(frame, REMOVED_NEXT, i) };
+}
+
+/** Whether `frame` holds the bytes of `needle` at `at`. */
+function holdsAt(frame: Buffer, needle: Buffer, at: number): boolean {
+  return at + needle.length <= frame.length && frame.compare(needle, 0, needle.length, at, at + needle.length) === 0;
 }
 
 function parseEntity(dataJson: string): FrameEntity | null {
