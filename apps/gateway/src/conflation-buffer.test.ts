@@ -5,7 +5,9 @@ import { ConflationBuffer, conflateFrames } from './conflation-buffer.js';
 const frame = (seq: number, data: Record<string, unknown>): Buffer =>
   Buffer.from(encodeEventFrame('aircraft', seq, 1_700_000_000_000 + seq, JSON.stringify(data)));
 const removal = (seq: number, id: string): Buffer =>
-  Buffer.from(encodeEventFrame('aircraft', seq, 1_700_000_000_000 + seq, `{"id":"${id}","removed":true,"reason":"deleted"}`));
+  Buffer.from(
+    encodeEventFrame('aircraft', seq, 1_700_000_000_000 + seq, `{"id":"${id}","removed":true,"reason":"deleted"}`),
+  );
 
 /** The entity state a client builds by applying frames in order (as the SDK's ScopeView does). */
 function applyAll(frames: Iterable<Buffer>, state = new Map<string, unknown>()): Map<string, unknown> {

@@ -196,7 +196,10 @@ export class ConflationTier {
     const from = flush.next;
     let bytes = 0;
     let i = from;
-    while (i < flush.frames.length && (i === from || bytes + (flush.frames[i] as SeqFrame).frame.length <= sliceBytes)) {
+    while (
+      i < flush.frames.length &&
+      (i === from || bytes + (flush.frames[i] as SeqFrame).frame.length <= sliceBytes)
+    ) {
       const { frame } = flush.frames[i] as SeqFrame;
       if (subscribers > 0) app.publish(this.topic, frame, false, false);
       bytes += frame.length;

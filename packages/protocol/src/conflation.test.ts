@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConflation } from './conflation.js';
-import { encodeEventFrame } from './frames.js';
 import { frameEntity } from './entity-frame.js';
+import { encodeEventFrame } from './frames.js';
 
 describe('parseConflation', () => {
   it('takes the fixed tiers and nothing else, naming the option in the reason', () => {
