@@ -31,7 +31,7 @@ describe('ConflationBuffer', () => {
       frame(4, { id: 'c', lat: 4 }),
       frame(5, { id: 'b', lat: 5 }),
     ];
-    frames.forEach((f, i) => b.add(i + 1, f));
+    for (const [i, f] of frames.entries()) b.add(i + 1, f);
     expect(b.size).toBe(3);
     const out = b.take();
     expect(out.map((e) => e.seq)).toEqual([3, 4, 5]);
@@ -51,7 +51,7 @@ describe('ConflationBuffer', () => {
       frame(6, { id: 'c', v: 1 }),
       frame(7, { id: 'a', v: 3 }),
     ];
-    frames.forEach((f, i) => b.add(i + 1, f));
+    for (const [i, f] of frames.entries()) b.add(i + 1, f);
     const out = b.take();
     expect(out.map((e) => e.seq)).toEqual([2, 5, 6, 7]);
   });
