@@ -62,6 +62,8 @@ export interface ConflationRow {
   maxAgeMs: number;
   serverRssMb: number;
   closedByServer: number;
+  /** The gateway's own count of the connections it closed, by close code (its /metrics). */
+  closeCodes: Record<string, number>;
   connected: number;
 }
 
@@ -159,6 +161,7 @@ async function runMode(
     const cpu1 = cpuTimes(t.pid);
     const wall = (performance.now() - t0) / 1000;
     const rss = rssBytes(t.pid);
+    const closeCodes = await closedByCode(t.adminPort);
     publisher.finish();
     const done = await run;
     const published = done.published.reduce((a, b) => a + b, 0);
@@ -178,11 +181,27 @@ async function runMode(
       maxAgeMs: us(st.latency.max),
       serverRssMb: rss / 2 ** 20,
       closedByServer: st.closedByServer,
+      closeCodes,
       connected: c.open,
     };
   } finally {
     await workers.closeClients().catch(() => undefined);
     await t.stop();
+  }
+}
+
+/** hydra_connections_closed_total by code, from the gateway's /metrics (empty when the scrape fails). */
+async function closedByCode(adminPort: number): Promise<Record<string, number>> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const out: Record<string, number> = {};
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^hydra_connections_closed_total\{code="(\d+)"\} (\d+)/.exec(line);
+      if (m) out[m[1] as string] = Number(m[2]);
+    }
+    return out;
+  } catch {
+    return {};
   }
 }
 
@@ -239,7 +258,7 @@ export async function conflationBench(argv: string[]): Promise<void> {
         );
         const row = await runMode(redis, publisher, workers, shape, conflateMs, o, progress);
         progress(
-          `  ${f0(row.bytesPerClientPerSec)} B/client/s, ${f0(row.deliveriesPerSec)} deliveries/s, cpu ${f1(row.serverCpuPct)}%, p99 age ${f0(row.p99AgeMs)} ms, closed ${row.closedByServer}`,
+          `  ${f0(row.bytesPerClientPerSec)} B/client/s, ${f0(row.deliveriesPerSec)} deliveries/s, cpu ${f1(row.serverCpuPct)}%, p99 age ${f0(row.p99AgeMs)} ms, closed ${row.closedByServer} ${JSON.stringify(row.closeCodes)}`,
         );
         rows.push(row);
       }

@@ -7,6 +7,7 @@ import { type ResumeOutcome, ScopeCatchUp } from './scope-catch-up.js';
 import { ScopeConflation } from './scope-conflation.js';
 import { SequenceFollower, type SequenceListener } from './sequence-follower.js';
 import type { Session } from './session.js';
+import { FRAME_HEADER_BYTES } from './slow-consumer-policy.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -85,7 +86,8 @@ export class ScopeStream implements SequenceListener {
       published: (frames, bytes, subscribers) => {
         this.delivered.inc(frames * subscribers);
         this.deliveredBytes.inc(bytes * subscribers);
-        this.deps.afterFanOut?.(bytes);
+        // Told as one frame: the slice's other frames add their headers (each subscriber gets every frame).
+        this.deps.afterFanOut?.(bytes + (frames - 1) * FRAME_HEADER_BYTES);
       },
       continueFrom: (session, seq, ts, epoch) => this.catchUp.continueConflated(session, seq, ts, epoch),
     });
