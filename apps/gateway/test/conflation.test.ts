@@ -214,6 +214,40 @@ describe('conflate=<ms>: conflation tiers of entity scopes', () => {
     await second.close();
   });
 
+  it('spreads a flush larger than the send budget over slices and paces a joining client through it: both end equal to the log', async () => {
+    // 64 KiB per client: flush slices of 16 KiB, a paced budget of 32 KiB; a flush here is ~90 KB.
+    const small = await f.gateway({ HYDRA_MAX_BUFFERED_BYTES: String(64 * 1024) });
+    const log = new AircraftLog();
+    const k = await f.key(['aircraft']);
+    const ids = Array.from({ length: 600 }, (_, i) => `big${i}`);
+    const publishAll = async (round: number) => {
+      const items = ids.map((id) => ({ scope: 'aircraft' as const, data: { id, round, pad: 'p'.repeat(80) } }));
+      const published = await f.backplane.bus.publish(items);
+      for (const [i, p] of published.entries()) log.events.set(p.seq, (items[i] as { data: Data }).data);
+    };
+    const early = f.client(withKey(small.url, k.key, `&conflate=${TIER_MS}`));
+    await early.waitFor((m) => m.type === 'snapshot');
+    await publishAll(1);
+    // Joins with a snapshot, then waits for a flush whose events after its snapshot exceed its budget.
+    const late = f.client(withKey(small.url, k.key, `&conflate=${TIER_MS}`));
+    await late.waitFor((m) => m.type === 'snapshot' && (m.data as { complete: boolean }).complete);
+    await publishAll(2);
+    await publishAll(3);
+    const last = Math.max(...log.events.keys());
+    for (const c of [early, late]) {
+      await c.waitFor((m) => m.type === 'aircraft' && m.seq === last, 1, 10 * TIER_MS);
+      const view = new ClientView();
+      for (const m of c.messages) view.apply(m);
+      const seqs = c.ofType('aircraft').map((m) => m.seq as number);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      const expected = log.stateAt(last);
+      for (const id of ids) expect(view.entities.get(id)).toEqual(expected.get(id));
+      expect(c.closeCode).toBeNull();
+    }
+    await Promise.all([early.close(), late.close()]);
+  });
+
   it.each([
     ['2000'],
     ['0'],
