@@ -21,6 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { compression } from './compression-scenario.js';
+import { conflationBench } from './conflation-bench.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
@@ -185,6 +186,7 @@ function ensurePeers(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
+  if (process.argv.includes('--conflation')) return conflationBench(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
