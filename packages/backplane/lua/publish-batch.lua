@@ -103,6 +103,18 @@ else
   end
 end
 
+-- State writes of consecutive upserts (and log appends) are gathered and
+-- sent as one variadic HSET + ZADD (one ZADD), in order: a delete first
+-- flushes what came before it, so the state sees the events in seq order.
+local stateArgs, seenArgs, recentArgs = {}, {}, {}
+local function flushState()
+  if #stateArgs > 0 then
+    redis.call('HSET', KEYS[2], unpack(stateArgs))
+    redis.call('ZADD', KEYS[3], unpack(seenArgs))
+    stateArgs, seenArgs = {}, {}
+  end
+end
+
 for i = FIRST, #ARGV, 3 do
   local op = ARGV[i]
   local key = ARGV[i + 1]
@@ -110,9 +122,12 @@ for i = FIRST, #ARGV, 3 do
   local store = true
   if kind == 'entity' then
     if op == 'upsert' then
-      redis.call('HSET', KEYS[2], key, data)
-      redis.call('ZADD', KEYS[3], ts, key)
+      stateArgs[#stateArgs + 1] = key
+      stateArgs[#stateArgs + 1] = data
+      seenArgs[#seenArgs + 1] = ts
+      seenArgs[#seenArgs + 1] = key
     elseif op == 'delete' then
+      flushState()
       redis.call('ZREM', KEYS[3], key)
       if redis.call('HDEL', KEYS[2], key) == 0 then
         store = false
@@ -139,7 +154,8 @@ for i = FIRST, #ARGV, 3 do
     seq = seq + 1
     local seqText = string.format('%d', seq)
     if kind == 'log' then
-      redis.call('ZADD', KEYS[2], logScore, string.format('%016d', seq) .. ':' .. data)
+      recentArgs[#recentArgs + 1] = logScore
+      recentArgs[#recentArgs + 1] = string.format('%016d', seq) .. ':' .. data
     end
     local frame = framePrefix .. seqText .. frameMiddle .. data .. '}'
     addHistoryEntry(historyKey, seq, frame, historyMaxItems)
@@ -147,6 +163,12 @@ for i = FIRST, #ARGV, 3 do
     out[#out + 1] = seq
     out[#out + 1] = ts
   end
+end
+
+if kind == 'entity' then
+  flushState()
+elseif #recentArgs > 0 then
+  redis.call('ZADD', KEYS[2], unpack(recentArgs))
 end
 
 if seq ~= firstSeq then
