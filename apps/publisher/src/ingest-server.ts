@@ -117,7 +117,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     const batchKey = readIdempotencyHeader(req.headers[IDEMPOTENCY_HEADER]);
     if (typeof batchKey === 'object') {
       req.resume();
-      send(res, 400, { error: 'invalid body', reason: batchKey.invalid }, early);
+      send(res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid }, early);
       return;
     }
     const read = await readBody(req, config.maxBodyBytes);
