@@ -11,20 +11,20 @@
  *   in Redis. Measured only; the gateway does not read such messages.
  */
 import {
-  encodeIngestEvent,
   type EventPublisher,
+  encodeIngestEvent,
   execRouted,
   PUBLISH_BATCH_SCRIPT,
   PUBLISH_SCRIPT,
-  type PublishedEvent,
   type PublishEvent,
+  type PublishedEvent,
   publishScriptKeys,
   REDIS_BACKPLANE_CLIENT_OPTIONS,
   RedisEventBus,
   type RetentionPolicy,
+  type RoutedCommand,
   readLuaScript,
   redisChannels,
-  type RoutedCommand,
   withEventScripts,
 } from '@hydra/backplane';
 import { isScope } from '@hydra/protocol';

@@ -18,10 +18,10 @@
  * latency of a lone 1,000-event batch.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { loadavg } from 'node:os';
-import { writeFileSync } from 'node:fs';
 import { redisChannels } from '@hydra/backplane';
 import { BENCH_INGEST_TOKEN, type IngestPath } from './ingest-paths.js';
 import { resultsDir } from './paths.js';
@@ -173,7 +173,9 @@ function percentile(sorted: readonly number[], p: number): number {
 
 async function runRow(redis: BenchRedis, spec: RowSpec, round: number, seconds: number): Promise<IngestRow> {
   await redis.client.flushall();
-  const publishers = await Promise.all(Array.from({ length: spec.publishers }, () => startPublisher(spec.path, redis.url)));
+  const publishers = await Promise.all(
+    Array.from({ length: spec.publishers }, () => startPublisher(spec.path, redis.url)),
+  );
   const subscriber = await rawSubscriber(redis.port);
   const aircraft = Array.from({ length: 10 }, (_, k) => aircraftBody(k));
   let measuring = false;
@@ -185,7 +187,8 @@ async function runRow(redis: BenchRedis, spec: RowSpec, round: number, seconds: 
     const agent = new http.Agent({ keepAlive: true, maxSockets: spec.inFlight });
     return Array.from({ length: spec.inFlight }, async (_, lane) => {
       for (let k = 0; !stop; k++) {
-        const body = spec.feed === 'aircraft' ? aircraft[k % aircraft.length]! : alertsBody(`r${round}p${p}l${lane}`, k);
+        const body =
+          spec.feed === 'aircraft' ? aircraft[k % aircraft.length]! : alertsBody(`r${round}p${p}l${lane}`, k);
         const t0 = performance.now();
         const status = await post(agent, port, body).catch(() => 0);
         if (!measuring) continue;
@@ -240,7 +243,8 @@ function specs(inFlight: number): RowSpec[] {
   rows.push({ path: 'chunk-frames', publishers: 1, feed: 'aircraft', inFlight });
   for (const path of ['per-event', 'chunked'] as const) rows.push({ path, publishers: 1, feed: 'alerts', inFlight });
   // A lone batch: its latency without queueing behind others.
-  for (const path of ['per-event', 'chunked'] as const) rows.push({ path, publishers: 1, feed: 'aircraft', inFlight: 1 });
+  for (const path of ['per-event', 'chunked'] as const)
+    rows.push({ path, publishers: 1, feed: 'aircraft', inFlight: 1 });
   return rows;
 }
 
@@ -261,7 +265,10 @@ export async function runIngest(argv: string[], redis: BenchRedis, progress: (li
   }
   const load1 = loadavg();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(`${resultsDir}/ingest-${stamp}.json`, JSON.stringify({ options: o, load: [load0, load1], rows }, null, 2));
+  writeFileSync(
+    `${resultsDir}/ingest-${stamp}.json`,
+    JSON.stringify({ options: o, load: [load0, load1], rows }, null, 2),
+  );
   writeFileSync(`${resultsDir}/ingest-${stamp}.md`, report(o, rows, [load0, load1]));
   progress(`ingest report: bench/results/ingest-${stamp}.md`);
 }
@@ -271,7 +278,7 @@ function report(o: IngestOptions, rows: readonly IngestRow[], load: number[][]):
     `# Ingest into one Redis (issue 16)`,
     '',
     `${o.rounds} interleaved rounds; per row at least ${o.seconds} s and ${MIN_BATCHES} answered batches (at most ${MAX_WINDOW_MS / 1000} s), after ${WARMUP_MS} ms warm-up; 1,000-event NDJSON batches.`,
-    'Redis µs/event (CPU) is Redis\' own CPU time (INFO cpu) per event: commands and network I/O. Redis µs/event (commands) is INFO commandstats time, which on a loaded machine also counts the time Redis was descheduled inside a command: read the CPU column.',
+    "Redis µs/event (CPU) is Redis' own CPU time (INFO cpu) per event: commands and network I/O. Redis µs/event (commands) is INFO commandstats time, which on a loaded machine also counts the time Redis was descheduled inside a command: read the CPU column.",
     `Load average at start ${load[0]!.map((x) => x.toFixed(1)).join(' / ')}, at end ${load[1]!.map((x) => x.toFixed(1)).join(' / ')} (2 cores, shared).`,
     '',
     '| round | path | publishers | feed | in flight | events/s | Redis µs/event (commands) | Redis µs/event (CPU) | publisher CPU µs/event | batch p50 ms | batch p99 ms | subscriber MB/s | errors |',

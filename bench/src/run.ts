@@ -22,11 +22,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { runIngest } from './ingest.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
 import { type RunResults, writeReport } from './report.js';
-import { runIngest } from './ingest.js';
 import { runScale } from './scale.js';
 import {
   type Ctx,

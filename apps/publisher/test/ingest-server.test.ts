@@ -174,7 +174,10 @@ describe('POST /v1/events', () => {
       'idempotency-key': 'k'.repeat(201),
     });
     expect(reply.status).toBe(400);
-    expect(reply.json()).toEqual({ error: 'invalid idempotency key', reason: expect.stringContaining('Idempotency-Key') });
+    expect(reply.json()).toEqual({
+      error: 'invalid idempotency key',
+      reason: expect.stringContaining('Idempotency-Key'),
+    });
     expect((await backplane.snapshots.read('signals')).seq).toBe(0);
   });
 

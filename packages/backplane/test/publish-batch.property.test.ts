@@ -3,13 +3,7 @@ import { startRedis, type TestRedis } from '@hydra/test-support';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type PublishEvent,
-  parseRetention,
-  RedisBackplane,
-  redisKeys,
-  type ScopeSnapshot,
-} from '../src/index.js';
+import { type PublishEvent, parseRetention, RedisBackplane, redisKeys, type ScopeSnapshot } from '../src/index.js';
 import { Recorder, waitFor } from './event-bus.contract.js';
 
 /**
@@ -34,24 +28,33 @@ const RETENTION = parseRetention(
 );
 
 const item: fc.Arbitrary<PublishEvent> = fc.oneof(
-  fc.record({
-    scope: fc.constantFrom<Scope>('aircraft', 'vessels'),
-    op: fc.constantFrom<'upsert' | 'delete'>('upsert', 'upsert', 'upsert', 'delete'),
-    id: fc.integer({ min: 0, max: 7 }),
-    v: fc.integer(),
-  }).map(({ scope, op, id, v }): PublishEvent => ({ scope, op, data: { id: `e${id}`, v } })),
-  fc.record({
-    scope: fc.constantFrom<Scope>('alerts', 'signals'),
-    key: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
-    v: fc.integer(),
-  }).map(({ scope, key, v }): PublishEvent => ({
-    scope,
-    data: { v },
-    ...(key === undefined ? {} : { idempotencyKey: `k${key}` }),
-  })),
+  fc
+    .record({
+      scope: fc.constantFrom<Scope>('aircraft', 'vessels'),
+      op: fc.constantFrom<'upsert' | 'delete'>('upsert', 'upsert', 'upsert', 'delete'),
+      id: fc.integer({ min: 0, max: 7 }),
+      v: fc.integer(),
+    })
+    .map(({ scope, op, id, v }): PublishEvent => ({ scope, op, data: { id: `e${id}`, v } })),
+  fc
+    .record({
+      scope: fc.constantFrom<Scope>('alerts', 'signals'),
+      key: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+      v: fc.integer(),
+    })
+    .map(
+      ({ scope, key, v }): PublishEvent => ({
+        scope,
+        data: { v },
+        ...(key === undefined ? {} : { idempotencyKey: `k${key}` }),
+      }),
+    ),
 );
 /** Batches up to 600 items: several chunks of one scope in one call. */
-const batch = fc.oneof(fc.array(item, { minLength: 1, maxLength: 20 }), fc.array(item, { minLength: 300, maxLength: 600 }));
+const batch = fc.oneof(
+  fc.array(item, { minLength: 1, maxLength: 20 }),
+  fc.array(item, { minLength: 300, maxLength: 600 }),
+);
 const publisherRun = fc.array(batch, { minLength: 1, maxLength: 6 });
 
 let testRedis: TestRedis;
@@ -69,7 +72,9 @@ afterAll(async () => {
 
 /** The state a snapshot at `seq` must hold, folded from the history frames with seq ≤ `seq`. */
 function fold(scope: Scope, frames: readonly string[], seq: number): string[] {
-  const parsed = frames.map((f) => JSON.parse(f) as { seq: number; data: Record<string, unknown> }).filter((f) => f.seq <= seq);
+  const parsed = frames
+    .map((f) => JSON.parse(f) as { seq: number; data: Record<string, unknown> })
+    .filter((f) => f.seq <= seq);
   if (!ENTITY.has(scope)) return parsed.map((f) => JSON.stringify(f.data));
   const state = new Map<string, string>();
   for (const f of parsed) {
@@ -101,7 +106,9 @@ describe('publish-batch.lua under two concurrent publishers (property)', () => {
             const answers: Array<{ event: PublishEvent; seq: number; duplicate: boolean }> = [];
             for (const events of run) {
               const published = await bus.publish(events);
-              published.forEach((p, i) => answers.push({ event: events[i]!, seq: p.seq, duplicate: !!p.duplicate }));
+              published.forEach((p, i) => {
+                answers.push({ event: events[i]!, seq: p.seq, duplicate: !!p.duplicate });
+              });
             }
             return answers;
           };
@@ -134,7 +141,9 @@ describe('publish-batch.lua under two concurrent publishers (property)', () => {
               byKey.set(x.event.idempotencyKey!, seqs);
             }
             for (const seqs of byKey.values()) expect(seqs.size).toBe(1);
-            const keyless = answers.filter((x) => x.event.scope === scope && x.event.idempotencyKey === undefined).length;
+            const keyless = answers.filter(
+              (x) => x.event.scope === scope && x.event.idempotencyKey === undefined,
+            ).length;
             expect(lastSeq).toBe(byKey.size + keyless);
           }
         } finally {
