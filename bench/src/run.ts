@@ -4,6 +4,8 @@
  *   [--idle-max-settle-ms MS] [--idle-together | --idle-one-by-one]`
  * `pnpm bench --scale [--gateways N] [--per-gateway N] [--ping-ms MS] [--before-dist DIR]`: idle
  * connections at scale, N gateways side by side with N bare uWS processes (scale.ts).
+ * `pnpm bench --ingest [--ingest-seconds N] [--ingest-rounds N] [--in-flight N]`: events/s into one
+ * Redis through the ingest server, the old per-event publish path vs the chunked one (ingest.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -21,6 +23,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { compression } from './compression-scenario.js';
+import { conflationBench } from './conflation-bench.js';
+import { runIngest } from './ingest.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
@@ -173,6 +177,22 @@ async function scale(argv: string[]): Promise<void> {
   }
 }
 
+/** `--ingest`: events/s into one Redis through the ingest server, old per-event path vs chunked (ingest.ts). */
+async function ingest(argv: string[]): Promise<void> {
+  installExitHooks();
+  pin(process.pid, SIDE_CPUS);
+  const started = performance.now();
+  const progress = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const redis = await startRedis(SIDE_CPUS);
+  try {
+    await runIngest(argv, redis, progress);
+  } finally {
+    await redis.stop();
+    killAll();
+  }
+}
+
 function ensurePeers(): void {
   if (existsSync(`${peersDir}/node_modules/.package-lock.json`)) return;
   console.log('bench: installing peers (npm ci --prefix bench/peers) …');
@@ -185,6 +205,8 @@ function ensurePeers(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
+  if (process.argv.includes('--conflation')) return conflationBench(process.argv.slice(2));
+  if (process.argv.includes('--ingest')) return ingest(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);

@@ -126,7 +126,8 @@ ${KEYS_ENVIRONMENT}
 
 ${EXIT_CODES_HELP}`;
 
-const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--no-compression] [--json] [--rate-interval SECONDS]
+const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--no-compression]
+                  [--conflate MS] [--json] [--rate-interval SECONDS]
 
 Shows the Hydra stream in the terminal: one line per event, a summary line per
 snapshot, and a per-scope rate line. Reconnects with backoff when the
@@ -141,6 +142,8 @@ Options:
   --no-snapshot           skip the initial snapshot (snapshot=false)
   --no-compression        do not offer permessage-deflate (offered by default; the
                           gateway compresses only if HYDRA_COMPRESSION allows)
+  --conflate MS           aircraft and vessels: each changed entity's latest state once
+                          per MS (1000, 5000 or 30000) instead of every event (conflate=MS)
   --json                  print each server message as one raw JSON line
   --rate-interval SECS    seconds between rate lines (default: ${DEFAULT_RATE_INTERVAL_MS / 1000}; 0 = off)
   -h, --help              show help

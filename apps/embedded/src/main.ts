@@ -96,13 +96,19 @@ async function main(): Promise<void> {
   const metrics = new GatewayMetrics();
   const backplane: Backplane = createBackplane(
     gatewayConfig.redis === undefined
-      ? { kind: 'memory', retention: gatewayConfig.retention, onBusDrop: reportBusDrops(metrics, logger) }
+      ? {
+          kind: 'memory',
+          retention: gatewayConfig.retention,
+          onBusDrop: reportBusDrops(metrics, logger),
+          dedupeWindowMs: publisherConfig.dedupeWindowMs,
+        }
       : {
           kind: 'redis',
           target: gatewayConfig.redis,
           retention: gatewayConfig.retention,
           connectionEvents: metrics.redisClient,
           onBusDrop: reportBusDrops(metrics, logger),
+          dedupeWindowMs: publisherConfig.dedupeWindowMs,
         },
   );
   running.backplane = backplane;

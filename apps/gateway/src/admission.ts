@@ -1,5 +1,12 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
-import { CloseCode, isWellFormedApiKey, parseResumePositions, type ResumePositions, type Scope } from '@hydra/protocol';
+import {
+  CloseCode,
+  isWellFormedApiKey,
+  parseConflation,
+  parseResumePositions,
+  type ResumePositions,
+  type Scope,
+} from '@hydra/protocol';
 import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
@@ -137,12 +144,14 @@ export class AdmissionControl {
     }
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
+    const conflation = parseConflation(query.conflate);
     const base = {
       connId: this.nextConnId++,
       ip,
       wantSnapshot: query.snapshot,
       wantHeartbeat: query.heartbeat,
       resume: resume.ok ? resume.positions : NO_RESUME,
+      conflateMs: conflation.ok ? conflation.tierMs : 0,
       // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
       keyGeneration: this.deps.keys.generation,
     };
@@ -176,6 +185,7 @@ export class AdmissionControl {
       const narrowed = this.scopeNarrowing.narrow(record.scopes, query.scopes);
       if (!narrowed.ok) rejection = badRequest(narrowed.reason);
       else if (!resume.ok) rejection = badRequest(resume.reason);
+      else if (!conflation.ok) rejection = badRequest(conflation.reason);
       else {
         scopes = narrowed.scopes;
         rejection = foreignResume(resume.positions, record.scopes, narrowed.scopes);

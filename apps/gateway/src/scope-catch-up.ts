@@ -1,10 +1,13 @@
 import type { HistoryStore } from '@hydra/backplane';
 import { CloseCode, CloseReason, encodeResyncFrame, frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
+import { ConflationBuffer, conflateFrames } from './conflation-buffer.js';
+import type { ConflationTier } from './conflation-tier.js';
 import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
 import { retryBounded } from './retry.js';
+import type { ScopeConflation } from './scope-conflation.js';
 import { ScopeWaiters } from './scope-waiters.js';
 import { REPLAY_BATCH, type SequenceFollower } from './sequence-follower.js';
 import type { Session } from './session.js';
@@ -39,6 +42,8 @@ export interface ScopeCatchUpDeps {
    * snapshot read. Absent: never (no retry).
    */
   backplaneReconnecting?: () => boolean;
+  /** The scope's conflation tiers (`conflate=<ms>`); absent: every client gets every event. */
+  conflation?: Pick<ScopeConflation, 'tierOf' | 'topicOf' | 'forget'>;
 }
 
 /**
@@ -71,6 +76,14 @@ export interface ScopeCatchUpDeps {
  * client is closed with 1013 once they all failed, or at once when a read
  * fails with the backplane up (not a blip).
  *
+ * A conflated client (`conflate=<ms>` on an entity scope) takes the same
+ * paths with conflated data: its snapshot is the same, its replay is the
+ * conflation of the history after its position (each changed entity's
+ * latest event, removals kept, in seq order: ConflationBuffer), and instead
+ * of the ring's events and the scope's topic it gets the conflation of the
+ * ring's events after its position, then joins its tier at the follower's
+ * newest seq (ConflationTier.attach, which holds the guarantee from there).
+ *
  * Pacing goes one way: this class hands the pacer a batch together with the
  * position it brings the client to (paceThenLive), and the pacer's only call
  * back is continueLive from that position; a replay batch that the ring does
@@ -87,6 +100,12 @@ export class ScopeCatchUp {
   private readonly subscribeWaiter = (session: Session, seq: number): void => {
     const ws = session.ws;
     if (!ws) return;
+    const tier = this.tierOf(session);
+    if (tier !== null) {
+      const follower = this.follower;
+      this.attachConflated(session, tier, seq, follower.tsAt(seq), follower.epoch, this.waiters.takeTicket());
+      return;
+    }
     ws.cork(() => {
       this.follower.forEachAfter(seq, (frame) => ws.send(frame, false, this.deps.pacer.compress));
       ws.subscribe(this.topic);
@@ -116,7 +135,9 @@ export class ScopeCatchUp {
    */
   async join(session: Session, withSnapshot: boolean): Promise<void> {
     if (!withSnapshot) {
-      if (!session.closed) session.ws?.subscribe(this.topic);
+      const tier = this.tierOf(session);
+      if (tier !== null) tier.subscribe(session);
+      else if (!session.closed) session.ws?.subscribe(this.topic);
       return;
     }
     await this.joinSnapshot(session, false);
@@ -150,6 +171,8 @@ export class ScopeCatchUp {
     let after = afterSeq;
     // The proof still to check (position 0 needs none): against the ring here, else by the first history read.
     let proof = afterSeq > 0 ? positionTs : 0;
+    // A conflated client's replay: conflated here across every batch, sent once it reaches the ring.
+    const conflated = this.tierOf(session) !== null ? new ConflationBuffer() : null;
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
       if (epoch !== follower.epoch) {
@@ -166,7 +189,8 @@ export class ScopeCatchUp {
           proof = 0;
         }
         if (proof === 0) {
-          this.deliverThenLive(session, [], after, follower.tsAt(after), epoch);
+          const frames = conflated === null ? [] : conflated.take().map((e) => e.frame);
+          this.deliverThenLive(session, frames, after, follower.tsAt(after), epoch);
           return 'ok';
         }
       }
@@ -188,13 +212,24 @@ export class ScopeCatchUp {
         await this.resync(session, 'history_gone');
         return 'ok';
       }
-      const frames = read.events.map((e) => e.frame);
+      let frames = read.events.map((e) => e.frame);
       // The next round proves its position too: a loss while this batch is paced is not replayed over.
       const lastFrame = frames.at(-1);
       proof = lastFrame ? frameTs(lastFrame) : positionProof;
       const upTo = read.events.at(-1)?.seq ?? after;
+      if (conflated !== null) {
+        for (const e of read.events) conflated.add(e.seq, e.frame);
+        frames = [];
+        // Sent only with the batch that deliverThenLive accepts (it reaches the ring, or is ahead of it).
+        if (upTo > follower.seq || follower.ringCovers(upTo)) frames = conflated.take().map((e) => e.frame);
+      }
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
       if (this.deliverThenLive(session, frames, upTo, lastFrame ? proof : positionProof, epoch)) return 'ok';
+      if (conflated !== null) {
+        // Nothing was sent: the conflation goes on with the next batch.
+        after = upTo;
+        continue;
+      }
       // The ring does not reach back to `upTo` yet: send this batch (at the client's pace) and read on; a
       // restart while it was paced is caught at the top of the loop.
       if (!(await this.deps.pacer.sendAsync(session, frames))) return 'ok';
@@ -207,6 +242,17 @@ export class ScopeCatchUp {
   /** Removes a closed session from the waiters (subscriptions die with the socket). */
   forget(session: Session): void {
     this.waiters.forget(session);
+    this.deps.conflation?.forget(session);
+  }
+
+  /**
+   * A conflated client was handed every conflated event up to `seq` (whose
+   * event has the ts `ts`) outside this class (a flush too large to send at
+   * once, paced: ConflationTier): it continues live from there, or is
+   * resynchronised if the sequence restarted since `epoch`.
+   */
+  continueConflated(session: Session, seq: number, ts: number, epoch: number): void {
+    this.continueLive(session, seq, ts, epoch, this.waiters.takeTicket());
   }
 
   /** Waiters stuck longer than `ms`: their event may have been lost; re-prime to find out. */
@@ -236,12 +282,16 @@ export class ScopeCatchUp {
     for (const w of stuck) this.resyncOrClose(w.session, 'backplane_gap');
   }
 
-  /** Resynchronises every client of the scope that is waiting or following live events, once each. */
-  resyncAll(): void {
-    const affected = new Set<Session>();
+  /**
+   * Resynchronises every client of the scope that is waiting or following
+   * live events (its tier's, when conflated), and the conflated clients
+   * `waitingForFlush` (ScopeConflation.restart), once each.
+   */
+  resyncAll(waitingForFlush: readonly Session[] = []): void {
+    const affected = new Set<Session>(waitingForFlush);
     for (const session of this.waiters.sessions()) affected.add(session);
     for (const session of this.deps.sessionsOf(this.scope)) {
-      if (!session.closed && session.ws?.isSubscribed(this.topic)) affected.add(session);
+      if (!session.closed && session.ws?.isSubscribed(this.topicOf(session))) affected.add(session);
     }
     this.waiters.clear();
     for (const session of affected) this.resyncOrClose(session, 'backplane_gap');
@@ -356,6 +406,11 @@ export class ScopeCatchUp {
       this.waiters.add(session, upToSeq, ticket);
       return;
     }
+    const tier = this.tierOf(session);
+    if (tier !== null) {
+      this.attachConflated(session, tier, upToSeq, upToTs, epoch, ticket);
+      return;
+    }
     if (follower.ringCovers(upToSeq)) {
       const tail: Buffer[] = [];
       let bytes = 0;
@@ -374,6 +429,17 @@ export class ScopeCatchUp {
       if (tail.length > 0) this.deps.pacer.sentOutside(session);
       return;
     }
+    this.continueFromHistory(session, upToSeq, upToTs);
+  }
+
+  /**
+   * The ring no longer reaches back to `upToSeq` (a paced batch took long):
+   * the client continues from history exactly as a resume from `upToSeq`
+   * proven by `upToTs` would, at most MAX_CATCH_UPS times (continueLive).
+   */
+  private continueFromHistory(session: Session, upToSeq: number, upToTs: number): void {
+    const ws = session.ws;
+    if (!ws || session.closed) return;
     if (++session.catchUps > MAX_CATCH_UPS) {
       this.deps.metrics.slowConsumerCloses.inc();
       ws.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]);
@@ -388,11 +454,43 @@ export class ScopeCatchUp {
       .catch((err: unknown) => this.closeUnavailable(session, err, 'replay after a paced batch failed'));
   }
 
+  /**
+   * continueLive for a conflated client at `upToSeq` (at most the follower's
+   * seq): at the follower's seq it joins its tier (ConflationTier.attach);
+   * behind it, it is first sent the conflation of the ring's events after
+   * `upToSeq` (paced when large), or continues from history when the ring no
+   * longer reaches back that far.
+   */
+  private attachConflated(
+    session: Session,
+    tier: ConflationTier,
+    upToSeq: number,
+    upToTs: number,
+    epoch: number,
+    ticket: number,
+  ): void {
+    const follower = this.follower;
+    if (upToSeq === follower.seq) {
+      tier.attach(session, upToSeq);
+      return;
+    }
+    if (!follower.ringCovers(upToSeq)) {
+      this.continueFromHistory(session, upToSeq, upToTs);
+      return;
+    }
+    const tail: Buffer[] = [];
+    follower.forEachAfter(upToSeq, (frame) => {
+      tail.push(frame);
+    });
+    this.paceThenLive(session, conflateFrames(tail), follower.seq, follower.ts, epoch, ticket);
+  }
+
   /** Tells the client its view of the scope restarts, then sends a fresh snapshot and live events. */
   private async resync(session: Session, reason: ResyncReason): Promise<void> {
     const ws = session.ws;
     if (!ws || session.closed) return;
-    ws.unsubscribe(this.topic);
+    ws.unsubscribe(this.topicOf(session));
+    this.deps.conflation?.forget(session);
     ws.send(encodeResyncFrame(this.scope, reason), false, false);
     this.deps.metrics.resyncs.inc({ scope: this.scope, reason });
     await this.joinSnapshot(session, true);
@@ -401,6 +499,16 @@ export class ScopeCatchUp {
   /** resync(), and if it fails, closes the client with 1013: it was told to drop its view, and must not stay stale. */
   private resyncOrClose(session: Session, reason: ResyncReason): void {
     this.resync(session, reason).catch((err: unknown) => this.closeUnavailable(session, err, 'resync failed'));
+  }
+
+  /** The session's conflation tier in this scope, or null when it gets every event. */
+  private tierOf(session: Session): ConflationTier | null {
+    return this.deps.conflation?.tierOf(session) ?? null;
+  }
+
+  /** The uWS topic of the session's live events in this scope. */
+  private topicOf(session: Session): string {
+    return this.deps.conflation?.topicOf(session) ?? this.topic;
   }
 
   /** Logs and counts a failed catch-up, then closes the client with 1013 rather than leave it stale. */

@@ -4,8 +4,10 @@ import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
 import { type ResumeOutcome, ScopeCatchUp } from './scope-catch-up.js';
+import { ScopeConflation } from './scope-conflation.js';
 import { SequenceFollower, type SequenceListener } from './sequence-follower.js';
 import type { Session } from './session.js';
+import { FRAME_HEADER_BYTES } from './slow-consumer-policy.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -57,6 +59,8 @@ export interface ScopeStreamDeps {
 export class ScopeStream implements SequenceListener {
   readonly follower: SequenceFollower;
   readonly catchUp: ScopeCatchUp;
+  /** The conflation tiers of an entity scope (`conflate=<ms>`, scope-conflation.ts); none for a log scope. */
+  readonly conflation: ScopeConflation;
   /** Per-event counters with their scope label bound once (no label hashing per event). */
   private readonly delivered;
   private readonly deliveredBytes;
@@ -71,7 +75,24 @@ export class ScopeStream implements SequenceListener {
       { history, snapshots, metrics, log, ringCapacity: deps.ringCapacity },
       this,
     );
+    const follower = this.follower;
+    this.conflation = new ScopeConflation(scope, {
+      app: deps.app,
+      pacer: deps.pacer,
+      seq: () => follower.seq,
+      epoch: () => follower.epoch,
+      // Half the pacer's budget (a quarter of HYDRA_MAX_BUFFERED_BYTES) per slice of a flush.
+      sliceBytes: Math.max(1, Math.floor(deps.pacer.budgetBytes / 2)),
+      published: (frames, bytes, subscribers) => {
+        this.delivered.inc(frames * subscribers);
+        this.deliveredBytes.inc(bytes * subscribers);
+        // Told as one frame: the slice's other frames add their headers (each subscriber gets every frame).
+        this.deps.afterFanOut?.(bytes + (frames - 1) * FRAME_HEADER_BYTES);
+      },
+      continueFrom: (session, seq, ts, epoch) => this.catchUp.continueConflated(session, seq, ts, epoch),
+    });
     this.catchUp = new ScopeCatchUp(scope, this.follower, {
+      conflation: this.conflation,
       snapshots,
       history,
       sessionsOf: deps.sessionsOf,
@@ -119,7 +140,7 @@ export class ScopeStream implements SequenceListener {
   }
 
   /** SequenceListener: fans the event out to the subscribed sockets, then releases the clients waiting for it. */
-  applied(_seq: number, frame: Buffer, publishedTs: number): void {
+  applied(seq: number, frame: Buffer, publishedTs: number): void {
     const { app, metrics } = this.deps;
     const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
@@ -129,12 +150,13 @@ export class ScopeStream implements SequenceListener {
       this.deps.afterFanOut?.(frame.length);
     }
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
+    this.conflation.onEvent(seq, frame);
     this.catchUp.releaseWaiters();
   }
 
   /** SequenceListener: the sequence restarted; every client of the scope is resynchronised. */
   restarted(): void {
-    this.catchUp.resyncAll();
+    this.catchUp.resyncAll(this.conflation.restart());
   }
 
   /** ScopeCatchUp.join. */

@@ -1,4 +1,4 @@
-import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+import type { CloseCode, ConflationTierMs, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
 import type { PendingBatch } from './paced-client.js';
 import type { WebSocket } from './uws.js';
 
@@ -44,6 +44,8 @@ export interface SessionInit {
   /** `heartbeat=true`: subscribed to the heartbeat topic once served (heartbeat-topic.ts). Absent: false. */
   wantHeartbeat?: boolean;
   resume: ResumePositions;
+  /** `conflate=<ms>`: the conflation tier of its entity scopes (scope-conflation.ts). Absent: 0, every event. */
+  conflateMs?: ConflationTierMs | 0;
   rejection: Rejection | null;
   slotHeld: boolean;
   /** KeyCache.generation when the key was looked up: an older one at open means the answer may be stale. */
@@ -83,6 +85,8 @@ export class Session {
   readonly rejection: Rejection | null;
   /** KeyCache.generation when the key was looked up (SessionInit). */
   readonly keyGeneration: number;
+  /** The conflation tier of its entity scopes (`conflate=<ms>`), 0 for every event. */
+  readonly conflateMs: ConflationTierMs | 0;
   /** Unsent bytes (uWS's, the ping included) right after the last ping or at the last tick it was awaited. */
   pingBacklog = 0;
   /** Unsent bytes at the last slow-consumer check (slow-consumer-policy.ts). */
@@ -108,6 +112,7 @@ export class Session {
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
+    this.conflateMs = init.conflateMs ?? 0;
     this.flags =
       (init.wantSnapshot ? WANT_SNAPSHOT : 0) |
       (init.slotHeld ? SLOT_HELD : 0) |

@@ -9,6 +9,8 @@ export interface StreamQuery {
   heartbeat: boolean;
   /** The raw `scopes` value (a subset of the key's scopes: scope-narrowing.ts); null when the option is absent. */
   scopes: string | null;
+  /** The raw `conflate` value (`1000`, `5000`, `30000`), parsed by the protocol package (parseConflation). */
+  conflate: string;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -28,6 +30,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
     scopes: params.get('scopes'),
+    conflate: params.get('conflate') ?? '',
   };
 }
 

@@ -27,6 +27,7 @@ describe('parsePublisherConfig', () => {
       redis: undefined,
       minReplicas: 0,
       replicaTimeoutMs: 1000,
+      dedupeWindowMs: 600_000,
       port: 8090,
       ingestToken: undefined,
       maxBodyBytes: 1_048_576,
@@ -106,5 +107,18 @@ describe('parsePublisherConfig', () => {
     expect(() => parse({ HYDRA_INGEST_MAX_BODY_BYTES: '4096', HYDRA_INGEST_MAX_ITEM_BYTES: '8192' })).toThrow(
       /HYDRA_INGEST_MAX_ITEM_BYTES must be between 256 and 4096/,
     );
+  });
+
+  it('reads HYDRA_INGEST_DEDUPE_WINDOW as a duration (bare number = ms, 0 = off) and refuses others, naming the variable', () => {
+    const window = (value: string) => parsePublisherConfig({ HYDRA_INGEST_DEDUPE_WINDOW: value }).dedupeWindowMs;
+    expect(window('5m')).toBe(300_000);
+    expect(window('90s')).toBe(90_000);
+    expect(window('1500')).toBe(1_500);
+    expect(window('250ms')).toBe(250);
+    expect(window('2h')).toBe(7_200_000);
+    expect(window('0')).toBe(0);
+    for (const bad of ['-1', '5 minutes', '1.5m', '25h']) {
+      expect(() => window(bad)).toThrow(/^HYDRA_INGEST_DEDUPE_WINDOW/);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { parseRetention, type RetentionPolicy } from '@hydra/backplane';
+import { DEFAULT_DEDUPE_WINDOW_MS, MAX_DEDUPE_WINDOW_MS, parseRetention, type RetentionPolicy } from '@hydra/backplane';
 import {
   ConfigError,
   type Env,
@@ -35,6 +35,14 @@ export interface PublisherConfig {
   readonly minReplicas: number;
   /** `HYDRA_INGEST_REPLICA_TIMEOUT_MS` (default 1000): how long ingest waits for those replicas. */
   readonly replicaTimeoutMs: number;
+  /**
+   * `HYDRA_INGEST_DEDUPE_WINDOW` (default `10m`; `<n>ms|s|m|h`, a bare number
+   * is ms, `0` turns it off, at most `24h`): how long a log scope remembers an
+   * item's idempotency key (its `data.id`, else the request's
+   * `Idempotency-Key` header and the item's index). A retry within it is
+   * answered with the original seq and not stored or published again.
+   */
+  readonly dedupeWindowMs: number;
   /** TCP port of the ingest API (0 picks a free port; the bound port is logged). */
   readonly port: number;
   /**
@@ -79,6 +87,18 @@ function seed(env: Env, name: string): number | string {
   return /^\d{1,15}$/.test(value) ? Number(value) : value;
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `<n>[ms|s|m|h]` (a bare number is ms) as ms, from 0 to `maxMs`; throws an Error saying what is accepted. */
+export function parseDurationMs(text: string, maxMs: number): number {
+  const m = /^\s*(\d{1,9})\s*(ms|s|m|h)?\s*$/.exec(text);
+  const ms = m === null ? Number.NaN : Number(m[1]) * DURATION_UNITS_MS[m[2] ?? 'ms']!;
+  if (!Number.isSafeInteger(ms) || ms > maxMs) {
+    throw new Error(`must be a duration such as 10m, 90s or 5000ms, from 0 to ${maxMs / 3_600_000}h; got "${text}"`);
+  }
+  return ms;
+}
+
 export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
   const redis = readRedisTarget(env);
   // The token is kept verbatim (not trimmed): it is compared byte for byte.
@@ -106,6 +126,9 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     redis,
     minReplicas: readInt(env, 'HYDRA_INGEST_MIN_REPLICAS', 0, { min: 0, max: 16 }),
     replicaTimeoutMs: readInt(env, 'HYDRA_INGEST_REPLICA_TIMEOUT_MS', 1000, { min: 10, max: 60_000 }),
+    dedupeWindowMs: readWith(env, 'HYDRA_INGEST_DEDUPE_WINDOW', (text) =>
+      text === undefined || text.trim() === '' ? DEFAULT_DEDUPE_WINDOW_MS : parseDurationMs(text, MAX_DEDUPE_WINDOW_MS),
+    ),
     port: readInt(env, 'HYDRA_PUBLISHER_PORT', DEFAULT_PUBLISHER_PORT, { min: 0, max: 65535 }),
     ingestToken,
     maxBodyBytes,

@@ -5,6 +5,7 @@ import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import type { Registry } from 'prom-client';
 import { createBearerCheck } from './bearer-auth.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_AUTH_THROTTLE_MS, type PublisherConfig } from './config.js';
+import { IDEMPOTENCY_HEADER, readIdempotencyHeader } from './idempotency.js';
 import { ingestBody } from './ingest.js';
 import type { Logger } from './logger.js';
 import { createIngestMetrics } from './metrics.js';
@@ -43,7 +44,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The publisher's HTTP API:
- * - `POST /v1/events` — auth-failure throttle, bearer token, body limit, per-item validation, publish.
+ * - `POST /v1/events` — auth-failure throttle, bearer token, body limit, per-item validation, publish
+ *   (log items deduplicated by idempotency key: idempotency.ts; an invalid `Idempotency-Key` is 400).
  *   A source (IPv4, IPv6 /64) that sent `authFailureLimit` wrong tokens within
  *   `authThrottleMs` gets 429 for the next `authThrottleMs`, before any token
  *   check, whatever it sends (the gateway's policy, @hydra/throttle): guessing
@@ -112,6 +114,12 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       send(res, 415, { error: 'unsupported content-encoding', supported: ['identity'] }, early);
       return;
     }
+    const batchKey = readIdempotencyHeader(req.headers[IDEMPOTENCY_HEADER]);
+    if (typeof batchKey === 'object') {
+      req.resume();
+      send(res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid }, early);
+      return;
+    }
     const read = await readBody(req, config.maxBodyBytes);
     if (read.kind === 'aborted') {
       res.destroy();
@@ -127,6 +135,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       backplane.bus,
       metrics,
       config.maxItemBytes,
+      batchKey,
     );
     if (outcome.status === 503) {
       logger.error({ err: outcome.cause }, 'publish failed: backplane unavailable');

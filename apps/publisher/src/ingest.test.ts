@@ -1,4 +1,4 @@
-import type { EventPublisher, PublishedEvent } from '@hydra/backplane';
+import { type EventPublisher, MemoryBackplane, type PublishedEvent, parseRetention } from '@hydra/backplane';
 import type { IngestEvent } from '@hydra/protocol';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -145,5 +145,43 @@ describe('ingestBody', () => {
     expect(outcome.status).toBe(503);
     expect(outcome.body).toEqual({ error: 'backplane unavailable' });
     expect(await counter(registry, { scope: 'signals', result: 'accepted' })).toBe(0);
+  });
+
+  it('stores a retried log item once (by data.id, else Idempotency-Key + index) and answers it with the original seq', async () => {
+    const registry = new Registry();
+    const metrics = createIngestMetrics(registry);
+    const { bus } = new MemoryBackplane({ retention: parseRetention(undefined) });
+    const body = [
+      '{"scope":"alerts","data":{"id":"cap-1","headline":"a"}}',
+      '{"scope":"signals","data":{"text":"no id"}}',
+      '{"scope":"aircraft","data":{"id":"abc123"}}',
+    ].join('\n');
+    const first = await ingestBody(body, 'application/x-ndjson', bus, metrics, DEFAULT_MAX_ITEM_BYTES, 'batch-7');
+    expect(first.body).toEqual({
+      accepted: 3,
+      rejected: [],
+      events: [
+        { index: 0, scope: 'alerts', seq: 1 },
+        { index: 1, scope: 'signals', seq: 1 },
+        { index: 2, scope: 'aircraft', seq: 1 },
+      ],
+    });
+    const retry = await ingestBody(body, 'application/x-ndjson', bus, metrics, DEFAULT_MAX_ITEM_BYTES, 'batch-7');
+    expect(retry.body).toEqual({
+      accepted: 3,
+      rejected: [],
+      // The entity upsert is published again (idempotent by id); the log items are not.
+      events: [
+        { index: 0, scope: 'alerts', seq: 1, duplicate: true },
+        { index: 1, scope: 'signals', seq: 1, duplicate: true },
+        { index: 2, scope: 'aircraft', seq: 2 },
+      ],
+      duplicates: 2,
+    });
+    // Without the header the id-less log item has no key: stored again.
+    const bare = await ingestBody(body, 'application/x-ndjson', bus, metrics, DEFAULT_MAX_ITEM_BYTES);
+    expect((bare.body as { events: unknown[] }).events[1]).toEqual({ index: 1, scope: 'signals', seq: 2 });
+    expect(await counter(registry, { scope: 'alerts', result: 'duplicate' })).toBe(2);
+    expect(await counter(registry, { scope: 'alerts', result: 'accepted' })).toBe(1);
   });
 });

@@ -1,13 +1,20 @@
-import type { EventPublisher } from '@hydra/backplane';
-import { type IngestEvent, type ItemResult, parseIngestBody, type Scope } from '@hydra/protocol';
+import type { EventPublisher, PublishEvent } from '@hydra/backplane';
+import { type ItemResult, parseIngestBody, type Scope } from '@hydra/protocol';
+import { idempotencyKeyFor } from './idempotency.js';
 import { type IngestMetrics, type ScopeLabel, scopeLabel } from './metrics.js';
 
 /** The answer to a parsed batch: what was stored, what was refused and why. */
 export interface IngestBatchReply {
   accepted: number;
   rejected: { index: number; reason: string }[];
-  /** One entry per stored event, in input order: its position in the batch and the seq it got. */
-  events: { index: number; scope: Scope; seq: number }[];
+  /**
+   * One entry per stored event, in input order: its position in the batch and
+   * the seq it got; `duplicate: true` when it had been stored before (same
+   * idempotency key within the window) and `seq` is that original's.
+   */
+  events: { index: number; scope: Scope; seq: number; duplicate?: true }[];
+  /** How many of `events` were duplicates (present only when some were). */
+  duplicates?: number;
 }
 
 export type IngestOutcome =
@@ -23,8 +30,10 @@ export type IngestOutcome =
  * one `publish` call. An item whose `data` is over `maxItemBytes` as JSON is
  * refused like an invalid one (the rest of the batch is still published). Never answers 200 for an event that was not stored: if
  * the publish rejects, the whole request is answered 503 and the client
- * retries (events of a batch that failed midway may then be stored twice;
- * upstream feeds are expected to tolerate that for entity scopes by id).
+ * retries. Log items with an idempotency key (idempotencyKeyFor: `data.id`,
+ * else `batchKey` and the item's index) are then stored once: a retry is
+ * answered with the original seq. Other events of a batch that failed midway
+ * may be stored twice (entity scopes are idempotent by id).
  */
 export async function ingestBody(
   body: string,
@@ -32,13 +41,14 @@ export async function ingestBody(
   publisher: EventPublisher,
   metrics: IngestMetrics,
   maxItemBytes: number,
+  batchKey?: string,
 ): Promise<IngestOutcome> {
   const parsed = parseIngestBody(body, contentType);
   if (parsed.kind === 'invalid') {
     return { status: 400, body: { error: 'invalid body', reason: parsed.reason } };
   }
 
-  const valid: IngestEvent[] = [];
+  const valid: PublishEvent[] = [];
   const validIndex: number[] = [];
   const rejected: IngestBatchReply['rejected'] = [];
   const oversized: Scope[] = [];
@@ -55,17 +65,23 @@ export async function ingestBody(
       oversized.push(result.event.scope);
       return;
     }
-    valid.push(result.event);
+    const idempotencyKey = idempotencyKeyFor(result.event, index, batchKey);
+    valid.push(idempotencyKey === undefined ? result.event : { ...result.event, idempotencyKey });
     validIndex.push(index);
   });
 
   const events: IngestBatchReply['events'] = [];
+  let duplicates = 0;
   if (valid.length > 0) {
     const stopTimer = metrics.startPublishTimer();
     try {
       const published = await publisher.publish(valid);
       published.forEach((p, i) => {
-        events.push({ index: validIndex[i] as number, scope: p.scope, seq: p.seq });
+        const index = validIndex[i] as number;
+        if (p.duplicate) {
+          duplicates++;
+          events.push({ index, scope: p.scope, seq: p.seq, duplicate: true });
+        } else events.push({ index, scope: p.scope, seq: p.seq });
       });
     } catch (cause) {
       metrics.publishFailure();
@@ -75,13 +91,13 @@ export async function ingestBody(
     }
   }
 
-  for (const event of valid) metrics.event(event.scope, 'accepted');
+  for (const e of events) metrics.event(e.scope, e.duplicate ? 'duplicate' : 'accepted');
   for (const result of parsed.results) if (!result.ok) metrics.event(rejectedScope(result), 'rejected');
   for (const scope of oversized) metrics.event(scope, 'rejected');
 
   return {
     status: rejected.length === 0 ? 200 : 400,
-    body: { accepted: events.length, rejected, events },
+    body: { accepted: events.length, rejected, events, ...(duplicates > 0 ? { duplicates } : {}) },
   };
 }
 

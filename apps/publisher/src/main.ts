@@ -30,12 +30,13 @@ async function main(): Promise<void> {
   const registry = createPublisherRegistry();
   const backplane: Backplane =
     config.redis === undefined
-      ? createBackplane({ kind: 'memory', retention: config.retention })
+      ? createBackplane({ kind: 'memory', retention: config.retention, dedupeWindowMs: config.dedupeWindowMs })
       : createBackplane({
           kind: 'redis',
           target: config.redis,
           minReplicas: config.minReplicas,
           replicaTimeoutMs: config.replicaTimeoutMs,
+          dedupeWindowMs: config.dedupeWindowMs,
           retention: config.retention,
           connectionEvents: new RedisClientMetrics(registry),
         });

@@ -20,7 +20,7 @@ export type ScopeLabel = Scope | 'unknown';
  * `unknown`, accepted/rejected. Never a token or a payload value.
  */
 export interface IngestMetrics {
-  event(scope: ScopeLabel, result: 'accepted' | 'rejected'): void;
+  event(scope: ScopeLabel, result: 'accepted' | 'rejected' | 'duplicate'): void;
   request(status: number): void;
   publishFailure(): void;
   /** A POST /v1/events refused with 429: its source is in an auth-failure cool-down. */
@@ -36,7 +36,7 @@ export function scopeLabel(value: unknown): ScopeLabel {
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const events = new Counter({
     name: 'hydra_ingest_events_total',
-    help: 'Ingested events by scope and result (accepted = stored and published; rejected = failed validation or over HYDRA_INGEST_MAX_ITEM_BYTES).',
+    help: 'Ingested events by scope and result (accepted = stored and published; duplicate = a log item whose idempotency key was stored within HYDRA_INGEST_DEDUPE_WINDOW, acknowledged with its original seq and not stored again; rejected = failed validation or over HYDRA_INGEST_MAX_ITEM_BYTES).',
     labelNames: ['scope', 'result'] as const,
     registers: [registry],
   });

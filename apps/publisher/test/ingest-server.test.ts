@@ -140,6 +140,47 @@ describe('POST /v1/events', () => {
     expect((await snapshotItems('vessels')).map((d) => d['id']).sort()).toEqual(['244660000', '366000002']);
   });
 
+  it('answers a retried batch with the original seqs (Idempotency-Key for an id-less log item), storing nothing twice', async () => {
+    const body = JSON.stringify([
+      { scope: 'signals', data: { text: 'no id' } },
+      { scope: 'cyber', data: { id: 'indicator--1' } },
+    ]);
+    const first = await post(body, { 'idempotency-key': 'feed-1/batch-9' });
+    expect(first.json()).toEqual({
+      accepted: 2,
+      rejected: [],
+      events: [
+        { index: 0, scope: 'signals', seq: 1 },
+        { index: 1, scope: 'cyber', seq: 1 },
+      ],
+    });
+    const retry = await post(body, { 'idempotency-key': 'feed-1/batch-9' });
+    expect(retry.status).toBe(200);
+    expect(retry.json()).toEqual({
+      accepted: 2,
+      rejected: [],
+      events: [
+        { index: 0, scope: 'signals', seq: 1, duplicate: true },
+        { index: 1, scope: 'cyber', seq: 1, duplicate: true },
+      ],
+      duplicates: 2,
+    });
+    expect(await snapshotItems('signals')).toHaveLength(1);
+    expect(await snapshotItems('cyber')).toHaveLength(1);
+  });
+
+  it('answers 400 for an Idempotency-Key that is not 1 to 200 printable ASCII characters, storing nothing', async () => {
+    const reply = await post(JSON.stringify({ scope: 'signals', data: { text: 'x' } }), {
+      'idempotency-key': 'k'.repeat(201),
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.json()).toEqual({
+      error: 'invalid idempotency key',
+      reason: expect.stringContaining('Idempotency-Key'),
+    });
+    expect((await backplane.snapshots.read('signals')).seq).toBe(0);
+  });
+
   it('answers 400 with a reason for a body that is not JSON', async () => {
     const reply = await post('{"scope": "signals", ');
     expect(reply.status).toBe(400);

@@ -1,5 +1,9 @@
 -- publish.lua: publishes ONE event of one scope, atomically.
 --
+-- Not on the ingest path any more: RedisEventBus runs publish-batch.lua (a
+-- chunk of events per run, the same effects per event). Kept as the
+-- baseline of `pnpm bench --ingest` (bench/src/ingest-paths.ts, `per-event`).
+--
 -- In one script run (so no client, gateway, snapshot or history read can
 -- observe a state in between): assigns the scope's next seq, stamps the Redis
 -- server time, applies the event to the scope's snapshot state, appends the

@@ -37,7 +37,7 @@ export interface Backplane {
 export type BackplaneConfig =
   | ({ kind: 'redis'; url: string } & RedisBackplaneCommon)
   | ({ kind: 'redis'; target: RedisTarget } & RedisBackplaneCommon)
-  | { kind: 'memory'; retention: RetentionPolicy; onBusDrop?: BusDropListener };
+  | { kind: 'memory'; retention: RetentionPolicy; onBusDrop?: BusDropListener; dedupeWindowMs?: number | undefined };
 
 interface RedisBackplaneCommon {
   retention: RetentionPolicy;
@@ -46,6 +46,8 @@ interface RedisBackplaneCommon {
   minReplicas?: number | undefined;
   /** How long it waits for them (default 1000 ms). */
   replicaTimeoutMs?: number | undefined;
+  /** How long log scopes remember idempotency keys (HYDRA_INGEST_DEDUPE_WINDOW); default DEFAULT_DEDUPE_WINDOW_MS, 0 = off. */
+  dedupeWindowMs?: number | undefined;
   /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
   onBusDrop?: BusDropListener | undefined;
 }

@@ -13,9 +13,14 @@ export function createBackplane(config: BackplaneConfig): Backplane {
         onBusDrop: config.onBusDrop,
         minReplicas: config.minReplicas,
         replicaTimeoutMs: config.replicaTimeoutMs,
+        dedupeWindowMs: config.dedupeWindowMs,
       });
     case 'memory':
-      return new MemoryBackplane({ retention: config.retention, onBusDrop: config.onBusDrop });
+      return new MemoryBackplane({
+        retention: config.retention,
+        onBusDrop: config.onBusDrop,
+        dedupeWindowMs: config.dedupeWindowMs,
+      });
     default: {
       const unknown: never = config;
       throw new Error(`unknown backplane kind ${String((unknown as { kind?: unknown }).kind)}`);

@@ -13,7 +13,29 @@ export interface PublishedEvent {
    * in the scope's state (never upserted, or already deleted or expired).
    */
   skipped?: true;
+  /**
+   * Present (true) only when the event's idempotency key was already stored
+   * in its scope within the dedupe window: nothing was stored or published
+   * now, and `seq`/`ts` are those of the original event.
+   */
+  duplicate?: true;
 }
+
+/**
+ * An event to publish. `idempotencyKey` (log scopes; ignored for entity
+ * scopes, which are idempotent by id) makes the publish exactly-once within
+ * the bus's dedupe window: an event whose key its scope already stored in
+ * that window is answered with the original's seq (PublishedEvent.duplicate)
+ * and not stored or published again. The check and the store are one atomic
+ * step. Keys are opaque non-empty strings of at most MAX_IDEMPOTENCY_KEY_LENGTH
+ * characters (idempotency-key.ts derives them).
+ */
+export interface PublishEvent extends IngestEvent {
+  idempotencyKey?: string | undefined;
+}
+
+/** Default of the dedupe window (the publisher's HYDRA_INGEST_DEDUPE_WINDOW): 10 minutes. */
+export const DEFAULT_DEDUPE_WINDOW_MS = 600_000;
 
 /**
  * Publishing side of the bus.
@@ -21,7 +43,8 @@ export interface PublishedEvent {
  * Guarantee: for each event, assigning the next `seq` of its scope, updating
  * the scope's snapshot state, appending the frame to the scope's history and
  * handing the same frame to subscribers happen in ONE atomic step (one Lua
- * script on Redis). A subscriber therefore sees each scope's events in `seq`
+ * script on Redis, which does so for a bounded chunk of consecutive events of
+ * one scope at once: a reader sees a scope before the chunk or after it). A subscriber therefore sees each scope's events in `seq`
  * order, a snapshot read at `seq` S contains exactly the effects of the
  * events with `seq` ≤ S, and history (HistoryStore) returns for each retained
  * `seq` the very bytes subscribers received.
@@ -35,11 +58,14 @@ export interface PublishedEvent {
  */
 export interface EventPublisher {
   /**
-   * Publishes `events` in order. Resolves with one PublishedEvent per input,
-   * in input order. Rejects if the backplane is unreachable; an event is
-   * reported as published only once it was stored.
+   * Publishes `events`, each scope's in input order. Resolves with one
+   * PublishedEvent per input, in input order. Rejects if the backplane is
+   * unreachable; an event is reported as published only once it was stored.
+   * On rejection any subset of the batch's chunks may have been stored (each
+   * scope's stored events a prefix of its events in the batch): a retry with
+   * the same idempotency keys stores each keyed event once.
    */
-  publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]>;
+  publish(events: readonly PublishEvent[]): Promise<PublishedEvent[]>;
 }
 
 /**

@@ -56,8 +56,16 @@ export function defineLuaCommand(redis: RedisClient, definition: LuaCommandDefin
   });
 }
 
-/** `lua/publish.lua`: numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
+/** `lua/publish.lua` (one event per run; the bench's baseline): numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
 export const PUBLISH_SCRIPT: LuaCommandDefinition = Object.freeze({ command: 'hydraPublishEvent', file: 'publish' });
+/**
+ * `lua/publish-batch.lua`: one chunk of one scope's events per run; numkeys
+ * first (publishScriptKeys), then the ARGV of publish-batch-args.ts.
+ */
+export const PUBLISH_BATCH_SCRIPT: LuaCommandDefinition = Object.freeze({
+  command: 'hydraPublishBatch',
+  file: 'publish-batch',
+});
 /** `lua/snapshot.lua`: numkeys first (4 for entity scopes, 3 for log scopes); see publishScriptKeys. */
 export const SNAPSHOT_SCRIPT: LuaCommandDefinition = Object.freeze({
   command: 'hydraReadSnapshot',
@@ -83,6 +91,7 @@ type ScriptArg = string | number;
 /** The commands of the event scripts as they appear on a client or pipeline. */
 export interface HydraScriptCommands {
   hydraPublishEvent(numKeys: number, ...args: ScriptArg[]): Promise<[number, number]>;
+  hydraPublishBatch(numKeys: number, ...args: ScriptArg[]): Promise<number[]>;
   hydraReadSnapshot(numKeys: number, ...args: ScriptArg[]): Promise<[number, number, ...string[]]>;
   /** The Buffer variant ioredis defines alongside every command: frames stay bytes. */
   hydraReadHistoryBuffer(...keysAndArgs: ScriptArg[]): Promise<Array<number | Buffer>>;
@@ -96,6 +105,7 @@ export interface HydraScriptPipeline {
 /** Registers the event scripts on `redis` and returns it typed with their commands. */
 export function withEventScripts(redis: RedisClient): RedisClient & HydraScriptCommands {
   defineLuaCommand(redis, PUBLISH_SCRIPT);
+  defineLuaCommand(redis, PUBLISH_BATCH_SCRIPT);
   defineLuaCommand(redis, SNAPSHOT_SCRIPT);
   defineLuaCommand(redis, HISTORY_SCRIPT);
   defineLuaCommand(redis, EXPIRE_SCRIPT);

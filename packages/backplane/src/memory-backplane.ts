@@ -17,6 +17,8 @@ export interface MemoryBackplaneOptions {
   now?: () => number;
   /** Told of each exception a bus handler threw (caught by the bus). */
   onBusDrop?: BusDropListener | undefined;
+  /** How long log scopes remember idempotency keys (MemoryEventBusOptions.dedupeWindowMs). */
+  dedupeWindowMs?: number | undefined;
 }
 
 /**
@@ -42,7 +44,7 @@ export class MemoryBackplane implements Backplane {
       retention: options.retention,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    this.bus = new MemoryEventBus({ state, onDrop: options.onBusDrop });
+    this.bus = new MemoryEventBus({ state, onDrop: options.onBusDrop, dedupeWindowMs: options.dedupeWindowMs });
     this.snapshots = new MemorySnapshotStore(state);
     this.history = new MemoryHistoryStore(state);
     this.retentionAgreement = soleProcessRetentionAgreement(options.retention);

@@ -1,7 +1,18 @@
-import { type IngestEvent, isScope, type Scope } from '@hydra/protocol';
+import { isScope, type Scope } from '@hydra/protocol';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import {
+  type BusDrop,
+  type BusDropListener,
+  type BusHandler,
+  type BusSubscription,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  type EventBus,
+  type PublishEvent,
+  type PublishedEvent,
+} from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
+import { assertDedupeWindow, idempotencyKeyOf } from './idempotency-key.js';
+import { MemoryDedupe } from './memory-dedupe.js';
 import type { AppliedEvent, MemoryScopeState } from './memory-scope-state.js';
 import type { BusStats } from './redis-event-bus.js';
 
@@ -10,6 +21,8 @@ export interface MemoryEventBusOptions {
   state: MemoryScopeState;
   /** Told of each handler exception (for a log line and a metric); nothing is ever malformed in memory. */
   onDrop?: BusDropListener | undefined;
+  /** RedisEventBusOptions.dedupeWindowMs: how long log scopes remember idempotency keys (default 10 min, 0 = off). */
+  dedupeWindowMs?: number | undefined;
 }
 
 interface Subscriber {
@@ -47,25 +60,40 @@ export class MemoryEventBus implements EventBus, EntityExpirer {
   #flushScheduled = false;
   #handlerErrors = 0;
   readonly #onDrop: BusDropListener | undefined;
+  readonly #dedupe: MemoryDedupe;
 
   constructor(options: MemoryEventBusOptions) {
     this.#state = options.state;
     this.#onDrop = options.onDrop;
+    this.#dedupe = new MemoryDedupe(assertDedupeWindow(options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS));
   }
 
   get stats(): BusStats {
     return { droppedMessages: 0, handlerErrors: this.#handlerErrors, silentResubscribes: 0 };
   }
 
-  /** Validates the whole batch first (a TypeError rejects it with nothing stored), then stores in order. */
-  async publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]> {
+  /**
+   * Validates the whole batch first (a TypeError rejects it with nothing
+   * stored), then stores in order; a log event whose idempotency key its
+   * scope stored within the dedupe window is answered with the original.
+   */
+  async publish(events: readonly PublishEvent[]): Promise<PublishedEvent[]> {
     const retention = this.#state.retention;
     const encoded = events.map((event) => {
       if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
       return encodeIngestEvent(event, retention[event.scope].kind === 'entity');
     });
-    return events.map((event, i) => {
+    const keys = events.map((event) => idempotencyKeyOf(event));
+    return events.map((event, i): PublishedEvent => {
+      const key = retention[event.scope].kind === 'log' && this.#dedupe.enabled ? keys[i] : undefined;
+      if (key !== undefined) {
+        const original = this.#dedupe.find(event.scope, key, this.#state.now());
+        if (original !== undefined) return { scope: event.scope, ...original, duplicate: true };
+      }
       const applied = this.#state.apply(event.scope, encoded[i]!);
+      if (key !== undefined && applied !== null) {
+        this.#dedupe.claim(event.scope, key, { seq: applied.seq, ts: applied.ts }, applied.ts);
+      }
       if (applied === null) return { scope: event.scope, seq: 0, ts: this.#state.now(), skipped: true };
       this.#deliver(event.scope, applied);
       return { scope: event.scope, seq: applied.seq, ts: applied.ts };

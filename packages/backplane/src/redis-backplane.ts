@@ -34,6 +34,8 @@ export type RedisBackplaneOptions = (
   /** RedisEventBusOptions.minReplicas / replicaTimeoutMs: publish() waits for replicas (the publisher's HYDRA_INGEST_MIN_REPLICAS). */
   minReplicas?: number | undefined;
   replicaTimeoutMs?: number | undefined;
+  /** RedisEventBusOptions.dedupeWindowMs: how long log scopes remember idempotency keys (HYDRA_INGEST_DEDUPE_WINDOW). */
+  dedupeWindowMs?: number | undefined;
 };
 
 /**
@@ -85,6 +87,7 @@ export class RedisBackplane implements Backplane {
       subscriptionCheckMs: options.subscriptionCheckMs,
       minReplicas: options.minReplicas,
       replicaTimeoutMs: options.replicaTimeoutMs,
+      dedupeWindowMs: options.dedupeWindowMs,
     });
     this.history = new RedisHistoryStore({ redis: this.#redis, retention: options.retention });
     this.retentionAgreement = redisRetentionAgreement(this.#redis, options.retention);

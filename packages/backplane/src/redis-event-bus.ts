@@ -1,15 +1,26 @@
-import { frameSeq, type IngestEvent, isScope, SCOPES, type Scope } from '@hydra/protocol';
+import { frameSeq, isScope, SCOPES, type Scope } from '@hydra/protocol';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import {
+  type BusDrop,
+  type BusDropListener,
+  type BusHandler,
+  type BusSubscription,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  type EventBus,
+  type PublishEvent,
+  type PublishedEvent,
+} from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
+import { assertDedupeWindow, idempotencyKeyOf } from './idempotency-key.js';
 import {
   expireScriptKeys,
   type HydraScriptCommands,
-  PUBLISH_SCRIPT,
+  PUBLISH_BATCH_SCRIPT,
   publishScriptKeys,
   withEventScripts,
 } from './lua-scripts.js';
+import { planPublishChunks } from './publish-chunks.js';
 import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } from './redis-connections.js';
 import { redisChannels, redisKeys } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
@@ -43,6 +54,12 @@ export interface RedisEventBusOptions {
    */
   minReplicas?: number | undefined;
   replicaTimeoutMs?: number | undefined;
+  /**
+   * How long a log scope remembers an event's idempotency key (PublishEvent):
+   * a keyed event published again within it is answered with the original
+   * seq, not stored. Default DEFAULT_DEDUPE_WINDOW_MS; 0 turns dedupe off.
+   */
+  dedupeWindowMs?: number | undefined;
 }
 
 /** publish() stored the batch but fewer replicas than required acknowledged it in time. */
@@ -57,8 +74,9 @@ export class ReplicaAckError extends Error {
 }
 
 /**
- * EventBus on Redis: one publish.lua run per event (seq + state + history
- * XADD + PUBLISH atomically), per-scope pub/sub channels plus the control
+ * EventBus on Redis: one publish-batch.lua run per chunk of one scope's
+ * events (seqs + state + history XADDs + one PUBLISH per event, atomically,
+ * and the log scopes' idempotency keys checked and stored in the same run), per-scope pub/sub channels plus the control
  * channel. expireEntities runs expire.lua (removal + seq + history + PUBLISH
  * per expired entity, atomically, hence exactly once across processes).
  *
@@ -101,6 +119,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   readonly #sharded: boolean;
   readonly #watchdog: SubscriptionWatchdog | undefined;
   readonly #replicaAck: Parameters<typeof execRouted>[2];
+  readonly #dedupeWindowMs: number;
   #silentResubscribes = 0;
 
   constructor(options: RedisEventBusOptions) {
@@ -113,6 +132,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
     this.#sharded = isClusterClient(options.redis);
+    this.#dedupeWindowMs = assertDedupeWindow(options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS);
     const minReplicas = options.minReplicas ?? 0;
     this.#replicaAck =
       minReplicas > 0
@@ -144,35 +164,62 @@ export class RedisEventBus implements EventBus, EntityExpirer {
 
   /**
    * Validates the whole batch first (a TypeError rejects it before anything is
-   * stored), then sends one pipeline of publish.lua calls in input order. On
-   * rejection (Redis unreachable, a script error), a prefix of the batch may
-   * have been published: callers that retry get at-least-once, never reordering.
+   * stored), then sends one pipeline of publish-batch.lua runs, one per chunk
+   * (planPublishChunks: one scope's consecutive events, bounded), each
+   * scope's chunks in input order. On rejection (Redis unreachable, a script
+   * error) some chunks may have been stored, per scope a prefix: a retry
+   * stores keyed log events once (dedupe) and other events again.
    */
-  async publish(events: readonly IngestEvent[]): Promise<PublishedEvent[]> {
+  async publish(events: readonly PublishEvent[]): Promise<PublishedEvent[]> {
     if (events.length === 0) return [];
-    const encoded = events.map((event) => {
+    const scopes = events.map((event) => {
       if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
-      return encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity');
+      return event.scope;
     });
+    const encoded = events.map((event) => encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity'));
+    const keys = events.map((event) => idempotencyKeyOf(event));
+    const chunks = planPublishChunks(scopes, encoded);
     // On Cluster one pipeline per scope (execRouted), each keeping its scope's order.
-    const sharded = this.#sharded ? (['SPUBLISH'] as const) : ([] as const);
-    const commands = events.map((event, i): RoutedCommand => {
-      const { op, dataJson, entityId } = encoded[i]!;
-      const scope = event.scope;
+    const commands = chunks.map(({ scope, indexes }): RoutedCommand => {
       const r = this.#retention[scope];
-      const [numKeys, ...keys] = publishScriptKeys(scope, r.kind);
-      const channel = redisChannels.scopeEvents(scope);
-      const common = [scope, channel, r.kind, dataJson, r.historyMaxItems, r.historyMaxAgeMs] as const;
-      const tail = r.kind === 'entity' ? [op, entityId!] : [r.maxItems, r.maxAgeMs];
-      return { key: keys[0]!, command: [PUBLISH_SCRIPT.command, numKeys, ...keys, ...common, ...tail, ...sharded] };
+      const [numKeys, ...scriptKeys] = publishScriptKeys(scope, r.kind);
+      const args: Array<string | number> = [
+        scope,
+        redisChannels.scopeEvents(scope),
+        r.kind,
+        r.historyMaxItems,
+        r.historyMaxAgeMs,
+        r.kind === 'log' ? r.maxItems : 0,
+        r.kind === 'log' ? r.maxAgeMs : 0,
+        this.#sharded ? 'SPUBLISH' : 'PUBLISH',
+        r.kind === 'log' ? this.#dedupeWindowMs : 0,
+        redisKeys.scopeIdempotencyPrefix(scope),
+      ];
+      for (const i of indexes) {
+        const { op, dataJson, entityId } = encoded[i]!;
+        if (r.kind === 'entity') args.push(op, entityId!, dataJson);
+        else args.push('append', keys[i] ?? '', dataJson);
+      }
+      return { key: scriptKeys[0]!, command: [PUBLISH_BATCH_SCRIPT.command, numKeys, ...scriptKeys, ...args] };
     });
     const results = await execRouted(this.#redis, commands, this.#replicaAck);
-    return results.map(([error, value], i): PublishedEvent => {
+    const out = new Array<PublishedEvent>(events.length);
+    chunks.forEach(({ scope, indexes }, c) => {
+      const [error, value] = results[c]!;
       if (error) throw error;
-      const [seq, ts] = value as [number, number];
-      const scope = events[i]!.scope;
-      return seq === 0 ? { scope, seq, ts, skipped: true } : { scope, seq, ts };
+      const reply = value as number[];
+      indexes.forEach((index, j) => {
+        const seq = Number(reply[2 * j]);
+        const ts = Number(reply[2 * j + 1]);
+        out[index] =
+          seq > 0
+            ? { scope, seq, ts }
+            : seq === 0
+              ? { scope, seq, ts, skipped: true }
+              : { scope, seq: -seq, ts, duplicate: true };
+      });
     });
+    return out;
   }
 
   async expireEntities(scope: Scope, limit: number): Promise<number> {

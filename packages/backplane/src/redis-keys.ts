@@ -23,6 +23,12 @@ export const redisKeys = Object.freeze({
    * published: the replayable history of a scope (every scope kind).
    */
   scopeHistory: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:history`,
+  /**
+   * Prefix of a log scope's idempotency keys: STRING `<prefix><key>` =
+   * "<seq>:<ts>" of the event first stored with that key, expiring after the
+   * dedupe window (publish-batch.lua).
+   */
+  scopeIdempotencyPrefix: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:idem:`,
   /** HASH: an API key record, by SHA-256 (hex) of the plaintext key. */
   apiKeyByHash: (keyHash: string) => `${REDIS_PREFIX}:key:{${keyHash}}`,
   /** STRING id → key hash: resolves `keys revoke <id>`. */

@@ -27,9 +27,9 @@ async function flushAll(): Promise<void> {
   for (const port of await cluster.masterPorts()) await cluster.nodeClient(port).flushall();
 }
 
-eventBusContract('redis cluster', async (retention) => {
+eventBusContract('redis cluster', async (retention, options) => {
   await flushAll();
-  const backplane = new RedisBackplane({ target: target(), retention });
+  const backplane = new RedisBackplane({ target: target(), retention, ...options });
   return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
 });
 

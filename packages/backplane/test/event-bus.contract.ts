@@ -5,6 +5,7 @@ import {
   type BusSubscription,
   type EventBus,
   type KeyStore,
+  type PublishEvent,
   type PublishedEvent,
   parseRetention,
   type RetentionPolicy,
@@ -24,8 +25,11 @@ export interface EventBusFixture {
   close(): Promise<void>;
 }
 
-/** Builds a fixture on empty state with the given retention. */
-export type EventBusFactory = (retention: RetentionPolicy) => Promise<EventBusFixture>;
+/** Builds a fixture on empty state with the given retention (and bus options). */
+export type EventBusFactory = (
+  retention: RetentionPolicy,
+  options?: { dedupeWindowMs?: number },
+) => Promise<EventBusFixture>;
 
 export interface ReceivedEvent {
   scope: Scope;
@@ -74,8 +78,8 @@ export function eventBusContract(name: string, factory: EventBusFactory): void {
     const open: EventBusFixture[] = [];
     const subscriptions: BusSubscription[] = [];
 
-    async function setup(retention?: string): Promise<EventBusFixture> {
-      const fixture = await factory(parseRetention(retention));
+    async function setup(retention?: string, options?: { dedupeWindowMs?: number }): Promise<EventBusFixture> {
+      const fixture = await factory(parseRetention(retention), options);
       open.push(fixture);
       return fixture;
     }
@@ -378,6 +382,118 @@ export function eventBusContract(name: string, factory: EventBusFactory): void {
           expect(JSON.parse(frame?.toString('utf8') ?? 'null').data).toMatchObject({ call, i });
         }
       }
+    });
+    it('publishes a batch of several chunks per scope: each scope in input order, consecutive seqs, snapshot holds all', async () => {
+      const { bus, snapshots } = await setup('signals:max=2000');
+      const recorder = new Recorder();
+      await subscribe(bus, recorder);
+      // 700 log and 300 entity events interleaved: several chunks (MAX_CHUNK_EVENTS) of each scope.
+      const batch: PublishEvent[] = range(0, 999).map((i) =>
+        i % 10 < 7 ? { scope: 'signals', data: { i } } : { scope: 'aircraft', data: { id: `a${i % 50}`, i } },
+      );
+      const published = await bus.publish(batch);
+      const signalIs = batch.filter((e) => e.scope === 'signals').map((e) => e.data['i']);
+      expect(published.filter((p) => p.scope === 'signals').map((p) => p.seq)).toEqual(range(1, 700));
+      expect(published.filter((p) => p.scope === 'aircraft').map((p) => p.seq)).toEqual(range(1, 300));
+      await waitFor(() => recorder.events.length === 1000, 10_000, '1000 frames');
+      expect(recorder.seqs('signals')).toEqual(range(1, 700));
+      const frames = recorder.events.filter((e) => e.scope === 'signals');
+      expect(frames.map((e) => JSON.parse(e.frame.toString('utf8')).data.i)).toEqual(signalIs);
+      for (const [j, e] of frames.entries()) {
+        const p = published.filter((x) => x.scope === 'signals')[j]!;
+        expect(e.frame.toString('utf8')).toBe(
+          encodeEventFrame('signals', p.seq, p.ts, JSON.stringify({ i: signalIs[j] })),
+        );
+      }
+      const log = await snapshots.read('signals');
+      expect(log.seq).toBe(700);
+      expect(log.items.map((j) => JSON.parse(j).i)).toEqual(signalIs);
+      const aircraft = await snapshots.read('aircraft');
+      expect(aircraft.seq).toBe(300);
+      expect(aircraft.items).toHaveLength(
+        new Set(batch.filter((e) => e.scope === 'aircraft').map((e) => e.data['id'])).size,
+      );
+    });
+
+    it('answers a keyed log event published again within the window with its original seq; stores and publishes it once', async () => {
+      const { bus, snapshots } = await setup();
+      const recorder = new Recorder();
+      await subscribe(bus, recorder);
+      const first = await bus.publish([
+        { scope: 'alerts', data: { id: 'x', n: 1 }, idempotencyKey: 'k1' },
+        { scope: 'alerts', data: { n: 2 }, idempotencyKey: 'k2' },
+        { scope: 'alerts', data: { id: 'x', n: 3 }, idempotencyKey: 'k1' },
+        { scope: 'alerts', data: { n: 4 } },
+      ]);
+      expect(first.map((p) => [p.seq, p.duplicate ?? false])).toEqual([
+        [1, false],
+        [2, false],
+        [1, true],
+        [3, false],
+      ]);
+      expect(first[2]!.ts).toBe(first[0]!.ts);
+      const retry = await bus.publish([
+        { scope: 'alerts', data: { n: 2 }, idempotencyKey: 'k2' },
+        { scope: 'alerts', data: { n: 5 }, idempotencyKey: 'k5' },
+        // Keys are per scope: the same key in another log scope is another event.
+        { scope: 'cyber', data: { n: 6 }, idempotencyKey: 'k2' },
+      ]);
+      expect(retry.map((p) => [p.scope, p.seq, p.duplicate ?? false])).toEqual([
+        ['alerts', 2, true],
+        ['alerts', 4, false],
+        ['cyber', 1, false],
+      ]);
+      await waitFor(() => recorder.events.length === 5, 5_000, 'five frames');
+      expect(recorder.seqs('alerts')).toEqual([1, 2, 3, 4]);
+      const snapshot = await snapshots.read('alerts');
+      expect(snapshot.seq).toBe(4);
+      expect(snapshot.items.map((j) => JSON.parse(j).n)).toEqual([1, 2, 4, 5]);
+    });
+
+    it('ignores idempotency keys of entity scopes (idempotent by id: each upsert is published)', async () => {
+      const { bus } = await setup();
+      const published = await bus.publish([
+        { scope: 'aircraft', data: { id: 'a', alt: 1 }, idempotencyKey: 'k' },
+        { scope: 'aircraft', data: { id: 'a', alt: 2 }, idempotencyKey: 'k' },
+      ]);
+      expect(published.map((p) => [p.seq, p.duplicate ?? false])).toEqual([
+        [1, false],
+        [2, false],
+      ]);
+    });
+
+    it('forgets an idempotency key once the dedupe window has passed', async () => {
+      const windowMs = 300;
+      const { bus } = await setup(undefined, { dedupeWindowMs: windowMs });
+      const [original] = await bus.publish([{ scope: 'signals', data: { n: 1 }, idempotencyKey: 'k' }]);
+      // Each try within the window is a duplicate (no effect); the first try after it is stored.
+      let stored: PublishedEvent | undefined;
+      await waitFor(
+        async () => {
+          const [p] = await bus.publish([{ scope: 'signals', data: { n: 1 }, idempotencyKey: 'k' }]);
+          if (p!.duplicate) {
+            expect(p!.seq).toBe(1);
+            return false;
+          }
+          stored = p;
+          return true;
+        },
+        5_000,
+        'the key to expire',
+      );
+      expect(stored!.seq).toBe(2);
+      expect(stored!.ts - original!.ts).toBeGreaterThanOrEqual(windowMs);
+    });
+
+    it('rejects a batch with an invalid idempotency key, storing nothing of it', async () => {
+      const { bus, snapshots } = await setup();
+      await expect(
+        bus.publish([
+          { scope: 'signals', data: { n: 1 } },
+          { scope: 'signals', data: { n: 2 }, idempotencyKey: '' },
+        ]),
+      ).rejects.toThrow(TypeError);
+      expect((await snapshots.read('signals')).seq).toBe(0);
     });
   });
 }

@@ -36,9 +36,9 @@ function newClient(): Redis {
 }
 
 // Both backends as their Backplane wires them (revocation: key store → bus), so the contract runs unchanged.
-eventBusContract('redis', async (retention) => {
+eventBusContract('redis', async (retention, options) => {
   await admin.flushall();
-  const backplane = new RedisBackplane({ url: testRedis.url, retention });
+  const backplane = new RedisBackplane({ url: testRedis.url, retention, ...options });
   return {
     bus: backplane.bus,
     snapshots: backplane.snapshots,
@@ -47,8 +47,8 @@ eventBusContract('redis', async (retention) => {
   };
 });
 
-eventBusContract('memory', async (retention) => {
-  const backplane = new MemoryBackplane({ retention });
+eventBusContract('memory', async (retention, options) => {
+  const backplane = new MemoryBackplane({ retention, ...options });
   return {
     bus: backplane.bus,
     snapshots: backplane.snapshots,

@@ -22,10 +22,10 @@ afterAll(async () => {
 
 const target = () => readRedisTarget(sentinel.env)!;
 
-eventBusContract('redis sentinel', async (retention) => {
+eventBusContract('redis sentinel', async (retention, options) => {
   const primary = await sentinel.primaryClient();
   await primary.flushall();
-  const backplane = new RedisBackplane({ target: target(), retention });
+  const backplane = new RedisBackplane({ target: target(), retention, ...options });
   return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
 });
 

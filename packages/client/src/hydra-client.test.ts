@@ -100,6 +100,24 @@ describe('HydraClient decisions', () => {
     expect(statuses.at(-1)?.delayMs).toBeGreaterThan(0);
   });
 
+  it("with conflate, asks for it and takes a conflated entity scope's seq jumps for no gap; a log scope's still is one", () => {
+    const { events, statuses } = start({ conflate: 5000 });
+    expect(last().query.get('conflate')).toBe('5000');
+    last().open(['aircraft', 'alerts']);
+    last().send(snapshot(10));
+    last().send(event(14, 'x'));
+    last().send(event(19, 'y'));
+    last().send(event(19, 'y')); // not increasing: never delivered twice
+    expect(events.map((e) => e.seq)).toEqual([14, 19]);
+    expect(statuses.filter((s) => s.state === 'reconnecting')).toEqual([]);
+    last().send({
+      type: 'snapshot',
+      data: { scope: 'alerts', seq: 3, ts: 1, part: 1, parts: 1, complete: true, items: [] },
+    });
+    last().send({ type: 'alerts', seq: 5, ts: 2, data: { headline: 'h' } });
+    expect(statuses.at(-1)?.reason).toMatch(/seq gap in alerts: 5 after 3/);
+  });
+
   it('retries a drop right after the upgrade (1006, no message) at once, once; then backs off', () => {
     const { statuses } = start();
     last().fire('open');

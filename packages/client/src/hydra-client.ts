@@ -79,6 +79,13 @@ export interface HydraClientOptions {
    * either way. Default: the WebSocket's own behaviour.
    */
   compression?: boolean;
+  /**
+   * `conflate=<ms>`: entity scopes (aircraft, vessels) deliver, once per
+   * interval, each changed entity's latest event (removals included) instead
+   * of every event; their seqs then increase by more than 1, which is no gap.
+   * Log scopes are never conflated. Default: every event.
+   */
+  conflate?: 1000 | 5000 | 30000;
   /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
   headers?: Record<string, string>;
   /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */
@@ -287,6 +294,7 @@ export class HydraClient {
     const query: string[] = [];
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
+    if (this.opts.conflate) query.push(`conflate=${this.opts.conflate}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -422,7 +430,8 @@ export class HydraClient {
         if (typeof seq !== 'number') return;
         const view = this.view(type);
         if (view.seq >= 0 && seq <= view.seq) return; // delivered already
-        if (view.seq >= 0 && seq > view.seq + 1) {
+        // A conflated entity scope skips the seqs of superseded events: only a log scope's jump is a gap.
+        if (view.seq >= 0 && seq > view.seq + 1 && !(this.opts.conflate && view.entity)) {
           this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
           return;
         }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
+import { type ConflationTierMs, parseConflation, parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
 import { usageError } from '../errors.js';
 
 export const DEFAULT_TAIL_URL = 'ws://localhost:8080/v1/stream';
@@ -14,6 +14,8 @@ export interface TailArgs {
   snapshot: boolean;
   /** false: do not offer permessage-deflate (`--no-compression`). */
   compression: boolean;
+  /** `--conflate MS`: the conflation tier of entity scopes (`conflate=MS`); 0 for every event. */
+  conflateMs: ConflationTierMs | 0;
   json: boolean;
   /** Period of the per-scope rate line (ms); 0 turns it off. */
   rateIntervalMs: number;
@@ -41,6 +43,7 @@ export function parseTailArgs(
         scopes: { type: 'string' },
         'no-snapshot': { type: 'boolean' },
         'no-compression': { type: 'boolean' },
+        conflate: { type: 'string' },
         json: { type: 'boolean' },
         'rate-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -64,6 +67,7 @@ export function parseTailArgs(
       scopes: parseScopes(values['scopes'] as string | undefined),
       snapshot: values['no-snapshot'] !== true,
       compression: values['no-compression'] !== true,
+      conflateMs: parseConflate(values['conflate'] as string | undefined),
       json: values['json'] === true,
       rateIntervalMs: parseRateInterval(values['rate-interval'] as string | undefined),
     },
@@ -89,6 +93,15 @@ function parseScopes(text: string | undefined): Scope[] | undefined {
   if (!parsed.ok) throw usageError(`unknown scope "${parsed.unknown}" (known scopes: ${SCOPES.join(', ')})`);
   if (parsed.scopes.length === 0) throw usageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
   return parsed.scopes;
+}
+
+function parseConflate(text: string | undefined): ConflationTierMs | 0 {
+  if (text === undefined) return 0;
+  const parsed = parseConflation(text.trim());
+  if (!parsed.ok || parsed.tierMs === 0) {
+    throw usageError(`--conflate must be one of 1000, 5000, 30000 (milliseconds), got "${text}"`);
+  }
+  return parsed.tierMs;
 }
 
 function parseRateInterval(text: string | undefined): number {

@@ -1,17 +1,15 @@
--- Shared by publish.lua and expire.lua (inlined at load by lua-scripts.ts, which
--- replaces the `--#include lib/history.lua` line of each with this file).
+-- Shared by publish.lua, publish-batch.lua and expire.lua (inlined at load by
+-- lua-scripts.ts, which replaces the `--#include lib/history.lua` line of each
+-- with this file).
 
 -- The "ts" of a frame built by encodeEventFrame's layout, or 0 if the text is not such a frame.
 local function frameTs(frame)
   return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
 end
 
--- Appends frame as entry "<seq>-0" and trims the stream by length and age,
--- keeping one entry before the oldest retained one (the anchor): history.lua
--- needs the event at a reader's position to check its proof, and a reader
--- may stand exactly there. The anchor is never replayed (reads apply the
--- bounds themselves).
-local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
+-- Appends frame as entry "<seq>-0", trimming the stream to about maxItems + 1
+-- entries (MAXLEN ~: whole nodes only, cheap); the +1 is the anchor (trimHistoryAge).
+local function addHistoryEntry(key, seq, frame, maxItems)
   local id = string.format('%d', seq) .. '-0'
   local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
   if type(added) == 'table' and added.err then
@@ -21,8 +19,16 @@ local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
     redis.call('DEL', key)
     redis.call('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
   end
+end
+
+-- Trims the stream by age, keeping one entry before the oldest retained one
+-- (the anchor): history.lua needs the event at a reader's position to check
+-- its proof, and a reader may stand exactly there. The anchor is never
+-- replayed (reads apply the bounds themselves). At most 100 aged entries go
+-- per call.
+local function trimHistoryAge(key, ts, maxAge)
   local cutoff = ts - maxAge
-  -- Only when the entry after the head is aged too is there anything to trim (at most 100 a publish).
+  -- Only when the entry after the head is aged too is there anything to trim.
   local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 2)
   if head[2] and frameTs(head[2][2][2]) < cutoff then
     local batch = redis.call('XRANGE', key, '-', '+', 'COUNT', 101)
@@ -35,4 +41,10 @@ local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
     end
     redis.call('XTRIM', key, 'MINID', keepFrom)
   end
+end
+
+-- One entry appended, then the stream trimmed (publish.lua, expire.lua).
+local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
+  addHistoryEntry(key, seq, frame, maxItems)
+  trimHistoryAge(key, ts, maxAge)
 end
