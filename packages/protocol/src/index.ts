@@ -9,3 +9,4 @@ export * from './messages.js';
 export * from './resume-position.js';
 export * from './scopes.js';
 export * from './server-messages.js';
+export * from './tiles.js';
