@@ -1,5 +1,5 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
-import { CloseCode, isWellFormedApiKey, parseResumePositions } from '@hydra/protocol';
+import { CloseCode, ENTITY_SCOPES, isWellFormedApiKey, parseRegion, parseResumePositions } from '@hydra/protocol';
 import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
@@ -122,12 +122,14 @@ export class AdmissionControl {
     }
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
+    const region = query.bbox.length > 0 ? parseRegion(query.bbox) : null;
     const base = {
       connId: this.nextConnId++,
       ip,
       wantSnapshot: query.snapshot,
       wantHeartbeat: query.heartbeat,
       resume: resume.ok ? resume.positions : NO_RESUME,
+      region: region?.ok ? region.region : null,
       // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
       keyGeneration: this.deps.keys.generation,
     };
@@ -162,6 +164,12 @@ export class AdmissionControl {
       else {
         const foreign = [...resume.positions.keys()].find((scope) => !granted.includes(scope));
         if (foreign) rejection = badRequest(`resume: the key does not grant scope ${foreign}`);
+      }
+      if (rejection === null && region !== null) {
+        if (!region.ok) rejection = badRequest(region.reason);
+        else if (!granted.some((scope) => ENTITY_SCOPES.includes(scope))) {
+          rejection = badRequest(`bbox: filters the entity scopes (${ENTITY_SCOPES.join(', ')}), and the key grants none`);
+        }
       }
     }
     if (isAborted()) return { kind: 'abandoned' };

@@ -3,6 +3,8 @@ import type { Scope } from '@hydra/protocol';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
+import { RegionCatchUp } from './region-catch-up.js';
+import { RegionTracker } from './region-tracker.js';
 import { type ResumeOutcome, ScopeCatchUp } from './scope-catch-up.js';
 import { SequenceFollower, type SequenceListener } from './sequence-follower.js';
 import type { Session } from './session.js';
@@ -39,6 +41,12 @@ export interface ScopeStreamDeps {
    * event would look like a gap.
    */
   flushLiveEvents?: () => void;
+  /**
+   * Entity scopes: the `bbox` clients' snapshots are cut into parts of at
+   * most this many bytes (HYDRA_SNAPSHOT_CHUNK_BYTES). Absent: the scope
+   * keeps no region map and ignores `bbox` (log scopes).
+   */
+  regionChunkBytes?: number;
 }
 
 /**
@@ -53,10 +61,15 @@ export interface ScopeStreamDeps {
  * out before the waiters it releases are subscribed, so each client gets it
  * exactly once: from the fan-out if it was subscribed, else from the ring.
  * A restart of the sequence resynchronises every client of the scope once.
+ *
+ * Entity scopes also publish each event to its tile topic for the clients
+ * with a `bbox` (RegionTracker), in the same step, once per gateway.
  */
 export class ScopeStream implements SequenceListener {
   readonly follower: SequenceFollower;
   readonly catchUp: ScopeCatchUp;
+  /** Entity scopes: the tile topics of `bbox` clients (region-tracker.ts); null for log scopes. */
+  readonly regions: RegionTracker | null;
   /** Per-event counters with their scope label bound once (no label hashing per event). */
   private readonly delivered;
   private readonly deliveredBytes;
@@ -71,6 +84,16 @@ export class ScopeStream implements SequenceListener {
       { history, snapshots, metrics, log, ringCapacity: deps.ringCapacity },
       this,
     );
+    this.regions =
+      deps.regionChunkBytes === undefined
+        ? null
+        : new RegionTracker(scope, {
+            app: deps.app,
+            follower: this.follower,
+            snapshots,
+            metrics,
+            afterFanOut: deps.afterFanOut,
+          });
     this.catchUp = new ScopeCatchUp(scope, this.follower, {
       snapshots,
       history,
@@ -79,6 +102,10 @@ export class ScopeStream implements SequenceListener {
       log,
       pacer: deps.pacer,
       backplaneReconnecting: deps.backplaneReconnecting,
+      regions:
+        this.regions === null || deps.regionChunkBytes === undefined
+          ? undefined
+          : new RegionCatchUp(this.regions, deps.regionChunkBytes),
     });
     this.delivered = metrics.messagesDelivered.labels(scope);
     this.deliveredBytes = metrics.bytesDelivered.labels(scope);
@@ -119,7 +146,7 @@ export class ScopeStream implements SequenceListener {
   }
 
   /** SequenceListener: fans the event out to the subscribed sockets, then releases the clients waiting for it. */
-  applied(_seq: number, frame: Buffer, publishedTs: number): void {
+  applied(seq: number, frame: Buffer, publishedTs: number): void {
     const { app, metrics } = this.deps;
     const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
@@ -128,12 +155,14 @@ export class ScopeStream implements SequenceListener {
       this.deliveredBytes.inc(subscribers * frame.length);
       this.deps.afterFanOut?.(frame.length);
     }
+    this.regions?.applied(seq, frame);
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     this.catchUp.releaseWaiters();
   }
 
   /** SequenceListener: the sequence restarted; every client of the scope is resynchronised. */
   restarted(): void {
+    this.regions?.reset();
     this.catchUp.resyncAll();
   }
 

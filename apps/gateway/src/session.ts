@@ -1,4 +1,4 @@
-import type { CloseCode, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+import type { CloseCode, ErrorCode, RegionFilter, ResumePositions, Scope } from '@hydra/protocol';
 import type { PendingBatch } from './paced-client.js';
 import type { WebSocket } from './uws.js';
 
@@ -42,6 +42,8 @@ export interface SessionInit {
   /** `heartbeat=true`: subscribed to the heartbeat topic once served (heartbeat-topic.ts). Absent: false. */
   wantHeartbeat?: boolean;
   resume: ResumePositions;
+  /** `bbox`: the entity scopes are filtered to these tiles (region-catch-up.ts). Absent: null, unfiltered. */
+  region?: RegionFilter | null;
   rejection: Rejection | null;
   slotHeld: boolean;
   /** KeyCache.generation when the key was looked up: an older one at open means the answer may be stale. */
@@ -74,6 +76,8 @@ export class Session {
   readonly grant: KeyGrant | null;
   /** Scopes the client resumes (last seq it processed); these get a replay instead of a snapshot. */
   readonly resume: ResumePositions;
+  /** The boxes and tiles of `bbox` (entity scopes only get the entities of these tiles); null: unfiltered. */
+  readonly region: RegionFilter | null;
   /** Set when the connection must get an `error` and be closed right after opening. */
   readonly rejection: Rejection | null;
   /** KeyCache.generation when the key was looked up (SessionInit). */
@@ -100,6 +104,7 @@ export class Session {
     this.ip = init.ip;
     this.grant = init.grant;
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
+    this.region = init.region ?? null;
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
     this.flags =

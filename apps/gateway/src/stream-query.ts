@@ -7,13 +7,15 @@ export interface StreamQuery {
   resume: string;
   /** true only for `heartbeat=true` (also `1`, `yes`): a `heartbeat` message every ping interval (heartbeat-topic.ts). */
   heartbeat: boolean;
+  /** Every `bbox` value, in order (the one parameter that may repeat: one box each); empty when absent. */
+  bbox: string[];
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
 export const MAX_QUERY_LENGTH = 4096;
 
 /**
- * Parses the raw query string. Repeated parameters: the first wins. Never
+ * Parses the raw query string. Repeated parameters: the first wins (except `bbox`, one box each). Never
  * throws (malformed percent-escapes are read as-is by URLSearchParams).
  */
 export function parseStreamQuery(raw: string): StreamQuery | null {
@@ -25,6 +27,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
+    bbox: params.getAll('bbox'),
   };
 }
 
