@@ -126,7 +126,7 @@ ${KEYS_ENVIRONMENT}
 
 ${EXIT_CODES_HELP}`;
 
-const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--json] [--rate-interval SECONDS]
+const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--bbox BOX]... [--json] [--rate-interval SECONDS]
 
 Shows the Hydra stream in the terminal: one line per event, a summary line per
 snapshot, and a per-scope rate line. Reconnects with backoff when the
@@ -138,6 +138,8 @@ Options:
   --scopes LIST           show only these scopes, comma-separated:
                           ${SCOPES.join(', ')}
   --no-snapshot           skip the initial snapshot (snapshot=false)
+  --bbox BOX              only the aircraft/vessels in this box, minLon,minLat,maxLon,maxLat
+                          (degrees; repeat for several; minLon > maxLon crosses the antimeridian)
   --json                  print each server message as one raw JSON line
   --rate-interval SECS    seconds between rate lines (default: ${DEFAULT_RATE_INTERVAL_MS / 1000}; 0 = off)
   -h, --help              show help

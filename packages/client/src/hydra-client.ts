@@ -1,4 +1,4 @@
-import type { EventData, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
+import { type EventData, formatBox, type GeoBox, type ResumePosition, type Scope, type StreamMessage } from '@hydra/protocol';
 import {
   type Backoff,
   type BackoffOptions,
@@ -66,6 +66,14 @@ export interface HydraClientOptions {
   apiKey: string;
   /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
   snapshot?: boolean;
+  /**
+   * Region filter (`bbox`): the entity scopes (aircraft, vessels) carry only
+   * the entities in the 2° tiles covering these boxes (`minLon > maxLon`
+   * crosses the antimeridian); log scopes are not filtered. Seqs of a
+   * filtered scope increase but skip, so the client checks no gaps there;
+   * `left_area` removals drop an entity that left the tiles.
+   */
+  bbox?: readonly GeoBox[];
   /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
   headers?: Record<string, string>;
   /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */
@@ -270,6 +278,7 @@ export class HydraClient {
     const query: string[] = [];
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
+    for (const box of this.opts.bbox ?? []) query.push(`bbox=${encodeURIComponent(formatBox(box))}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -399,7 +408,16 @@ export class HydraClient {
         if (typeof seq !== 'number') return;
         const view = this.view(type);
         if (view.seq >= 0 && seq <= view.seq) return; // delivered already
-        if (view.seq >= 0 && seq > view.seq + 1) {
+        const filtered = view.entity && (this.opts.bbox?.length ?? 0) > 0;
+        if (filtered && isLeftArea(data)) {
+          view.leaveArea(data);
+          const left: HydraEvent = { type, seq, ts, data };
+          this.emit('event', left);
+          for (const sink of this.sinks) sink(left);
+          return;
+        }
+        // A region-filtered scope skips the seqs of other tiles' events: no gap to see there.
+        if (view.seq >= 0 && seq > view.seq + 1 && !filtered) {
           this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
           return;
         }
@@ -470,4 +488,9 @@ export class HydraClient {
     for (const sink of this.sinks) sink(null);
     this.sinks.clear();
   }
+}
+
+/** A `left_area` removal (region filters): the entity left the connection's tiles. */
+function isLeftArea(data: EventData): boolean {
+  return data.removed === true && data.reason === 'left_area';
 }

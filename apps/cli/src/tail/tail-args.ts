@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
+import { type GeoBox, parseRegion, parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
 import { usageError } from '../errors.js';
 
 export const DEFAULT_TAIL_URL = 'ws://localhost:8080/v1/stream';
@@ -12,6 +12,8 @@ export interface TailArgs {
   /** Only these scopes are shown (client-side filter); undefined shows every scope the key grants. */
   scopes: Scope[] | undefined;
   snapshot: boolean;
+  /** `--bbox` boxes (region filter of the entity scopes); empty: unfiltered. */
+  bbox: GeoBox[];
   json: boolean;
   /** Period of the per-scope rate line (ms); 0 turns it off. */
   rateIntervalMs: number;
@@ -27,7 +29,7 @@ export function parseTailArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): TailRequest {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -38,6 +40,7 @@ export function parseTailArgs(
         url: { type: 'string' },
         scopes: { type: 'string' },
         'no-snapshot': { type: 'boolean' },
+        bbox: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         'rate-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -60,6 +63,7 @@ export function parseTailArgs(
       key: key.trim(),
       scopes: parseScopes(values['scopes'] as string | undefined),
       snapshot: values['no-snapshot'] !== true,
+      bbox: parseBoxes(values['bbox'] as string[] | undefined),
       json: values['json'] === true,
       rateIntervalMs: parseRateInterval(values['rate-interval'] as string | undefined),
     },
@@ -85,6 +89,14 @@ function parseScopes(text: string | undefined): Scope[] | undefined {
   if (!parsed.ok) throw usageError(`unknown scope "${parsed.unknown}" (known scopes: ${SCOPES.join(', ')})`);
   if (parsed.scopes.length === 0) throw usageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
   return parsed.scopes;
+}
+
+/** `--bbox` values, checked as the gateway checks them (the same messages, naming `--bbox`). */
+function parseBoxes(values: string[] | undefined): GeoBox[] {
+  if (values === undefined) return [];
+  const parsed = parseRegion(values);
+  if (!parsed.ok) throw usageError(`--${parsed.reason}`);
+  return [...parsed.region.boxes];
 }
 
 function parseRateInterval(text: string | undefined): number {
