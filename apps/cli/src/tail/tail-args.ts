@@ -32,7 +32,7 @@ export function parseTailArgs(
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: joinBoxValues(argv),
       strict: true,
       allowPositionals: false,
       options: {
@@ -89,6 +89,23 @@ function parseScopes(text: string | undefined): Scope[] | undefined {
   if (!parsed.ok) throw usageError(`unknown scope "${parsed.unknown}" (known scopes: ${SCOPES.join(', ')})`);
   if (parsed.scopes.length === 0) throw usageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
   return parsed.scopes;
+}
+
+/**
+ * `--bbox -10,50,10,60` as `--bbox=-10,50,10,60`: parseArgs takes a value
+ * starting with `-` for an option, and west longitudes are negative.
+ */
+function joinBoxValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg === '--bbox' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`--bbox=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** `--bbox` values, checked as the gateway checks them (the same messages, naming `--bbox`). */
