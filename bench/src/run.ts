@@ -4,6 +4,8 @@
  *   [--idle-max-settle-ms MS] [--idle-together | --idle-one-by-one]`
  * `pnpm bench --scale [--gateways N] [--per-gateway N] [--ping-ms MS] [--before-dist DIR]`: idle
  * connections at scale, N gateways side by side with N bare uWS processes (scale.ts).
+ * `pnpm bench --regions [--aircraft N] [--hz H] [--clients N] [--window-ms MS]`: region filters,
+ * bbox clients against unfiltered ones on one gateway (regions.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -24,6 +26,7 @@ import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
 import { type RunResults, writeReport } from './report.js';
+import { runRegions } from './regions.js';
 import { runScale } from './scale.js';
 import {
   type Ctx,
@@ -154,18 +157,21 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** `--scale`: idle connections at scale, N gateways side by side with bare uWS (scale.ts). */
-async function scale(argv: string[]): Promise<void> {
+/**
+ * `--scale`: idle connections at scale, N gateways side by side with bare uWS (scale.ts); with
+ * `run` = runRegions, `--regions` (regions.ts: Hydra only, no peers needed).
+ */
+async function scale(argv: string[], run: typeof runScale = runScale): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
   const started = performance.now();
   const progress = (line: string) =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
   if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
-  ensurePeers();
+  if (run === runScale) ensurePeers();
   const redis = await startRedis(SIDE_CPUS);
   try {
-    await runScale(argv, redis, progress);
+    await run(argv, redis, progress);
   } finally {
     await redis.stop();
     killAll();
@@ -184,6 +190,7 @@ function ensurePeers(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
+  if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
