@@ -254,7 +254,7 @@ async function phase(
   });
   progress(`  ${label}: ${r.open}/${o.clients} open in ${(r.ms / 1000).toFixed(1)} s`);
   await sleep(SETTLE_MS);
-  await pool.all({ cmd: 'reset' });
+  await pool.all({ cmd: 'reset' }, 30_000);
   const bytes0 = await metricSum(gw.adminPort, 'hydra_bytes_delivered_total');
   const messages0 = await metricSum(gw.adminPort, 'hydra_messages_delivered_total');
   const cpu0 = cpuSeconds(gw.pid);
@@ -323,7 +323,7 @@ export async function runRegions(argv: string[], redis: BenchRedis, progress: (l
     serverCpus: SERVER_CPUS,
     sideCpus: SIDE_CPUS,
     pingMs: 15_000,
-    gatewayEnv: { HYDRA_MAX_CONNECTIONS_PER_IP: String(PER_IP), HYDRA_LOG_LEVEL: 'warn' },
+    gatewayEnv: { HYDRA_MAX_CONNECTIONS_PER_IP: String(PER_IP) },
   });
   const pool = await WorkerPool.start(Math.max(1, Math.min(4, Math.ceil(o.clients / 500))), SIDE_CPUS);
   const publisher = new AircraftPublisher(redis.url, o);
