@@ -1,4 +1,4 @@
-import { type EventData, formatBox, type GeoBox, type ResumePosition, type Scope, type StreamMessage } from '@hydra/protocol';
+import type { EventData, GeoBox, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
 import {
   type Backoff,
   type BackoffOptions,
@@ -278,7 +278,8 @@ export class HydraClient {
     const query: string[] = [];
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
-    for (const box of this.opts.bbox ?? []) query.push(`bbox=${encodeURIComponent(formatBox(box))}`);
+    // The gateway checks the boxes (a refusal ends the client: its error names the option).
+    for (const b of this.opts.bbox ?? []) query.push(`bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -435,7 +436,8 @@ export class HydraClient {
     clearTimeout(this.watchdog);
     for (const view of this.views.values()) view.abandonParts();
     const url = conn.url;
-    if (code === 1008 || code === 4001) {
+    // A refused `bbox` is refused again on every reconnect: the options must change.
+    if (code === 1008 || code === 4001 || (code === 4002 && conn.error?.startsWith('bbox:'))) {
       this.finish(code, conn.error ?? reason, url);
       return;
     }
