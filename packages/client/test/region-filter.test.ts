@@ -178,6 +178,19 @@ describe('region filters (bbox) against real gateways and Redis', () => {
     expect(c.messages.some((m) => m.type === 'snapshot' || m.type === 'connected')).toBe(false);
   });
 
+  it('ends an SDK client whose bbox is refused, with the reason, instead of retrying', async () => {
+    const c = new RecordingClient({
+      url: b.url,
+      apiKey: key,
+      bbox: [{ minLon: 0, minLat: 5, maxLon: 1, maxLat: 4 }],
+      backoff: BACKOFF,
+    });
+    const closed = await c.until(() => c.statuses.find((s) => s.state === 'closed'), 15_000, 'the end');
+    expect(closed.code).toBe(4002);
+    expect(closed.reason).toMatch(/^bbox: minLat must not exceed maxLat/);
+    expect(c.ofState('reconnecting')).toEqual([]);
+  });
+
   it('refuses bbox for a key without an entity scope (log scopes are never filtered)', async () => {
     const logOnly = (await f.key(['alerts'])).key;
     const c = f.client(withKey(b.url, logOnly, '&bbox=0,0,1,1'));
