@@ -1,17 +1,10 @@
 import { encodeRemovalData } from '@hydra/backplane';
-import { encodeEventFrame, frameSeq, frameTs, type Scope, TILE_COUNT, tileOf } from '@hydra/protocol';
+import { encodeEventFrame, type EventPlace, frameSeq, frameTs, readEventPlace, type Scope, TILE_COUNT } from '@hydra/protocol';
 import type { GatewayMetrics } from './metrics.js';
 import type { SequenceFollower } from './sequence-follower.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { snapshotTiles } from './region-snapshot-index.js';
 import type { TemplatedApp } from './uws.js';
-
-/** Where one entity event puts its entity: its id, its tile (-1: no valid position), and whether it removes it. */
-export interface EventPlace {
-  readonly id: string;
-  readonly tile: number;
-  readonly removed: boolean;
-}
 
 /** Bound on the wait for events a seeding snapshot is ahead of (they are in flight from the backplane). */
 const SEED_AHEAD_WAIT_MS = 3000;
@@ -21,26 +14,6 @@ const SEED_ATTEMPTS = 3;
 /** The uWS topic of one tile of an entity scope. */
 export function tileTopic(scope: Scope, tile: number): string {
   return `${scope}/tile/${tile}`;
-}
-
-/**
- * Reads the id, position and removal flag of an entity event frame
- * (`{"type":…,"seq":…,"ts":…,"data":{…}}`); null when it has no string or
- * id (not an entity event). Positions are `data.lat`/`data.lon`
- * (docs/protocol.md, "Region filters").
- */
-export function readPlace(frame: Buffer): EventPlace | null {
-  let data: unknown;
-  try {
-    data = (JSON.parse(frame.toString('utf8')) as { data?: unknown }).data;
-  } catch {
-    return null;
-  }
-  if (typeof data !== 'object' || data === null) return null;
-  const d = data as { id?: unknown; lat?: unknown; lon?: unknown; removed?: unknown };
-  if (typeof d.id !== 'string') return null;
-  const removed = d.removed === true;
-  return { id: d.id, tile: removed ? -1 : tileOf(d.lat, d.lon), removed };
 }
 
 export interface RegionTrackerDeps {
@@ -70,8 +43,9 @@ export interface RegionTrackerDeps {
  * exactly that view. The tracker turns on at the first bbox client
  * (ensureOn; before that it costs nothing) and off when the scope's sequence
  * restarts (reset; every client of the scope is resynchronised then, and the
- * bbox clients' resyncs turn it on again). Per event it parses the frame once
- * (JSON) and makes one or two uWS publishes: per gateway, not per client.
+ * bbox clients' resyncs turn it on again). Per event it scans the frame once
+ * (readEventPlace: id, lat, lon, removed) and makes one or two uWS
+ * publishes: per gateway, not per client.
  */
 export class RegionTracker {
   private readonly tiles = new Map<string, number>();
@@ -84,8 +58,6 @@ export class RegionTracker {
     tiles: Map<string, number>;
     settle: (error: Error | null) => void;
   } | null = null;
-  /** Where each event the tracker saw puts its entity (the ring's frames; catch-ups filter with them). */
-  private readonly places = new WeakMap<Buffer, EventPlace | null>();
   private readonly topics: (string | undefined)[] = new Array(TILE_COUNT);
   private readonly delivered;
   private readonly deliveredBytes;
@@ -117,14 +89,9 @@ export class RegionTracker {
     return topic;
   }
 
-  /** Where `frame` (an event of this scope) puts its entity; parsed once per frame. */
+  /** Where `frame` (an event of this scope) puts its entity (a byte scan, readEventPlace). */
   placeOf(frame: Buffer): EventPlace | null {
-    let place = this.places.get(frame);
-    if (place === undefined) {
-      place = readPlace(frame);
-      this.places.set(frame, place);
-    }
-    return place;
+    return readEventPlace(frame);
   }
 
   /**

@@ -9,4 +9,5 @@ export * from './messages.js';
 export * from './resume-position.js';
 export * from './scopes.js';
 export * from './server-messages.js';
+export * from './event-place.js';
 export * from './tiles.js';
