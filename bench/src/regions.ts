@@ -293,17 +293,24 @@ function fmtRow(r: RegionsRow): string {
   );
 }
 
+/**
+ * The publisher's rate drifts between phases on a busy machine, so the
+ * ratios compare bytes and CPU per event published (per 1,000), not per second.
+ */
 export function regionsTable(rows: RegionsRow[]): string {
+  const perK = (value: number, r: RegionsRow) => (1000 * value) / r.eventsPerSec;
   const base = rows[0];
+  const baseBytes = base ? perK(base.bytesPerClientPerSec, base) : Number.NaN;
+  const baseCpu = base ? perK(base.gatewayCpuPct, base) : Number.NaN;
   const head =
-    '| phase | clients | events/s published | bytes/client/s | ratio | messages/client/s | gateway CPU % of a core | ratio | event age p50 ms | p99 ms | drops |\n' +
-    '|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| phase | clients | events/s published | bytes/client/s | bytes/client per 1k events | ratio | messages/client/s | gateway CPU % of a core | CPU per 1k events/s | ratio | event age p50 ms | p99 ms | drops |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   return (
     head +
     rows
       .map(
         (r) =>
-          `| ${r.phase} | ${r.clients} | ${f(r.eventsPerSec, 0)} | ${f(r.bytesPerClientPerSec, 0)} | ${f(r.bytesPerClientPerSec / (base?.bytesPerClientPerSec ?? Number.NaN), 3)} | ${f(r.messagesPerClientPerSec, 1)} | ${f(r.gatewayCpuPct)} | ${f(r.gatewayCpuPct / (base?.gatewayCpuPct ?? Number.NaN), 2)} | ${f(r.p50AgeMs, 2)} | ${f(r.p99AgeMs, 2)} | ${r.drops} |`,
+          `| ${r.phase} | ${r.clients} | ${f(r.eventsPerSec, 0)} | ${f(r.bytesPerClientPerSec, 0)} | ${f(perK(r.bytesPerClientPerSec, r), 0)} | ${f(perK(r.bytesPerClientPerSec, r) / baseBytes, 3)} | ${f(r.messagesPerClientPerSec, 1)} | ${f(r.gatewayCpuPct)} | ${f(perK(r.gatewayCpuPct, r), 2)} | ${f(perK(r.gatewayCpuPct, r) / baseCpu, 2)} | ${f(r.p50AgeMs, 2)} | ${f(r.p99AgeMs, 2)} | ${r.drops} |`,
       )
       .join('\n')
   );
