@@ -58,6 +58,9 @@ export interface WorkerStats {
   readsAtMark: number;
   /** Bytes of the messages counted (payload with the server's envelope). */
   messageBytes: number;
+  /** Live messages without the payload fields (Hydra entity removals such as `left_area`), and their bytes. */
+  otherMessages: number;
+  otherBytes: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */

@@ -12,9 +12,8 @@
  * 3. unfiltered again, now with the tile map on (it stays on once a bbox
  *    client came): what the per-event tile publishing costs the others.
  *
- * Per phase, over the same window length: bytes per client per second (the
- * gateway's hydra_bytes_delivered_total, frames handed to uWS, left_area
- * included), gateway CPU (/proc user + system), p99 event age at the client
+ * Per phase, over the same window length: bytes per client per second (WebSocket
+ * payloads counted by the clients, left_area removals included), gateway CPU (/proc user + system), p99 event age at the client
  * (publish-time CLOCK_MONOTONIC stamp in the payload; left_area removals
  * carry none) and the events the publisher actually sent per second. The
  * ratios are between phases of the same run.
@@ -210,21 +209,6 @@ class AircraftPublisher {
   }
 }
 
-/** A counter from the gateway's /metrics, summed over its label sets; NaN when the scrape fails. */
-async function metricSum(adminPort: number, name: string): Promise<number> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    const text = await res.text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return sum;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 async function phase(
   label: string,
   gw: RunningTarget,
@@ -255,8 +239,6 @@ async function phase(
   progress(`  ${label}: ${r.open}/${o.clients} open in ${(r.ms / 1000).toFixed(1)} s`);
   await sleep(SETTLE_MS);
   await pool.all({ cmd: 'reset' }, 30_000);
-  const bytes0 = await metricSum(gw.adminPort, 'hydra_bytes_delivered_total');
-  const messages0 = await metricSum(gw.adminPort, 'hydra_messages_delivered_total');
   const cpu0 = cpuSeconds(gw.pid);
   const sent0 = publisher.sent;
   const t0 = performance.now();
@@ -264,17 +246,19 @@ async function phase(
   const wall = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(gw.pid) - cpu0) / wall;
   const sent = (publisher.sent - sent0) / wall;
-  const bytes = (await metricSum(gw.adminPort, 'hydra_bytes_delivered_total')) - bytes0;
-  const messages = (await metricSum(gw.adminPort, 'hydra_messages_delivered_total')) - messages0;
   const st = await pool.stats();
-  await pool.closeClients();
+  // Counted by the clients since the reset (their own wall time): payload events and removals alike.
+  const clientWall = st.wallMs / 1000;
+  const bytes = st.messageBytes + st.otherBytes;
+  const messages = st.messages + st.otherMessages;
+  await pool.all({ cmd: 'close' }, 60_000);
   await sleep(1000);
   const row: RegionsRow = {
     phase: label,
     clients: st.open,
     eventsPerSec: sent,
-    bytesPerClientPerSec: bytes / Math.max(1, st.open) / wall,
-    messagesPerClientPerSec: messages / Math.max(1, st.open) / wall,
+    bytesPerClientPerSec: bytes / Math.max(1, st.open) / clientWall,
+    messagesPerClientPerSec: messages / Math.max(1, st.open) / clientWall,
     gatewayCpuPct: 100 * cpu,
     p99AgeMs: st.latency.percentile(0.99) / 1000,
     p50AgeMs: st.latency.percentile(0.5) / 1000,
@@ -354,8 +338,7 @@ export async function runRegions(argv: string[], redis: BenchRedis, progress: (l
     `Region filters (issue 17 part 3): ${o.aircraft} aircraft at ${o.hz} Hz over ${AREA.maxLon - AREA.minLon}° × ${AREA.maxLat - AREA.minLat}°, ` +
     `${o.clients} clients per phase (snapshot=false), one gateway on core ${SERVER_CPUS}, Redis, publisher and clients on core ${SIDE_CPUS}; ` +
     `window ${o.windowMs / 1000} s per phase. bbox clients: 8 boxes of 12° × 10° (5.0% of the area each; their ${TILE_DEG}° tiles cover ` +
-    `${(100 * share).toFixed(1)}% on average: the tile overhead). Bytes: hydra_bytes_delivered_total (frames handed to uWS, left_area included) ` +
-    `per client per second. CPU: /proc user + system of the gateway. Event age: publish-time monotonic stamp to client receipt. ` +
+    `${(100 * share).toFixed(1)}% on average: the tile overhead). Bytes: WebSocket payloads received per client per second (counted by the clients, left_area removals included). CPU: /proc user + system of the gateway. Event age: publish-time monotonic stamp to client receipt. ` +
     `Ratios against the first (unfiltered) phase of the same run.\n`;
   writeFileSync(`${resultsDir}/regions-${stamp}.md`, `${note}\n${table}\n`);
   writeFileSync(`${resultsDir}/regions-${stamp}.json`, `${JSON.stringify({ options: o, share, rows }, null, 2)}\n`);
