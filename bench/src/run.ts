@@ -25,8 +25,8 @@ import os from 'node:os';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
-import { type RunResults, writeReport } from './report.js';
 import { runRegions } from './regions.js';
+import { type RunResults, writeReport } from './report.js';
 import { runScale } from './scale.js';
 import {
   type Ctx,

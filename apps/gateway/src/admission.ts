@@ -168,7 +168,9 @@ export class AdmissionControl {
       if (rejection === null && region !== null) {
         if (!region.ok) rejection = badRequest(region.reason);
         else if (!granted.some((scope) => ENTITY_SCOPES.includes(scope))) {
-          rejection = badRequest(`bbox: filters the entity scopes (${ENTITY_SCOPES.join(', ')}), and the key grants none`);
+          rejection = badRequest(
+            `bbox: filters the entity scopes (${ENTITY_SCOPES.join(', ')}), and the key grants none`,
+          );
         } else if (new URLSearchParams(req.query).has('conflate')) {
           // Conflation tiers publish per tier, tiles per event: their product is not built (docs/protocol.md).
           rejection = badRequest('bbox: cannot be combined with conflate in this version; use one or the other');

@@ -1,9 +1,9 @@
-import { encodeSnapshotChunks } from './snapshot-chunks.js';
 import { hasTile, type RegionFilter } from '@hydra/protocol';
-import { leftAreaFrame, type RegionTracker, seqAndTs } from './region-tracker.js';
 import { snapshotTiles } from './region-snapshot-index.js';
+import { leftAreaFrame, type RegionTracker, seqAndTs } from './region-tracker.js';
 import type { Session, SocketData } from './session.js';
 import type { SnapshotFrame } from './snapshot-cache.js';
+import { encodeSnapshotChunks } from './snapshot-chunks.js';
 import type { WebSocket } from './uws.js';
 
 /**

@@ -137,11 +137,7 @@ describe('RegionCatchUp', () => {
     const { tracker } = await seededTracker(10, []);
     const catchUp = new RegionCatchUp(tracker, 64 * 1024);
     const s = session();
-    const items = [
-      { id: 'in', lat: 55, lon: 3 },
-      { id: 'out', lat: 45, lon: -5 },
-      { id: 'nowhere' },
-    ];
+    const items = [{ id: 'in', lat: 55, lon: 3 }, { id: 'out', lat: 45, lon: -5 }, { id: 'nowhere' }];
     const parts = catchUp.snapshotFor(s, region, snapshotOf(10, items));
     const snapshot = JSON.parse(parts.map((p) => p.toString()).join('')) as { data: { items: unknown[] } };
     expect(snapshot.data.items).toEqual([{ id: 'in', lat: 55, lon: 3 }]);

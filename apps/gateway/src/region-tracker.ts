@@ -1,9 +1,17 @@
 import { encodeRemovalData } from '@hydra/backplane';
-import { encodeEventFrame, type EventPlace, frameSeq, frameTs, readEventPlace, type Scope, TILE_COUNT } from '@hydra/protocol';
+import {
+  type EventPlace,
+  encodeEventFrame,
+  frameSeq,
+  frameTs,
+  readEventPlace,
+  type Scope,
+  TILE_COUNT,
+} from '@hydra/protocol';
 import type { GatewayMetrics } from './metrics.js';
+import { snapshotTiles } from './region-snapshot-index.js';
 import type { SequenceFollower } from './sequence-follower.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { snapshotTiles } from './region-snapshot-index.js';
 import type { TemplatedApp } from './uws.js';
 
 /** Bound on the wait for events a seeding snapshot is ahead of (they are in flight from the backplane). */

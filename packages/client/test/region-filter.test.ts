@@ -44,7 +44,8 @@ class World {
   private position(): { lat?: number; lon?: number } {
     const r = this.next();
     if (r < 0.05) return {}; // no position
-    if (r < 0.15) return { lat: -4 - this.next() * 3, lon: this.next() < 0.5 ? 177 + this.next() * 3 : -180 + this.next() * 3 };
+    if (r < 0.15)
+      return { lat: -4 - this.next() * 3, lon: this.next() < 0.5 ? 177 + this.next() * 3 : -180 + this.next() * 3 };
     return { lat: -3 + this.next() * 14, lon: -3 + this.next() * 14 };
   }
 
@@ -103,7 +104,7 @@ describe('region filters (bbox) against real gateways and Redis', () => {
     await f?.stop();
   });
 
-  it("gets a filtered snapshot, then keeps entities() equal to the log filtered by tile: entries, left_area, deletes", async () => {
+  it('gets a filtered snapshot, then keeps entities() equal to the log filtered by tile: entries, left_area, deletes', async () => {
     const c = new RecordingClient({ url: a.url, apiKey: key, bbox: BOXES, backoff: BACKOFF });
     const raw = await f.connectedClient(withKey(a.url, key, BBOX_QUERY));
     try {
@@ -130,7 +131,9 @@ describe('region filters (bbox) against real gateways and Redis', () => {
 
       // A raw client on the same tiles sees the same frames: left_area carries the moving event's seq.
       await raw.waitFor((m) => m.type === 'aircraft' && (m.data as EventData).id === 'marker' && m.seq === marker);
-      const leftArea = raw.messages.filter((m) => m.type === 'aircraft' && (m.data as EventData).reason === 'left_area');
+      const leftArea = raw.messages.filter(
+        (m) => m.type === 'aircraft' && (m.data as EventData).reason === 'left_area',
+      );
       expect(leftArea.length).toBeGreaterThan(0);
       for (const m of leftArea) expect(Object.keys(m.data as object)).toEqual(['id', 'removed', 'reason']);
     } finally {

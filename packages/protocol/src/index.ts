@@ -1,6 +1,7 @@
 export * from './api-key-format.js';
 export * from './backoff.js';
 export * from './close-codes.js';
+export * from './event-place.js';
 export * from './frame-readers.js';
 export * from './frames.js';
 export * from './ingest-body.js';
@@ -9,5 +10,4 @@ export * from './messages.js';
 export * from './resume-position.js';
 export * from './scopes.js';
 export * from './server-messages.js';
-export * from './event-place.js';
 export * from './tiles.js';

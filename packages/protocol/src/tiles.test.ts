@@ -45,9 +45,23 @@ function pointIn(b: GeoBox, fLat: number, fLon: number): [number, number] {
 function tileTouches(tile: number, b: GeoBox): boolean {
   const t = tileBounds(tile);
   if (t.maxLat < b.minLat || t.minLat > b.maxLat) return false;
-  const spans = b.minLon <= b.maxLon ? [[b.minLon, b.maxLon]] : [[b.minLon, 180], [-180, b.maxLon]];
-  const tileSpans = t.minLon === -180 ? [[t.minLon, t.maxLon], [180, 180]] : [[t.minLon, t.maxLon]];
-  return spans.some(([w, e]) => tileSpans.some(([tw, te]) => (tw as number) <= (e as number) && (te as number) >= (w as number)));
+  const spans =
+    b.minLon <= b.maxLon
+      ? [[b.minLon, b.maxLon]]
+      : [
+          [b.minLon, 180],
+          [-180, b.maxLon],
+        ];
+  const tileSpans =
+    t.minLon === -180
+      ? [
+          [t.minLon, t.maxLon],
+          [180, 180],
+        ]
+      : [[t.minLon, t.maxLon]];
+  return spans.some(([w, e]) =>
+    tileSpans.some(([tw, te]) => (tw as number) <= (e as number) && (te as number) >= (w as number)),
+  );
 }
 
 const fraction = fc.double({ min: 0, max: 1, noNaN: true });
@@ -175,9 +189,9 @@ describe('parseRegion', () => {
     const quarter = ['-180,0,-118,62', '-116,0,-54,62'];
     const parsed = parseRegion(quarter);
     expect(parsed.ok).toBe(false);
-    expect(coverBoxes(quarter.map((q) => parseRegion([q])).flatMap((p) => (p.ok ? p.region.boxes : []))).length).toBeGreaterThan(
-      MAX_TILES_PER_CONNECTION,
-    );
+    expect(
+      coverBoxes(quarter.map((q) => parseRegion([q])).flatMap((p) => (p.ok ? p.region.boxes : []))).length,
+    ).toBeGreaterThan(MAX_TILES_PER_CONNECTION);
   });
 
   it('never throws and never accepts a box it cannot cover', () => {
