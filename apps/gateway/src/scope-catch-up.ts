@@ -129,6 +129,7 @@ export class ScopeCatchUp {
     if (!withSnapshot) {
       if (this.regionOf(session) !== null) {
         await this.deps.regions?.ensureOn();
+        if (session.closed) return; // its close already forgot it: no view to leave behind
         this.deps.regions?.startEmpty(session);
       }
       if (!session.closed) this.goLive(session);
@@ -168,6 +169,7 @@ export class ScopeCatchUp {
     const region = this.regionOf(session);
     if (region !== null) {
       await this.deps.regions?.ensureOn();
+      if (session.closed) return 'ok';
       this.deps.regions?.startResume(session);
     }
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
