@@ -35,6 +35,8 @@ interface HeldView {
  */
 export class RegionCatchUp {
   private readonly views = new Map<Session, HeldView>();
+  /** The open bbox clients of the scope: the tile map runs while there is one (attach, forget). */
+  private readonly clients = new Set<Session>();
 
   constructor(
     private readonly tracker: RegionTracker,
@@ -123,8 +125,18 @@ export class RegionCatchUp {
     return first !== undefined && ws.isSubscribed(this.tracker.topic(first));
   }
 
-  /** Drops a closed client's view. */
+  /** A bbox client starts on this scope (before it asks for the tile map): the map stays on while it is open. */
+  attach(session: Session): void {
+    if (!session.closed) this.clients.add(session); // a closed one was forgotten already
+  }
+
+  /**
+   * Drops a closed client's view; when it was the scope's last bbox client,
+   * the tile map turns off (RegionTracker.reset): the scope's events cost
+   * nothing more until the next bbox client turns it on again.
+   */
   forget(session: Session): void {
     this.views.delete(session);
+    if (this.clients.delete(session) && this.clients.size === 0) this.tracker.reset();
   }
 }

@@ -155,6 +155,18 @@ describe('RegionCatchUp', () => {
     ]);
   });
 
+  it('keeps the tile map on while a bbox client is open, and turns it off when the last one closes', async () => {
+    const { tracker } = await seededTracker(10, []);
+    const catchUp = new RegionCatchUp(tracker, 64 * 1024);
+    const [one, two] = [session(), session()];
+    catchUp.attach(one);
+    catchUp.attach(two);
+    catchUp.forget(one);
+    expect(tracker.isOn).toBe(true);
+    catchUp.forget(two);
+    expect(tracker.isOn).toBe(false);
+  });
+
   it('after a resume (view unknown) tells left_area for the first sighting outside, then follows exactly', async () => {
     const { tracker } = await seededTracker(10, []);
     const catchUp = new RegionCatchUp(tracker, 64 * 1024);

@@ -49,9 +49,10 @@ export interface RegionTrackerDeps {
  * client whose view of the scope is "the entities in my tiles" at some seq S
  * it holds, subscribed to its tile topics when the follower is at S, keeps
  * exactly that view. The tracker turns on at the first bbox client
- * (ensureOn; before that it costs nothing) and off when the scope's sequence
- * restarts (reset; every client of the scope is resynchronised then, and the
- * bbox clients' resyncs turn it on again). Per event it scans the frame once
+ * (ensureOn; before that it costs nothing), off when the last one closes
+ * (RegionCatchUp.forget) and when the scope's sequence restarts (reset;
+ * every client of the scope is resynchronised then, and the bbox clients'
+ * resyncs turn it on again). Per event it scans the frame once
  * (readEventPlace: id, lat, lon, removed) and makes one or two uWS
  * publishes: per gateway, not per client.
  */
@@ -115,7 +116,10 @@ export class RegionTracker {
     return this.seeding;
   }
 
-  /** The scope's sequence restarted: the map may be wrong; off until a bbox client's join turns it on again. */
+  /**
+   * Off: the scope's sequence restarted (the map may be wrong), or its last
+   * bbox client closed. On again when a bbox client's join asks (ensureOn).
+   */
   reset(): void {
     this.on = false;
     this.tiles.clear();

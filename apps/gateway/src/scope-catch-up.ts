@@ -128,6 +128,7 @@ export class ScopeCatchUp {
   async join(session: Session, withSnapshot: boolean): Promise<void> {
     if (!withSnapshot) {
       if (this.regionOf(session) !== null) {
+        this.deps.regions?.attach(session);
         await this.deps.regions?.ensureOn();
         if (session.closed) return; // its close already forgot it: no view to leave behind
         this.deps.regions?.startEmpty(session);
@@ -168,6 +169,7 @@ export class ScopeCatchUp {
     let proof = afterSeq > 0 ? positionTs : 0;
     const region = this.regionOf(session);
     if (region !== null) {
+      this.deps.regions?.attach(session);
       await this.deps.regions?.ensureOn();
       if (session.closed) return 'ok';
       this.deps.regions?.startResume(session);
@@ -278,6 +280,7 @@ export class ScopeCatchUp {
   private async joinSnapshot(session: Session, patient: boolean): Promise<void> {
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
     const region = this.regionOf(session);
+    if (region !== null) this.deps.regions?.attach(session);
     for (let attempt = 0; attempt < 3; attempt++) {
       const epoch = this.follower.epoch;
       if (region !== null) await this.deps.regions?.ensureOn();
