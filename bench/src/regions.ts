@@ -65,6 +65,11 @@ export interface RegionsRow {
   p99AgeMs: number;
   p50AgeMs: number;
   drops: number;
+  /** Live-event bytes the gateway handed to uWS (hydra_bytes_delivered_total) per client per second. */
+  gatewayBytesPerClientPerSec: number;
+  /** Messages without the payload fields (removals, resyncs) per client per second. */
+  otherMessagesPerClientPerSec: number;
+  resyncs: number;
 }
 
 export function parseRegionsArgs(argv: string[]): RegionsOptions {
@@ -209,6 +214,20 @@ class AircraftPublisher {
   }
 }
 
+/** A counter from the gateway's /metrics, summed over its label sets; NaN when the scrape fails. */
+async function metricSum(adminPort: number, name: string): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    let sum = 0;
+    for (const line of (await res.text()).split('\n')) {
+      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function phase(
   label: string,
   gw: RunningTarget,
@@ -257,6 +276,8 @@ async function phase(
   progress(`  ${label}: ${r.open}/${o.clients} open in ${(r.ms / 1000).toFixed(1)} s`);
   await sleep(SETTLE_MS);
   await pool.all({ cmd: 'reset' }, 30_000);
+  const gatewayBytes0 = await metricSum(gw.adminPort, 'hydra_bytes_delivered_total');
+  const resyncs0 = await metricSum(gw.adminPort, 'hydra_resyncs_total');
   const cpu0 = cpuSeconds(gw.pid);
   const sent0 = publisher.sent;
   const t0 = performance.now();
@@ -264,6 +285,8 @@ async function phase(
   const wall = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(gw.pid) - cpu0) / wall;
   const sent = (publisher.sent - sent0) / wall;
+  const gatewayBytes = (await metricSum(gw.adminPort, 'hydra_bytes_delivered_total')) - gatewayBytes0;
+  const resyncs = (await metricSum(gw.adminPort, 'hydra_resyncs_total')) - resyncs0;
   const st = await pool.stats();
   // Counted by the clients since the reset (their own wall time): payload events and removals alike.
   const clientWall = st.wallMs / 1000;
@@ -281,6 +304,9 @@ async function phase(
     p99AgeMs: st.latency.percentile(0.99) / 1000,
     p50AgeMs: st.latency.percentile(0.5) / 1000,
     drops: st.closedByServer,
+    gatewayBytesPerClientPerSec: gatewayBytes / Math.max(1, st.open) / wall,
+    otherMessagesPerClientPerSec: st.otherMessages / Math.max(1, st.open) / clientWall,
+    resyncs,
   };
   progress(`  ${fmtRow(row)}`);
   return row;
@@ -291,7 +317,7 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 function fmtRow(r: RegionsRow): string {
   return (
     `${r.phase}: ${r.clients} clients, ${f(r.eventsPerSec, 0)} events/s published, ${f(r.bytesPerClientPerSec, 0)} B/client/s ` +
-    `(${f(r.messagesPerClientPerSec, 1)} msg), gateway CPU ${f(r.gatewayCpuPct)}%, event age p50 ${f(r.p50AgeMs, 2)} ms p99 ${f(r.p99AgeMs, 2)} ms, drops ${r.drops}`
+    `(${f(r.messagesPerClientPerSec, 1)} msg, ${f(r.otherMessagesPerClientPerSec, 1)} without payload; gateway-side ${f(r.gatewayBytesPerClientPerSec, 0)} B), resyncs ${r.resyncs}, gateway CPU ${f(r.gatewayCpuPct)}%, event age p50 ${f(r.p50AgeMs, 2)} ms p99 ${f(r.p99AgeMs, 2)} ms, drops ${r.drops}`
   );
 }
 
