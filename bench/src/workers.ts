@@ -132,6 +132,7 @@ export class WorkerPool {
         'messageBytes',
         'otherMessages',
         'otherBytes',
+        'wireBytes',
         'gaps',
         'dups',
         'seqGaps',

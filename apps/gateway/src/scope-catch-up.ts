@@ -99,7 +99,7 @@ export class ScopeCatchUp {
     const ws = session.ws;
     if (!ws) return;
     ws.cork(() => {
-      for (const frame of this.tailAfter(session, seq)) ws.send(frame, false, false);
+      for (const frame of this.tailAfter(session, seq)) ws.send(frame, false, this.deps.pacer.compress);
       this.goLive(session);
     });
     this.deps.pacer.sentOutside(session);
@@ -395,7 +395,7 @@ export class ScopeCatchUp {
         return;
       }
       ws.cork(() => {
-        for (const frame of tail) ws.send(frame, false, false);
+        for (const frame of tail) ws.send(frame, false, this.deps.pacer.compress);
         this.goLive(session);
       });
       if (tail.length > 0) this.deps.pacer.sentOutside(session);

@@ -9,6 +9,8 @@ export interface StreamQuery {
   heartbeat: boolean;
   /** Every `bbox` value, in order (the one parameter that may repeat: one box each); empty when absent. */
   bbox: string[];
+  /** The raw `scopes` value (a subset of the key's scopes: scope-narrowing.ts); null when the option is absent. */
+  scopes: string | null;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -28,6 +30,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
     bbox: params.getAll('bbox'),
+    scopes: params.get('scopes'),
   };
 }
 

@@ -9,11 +9,13 @@ export const DEFAULT_RATE_INTERVAL_MS = 10_000;
 export interface TailArgs {
   url: string;
   key: string;
-  /** Only these scopes are shown (client-side filter); undefined shows every scope the key grants. */
+  /** Only these scopes (asked of the server with `scopes=`, and filtered here); undefined: every scope the key grants. */
   scopes: Scope[] | undefined;
   snapshot: boolean;
   /** `--bbox` boxes (region filter of the entity scopes); empty: unfiltered. */
   bbox: GeoBox[];
+  /** false: do not offer permessage-deflate (`--no-compression`). */
+  compression: boolean;
   json: boolean;
   /** Period of the per-scope rate line (ms); 0 turns it off. */
   rateIntervalMs: number;
@@ -41,6 +43,7 @@ export function parseTailArgs(
         scopes: { type: 'string' },
         'no-snapshot': { type: 'boolean' },
         bbox: { type: 'string', multiple: true },
+        'no-compression': { type: 'boolean' },
         json: { type: 'boolean' },
         'rate-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -64,6 +67,7 @@ export function parseTailArgs(
       scopes: parseScopes(values['scopes'] as string | undefined),
       snapshot: values['no-snapshot'] !== true,
       bbox: parseBoxes(values['bbox'] as string[] | undefined),
+      compression: values['no-compression'] !== true,
       json: values['json'] === true,
       rateIntervalMs: parseRateInterval(values['rate-interval'] as string | undefined),
     },
