@@ -220,7 +220,8 @@ async function metricSum(adminPort: number, name: string): Promise<number> {
     const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
     let sum = 0;
     for (const line of (await res.text()).split('\n')) {
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return sum;
   } catch {
