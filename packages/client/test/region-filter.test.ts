@@ -194,6 +194,13 @@ describe('region filters (bbox) against real gateways and Redis', () => {
     expect(c.ofState('reconnecting')).toEqual([]);
   });
 
+  it('refuses bbox when scopes= leaves the connection no entity scope', async () => {
+    const c = f.client(withKey(b.url, key, '&scopes=alerts&bbox=0,0,1,1'));
+    expect((await c.closed).code).toBe(4002);
+    const error = c.messages.find((m) => m.type === 'error');
+    expect((error?.data as { message: string }).message).toMatch(/^bbox: .*entity scopes/);
+  });
+
   it('refuses bbox for a key without an entity scope (log scopes are never filtered)', async () => {
     const logOnly = (await f.key(['alerts'])).key;
     const c = f.client(withKey(b.url, logOnly, '&bbox=0,0,1,1'));
