@@ -29,6 +29,8 @@ export interface RegionTrackerDeps {
   follower: Pick<SequenceFollower, 'seq' | 'epoch' | 'ringCovers' | 'forEachAfter'>;
   snapshots: Pick<SnapshotCache, 'get' | 'read'>;
   metrics: GatewayMetrics;
+  /** Whether live frames go out deflated to the clients that negotiated it (HYDRA_COMPRESSION; PacedSender.compress). */
+  compress?: boolean;
   /** Told the bytes of each frame handed to uWS (the slow-consumer check counts every publish). */
   afterFanOut?: (frameBytes: number) => void;
 }
@@ -166,7 +168,7 @@ export class RegionTracker {
     const topic = this.topic(tile);
     const subscribers = this.deps.app.numSubscribers(topic);
     if (subscribers === 0) return;
-    this.deps.app.publish(topic, frame, false, false);
+    this.deps.app.publish(topic, frame, false, this.deps.compress === true);
     this.delivered.inc(subscribers);
     this.deliveredBytes.inc(subscribers * frame.length);
     this.deps.afterFanOut?.(frame.length);

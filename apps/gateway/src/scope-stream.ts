@@ -92,6 +92,7 @@ export class ScopeStream implements SequenceListener {
             follower: this.follower,
             snapshots,
             metrics,
+            compress: deps.pacer.compress,
             afterFanOut: deps.afterFanOut,
           });
     this.catchUp = new ScopeCatchUp(scope, this.follower, {
