@@ -130,6 +130,8 @@ export class WorkerPool {
         'reads',
         'readsAtMark',
         'messageBytes',
+        'otherMessages',
+        'otherBytes',
         'wireBytes',
         'gaps',
         'dups',

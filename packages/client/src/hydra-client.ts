@@ -1,4 +1,4 @@
-import type { EventData, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
+import type { EventData, GeoBox, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
 import {
   type Backoff,
   type BackoffOptions,
@@ -66,6 +66,14 @@ export interface HydraClientOptions {
   apiKey: string;
   /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
   snapshot?: boolean;
+  /**
+   * Region filter (`bbox`): the entity scopes (aircraft, vessels) carry only
+   * the entities in the 2° tiles covering these boxes (`minLon > maxLon`
+   * crosses the antimeridian); log scopes are not filtered. Seqs of a
+   * filtered scope increase but skip, so the client checks no gaps there;
+   * `left_area` removals drop an entity that left the tiles.
+   */
+  bbox?: readonly GeoBox[];
   /**
    * Only these scopes of the key (`scopes=`): each named once, at least one.
    * Default: every scope the key grants. A scope the key lacks (or an
@@ -295,6 +303,8 @@ export class HydraClient {
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
     if (this.opts.conflate) query.push(`conflate=${this.opts.conflate}`);
+    // The gateway checks the boxes (a refusal ends the client: its error names the option).
+    for (const b of this.opts.bbox ?? []) query.push(`bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -430,8 +440,16 @@ export class HydraClient {
         if (typeof seq !== 'number') return;
         const view = this.view(type);
         if (view.seq >= 0 && seq <= view.seq) return; // delivered already
-        // A conflated entity scope skips the seqs of superseded events: only a log scope's jump is a gap.
-        if (view.seq >= 0 && seq > view.seq + 1 && !(this.opts.conflate && view.entity)) {
+        const filtered = view.entity && (this.opts.bbox?.length ?? 0) > 0;
+        if (filtered && isLeftArea(data)) {
+          view.leaveArea(data);
+          const left: HydraEvent = { type, seq, ts, data };
+          this.emit('event', left);
+          for (const sink of this.sinks) sink(left);
+          return;
+        }
+        // A conflated or region-filtered entity scope skips seqs by design: only a log scope's jump is a gap.
+        if (view.seq >= 0 && seq > view.seq + 1 && !filtered && !(this.opts.conflate && view.entity)) {
           this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
           return;
         }
@@ -449,8 +467,12 @@ export class HydraClient {
     clearTimeout(this.watchdog);
     for (const view of this.views.values()) view.abandonParts();
     const url = conn.url;
-    // A refused `scopes` option is terminal like a refused key: the same request fails again.
-    if (code === 1008 || code === 4001 || (code === 4002 && conn.error?.startsWith('scopes:'))) {
+    // A refused `scopes` or `bbox` option is terminal like a refused key: the same request fails again.
+    if (
+      code === 1008 ||
+      code === 4001 ||
+      (code === 4002 && (conn.error?.startsWith('scopes:') || conn.error?.startsWith('bbox:')))
+    ) {
       this.finish(code, conn.error ?? reason, url);
       return;
     }
@@ -503,4 +525,9 @@ export class HydraClient {
     for (const sink of this.sinks) sink(null);
     this.sinks.clear();
   }
+}
+
+/** A `left_area` removal (region filters): the entity left the connection's tiles. */
+function isLeftArea(data: EventData): boolean {
+  return data.removed === true && data.reason === 'left_area';
 }

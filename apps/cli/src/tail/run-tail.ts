@@ -1,7 +1,10 @@
 import {
   type BackoffPolicy,
   CloseCode,
+  ENTITY_SCOPES,
+  formatBox,
   formatResumePositions,
+  type GeoBox,
   isEntityScope,
   jitteredBackoffDelay,
   parseServerMessage,
@@ -48,6 +51,11 @@ export interface TailOptions {
   scopes?: readonly Scope[] | undefined;
   /** Ask for the initial snapshot (default true). */
   snapshot?: boolean;
+  /**
+   * Region filter (`bbox`) of the entity scopes. Their seqs then skip (no gap
+   * warning), and a `left_area` removal is shown but is no resume position.
+   */
+  bbox?: readonly GeoBox[];
   /** false: do not offer permessage-deflate (default true: offered; the gateway decides, HYDRA_COMPRESSION). */
   compression?: boolean;
   /**
@@ -150,6 +158,7 @@ class Tail {
     this.#json = options.json === true;
     const url = new URL(options.url);
     if (options.snapshot === false) url.searchParams.set('snapshot', 'false');
+    for (const box of options.bbox ?? []) url.searchParams.append('bbox', formatBox(box));
     if (options.scopes !== undefined) url.searchParams.set('scopes', options.scopes.join(','));
     if (options.conflateMs) url.searchParams.set('conflate', String(options.conflateMs));
     this.#url = url.toString();
@@ -345,9 +354,11 @@ class Tail {
       default: {
         const scope = msg.type;
         const { seq, ts, data } = msg;
-        const check = this.#seq.observe(scope, seq, ts);
-        // A conflated entity scope skips the seqs of superseded events: only a log scope's jump is a gap.
-        if (check.kind === 'gap' && !(this.#o.conflateMs && isEntityScope(scope))) {
+        const filtered = (this.#o.bbox?.length ?? 0) > 0 && ENTITY_SCOPES.includes(scope);
+        const leftArea = filtered && data.removed === true && data.reason === 'left_area';
+        const check = leftArea ? ({ kind: 'ok' } as const) : this.#seq.observe(scope, seq, ts);
+        // A conflated or region-filtered entity scope skips seqs by design: only a log scope's jump is a gap.
+        if (check.kind === 'gap' && !filtered && !(this.#o.conflateMs && isEntityScope(scope))) {
           this.#warn(`${scope} seq gap: expected ${check.expected}, got ${check.got} (${check.missed} missed)`);
         } else if (check.kind === 'backwards') {
           this.#warn(`${scope} seq went backwards: ${check.last} then ${check.got}`);
