@@ -1,9 +1,16 @@
 import { type IngestEvent, isScope, type Scope } from '@hydra/protocol';
 import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import type { BusDrop, BusDropListener, BusHandler, BusSubscription, EventBus, PublishedEvent } from './event-bus.js';
+import type {
+  BusDrop,
+  BusDropListener,
+  BusHandler,
+  BusStats,
+  BusSubscription,
+  EventBus,
+  PublishedEvent,
+} from './event-bus.js';
 import { encodeIngestEvent } from './event-data.js';
 import type { AppliedEvent, MemoryScopeState } from './memory-scope-state.js';
-import type { BusStats } from './redis-event-bus.js';
 
 export interface MemoryEventBusOptions {
   /** Shared with the backplane's MemorySnapshotStore. */
