@@ -87,7 +87,9 @@ export class ReconnectPolicy {
   }
 
   private delay(end: ConnectionEnd, now: number): number {
-    const { backoff: b, random, attempt } = this;
+    const b = this.backoff;
+    const random = this.random;
+    const attempt = this.attempt;
     if (end.local === 'gap') {
       // A gap is never expected: reconnect at once, but never loop on a server that keeps producing them.
       const repeated = now - this.lastGapAt < GAP_WINDOW_MS;
