@@ -53,6 +53,8 @@ export interface HydraStatus {
   httpStatus?: number;
   /** reconnecting: the wait before the next attempt (ms). */
   delayMs?: number;
+  /** reconnecting: the client gave up on the connection itself (a seq gap, no ping or heartbeat, no `connected` in time). */
+  local?: true;
   /** reconnecting: attempts since the last connection that was served. */
   attempt?: number;
   /** open: the scopes the key grants. */

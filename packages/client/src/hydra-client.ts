@@ -368,6 +368,7 @@ export class HydraClient {
       code,
       reason: why,
       httpStatus: conn.httpStatus,
+      ...(local ? { local: true as const } : {}),
       delayMs,
       attempt: this.policy.attempts,
     });
