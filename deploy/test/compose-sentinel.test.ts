@@ -5,10 +5,12 @@
  * sentinels whose master group is the one the processes name) and parsed with
  * the gateway's and publisher's own config code.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../apps/gateway/src/config.js';
 import { parsePublisherConfig } from '../../apps/publisher/src/config.js';
-import { CONTRACT, loadYaml, readText, runTool, skipWithout } from './support.js';
+import { CONTRACT, loadYaml, readText, repoPath, skipWithout } from './support.js';
 
 interface Service {
   image?: string;
@@ -21,12 +23,13 @@ interface Service {
 
 const FILES = ['-f', 'docker-compose.yml', '-f', 'deploy/compose/sentinel.yml'];
 const noCompose = skipWithout('docker-compose', 'docker-compose');
-let mergedOnce: Record<string, Service> | undefined;
+/** docker-compose with the two files, spawned asynchronously (a synchronous spawn of seconds blocks the test worker). */
+const compose = async (...args: string[]): Promise<string> =>
+  (await promisify(execFile)('docker-compose', [...FILES, ...args], { cwd: repoPath(), timeout: 60_000 })).stdout;
+let mergedOnce: Promise<Record<string, Service>> | undefined;
 /** The stack as docker-compose merges the two files (run once: the tool takes seconds). */
-const merged = (): Record<string, Service> =>
-  (mergedOnce ??= (
-    loadYaml(runTool('docker-compose', [...FILES, 'config'], 'docker-compose')) as { services: Record<string, Service> }
-  ).services);
+const merged = (): Promise<Record<string, Service>> =>
+  (mergedOnce ??= compose('config').then((text) => (loadYaml(text) as { services: Record<string, Service> }).services));
 
 const sentinelConf = readText('deploy/compose/sentinel.conf')
   .split('\n')
@@ -41,12 +44,12 @@ const envOf = (s: Service): Record<string, string> =>
   Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]));
 
 describe.skipIf(noCompose)('deploy/compose/sentinel.yml', () => {
-  it('passes `docker-compose config -q` together with docker-compose.yml', () => {
-    runTool('docker-compose', [...FILES, 'config', '-q'], 'docker-compose');
+  it('passes `docker-compose config -q` together with docker-compose.yml', async () => {
+    await compose('config', '-q');
   });
 
-  it('runs a primary, two replicas that follow it, and three sentinels with a majority quorum', () => {
-    const services = merged();
+  it('runs a primary, two replicas that follow it, and three sentinels with a majority quorum', async () => {
+    const services = await merged();
     const dataNodes = Object.keys(services).filter((n) => /^redis-server\b/.test(commandOf(services[n]!)));
     const sentinels = Object.keys(services).filter((n) => /redis-sentinel/.test(commandOf(services[n]!)));
     expect(dataNodes.sort()).toEqual(['redis', 'redis-replica-1', 'redis-replica-2']);
@@ -71,8 +74,8 @@ describe.skipIf(noCompose)('deploy/compose/sentinel.yml', () => {
     }
   });
 
-  it('points every gateway and the publisher at those sentinels, in Sentinel mode only, and their config parses', () => {
-    const services = merged();
+  it('points every gateway and the publisher at those sentinels, in Sentinel mode only, and their config parses', async () => {
+    const services = await merged();
     const sentinels = Object.keys(services)
       .filter((n) => /redis-sentinel/.test(commandOf(services[n]!)))
       .sort();
