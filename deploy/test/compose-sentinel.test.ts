@@ -28,8 +28,10 @@ const compose = async (...args: string[]): Promise<string> =>
   (await promisify(execFile)('docker-compose', [...FILES, ...args], { cwd: repoPath(), timeout: 60_000 })).stdout;
 let mergedOnce: Promise<Record<string, Service>> | undefined;
 /** The stack as docker-compose merges the two files (run once: the tool takes seconds). */
-const merged = (): Promise<Record<string, Service>> =>
-  (mergedOnce ??= compose('config').then((text) => (loadYaml(text) as { services: Record<string, Service> }).services));
+function merged(): Promise<Record<string, Service>> {
+  mergedOnce ??= compose('config').then((text) => (loadYaml(text) as { services: Record<string, Service> }).services);
+  return mergedOnce;
+}
 
 const sentinelConf = readText('deploy/compose/sentinel.conf')
   .split('\n')
