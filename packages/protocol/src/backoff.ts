@@ -14,4 +14,3 @@ export interface BackoffPolicy {
 export function cappedBackoffDelay(attempt: number, policy: BackoffPolicy): number {
   return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(Math.max(attempt, 0), 30));
 }
-
