@@ -57,7 +57,7 @@ export interface HydraStatus {
   local?: true;
   /** reconnecting: attempts since the last connection that was served. */
   attempt?: number;
-  /** open: the scopes the key grants. */
+  /** open: the scopes this connection gets (the key's, or those `scopes` named). */
   scopes?: Scope[];
 }
 
@@ -75,6 +75,19 @@ export interface HydraClientOptions {
   apiKey: string;
   /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
   snapshot?: boolean;
+  /**
+   * Only these scopes of the key (`scopes=`): each named once, at least one.
+   * Default: every scope the key grants. A scope the key lacks (or an
+   * unknown name) ends the client: `closed` with 4002 and the gateway's reason.
+   */
+  scopes?: readonly Scope[];
+  /**
+   * Node with `ws`: false stops offering permessage-deflate (`ws` offers it
+   * by default; browsers always do). Frames are compressed only when the
+   * gateway allows it too (HYDRA_COMPRESSION); the messages are the same
+   * either way. Default: the WebSocket's own behaviour.
+   */
+  compression?: boolean;
   /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
   headers?: Record<string, string>;
   /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */

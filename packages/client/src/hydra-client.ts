@@ -66,6 +66,10 @@ export class HydraClient {
       { ...DEFAULT_BACKOFF, ...options.backoff },
       options.random ?? Math.random,
     );
+    const scopes = options.scopes;
+    if (scopes && (scopes.length === 0 || new Set(scopes).size !== scopes.length)) {
+      throw new TypeError('HydraClient: scopes must name at least one scope, each once');
+    }
     this.recentLimit = options.recentLimit ?? 100;
     this.intervalMs = options.pingIntervalMs ?? 15_000;
     const Ctor = this.constructorOf();
@@ -180,11 +184,17 @@ export class HydraClient {
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
+    if (this.opts.scopes) query.push(`scopes=${this.opts.scopes.map(encodeURIComponent).join(',')}`);
     const full = query.length ? `${url}${url.includes('?') ? '&' : '?'}${query.join('&')}` : url;
     const Ctor = this.constructorOf();
     let ws: WebSocketLike;
     try {
-      ws = headers ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never) : new Ctor(full);
+      // `ws`'s options, only when asked for: a browser's WebSocket takes protocols there instead.
+      const options = {
+        ...(headers ? { headers: { ...headers, 'x-api-key': apiKey } } : {}),
+        ...(this.opts.compression === false ? { perMessageDeflate: false } : {}),
+      };
+      ws = Object.keys(options).length > 0 ? new Ctor(full, options as never) : new Ctor(full);
     } catch (err) {
       // A malformed URL, or headers a browser's WebSocket cannot take: retrying cannot help.
       this.finish(LOCAL, `cannot connect: ${err instanceof Error ? err.message : String(err)}`, url);
@@ -353,6 +363,7 @@ export class HydraClient {
         retryAfterMs: conn.retryAfterMs,
         local,
         resumed: conn.resumed,
+        serverError: conn.error,
       },
       Date.now(),
     );

@@ -37,6 +37,10 @@ describe('ReconnectPolicy', () => {
   it('on 4002 retries without the resume positions; ends when there were none to drop', () => {
     expect(policy().after(served(4002), 0)).toMatchObject({ kind: 'retry', forgetPositions: true });
     expect(policy().after(served(4002, { resumed: false }), 0)).toEqual({ kind: 'end' });
+    // A refused `scopes` option fails again whatever the positions: it ends too.
+    expect(policy().after(served(4002, { serverError: 'scopes: cyber is not granted to this key' }), 0)).toEqual({
+      kind: 'end',
+    });
   });
 
   it('backs off exponentially with full jitter, capped, and starts again after a served connection', () => {

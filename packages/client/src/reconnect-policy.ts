@@ -22,6 +22,8 @@ export interface ConnectionEnd {
   local?: 'gap' | 'dead' | undefined;
   /** The connection asked to resume at least one scope (`resume=` was sent). */
   resumed: boolean;
+  /** The text of the last `error` message the server sent on it (a 4002 names what it refused). */
+  serverError?: string | undefined;
 }
 
 /**
@@ -40,8 +42,8 @@ export type ReconnectDecision = { kind: 'end' } | { kind: 'retry'; delayMs: numb
  * after an early drop, the last seq gap) and nothing about scopes or sockets.
  *
  * Guarantees: 1008 and 4001 end the client; a 4002 ends it only when there
- * was no resume position to drop (the request itself was refused, so
- * retrying unchanged would loop); every other ending retries, never sooner
+ * was no resume position to drop or the server refused the `scopes` option
+ * (the request itself was refused, so retrying unchanged would loop); every other ending retries, never sooner
  * than the server's Retry-After, never later than `maxMs` (or Retry-After).
  */
 export class ReconnectPolicy {
@@ -79,7 +81,8 @@ export class ReconnectPolicy {
   /** Decides what follows `end`; a retry counts as an attempt and moves on to the next URL. */
   after(end: ConnectionEnd, now: number): ReconnectDecision {
     if (end.code === 1008 || end.code === 4001) return { kind: 'end' };
-    if (end.code === 4002 && !end.resumed) return { kind: 'end' };
+    // A refused `scopes` option is terminal like a refused key: the same request fails again.
+    if (end.code === 4002 && (!end.resumed || end.serverError?.startsWith('scopes:'))) return { kind: 'end' };
     const delayMs = this.delay(end, now);
     this.attempt++;
     this.urlIndex++;

@@ -33,10 +33,17 @@ export interface TailOutput {
 export interface TailOptions {
   url: string;
   key: string;
-  /** Show only these scopes; undefined shows every scope the key grants. */
+  /**
+   * Only these scopes: asked of the server (`scopes=`, so the others are not
+   * even sent; a scope the key lacks is refused, 4002, and tail exits with
+   * the reason), and filtered here too (a gateway without the option sends
+   * every scope). Undefined: every scope the key grants.
+   */
   scopes?: readonly Scope[] | undefined;
   /** Ask for the initial snapshot (default true). */
   snapshot?: boolean;
+  /** false: do not offer permessage-deflate (default true: offered; the gateway decides, HYDRA_COMPRESSION). */
+  compression?: boolean;
   /** Print each server message as its raw JSON line instead of a readable line. */
   json?: boolean;
   /** Events, snapshot summaries and (readable mode) rate lines. */
@@ -82,8 +89,8 @@ const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
  *
  * Where tail differs from a library client, it stops instead of waiting:
  * 3 on close 1008 or HTTP 401/403 (`unauthorized: <server message>`), 4 on
- * HTTP 429, 2 on HTTP 404, 1 on other terminal closes (4001, a 4002 without a
- * position to drop, a protocol error) and unexpected HTTP answers; 0 when
+ * HTTP 429, 2 on HTTP 404, 1 on other terminal closes (4001, a refused
+ * `scopes`, a 4002 without a position to drop, a protocol error) and unexpected HTTP answers; 0 when
  * `signal` aborts or `out` is closed by its reader (EPIPE).
  */
 export async function runTail(options: TailOptions): Promise<ExitCode> {
@@ -124,6 +131,8 @@ class Tail {
       apiKey: this.#o.key,
       headers: {}, // the key goes in x-api-key, never in the URL (which tail prints)
       snapshot: this.#o.snapshot !== false,
+      ...(this.#o.scopes !== undefined ? { scopes: this.#o.scopes } : {}),
+      compression: this.#o.compression !== false,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       liveness: 'ping',
       ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
