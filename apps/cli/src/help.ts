@@ -130,8 +130,9 @@ const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-sn
                   [--conflate MS] [--bbox BOX]... [--json] [--rate-interval SECONDS]
 
 Shows the Hydra stream in the terminal: one line per event, a summary line per
-snapshot, and a per-scope rate line. Reconnects with backoff when the
-connection drops; stops on Ctrl-C.
+snapshot, and a per-scope rate line; each event once, in order, across
+reconnects (@hydra/client: backoff with jitter, resume from the last event
+shown). Stops on Ctrl-C.
 
 Options:
   --key KEY               API key (default: $HYDRA_API_KEY), sent as the x-api-key header

@@ -11,7 +11,6 @@ import {
   formatSnapshotLine,
   formatWarning,
   parseTailArgs,
-  SeqTracker,
   summarizeEvent,
 } from '../src/tail/index.js';
 
@@ -277,31 +276,7 @@ describe('parseTailArgs', () => {
   });
 });
 
-describe('SeqTracker', () => {
-  it('expects seq + 1 from the snapshot on, reports gaps and regressions, and restarts per connection', () => {
-    const t = new SeqTracker();
-    expect(t.observe('aircraft', 7, 1007)).toEqual({ kind: 'ok' }); // first event without snapshot: baseline
-    expect(t.observe('aircraft', 8, 1008)).toEqual({ kind: 'ok' });
-    expect(t.observe('aircraft', 11, 1011)).toEqual({ kind: 'gap', expected: 9, got: 11, missed: 2 });
-    expect(t.observe('aircraft', 12, 1012)).toEqual({ kind: 'ok' });
-    expect(t.observe('aircraft', 12, 1012)).toEqual({ kind: 'backwards', last: 12, got: 12 });
-    expect(t.observe('aircraft', 3, 1003)).toEqual({ kind: 'backwards', last: 12, got: 3 });
-    expect(t.observe('aircraft', 4, 1004)).toEqual({ kind: 'ok' });
-    t.baseline('vessels', 100, 1100);
-    expect(t.observe('vessels', 102, 1102)).toEqual({ kind: 'gap', expected: 101, got: 102, missed: 1 });
-    expect(t.positions()).toEqual(
-      new Map([
-        ['aircraft', { seq: 4, ts: 1004 }],
-        ['vessels', { seq: 102, ts: 1102 }],
-      ]),
-    );
-    t.forget('aircraft');
-    expect(t.observe('aircraft', 90, 1090)).toEqual({ kind: 'ok' });
-    t.reset();
-    expect(t.positions().size).toBe(0);
-    expect(t.observe('vessels', 500, 1500)).toEqual({ kind: 'ok' });
-  });
-
+describe('summarizeEvent', () => {
   it('summarizes an entity removal whatever the scope', () => {
     expect(summarizeEvent('vessels', { id: '250123456', removed: true, reason: 'deleted' })).toBe(
       '250123456 removed (deleted)',

@@ -105,6 +105,7 @@ export class Gateway {
     const isDraining = () => this.draining;
     this.log = log;
     this.metrics = metrics;
+    metrics.followSilentResubscribes(() => backplane.bus.stats.silentResubscribes);
     ({ uws: this.uws, app: this.app } = createApp(deps.uws, config, log));
 
     // Who may connect.
