@@ -137,7 +137,13 @@ async function main(): Promise<void> {
     });
     const created = await running.demoKey;
     if (shutdown.begun) return;
-    const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
+    const feed = publisherConfig.demoFeed
+      ? createDemoFeed({
+          seed: publisherConfig.demoSeed,
+          aircraft: publisherConfig.demoAircraft,
+          vessels: publisherConfig.demoVessels,
+        })
+      : null;
     running.feed = feed;
     feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
     const ingestUrl = `http://${ingestHost === '0.0.0.0' ? 'localhost' : ingestHost}:${ingestAddress.port}/v1/events`;

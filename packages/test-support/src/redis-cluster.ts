@@ -50,7 +50,10 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   try {
     const ports: number[] = [];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      const { proc, ports: [port] } = await launchOnFreePorts(2, ([port, busPort]) => [
+      const {
+        proc,
+        ports: [port],
+      } = await launchOnFreePorts(2, ([port, busPort]) => [
         ...dataServerArgs(dir, port!),
         '--cluster-enabled',
         'yes',

@@ -12,7 +12,7 @@ const RENDER_MS = 250;
 /** A scope with no live event for this long is shown stale. */
 const STALE_MS = 60_000;
 /** Connection log lines kept. */
-const LOG_LINES = 8;
+const LOG_LINES = 10;
 
 type Data = Readonly<Record<string, unknown>>;
 
@@ -86,7 +86,8 @@ function run(apiKey: string): void {
     setText(status_, describeStatus(status));
     setText(testId('status-code'), status.code === undefined ? '' : String(status.code));
     if (status.state === 'open') granted = status.scopes ?? null;
-    logLine(describeStatus(status), status.state);
+    // Dials are not logged: a gateway that is down for a while would push everything else out.
+    if (status.state !== 'connecting') logLine(describeStatus(status), status.state);
   });
 
   const pointer = wirePointer(map);
@@ -114,8 +115,15 @@ function run(apiKey: string): void {
   setInterval(render, RENDER_MS);
   render();
 
-  // For tests and the curious: what the map drew (no key, no client).
-  (window as unknown as { hydraConsole: unknown }).hydraConsole = { map: map.stats };
+  // For tests and the curious: what the map drew, and where an entity's marker is (no key, no client).
+  (window as unknown as { hydraConsole: unknown }).hydraConsole = {
+    map: map.stats,
+    locate(scope: EntityScope, id: string): { x: number; y: number } | null {
+      const data = client.entities(scope).get(id) as Data | undefined;
+      const at = data ? map.project(data) : null;
+      return at ? { x: at[0], y: at[1] } : null;
+    },
+  };
 }
 
 /** Hover shows an entity's name and position in a tooltip; click (or Enter on a focused map) selects it. */
