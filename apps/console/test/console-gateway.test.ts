@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   artifactsDir,
   consoleUrl,
+  locate,
   PlainCounts,
   readScopes,
   SCOPES,
@@ -141,12 +142,7 @@ describe.skipIf(skipWithoutChromium())('the web console on a gateway', () => {
   });
 
   it('follows live events: a move, a removal and a new alert; hover and click show an entity’s fields', async () => {
-    const before = await page.evaluate(() =>
-      (window as unknown as { hydraConsole: { locate: (s: string, id: string) => unknown } }).hydraConsole.locate(
-        'aircraft',
-        'a1',
-      ),
-    );
+    const before = await locate(page, 'aircraft', 'a1');
     await f.backplane.bus.publish([
       aircraft(1, 100),
       { scope: 'vessels', op: 'delete', data: { id: 'v0' } },
@@ -157,13 +153,8 @@ describe.skipIf(skipWithoutChromium())('the web console on a gateway', () => {
     const firstAlert = page.locator('[data-testid="feed-alerts"] li').first();
     await expect.poll(() => firstAlert.innerText()).toContain('Alert number 99');
     expect(await firstAlert.locator('.badge').getAttribute('class')).toContain('sev-extreme');
-    const at = (await page.evaluate(() =>
-      (
-        window as unknown as { hydraConsole: { locate: (s: string, id: string) => { x: number; y: number } } }
-      ).hydraConsole.locate('aircraft', 'a1'),
-    )) as { x: number; y: number };
+    const at = (await locate(page, 'aircraft', 'a1'))!;
     expect(at).not.toEqual(before);
-
     const box = (await page.locator('#map').boundingBox())!;
     await page.mouse.move(box.x + at.x, box.y + at.y);
     await expect.poll(() => page.locator('#tooltip').innerText()).toContain('TEST1');

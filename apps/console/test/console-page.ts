@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, type StreamClient } from '@hydra/test-support';
+import { REPO_ROOT, type ServiceProcess, type StreamClient, spawnService } from '@hydra/test-support';
 import type { Page } from 'playwright-core';
 
 export const SCOPES = ['aircraft', 'vessels', 'alerts', 'cyber', 'signals'] as const;
@@ -126,3 +126,102 @@ export class PlainCounts {
     this.last.set(scope, seq);
   }
 }
+
+/** Where the page draws an entity's marker (`id` omitted: the first one with a position), in canvas CSS px. */
+export function locate(page: Page, scope: string, id?: string): Promise<{ id: string; x: number; y: number } | null> {
+  return page.evaluate(
+    ([s, i]) =>
+      (
+        window as unknown as {
+          hydraConsole: { locate: (s: string, i?: string) => { id: string; x: number; y: number } | null };
+        }
+      ).hydraConsole.locate(s as string, i),
+    [scope, id] as const,
+  );
+}
+
+/** Hovers, then clicks the marker at `at` (canvas CSS px): the tooltip and the details panel show the entity. */
+export async function pointAt(page: Page, at: { x: number; y: number }): Promise<void> {
+  const box = (await page.locator('#map').boundingBox())!;
+  await page.mouse.move(box.x + at.x, box.y + at.y);
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+}
+
+/**
+ * The embedded process (`pnpm start`'s dist) on loopback and free ports,
+ * once its banner names the console; `env` adds to or overrides that.
+ */
+export async function startEmbedded(env: Record<string, string> = {}): Promise<{
+  process: ServiceProcess;
+  consoleUrl: string;
+  streamUrl: string;
+  key: string;
+}> {
+  const service = spawnService('apps/embedded/dist/main.js', {
+    HYDRA_HOST: '127.0.0.1',
+    HYDRA_PORT: '0',
+    HYDRA_ADMIN_PORT: '0',
+    HYDRA_PUBLISHER_PORT: '0',
+    HYDRA_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  try {
+    const line = await service.waitForLog((l) => /^\s*Console\s+http/.test(String(l.msg)), 30_000);
+    const consoleUrl = /(http:\/\/\S+)/.exec(String(line.msg))![1]!;
+    const key = /#key=(\S+)/.exec(consoleUrl)![1]!;
+    const streamUrl = consoleUrl.replace(/^http/, 'ws').replace(/\/#key=.*$/, '/v1/stream');
+    return { process: service, consoleUrl, streamUrl, key };
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+}
+
+/**
+ * CPU time (user + system, ms) used so far by the descendants of process
+ * `root` (Linux /proc), leaving out the process trees rooted at `exclude`:
+ * the test's browser is its child, with the renderer, GPU and network
+ * processes under it.
+ */
+export function descendantsCpuMs(root: number, exclude: readonly number[] = []): number {
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The fields after the command (which may hold spaces, in parentheses): state ppid … utime(14) stime(15).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const counted = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parent.get(p), hops++) {
+      if (exclude.includes(p)) return false;
+      if (p === root) return pid !== root;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, t] of cpu) if (counted(pid)) ticks += t;
+  return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+}
+
+/** CPU time (ms) of process `pid` and its descendants. */
+export const processTreeCpuMs = (pid: number): number => descendantsCpuMs(pid) + ownCpuMs(pid);
+
+function ownCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: /proc reports CPU times in these ticks (100 on Linux on every common architecture). */
+const CLOCK_TICKS_PER_SEC = 100;

@@ -118,10 +118,14 @@ function run(apiKey: string): void {
   // For tests and the curious: what the map drew, and where an entity's marker is (no key, no client).
   (window as unknown as { hydraConsole: unknown }).hydraConsole = {
     map: map.stats,
-    locate(scope: EntityScope, id: string): { x: number; y: number } | null {
-      const data = client.entities(scope).get(id) as Data | undefined;
-      const at = data ? map.project(data) : null;
-      return at ? { x: at[0], y: at[1] } : null;
+    /** Where the marker of entity `id` (default: the first with a position) of `scope` is, in canvas CSS px. */
+    locate(scope: EntityScope, id?: string): { id: string; x: number; y: number } | null {
+      const candidates = id === undefined ? client.entities(scope) : [[id, client.entities(scope).get(id)] as const];
+      for (const [entityId, data] of candidates) {
+        const at = data ? map.project(data as Data) : null;
+        if (at) return { id: entityId, x: at[0], y: at[1] };
+      }
+      return null;
     },
   };
 }

@@ -3,6 +3,7 @@ import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
 import landTopology from 'world-atlas/land-110m.json';
 import { finite, headingOf } from './format.js';
+import { buildSprites, type MarkerShape, type Sprite, spriteIndex, stamp } from './marker-sprites.js';
 
 type Data = Readonly<Record<string, unknown>>;
 export type EntityScope = 'aircraft' | 'vessels';
@@ -32,8 +33,23 @@ interface Palette {
   aircraft: string;
   emergency: string;
   vessel: string;
+  outline: string;
   selected: string;
 }
+
+/** Marker colours packed as the ImageData's 32-bit pixels. */
+interface PixelColors {
+  aircraft: number;
+  emergency: number;
+  vessel: number;
+  outline: number;
+}
+
+const SHAPES: Readonly<Record<'aircraft' | 'emergency' | 'vessel', MarkerShape>> = {
+  aircraft: { ahead: 6, behind: 4, half: 3.5 },
+  emergency: { ahead: 8, behind: 5, half: 4.5 },
+  vessel: { ahead: 5, behind: 3.5, half: 2.2 },
+};
 
 const LAND = feature(
   landTopology as unknown as Topology,
@@ -50,7 +66,9 @@ const PICK_RADIUS_PX = 10;
  * layer of their own, then every aircraft and vessel as a marker pointing
  * along its track or course, read from the SDK's entity maps at each frame
  * (so a removal is gone at the next frame). A frame is drawn only after
- * `invalidate()`; all markers of a kind are one path and one fill.
+ * `invalidate()`: the land's pixels are copied into a frame buffer, each
+ * marker's pre-rasterised sprite is stamped into it (marker-sprites.ts),
+ * and the buffer is put on the canvas in one call.
  */
 export class WorldMap {
   readonly stats: MapStats = { frames: 0, markers: 0, lastDrawMs: 0 };
@@ -58,6 +76,12 @@ export class WorldMap {
   private readonly ctx: CanvasRenderingContext2D;
   private readonly landLayer = document.createElement('canvas');
   private palette: Palette;
+  private colors: PixelColors;
+  /** The frame buffer (device pixels) and the land's pixels it starts from at each frame. */
+  private frame: ImageData | null = null;
+  private framePixels = new Uint32Array(0);
+  private landPixels = new Uint32Array(0);
+  private sprites: Record<keyof typeof SHAPES, Sprite[]> | null = null;
   private dirty = true;
   private width = 0;
   private height = 0;
@@ -78,9 +102,11 @@ export class WorldMap {
     if (!ctx) throw new Error('canvas 2d context unavailable');
     this.ctx = ctx;
     this.palette = readPalette(canvas);
+    this.colors = pixelColors(this.palette);
     new ResizeObserver(() => this.resize()).observe(canvas);
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
       this.palette = readPalette(canvas);
+      this.colors = pixelColors(this.palette);
       this.drawLand();
     });
     this.resize();
@@ -142,6 +168,12 @@ export class WorldMap {
     );
     this.k = projection.scale();
     this.markerScale = Math.min(1, Math.max(0.55, width / 900));
+    const scale = this.markerScale * dpr;
+    this.sprites = {
+      aircraft: buildSprites(SHAPES.aircraft, scale),
+      emergency: buildSprites(SHAPES.emergency, scale),
+      vessel: buildSprites(SHAPES.vessel, scale),
+    };
     [this.tx, this.ty] = projection.translate();
     this.drawLand();
   }
@@ -175,6 +207,10 @@ export class WorldMap {
     ctx.strokeStyle = palette.coast;
     ctx.lineWidth = 0.6;
     ctx.stroke();
+    const land = ctx.getImageData(0, 0, layer.width, layer.height);
+    this.landPixels = new Uint32Array(land.data.buffer);
+    this.frame = new ImageData(layer.width, layer.height);
+    this.framePixels = new Uint32Array(this.frame.data.buffer);
     this.dirty = true;
   }
 
@@ -182,78 +218,50 @@ export class WorldMap {
     const started = performance.now();
     this.dirty = false;
     const { ctx, dpr } = this;
-    const palette = this.palette;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.drawImage(this.landLayer, 0, 0);
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const frame = this.frame;
+    const sprites = this.sprites;
+    const colors = this.colors;
+    if (!frame || !sprites) return;
+    const pixels = this.framePixels;
+    pixels.set(this.landPixels);
+    const { width, height } = frame;
     let markers = 0;
-
-    // Vessels: a narrow hull shape along the heading (a square when it is unknown).
-    ctx.beginPath();
+    const paint = (data: Data, heading: number | undefined, kind: Sprite[], color: number): void => {
+      const p = this.project(data);
+      if (!p) return;
+      const x = Math.round(p[0] * dpr);
+      const y = Math.round(p[1] * dpr);
+      const sprite = kind[spriteIndex(heading)]!;
+      stamp(pixels, width, height, x, y, sprite.outline, colors.outline);
+      stamp(pixels, width, height, x, y, sprite.fill, color);
+      markers++;
+    };
     for (const data of this.entities.vessels().values()) {
-      if (this.trace(data, headingOf('vessels', data), 5, 2.2, 3.5)) markers++;
+      paint(data, headingOf('vessels', data), sprites.vessel, colors.vessel);
     }
-    ctx.fillStyle = palette.vessel;
-    ctx.fill();
-
-    // Aircraft: a triangle along the track; those declaring an emergency in their own colour, drawn last.
+    // Aircraft declaring an emergency are drawn last, larger and in their own colour.
     const emergencies: Data[] = [];
-    ctx.beginPath();
     for (const data of this.entities.aircraft().values()) {
       const emergency = data['emergency'];
-      if (typeof emergency === 'string' && emergency !== 'none') {
-        emergencies.push(data);
-        continue;
-      }
-      if (this.trace(data, headingOf('aircraft', data), 6, 3.5, 4)) markers++;
+      if (typeof emergency === 'string' && emergency !== 'none') emergencies.push(data);
+      else paint(data, headingOf('aircraft', data), sprites.aircraft, colors.aircraft);
     }
-    ctx.fillStyle = palette.aircraft;
-    ctx.fill();
-    ctx.beginPath();
-    for (const data of emergencies) if (this.trace(data, headingOf('aircraft', data), 8, 4.5, 5)) markers++;
-    ctx.fillStyle = palette.emergency;
-    ctx.fill();
+    for (const data of emergencies) paint(data, headingOf('aircraft', data), sprites.emergency, colors.emergency);
+    ctx.putImageData(frame, 0, 0);
 
     const selected = this.selected && this.entities[this.selected.scope]().get(this.selected.id);
     const at = selected ? this.project(selected) : null;
     if (at) {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.beginPath();
       ctx.arc(at[0], at[1], 9, 0, 2 * Math.PI);
-      ctx.strokeStyle = palette.selected;
+      ctx.strokeStyle = this.palette.selected;
       ctx.lineWidth = 2;
       ctx.stroke();
     }
     this.stats.frames++;
     this.stats.markers = markers;
     this.stats.lastDrawMs = performance.now() - started;
-  }
-
-  /**
-   * Adds one marker to the current path: a triangle from `ahead` px in front
-   * of the position to `behind` px behind it, `half` px to each side; with no
-   * heading, a square. false: no position (nothing drawn).
-   */
-  private trace(data: Data, heading: number | undefined, ahead: number, half: number, behind: number): boolean {
-    const p = this.project(data);
-    if (!p) return false;
-    const [x, y] = p;
-    const ctx = this.ctx;
-    const m = this.markerScale;
-    ahead *= m;
-    half *= m;
-    behind *= m;
-    if (heading === undefined) {
-      ctx.rect(x - half, y - half, 2 * half, 2 * half);
-      return true;
-    }
-    const dx = Math.sin(heading * DEG);
-    const dy = -Math.cos(heading * DEG);
-    ctx.moveTo(x + dx * ahead, y + dy * ahead);
-    ctx.lineTo(x - dx * behind - dy * half, y - dy * behind + dx * half);
-    ctx.lineTo(x - dx * behind + dy * half, y - dy * behind - dx * half);
-    ctx.closePath();
-    return true;
   }
 }
 
@@ -269,6 +277,28 @@ function readPalette(element: Element): Palette {
     aircraft: read('--map-aircraft', '#ffd166'),
     emergency: read('--map-emergency', '#ff4d4d'),
     vessel: read('--map-vessel', '#4dd0e1'),
+    outline: read('--map-outline', '#06121d'),
     selected: read('--map-selected', '#ffffff'),
+  };
+}
+
+/** A CSS colour as one pixel of an ImageData read as 32-bit words (the platform's byte order). */
+function packColor(css: string): number {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1;
+  canvas.height = 1;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) return 0xffffffff;
+  ctx.fillStyle = css;
+  ctx.fillRect(0, 0, 1, 1);
+  return new Uint32Array(ctx.getImageData(0, 0, 1, 1).data.buffer)[0] ?? 0xffffffff;
+}
+
+function pixelColors(palette: Palette): PixelColors {
+  return {
+    aircraft: packColor(palette.aircraft),
+    emergency: packColor(palette.emergency),
+    vessel: packColor(palette.vessel),
+    outline: packColor(palette.outline),
   };
 }
