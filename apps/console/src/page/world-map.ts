@@ -217,7 +217,8 @@ export class WorldMap {
   private draw(): void {
     const started = performance.now();
     this.dirty = false;
-    const { ctx, dpr } = this;
+    const ctx = this.ctx;
+    const dpr = this.dpr;
     const frame = this.frame;
     const sprites = this.sprites;
     const colors = this.colors;
