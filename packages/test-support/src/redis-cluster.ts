@@ -50,10 +50,7 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   try {
     const ports: number[] = [];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      const {
-        proc,
-        ports: [port],
-      } = await launchOnFreePorts(2, ([port, busPort]) => [
+      const launched = await launchOnFreePorts(2, ([port, busPort]) => [
         ...dataServerArgs(dir, port!),
         '--cluster-enabled',
         'yes',
@@ -67,8 +64,9 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
         '--cluster-replica-validity-factor',
         '0',
       ]);
-      servers.set(port!, proc);
-      ports.push(port!);
+      const port = launched.ports[0]!;
+      servers.set(port, launched.proc);
+      ports.push(port);
     }
     await run('redis-cli', [
       '--cluster',
