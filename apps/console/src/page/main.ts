@@ -1,14 +1,12 @@
-import { HydraClient, type HydraStatus } from '@hydra/client';
+import type { HydraStatus } from '@hydra/client';
 import { KEY_STORAGE_NAME, readApiKey, streamUrlOf } from './api-key.js';
 import { describeStatus } from './connection-status.js';
-import { PANEL_ROWS, renderPanel } from './feed-panels.js';
+import { renderPanel } from './feed-panels.js';
 import { entityLabel, formatAge, formatField } from './format.js';
-import { ScopeStats } from './scope-stats.js';
-import { isEntityScope, type LOG_SCOPES, SCOPES, type Scope } from './scopes.js';
-import { type EntityScope, type Picked, WorldMap } from './world-map.js';
+import { type EntityScope, SCOPES } from './scopes.js';
+import type { FromWorker, StreamView, ToWorker } from './worker-protocol.js';
+import { type Picked, WorldMap } from './world-map.js';
 
-/** The page's text is refreshed this often (the map draws at animation frames, only when something changed). */
-const RENDER_MS = 250;
 /** A scope with no live event for this long is shown stale. */
 const STALE_MS = 60_000;
 /** Connection log lines kept. */
@@ -58,112 +56,118 @@ function askForKey(): void {
   byId<HTMLInputElement>('key-input').focus();
 }
 
+/**
+ * The page: the stream runs in a worker (stream-worker.ts: the SDK, off
+ * this thread); this thread draws the map at animation frames and writes
+ * what the worker reports into the page's text.
+ */
 function run(apiKey: string): void {
-  const client = new HydraClient({ url: streamUrlOf(location), apiKey, recentLimit: PANEL_ROWS });
-  const stats = Object.fromEntries(SCOPES.map((scope) => [scope, new ScopeStats()])) as Record<Scope, ScopeStats>;
-  const entities = (scope: EntityScope) => () => client.entities(scope) as ReadonlyMap<string, Data>;
-  const map = new WorldMap(byId<HTMLCanvasElement>('map'), {
-    aircraft: entities('aircraft'),
-    vessels: entities('vessels'),
-  });
-  const stalePanels = new Set<(typeof LOG_SCOPES)[number]>();
-  let granted: readonly string[] | null = null;
+  const worker = new Worker('stream-worker.js', { type: 'module', name: 'hydra-stream' });
+  const send = (message: ToWorker) => worker.postMessage(message);
+  const map = new WorldMap(byId<HTMLCanvasElement>('map'));
+  const pointer = wirePointer(map, send);
 
-  client.on('snapshot', ({ scope, seq, items }) => {
-    stats[scope]?.snapshot(seq, items.length);
-    if (isEntityScope(scope)) map.invalidate();
-    else stalePanels.add(scope as (typeof LOG_SCOPES)[number]);
-  });
-  client.on('event', ({ type, seq }) => {
-    stats[type]?.event(seq, Date.now());
-    if (isEntityScope(type)) map.invalidate();
-    else stalePanels.add(type as (typeof LOG_SCOPES)[number]);
-  });
-  client.on('resync', ({ scope, reason }) => logLine(`resync ${scope} (${reason})`, 'resync'));
-  client.on('status', (status: HydraStatus) => {
-    const status_ = testId('status');
-    status_.dataset['state'] = status.state;
-    setText(status_, describeStatus(status));
-    setText(testId('status-code'), status.code === undefined ? '' : String(status.code));
-    if (status.state === 'open') granted = status.scopes ?? null;
-    // Dials are not logged: a gateway that is down for a while would push everything else out.
-    if (status.state !== 'connecting') logLine(describeStatus(status), status.state);
-  });
-
-  const pointer = wirePointer(map);
-
-  const render = () => {
-    const now = Date.now();
-    for (const scope of SCOPES) {
-      const s = stats[scope];
-      const count = isEntityScope(scope) ? client.entities(scope).size : s.items;
-      const row = testId(`scope-${scope}`);
-      row.classList.toggle('not-granted', granted !== null && !granted.includes(scope));
-      const age = s.age(now);
-      row.classList.toggle('stale', age !== null && age > STALE_MS);
-      // Count and seq are written in the same task: the page never shows a count from another seq.
-      setText(testId(`count-${scope}`), String(count));
-      setText(testId(`seq-${scope}`), s.seq < 0 ? '—' : String(s.seq));
-      setText(testId(`rate-${scope}`), s.rate(now).toFixed(1));
-      setText(testId(`age-${scope}`), formatAge(age));
+  worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
+    const message = event.data;
+    switch (message.type) {
+      case 'status':
+        showStatus(message.status);
+        return;
+      case 'resync':
+        logLine(`resync ${message.scope} (${message.reason})`, 'resync');
+        return;
+      case 'described':
+        pointer.described(message.scope, message.id, message.data);
+        return;
+      case 'view':
+        showView(message.view, map, pointer);
+        return;
     }
-    for (const scope of stalePanels) renderPanel(testId(`feed-${scope}`), scope, client.recent(scope) as Data[]);
-    stalePanels.clear();
-    setText(testId('markers'), String(map.stats.markers));
-    pointer.refresh();
-  };
-  setInterval(render, RENDER_MS);
-  render();
+  });
+  worker.addEventListener('error', (event) => logLine(`stream worker failed: ${event.message}`, 'closed'));
+  send({ type: 'start', url: streamUrlOf(location), apiKey });
 
   // For tests and the curious: what the map drew, and where an entity's marker is (no key, no client).
   (window as unknown as { hydraConsole: unknown }).hydraConsole = {
     map: map.stats,
-    /** Where the marker of entity `id` (default: the first with a position) of `scope` is, in canvas CSS px. */
-    locate(scope: EntityScope, id?: string): { id: string; x: number; y: number } | null {
-      const candidates = id === undefined ? client.entities(scope) : [[id, client.entities(scope).get(id)] as const];
-      for (const [entityId, data] of candidates) {
-        const at = data ? map.project(data as Data) : null;
-        if (at) return { id: entityId, x: at[0], y: at[1] };
-      }
-      return null;
-    },
+    /** Where the marker of entity `id` (default: the first) of `scope` is, in canvas CSS px. */
+    locate: (scope: EntityScope, id?: string) => map.locate(scope, id),
   };
 }
 
-/** Hover shows an entity's name and position in a tooltip; click (or Enter on a focused map) selects it. */
-function wirePointer(map: WorldMap): { refresh: () => void } {
+function showStatus(status: HydraStatus): void {
+  const node = testId('status');
+  node.dataset['state'] = status.state;
+  setText(node, describeStatus(status));
+  setText(testId('status-code'), status.code === undefined ? '' : String(status.code));
+  // Dials are not logged: a gateway that is down for a while would push everything else out.
+  if (status.state !== 'connecting') logLine(describeStatus(status), status.state);
+}
+
+function showView(view: StreamView, map: WorldMap, pointer: Pointer): void {
+  if (view.layers) map.setLayers(view.layers);
+  if (view.rows) {
+    for (const scope of SCOPES) {
+      const row = view.rows[scope];
+      if (!row) continue;
+      const tr = testId(`scope-${scope}`);
+      tr.classList.toggle('not-granted', view.granted != null && !view.granted.includes(scope));
+      tr.classList.toggle('stale', row.ageMs !== null && row.ageMs > STALE_MS);
+      // Count and seq come from the same moment of the worker and are written together.
+      setText(testId(`count-${scope}`), String(row.count));
+      setText(testId(`seq-${scope}`), row.seq < 0 ? '—' : String(row.seq));
+      setText(testId(`rate-${scope}`), row.rate.toFixed(1));
+      setText(testId(`age-${scope}`), formatAge(row.ageMs));
+    }
+    setText(testId('markers'), String(map.stats.markers));
+  }
+  for (const [scope, items] of Object.entries(view.feeds ?? {})) {
+    renderPanel(testId(`feed-${scope}`), scope as 'alerts' | 'cyber' | 'signals', items);
+  }
+  if (view.selected) pointer.showSelected(view.selected.scope, view.selected.id, view.selected.data);
+}
+
+interface Pointer {
+  described: (scope: EntityScope, id: string, data: Data | null) => void;
+  showSelected: (scope: EntityScope, id: string, data: Data | null) => void;
+}
+
+/**
+ * Hover asks the worker for the entity under the pointer and shows its
+ * name and position in a tooltip; click (or Enter on the focused map)
+ * selects it: the worker then reports its fields with every view.
+ */
+function wirePointer(map: WorldMap, send: (message: ToWorker) => void): Pointer {
   const canvas = byId<HTMLCanvasElement>('map');
   const tooltip = byId('tooltip');
-  let hovered: Picked | null = null;
-  const show = (picked: Picked | null, x: number, y: number) => {
-    hovered = picked;
+  const details = testId('details');
+  const title = byId('details-title');
+  let hovered: (Picked & { x: number; y: number }) | null = null;
+
+  const hover = (picked: Picked | null, x: number, y: number) => {
     canvas.style.cursor = picked ? 'pointer' : '';
     if (!picked) {
+      hovered = null;
       tooltip.hidden = true;
       return;
     }
-    const d = picked.data;
-    tooltip.replaceChildren();
-    const title = document.createElement('strong');
-    title.textContent = `${entityLabel(picked.scope, d)} (${picked.scope === 'aircraft' ? 'aircraft' : 'vessel'})`;
-    const line = document.createElement('span');
-    line.textContent = [
-      `${formatField(d['lat'])}, ${formatField(d['lon'])}`,
-      picked.scope === 'aircraft' ? `${formatField(d['altBaroFt'] ?? '?')} ft` : `${formatField(d['sogKt'] ?? '?')} kt`,
-    ].join(' · ');
-    tooltip.append(title, line);
+    if (hovered?.scope !== picked.scope || hovered.id !== picked.id) send({ type: 'describe', ...picked });
+    hovered = { ...picked, x, y };
     tooltip.style.left = `${x + 14}px`;
     tooltip.style.top = `${y + 14}px`;
-    tooltip.hidden = false;
   };
   canvas.addEventListener('mousemove', (event) =>
-    show(map.pick(event.offsetX, event.offsetY), event.offsetX, event.offsetY),
+    hover(map.pick(event.offsetX, event.offsetY), event.offsetX, event.offsetY),
   );
-  canvas.addEventListener('mouseleave', () => show(null, 0, 0));
+  canvas.addEventListener('mouseleave', () => hover(null, 0, 0));
   const select = (picked: Picked | null) => {
-    map.selected = picked ? { scope: picked.scope, id: picked.id } : null;
+    map.selected = picked;
     map.invalidate();
-    refresh();
+    send({ type: 'select', target: picked });
+    if (!picked) {
+      setText(title, 'Nothing selected: click a marker');
+      details.replaceChildren();
+    }
   };
   canvas.addEventListener('click', (event) => select(map.pick(event.offsetX, event.offsetY)));
   canvas.addEventListener('keydown', (event) => {
@@ -171,33 +175,40 @@ function wirePointer(map: WorldMap): { refresh: () => void } {
     else if (event.key === 'Enter' && hovered) select(hovered);
   });
 
-  /** The selected entity's fields, current (or "removed" once the stream removed it). */
-  const details = testId('details');
-  const title = byId('details-title');
-  const refresh = () => {
-    const selected = map.selected;
-    if (!selected) {
-      setText(title, 'Nothing selected: click a marker');
-      if (details.childElementCount > 0) details.replaceChildren();
-      return;
-    }
-    const current = map.entities[selected.scope]().get(selected.id);
-    if (!current) {
-      setText(title, `${selected.scope} ${selected.id}: removed`);
-      return;
-    }
-    setText(title, `${entityLabel(selected.scope, current)} (${selected.scope})`);
-    const rows: HTMLElement[] = [];
-    for (const [name, value] of Object.entries(current)) {
-      const dt = document.createElement('dt');
-      dt.textContent = name;
-      const dd = document.createElement('dd');
-      dd.textContent = formatField(value);
-      rows.push(dt, dd);
-    }
-    details.replaceChildren(...rows);
+  return {
+    described(scope, id, data) {
+      if (!hovered || hovered.scope !== scope || hovered.id !== id || !data) return;
+      const name = document.createElement('strong');
+      name.textContent = `${entityLabel(scope, data)} (${scope === 'aircraft' ? 'aircraft' : 'vessel'})`;
+      const line = document.createElement('span');
+      line.textContent = [
+        `${formatField(data['lat'])}, ${formatField(data['lon'])}`,
+        scope === 'aircraft'
+          ? `${formatField(data['altBaroFt'] ?? '?')} ft`
+          : `${formatField(data['sogKt'] ?? '?')} kt`,
+      ].join(' · ');
+      tooltip.replaceChildren(name, line);
+      tooltip.hidden = false;
+    },
+    showSelected(scope, id, data) {
+      const current = map.selected;
+      if (!current || current.scope !== scope || current.id !== id) return; // an older selection's report
+      if (!data) {
+        setText(title, `${scope} ${id}: removed`);
+        return;
+      }
+      setText(title, `${entityLabel(scope, data)} (${scope})`);
+      const rows: HTMLElement[] = [];
+      for (const [name, value] of Object.entries(data)) {
+        const dt = document.createElement('dt');
+        dt.textContent = name;
+        const dd = document.createElement('dd');
+        dd.textContent = formatField(value);
+        rows.push(dt, dd);
+      }
+      details.replaceChildren(...rows);
+    },
   };
-  return { refresh };
 }
 
 /** The connection log: newest first, the last LOG_LINES transitions. */

@@ -5,6 +5,7 @@
 export const SCOPES = ['signals', 'aircraft', 'vessels', 'alerts', 'cyber'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ENTITY_SCOPES = ['aircraft', 'vessels'] as const;
+export type EntityScope = (typeof ENTITY_SCOPES)[number];
 export const LOG_SCOPES = ['alerts', 'cyber', 'signals'] as const;
 
 export const isEntityScope = (scope: string): scope is (typeof ENTITY_SCOPES)[number] =>

@@ -2,18 +2,17 @@ import { type GeoPermissibleObjects, geoEquirectangular, geoGraticule10, geoPath
 import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
 import landTopology from 'world-atlas/land-110m.json';
-import { finite, headingOf } from './format.js';
 import { buildSprites, type MarkerShape, type Sprite, spriteIndex, stamp } from './marker-sprites.js';
-
-type Data = Readonly<Record<string, unknown>>;
-export type EntityScope = 'aircraft' | 'vessels';
+import type { EntityScope } from './scopes.js';
+import { type EntityLayer, POSITION_STRIDE } from './worker-protocol.js';
 
 /** An entity under the pointer, or the selected one. */
 export interface Picked {
   scope: EntityScope;
   id: string;
-  data: Data;
 }
+
+const EMPTY_LAYER: EntityLayer = { ids: [], positions: new Float32Array(0) };
 
 /** What the map drew, for the page's text and for tests. */
 export interface MapStats {
@@ -64,9 +63,9 @@ const PICK_RADIUS_PX = 10;
  * The world map on a canvas: land outlines (Natural Earth 1:110m from
  * `world-atlas`, bundled: no tile server) drawn once per size or theme on a
  * layer of their own, then every aircraft and vessel as a marker pointing
- * along its track or course, read from the SDK's entity maps at each frame
- * (so a removal is gone at the next frame). A frame is drawn only after
- * `invalidate()`: the land's pixels are copied into a frame buffer, each
+ * along its track or course, from the positions the stream worker hands over
+ * (`setLayers`: a removal is gone at the next frame after it). A frame is
+ * drawn only after a change: the land's pixels are copied into a frame buffer, each
  * marker's pre-rasterised sprite is stamped into it (marker-sprites.ts),
  * and the buffer is put on the canvas in one call.
  */
@@ -93,11 +92,10 @@ export class WorldMap {
   /** Markers shrink on a small map (a phone) so a dense region stays readable. */
   private markerScale = 1;
 
-  constructor(
-    private readonly canvas: HTMLCanvasElement,
-    /** Each entity scope's current entities (the SDK's maps, read at every frame). */
-    readonly entities: Readonly<Record<EntityScope, () => ReadonlyMap<string, Data>>>,
-  ) {
+  /** Each entity scope's positions, as the stream worker last sent them. */
+  private layers: Record<EntityScope, EntityLayer> = { aircraft: EMPTY_LAYER, vessels: EMPTY_LAYER };
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext('2d');
     if (!ctx) throw new Error('canvas 2d context unavailable');
     this.ctx = ctx;
@@ -117,8 +115,14 @@ export class WorldMap {
     requestAnimationFrame(frame);
   }
 
-  /** Something changed: the next animation frame draws. */
+  /** Something changed (the selection, say): the next animation frame draws. */
   invalidate(): void {
+    this.dirty = true;
+  }
+
+  /** New positions from the stream worker: drawn at the next animation frame. */
+  setLayers(layers: Record<EntityScope, EntityLayer>): void {
+    this.layers = layers;
     this.dirty = true;
   }
 
@@ -127,24 +131,31 @@ export class WorldMap {
     let best: Picked | null = null;
     let bestD2 = PICK_RADIUS_PX * PICK_RADIUS_PX;
     for (const scope of ['vessels', 'aircraft'] as const) {
-      for (const [id, data] of this.entities[scope]()) {
-        const p = this.project(data);
-        if (!p) continue;
-        const d2 = (p[0] - x) ** 2 + (p[1] - y) ** 2;
+      const { ids, positions } = this.layers[scope];
+      for (let i = 0; i < ids.length; i++) {
+        const px = this.tx + this.k * positions[i * POSITION_STRIDE]! * DEG;
+        const py = this.ty - this.k * positions[i * POSITION_STRIDE + 1]! * DEG;
+        const d2 = (px - x) ** 2 + (py - y) ** 2;
         if (d2 <= bestD2) {
           bestD2 = d2;
-          best = { scope, id, data };
+          best = { scope, id: ids[i]! };
         }
       }
     }
     return best;
   }
 
-  /** Canvas position (CSS px) of an entity's lat/lon, or null without a valid position. */
-  project(data: Data): [number, number] | null {
-    const lat = finite(data['lat']);
-    const lon = finite(data['lon']);
-    if (lat === undefined || lon === undefined || Math.abs(lat) > 90 || Math.abs(lon) > 180) return null;
+  /** Where entity `id` (default: the first) of `scope` is drawn, in canvas CSS px; null when it is not. */
+  locate(scope: EntityScope, id?: string): { id: string; x: number; y: number } | null {
+    const { ids, positions } = this.layers[scope];
+    const i = id === undefined ? 0 : ids.indexOf(id);
+    if (i < 0 || i >= ids.length) return null;
+    const [x, y] = this.project(positions[i * POSITION_STRIDE]!, positions[i * POSITION_STRIDE + 1]!);
+    return { id: ids[i]!, x, y };
+  }
+
+  /** Canvas position (CSS px) of a lon/lat. */
+  project(lon: number, lat: number): [number, number] {
     return [this.tx + this.k * lon * DEG, this.ty - this.k * lat * DEG];
   }
 
@@ -227,35 +238,33 @@ export class WorldMap {
     pixels.set(this.landPixels);
     const { width, height } = frame;
     let markers = 0;
-    const paint = (data: Data, heading: number | undefined, kind: Sprite[], color: number): void => {
-      const p = this.project(data);
-      if (!p) return;
-      const x = Math.round(p[0] * dpr);
-      const y = Math.round(p[1] * dpr);
-      const sprite = kind[spriteIndex(heading)]!;
-      stamp(pixels, width, height, x, y, sprite.outline, colors.outline);
-      stamp(pixels, width, height, x, y, sprite.fill, color);
-      markers++;
+    const { k, tx, ty } = this;
+    const scale = k * DEG * dpr;
+    /** Stamps the markers of one layer: emergencies only, or all but them. */
+    const paint = (layer: EntityLayer, emergencies: boolean, kind: Sprite[], color: number): void => {
+      const p = layer.positions;
+      for (let i = 0; i < p.length; i += POSITION_STRIDE) {
+        if ((p[i + 3] === 1) !== emergencies) continue;
+        const x = Math.round(tx * dpr + p[i]! * scale);
+        const y = Math.round(ty * dpr - p[i + 1]! * scale);
+        const heading = p[i + 2]!;
+        const sprite = kind[spriteIndex(Number.isNaN(heading) ? undefined : heading)]!;
+        stamp(pixels, width, height, x, y, sprite.outline, colors.outline);
+        stamp(pixels, width, height, x, y, sprite.fill, color);
+        markers++;
+      }
     };
-    for (const data of this.entities.vessels().values()) {
-      paint(data, headingOf('vessels', data), sprites.vessel, colors.vessel);
-    }
-    // Aircraft declaring an emergency are drawn last, larger and in their own colour.
-    const emergencies: Data[] = [];
-    for (const data of this.entities.aircraft().values()) {
-      const emergency = data['emergency'];
-      if (typeof emergency === 'string' && emergency !== 'none') emergencies.push(data);
-      else paint(data, headingOf('aircraft', data), sprites.aircraft, colors.aircraft);
-    }
-    for (const data of emergencies) paint(data, headingOf('aircraft', data), sprites.emergency, colors.emergency);
+    paint(this.layers.vessels, false, sprites.vessel, colors.vessel);
+    paint(this.layers.aircraft, false, sprites.aircraft, colors.aircraft);
+    // Aircraft declaring an emergency: last, larger and in their own colour.
+    paint(this.layers.aircraft, true, sprites.emergency, colors.emergency);
     ctx.putImageData(frame, 0, 0);
 
-    const selected = this.selected && this.entities[this.selected.scope]().get(this.selected.id);
-    const at = selected ? this.project(selected) : null;
+    const at = this.selected ? this.locate(this.selected.scope, this.selected.id) : null;
     if (at) {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.beginPath();
-      ctx.arc(at[0], at[1], 9, 0, 2 * Math.PI);
+      ctx.arc(at.x, at.y, 9, 0, 2 * Math.PI);
       ctx.strokeStyle = this.palette.selected;
       ctx.lineWidth = 2;
       ctx.stroke();

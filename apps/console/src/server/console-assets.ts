@@ -12,12 +12,14 @@ export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset>;
 const FILES: readonly (readonly [path: string, file: string, contentType: string])[] = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
   ['/console.js', 'console.js', 'text/javascript; charset=utf-8'],
+  ['/stream-worker.js', 'stream-worker.js', 'text/javascript; charset=utf-8'],
   ['/console.css', 'console.css', 'text/css; charset=utf-8'],
 ];
 
 /**
  * The headers every console response carries. The page loads only its own
- * files and connects only to its own origin (`connect-src 'self'` covers the
+ * files (its worker too: `worker-src` falls back to `script-src`) and
+ * connects only to its own origin (`connect-src 'self'` covers the
  * same-origin `ws:`/`wss:` stream); it cannot be framed, and sends no referrer
  * (the key lives in the URL fragment, which browsers never send, and in
  * sessionStorage).
