@@ -111,6 +111,9 @@ describe.skipIf(skipWithoutChromium())('the web console on a gateway', () => {
     const script = await fetch(`http://127.0.0.1:${port}/console.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+    const worker = await fetch(`http://127.0.0.1:${port}/stream-worker.js`);
+    expect(worker.status).toBe(200);
+    expect(worker.headers.get('content-security-policy')).toContain("default-src 'none'");
 
     const plain = await f.gateway(); // HYDRA_CONSOLE unset: off
     expect((await fetch(`http://127.0.0.1:${plain.port}/`)).status).toBe(404);
