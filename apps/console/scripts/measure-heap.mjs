@@ -104,9 +104,9 @@ try {
   const samples = [];
   console.log(`console heap, ${values.aircraft} aircraft + ${values.vessels} vessels, ${minutes} min`);
   console.log(
-    '| t (s) | page JS heap (MiB) | renderer RSS (MiB) | DOM nodes | listeners | markers | events/s | load avg |',
+    '| t (s) | page JS heap (MiB) | renderer RSS (MiB) | DOM nodes | listeners | markers | events/s | load avg | status |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (;;) {
     await cdp.send('HeapProfiler.collectGarbage');
     const { usedSize } = await cdp.send('Runtime.getHeapUsage');
@@ -115,13 +115,17 @@ try {
     );
     const shown = await page.evaluate(() => {
       const n = (id) => Number(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? 0);
-      return { markers: n('markers'), rate: n('rate-aircraft') + n('rate-vessels') + n('rate-signals') };
+      return {
+        markers: n('markers'),
+        rate: n('rate-aircraft') + n('rate-vessels') + n('rate-signals'),
+        status: document.querySelector('[data-testid="status"]')?.textContent ?? '',
+      };
     });
     const rss = rendererRssMiB();
     const t = Math.round((Date.now() - started) / 1000);
     samples.push({ t, heap: usedSize / MiB, rss });
     console.log(
-      `| ${t} | ${(usedSize / MiB).toFixed(2)} | ${rss.toFixed(0)} | ${metrics.Nodes} | ${metrics.JSEventListeners} | ${shown.markers} | ${shown.rate.toFixed(0)} | ${loadavg()[0].toFixed(1)} |`,
+      `| ${t} | ${(usedSize / MiB).toFixed(2)} | ${rss.toFixed(0)} | ${metrics.Nodes} | ${metrics.JSEventListeners} | ${shown.markers} | ${shown.rate.toFixed(0)} | ${loadavg()[0].toFixed(1)} | ${shown.status} |`,
     );
     if (Date.now() - started >= minutes * 60_000) break;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
