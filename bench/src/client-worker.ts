@@ -31,6 +31,7 @@ import {
   countOccurrences,
   encodeClientFrame,
   FrameParser,
+  MessageInflater,
   OP_CLOSE,
   OP_PING,
   OP_PONG,
@@ -63,6 +64,8 @@ interface Client {
   lastSeq: Float64Array;
   paused: boolean;
   done: boolean;
+  /** Reads the messages when the client offered permessage-deflate (in order, inflating compressed ones); else null. */
+  inflater: MessageInflater | null;
 }
 
 const send = (m: WorkerEvent) => process.send?.(m);
@@ -75,6 +78,7 @@ let messagesAtMark = 0;
 let reads = 0;
 /** Bytes of the counted messages (WebSocket payload, protocol envelope included). */
 let messageBytes = 0;
+let wireBytes = 0;
 let readsAtMark = 0;
 let gaps = 0;
 let dups = 0;
@@ -239,7 +243,15 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     lastSeq: new Float64Array(MAX_SCOPES),
     paused: false,
     done: false,
+    inflater: null,
   };
+  const protocol = plan.protocol;
+  if (plan.deflate && index % (plan.inflateEvery ?? 1) === 0) {
+    c.inflater = new MessageInflater((payload) => {
+      nowUs = nowMicros(); // inflated later than read: the latency counts the inflate wait too
+      handleText(c, protocol, payload);
+    });
+  }
   let head: Buffer | null = null;
   let settled = false;
   const settle = (ok: boolean, reason?: string) => {
@@ -248,12 +260,12 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     if (!ok) fail(reason ?? 'error');
     onDone(ok);
   };
-  const protocol = plan.protocol;
-  sock.on('connect', () => sock.write(upgradeRequest(`127.0.0.1:${plan.port}`, path)));
+  sock.on('connect', () => sock.write(upgradeRequest(`127.0.0.1:${plan.port}`, path, plan.deflate)));
   const onChunk = (chunk: Buffer) => {
     nowUs = nowMicros();
     if (c.parser) {
       reads++;
+      wireBytes += chunk.length;
       try {
         c.parser.push(chunk);
       } catch {
@@ -274,9 +286,13 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
       sock.destroy();
       return;
     }
-    c.parser = new FrameParser((opcode, payload) => {
-      if (opcode === OP_TEXT) handleText(c, protocol, payload);
-      else if (opcode === OP_PING) {
+    c.parser = new FrameParser((opcode, payload, compressed) => {
+      if (opcode === OP_TEXT) {
+        if (c.inflater) c.inflater.push(payload, compressed);
+        else if (compressed)
+          messages++; // counted, not read (ConnectPlan.inflateEvery)
+        else handleText(c, protocol, payload);
+      } else if (opcode === OP_PING) {
         pings++;
         sock.write(encodeClientFrame(OP_PONG, payload));
       } else if (opcode === OP_CLOSE) {
@@ -289,12 +305,14 @@ function openClient(plan: ConnectPlan, index: number, onDone: (ok: boolean) => v
     clients.push(c);
     settle(true);
     const rest = head.subarray(end + 4);
+    wireBytes += rest.length;
     head = null;
     if (rest.length > 0) c.parser.push(rest);
   };
   if (STREAM_READS) sock.on('data', onChunk);
   sock.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? 'error'));
   sock.on('close', () => {
+    c.inflater?.close();
     if (!settled) settle(false, 'closed');
     else {
       closedByServer++;
@@ -355,6 +373,7 @@ function stats(): WorkerStats {
     reads,
     readsAtMark,
     messageBytes,
+    wireBytes,
     gaps,
     dups,
     seqGaps,
@@ -379,6 +398,7 @@ function reset(): void {
   reads = 0;
   readsAtMark = 0;
   messageBytes = 0;
+  wireBytes = 0;
   gaps = 0;
   dups = 0;
   seqGaps = 0;

@@ -26,6 +26,15 @@ export interface ConnectPlan {
   scopeNames: string[];
   /** Give up connecting after this long. */
   timeoutMs: number;
+  /** Offer permessage-deflate in the upgrade. Default false. */
+  deflate?: boolean;
+  /**
+   * With `deflate`: one client in this many inflates and checks its messages
+   * (content, order, latency); the others count compressed frames as
+   * deliveries without reading them, so the load generator's core measures
+   * the server, not zlib. Default 1 (every client inflates).
+   */
+  inflateEvery?: number;
 }
 
 export type WorkerCommand =
@@ -58,6 +67,8 @@ export interface WorkerStats {
   readsAtMark: number;
   /** Bytes of the messages counted (payload with the server's envelope). */
   messageBytes: number;
+  /** Bytes read from upgraded sockets: what crossed the wire (frame headers, compression and pings included). */
+  wireBytes: number;
   /** Missing counter values between consecutive messages of one scope. */
   gaps: number;
   /** Counter values at or below the last one seen (duplicates or reordering). */
@@ -98,8 +109,14 @@ export interface PublishPlan {
   scopes: number[];
   scopeNames: string[];
   durationMs: number;
-  /** Pad each payload to about this many bytes. */
+  /** Pad each payload to about this many bytes (`padded` payloads). */
   payloadBytes: number;
+  /**
+   * `padded` (default): the bench fields padded with `x`; `aircraft`: a
+   * demo-like aircraft position (payload.ts), for measures where the bytes'
+   * content matters (compression).
+   */
+  payloadKind?: 'padded' | 'aircraft';
   /** Entity scopes: ids cycle over this many entities (0 = unique ids). */
   entities: number;
   /** Hydra: the retention policy (HYDRA_RETENTION syntax) published under, when not the default. */

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { createBackplane, parseRetention } from '@hydra/backplane';
 import type { IngestEvent, Scope } from '@hydra/protocol';
 import { peersDir } from './paths.js';
-import { makePayload } from './payload.js';
+import { makeAircraftPayload, makePayload } from './payload.js';
 import type { PublisherEvent, PublishPlan } from './protocol.js';
 
 type Sender = (events: Array<{ scope: number; counter: number }>) => Promise<void>;
@@ -61,7 +61,10 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
         send: async (events) => {
           const batch: IngestEvent[] = events.map((e) => ({
             scope: names[e.scope] as Scope,
-            data: { ...makePayload(id(e.scope, e.counter), e.scope, e.counter, plan.payloadBytes) },
+            data:
+              plan.payloadKind === 'aircraft'
+                ? makeAircraftPayload(id(e.scope, e.counter), e.scope, e.counter)
+                : { ...makePayload(id(e.scope, e.counter), e.scope, e.counter, plan.payloadBytes) },
           }));
           await bp.bus.publish(batch);
         },

@@ -1,5 +1,6 @@
 /** Turns a run's raw results into the JSON file, the markdown tables and the SVG charts. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { type CompressionPoint, compressionReport } from './compression-scenario.js';
 import type { IdleMemory, LoadPoint, ScaleOut, StormResult } from './scenarios.js';
 import { median, ratioBeyondNoise, relativeSpread } from './stats.js';
 import { groupedBarChart, lineChart } from './svg.js';
@@ -32,6 +33,8 @@ export interface RunResults {
   storm: StormResult[];
   slow: Array<LoadPoint & { rssStartMb: number }>;
   scale: ScaleOut[];
+  /** Scenario 7 (compression-scenario.ts); absent in reports written before it existed. */
+  compression?: CompressionPoint[];
   skipped: string[];
   notes: string[];
 }
@@ -418,6 +421,7 @@ export function writeReport(r: RunResults, dir: string): { json: string; md: str
     }
     lines.push('');
   }
+  lines.push(...compressionReport(r.compression ?? []));
   if (r.skipped.length > 0) lines.push('## Skipped', '', ...r.skipped.map((s) => `- ${s}`), '');
   if (r.notes.length > 0) lines.push('## Notes', '', ...r.notes.map((s) => `- ${s}`), '');
   const md = `${stem}.md`;

@@ -20,6 +20,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { compression } from './compression-scenario.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
@@ -101,7 +102,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     quick: false,
     rounds: 3,
-    scenarios: new Set([1, 2, 3, 4, 5, 6]),
+    scenarios: new Set([1, 2, 3, 4, 5, 6, 7]),
     targets: null,
     burstMs: 20,
     loads: null,
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
     storm: [],
     slow: [],
     scale: [],
+    compression: [],
     skipped,
     notes,
   };
@@ -405,6 +407,20 @@ async function main(): Promise<void> {
           scaleOut(ctx, n, 1, { clients: 999, offered: 100_000, durationMs: 4000 }),
         );
         if (s) res.scale.push(s);
+      }
+    }
+    if (opts.scenarios.has(7) && targets.includes('hydra')) {
+      for (let round = 1; round <= opts.rounds; round++) {
+        progress(`scenario 7 (compression: off and shared; 100 and 1,000 clients), round ${round}/${opts.rounds}`);
+        const points = await guarded('compression', () =>
+          compression(ctx, round, {
+            clientCounts: [100, 1000],
+            deliveriesPerSec: 20_000,
+            durationMs: 4000,
+            entities: 10_000,
+          }),
+        );
+        if (points) res.compression?.push(...points);
       }
     }
   } finally {

@@ -167,6 +167,8 @@ export interface LoadPoint {
   msgsPerRead: number;
   /** Average message size on the wire (payload with the server's envelope, WebSocket header excluded). */
   msgBytes: number;
+  /** Bytes read from the sockets per message received: frame headers, compression and pings included. */
+  wireBytesPerMsg: number;
   /** Load-generator CPU per message received (all workers), and the system-time share of it. */
   clientUsPerMsg: number;
   clientSysShare: number;
@@ -183,7 +185,7 @@ const ms = (us: number) => (Number.isFinite(us) ? us / 1000 : Number.NaN);
  * One measured load point: publish at `eventsPerSec` for `durationMs`, wait
  * (bounded) for deliveries to drain, read the clients' and server's figures.
  */
-async function measure(
+export async function measure(
   ctx: Ctx,
   t: RunningTarget,
   o: {
@@ -195,6 +197,9 @@ async function measure(
     eventsPerSec: number;
     durationMs: number;
     payloadBytes?: number;
+    /** The publisher's payload (PublishPlan.payloadKind) and entity count; default padded, unique ids. */
+    payloadKind?: 'padded' | 'aircraft';
+    entities?: number;
     onStarted?: () => Promise<void>;
   },
 ): Promise<LoadPoint> {
@@ -212,7 +217,8 @@ async function measure(
     scopeNames: [...SCOPE_NAMES],
     durationMs: o.durationMs,
     payloadBytes: o.payloadBytes ?? PAYLOAD_BYTES,
-    entities: 0,
+    payloadKind: o.payloadKind,
+    entities: o.entities ?? 0,
     burstMs: ctx.burstMs,
   });
   if (o.onStarted) await o.onStarted();
@@ -274,6 +280,7 @@ async function measure(
     sideCoreBusyPct: 100 * sideBusy,
     msgsPerRead: st.readsAtMark > 0 ? st.messagesAtMark / st.readsAtMark : Number.NaN,
     msgBytes: st.messages > 0 ? st.messageBytes / st.messages : Number.NaN,
+    wireBytesPerMsg: st.messages > 0 ? st.wireBytes / st.messages : Number.NaN,
     clientUsPerMsg: st.messages > 0 ? (st.cpuMs * 1000) / st.messages : Number.NaN,
     clientSysShare: st.cpuMs > 0 ? st.cpuSysMs / st.cpuMs : Number.NaN,
     clientBound: st.clientCpu > 0.8 || sideBusy > 0.95,

@@ -130,6 +130,7 @@ export class WorkerPool {
         'reads',
         'readsAtMark',
         'messageBytes',
+        'wireBytes',
         'gaps',
         'dups',
         'seqGaps',

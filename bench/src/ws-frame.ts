@@ -2,8 +2,11 @@
  * Minimal WebSocket client framing (RFC 6455) for the load generator: a
  * server→client frame parser that copes with frames split across TCP chunks
  * and several frames per chunk, and an encoder for the few masked frames a
- * client sends (pong, text). No extensions, no compression.
+ * client sends (pong, text). The one extension: permessage-deflate, offered
+ * on request, its messages inflated by `messageInflater`.
  */
+
+import zlib from 'node:zlib';
 
 export const OP_CONT = 0x0;
 export const OP_TEXT = 0x1;
@@ -12,7 +15,8 @@ export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
-export type FrameHandler = (opcode: number, payload: Buffer) => void;
+/** `compressed`: RSV1 was set (permessage-deflate, RFC 7692): the payload is deflated. */
+export type FrameHandler = (opcode: number, payload: Buffer, compressed: boolean) => void;
 
 /**
  * Incremental parser of unmasked server frames. Fragmented messages are
@@ -26,6 +30,7 @@ export class FrameParser {
   private need = 0;
   private fragments: Buffer[] = [];
   private fragmentOpcode = 0;
+  private fragmentCompressed = false;
 
   constructor(private readonly onFrame: FrameHandler) {}
 
@@ -94,20 +99,24 @@ export class FrameParser {
   private dispatch(b0: number, payload: Buffer): void {
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
+    const compressed = (b0 & 0x40) !== 0;
     if (opcode >= 0x8) {
-      this.onFrame(opcode, payload);
+      this.onFrame(opcode, payload, false);
       return;
     }
     if (opcode !== OP_CONT && fin) {
-      this.onFrame(opcode, payload);
+      this.onFrame(opcode, payload, compressed);
       return;
     }
-    if (opcode !== OP_CONT) this.fragmentOpcode = opcode;
+    if (opcode !== OP_CONT) {
+      this.fragmentOpcode = opcode;
+      this.fragmentCompressed = compressed; // RSV1 is set on a message's first frame only
+    }
     this.fragments.push(Buffer.from(payload));
     if (fin) {
       const whole = Buffer.concat(this.fragments);
       this.fragments = [];
-      this.onFrame(this.fragmentOpcode, whole);
+      this.onFrame(this.fragmentOpcode, whole, this.fragmentCompressed);
     }
   }
 }
@@ -134,12 +143,69 @@ export function encodeClientFrame(opcode: number, payload: Buffer | string): Buf
   return out;
 }
 
-/** The HTTP/1.1 upgrade request of a WebSocket client. */
-export function upgradeRequest(host: string, path: string): string {
+/** The HTTP/1.1 upgrade request of a WebSocket client; `deflate` offers permessage-deflate (RFC 7692). */
+export function upgradeRequest(host: string, path: string, deflate = false): string {
   return (
     `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+    (deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '') +
+    '\r\n'
   );
+}
+
+/** The empty stored block a permessage-deflate sender strips from each message (RFC 7692 §7.2.1). */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * Reads one connection's messages when permessage-deflate was negotiated:
+ * one zlib stream per connection, so a server's context takeover (a window
+ * kept across messages) is followed. Node has no synchronous streaming
+ * inflate, so messages are inflated asynchronously, one at a time, and every
+ * message (compressed or not) reaches `onMessage` in the order pushed.
+ */
+export class MessageInflater {
+  private readonly inflate = zlib.createInflateRaw();
+  private out: Buffer[] = [];
+  private readonly queue: Array<{ data: Buffer; compressed: boolean }> = [];
+  private busy = false;
+  private closed = false;
+
+  constructor(private readonly onMessage: (payload: Buffer) => void) {
+    this.inflate.on('data', (chunk: Buffer) => this.out.push(chunk));
+    this.inflate.on('error', () => undefined); // a corrupt message: the counts show the loss
+  }
+
+  /** `payload` is only read during the call (it may be a reused read buffer). */
+  push(payload: Buffer, compressed: boolean): void {
+    this.queue.push({ data: compressed ? Buffer.concat([payload, DEFLATE_TAIL]) : Buffer.from(payload), compressed });
+    if (!this.busy) this.next();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.inflate.close();
+  }
+
+  private next(): void {
+    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+      if (!item.compressed) {
+        this.onMessage(item.data);
+        continue;
+      }
+      this.busy = true;
+      this.inflate.write(item.data);
+      this.inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (this.closed) return;
+        const whole = Buffer.concat(this.out);
+        this.out = [];
+        this.busy = false;
+        this.onMessage(whole);
+        if (!this.busy) this.next();
+      });
+      return;
+    }
+  }
 }
 
 /**

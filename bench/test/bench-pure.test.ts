@@ -1,3 +1,4 @@
+import { constants, createDeflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
 import { idleSummary, idleTargetLine, kneeOf } from '../src/report.js';
@@ -8,6 +9,7 @@ import {
   countOccurrences,
   encodeClientFrame,
   FrameParser,
+  MessageInflater,
   OP_BINARY,
   OP_PING,
   OP_TEXT,
@@ -123,6 +125,56 @@ describe('FrameParser', () => {
     expect(readNumberAfter(escaped, Buffer.from('zzn'))).toBe(77);
     expect(readNumberAfter(plain, Buffer.from('nope'))).toBe(-1);
     expect(countOccurrences(Buffer.from('zzn zzn zz zzn'), Buffer.from('zzn'))).toBe(3);
+  });
+});
+
+/** Messages deflated as a permessage-deflate sender with context takeover does: one stream, sync flush, tail stripped. */
+async function deflateMessages(messages: string[]): Promise<Buffer[]> {
+  const deflate = createDeflateRaw();
+  const out: Buffer[] = [];
+  for (const m of messages) {
+    const chunks: Buffer[] = [];
+    const onData = (c: Buffer) => chunks.push(c);
+    deflate.on('data', onData);
+    deflate.write(m);
+    await new Promise<void>((resolve) => deflate.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    deflate.off('data', onData);
+    const whole = Buffer.concat(chunks);
+    out.push(whole.subarray(0, whole.length - 4));
+  }
+  deflate.close();
+  return out;
+}
+
+describe('FrameParser and MessageInflater (permessage-deflate)', () => {
+  it('reports RSV1 of a compressed frame', () => {
+    const seen: boolean[] = [];
+    const parser = new FrameParser((_op, _p, compressed) => seen.push(compressed));
+    const compressed = serverFrame(OP_TEXT, Buffer.from('x'));
+    compressed[0] = (compressed[0] as number) | 0x40;
+    parser.push(Buffer.concat([compressed, serverFrame(OP_TEXT, Buffer.from('y'))]));
+    expect(seen).toEqual([true, false]);
+  });
+
+  it('inflates a context-takeover stream in order, uncompressed messages kept in their place', async () => {
+    const texts = Array.from({ length: 6 }, (_, i) => `{"type":"aircraft","seq":${i + 1},"data":{"id":"4ca2d1"}}`);
+    const deflated = await deflateMessages(texts);
+    const got: string[] = [];
+    let allIn: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      allIn = resolve;
+    });
+    const inflater = new MessageInflater((p) => {
+      got.push(p.toString());
+      if (got.length === texts.length + 1) allIn();
+    });
+    deflated.forEach((payload, i) => {
+      inflater.push(payload, true);
+      if (i === 2) inflater.push(Buffer.from('{"type":"resync"}'), false);
+    });
+    await done; // bounded by the test timeout
+    expect(got).toEqual([...texts.slice(0, 3), '{"type":"resync"}', ...texts.slice(3)]);
+    inflater.close();
   });
 });
 

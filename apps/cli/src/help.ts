@@ -126,7 +126,7 @@ ${KEYS_ENVIRONMENT}
 
 ${EXIT_CODES_HELP}`;
 
-const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--json] [--rate-interval SECONDS]
+const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--no-compression] [--json] [--rate-interval SECONDS]
 
 Shows the Hydra stream in the terminal: one line per event, a summary line per
 snapshot, and a per-scope rate line. Reconnects with backoff when the
@@ -135,9 +135,12 @@ connection drops; stops on Ctrl-C.
 Options:
   --key KEY               API key (default: $HYDRA_API_KEY), sent as the x-api-key header
   --url URL               stream URL (default: ${DEFAULT_TAIL_URL})
-  --scopes LIST           show only these scopes, comma-separated:
+  --scopes LIST           only these scopes of the key, comma-separated (scopes=: the
+                          server sends no other; one the key lacks ends tail):
                           ${SCOPES.join(', ')}
   --no-snapshot           skip the initial snapshot (snapshot=false)
+  --no-compression        do not offer permessage-deflate (offered by default; the
+                          gateway compresses only if HYDRA_COMPRESSION allows)
   --json                  print each server message as one raw JSON line
   --rate-interval SECS    seconds between rate lines (default: ${DEFAULT_RATE_INTERVAL_MS / 1000}; 0 = off)
   -h, --help              show help

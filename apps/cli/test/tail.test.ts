@@ -320,7 +320,7 @@ describe('runTail against a WebSocket server', () => {
     expect(err.text).toMatch(/connection lost \(.*ECONNREFUSED.*\)/);
   });
 
-  it('filters scopes client-side, prints raw JSON lines with --json, and asks for no snapshot', async () => {
+  it('asks the server for the scopes, still filters them client-side, prints raw JSON lines with --json, and asks for no snapshot', async () => {
     const frames = [
       encodeConnectedFrame(['aircraft', 'vessels'], TS),
       encodeSnapshot('aircraft', 1, []),
@@ -338,10 +338,10 @@ describe('runTail against a WebSocket server', () => {
 
     expect(await runTail(options)).toBe(ExitCode.Unauthorized);
     expect(out.lines()).toEqual([frames[0], frames[2], frames[4]]);
-    expect(server.connections[0]!.req.url).toBe('/v1/stream?snapshot=false');
+    expect(server.connections[0]!.req.url).toBe('/v1/stream?snapshot=false&scopes=vessels');
   });
 
-  it('warns about requested scopes the key does not grant', async () => {
+  it('warns about requested scopes the key does not grant (a gateway that ignores scopes=)', async () => {
     const server = await startServer({
       onConnection: (ws) => {
         ws.send(encodeConnectedFrame(['aircraft'], TS));

@@ -1,5 +1,5 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
-import { CloseCode, isWellFormedApiKey, parseResumePositions } from '@hydra/protocol';
+import { CloseCode, isWellFormedApiKey, parseResumePositions, type ResumePositions, type Scope } from '@hydra/protocol';
 import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import { resolveClientIp } from './client-ip.js';
 import type { GatewayConfig } from './config.js';
@@ -8,6 +8,7 @@ import type { KeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics, RejectReason } from './metrics.js';
 import { OverLimitCache } from './over-limit-cache.js';
+import { ScopeNarrowing } from './scope-narrowing.js';
 import { NO_RESUME, type Rejection, Session } from './session.js';
 import { parseStreamQuery } from './stream-query.js';
 
@@ -20,6 +21,19 @@ export interface UpgradeRequest {
   proxiedIp: string;
   query: string;
   socketIp: string;
+}
+
+/** A resume position the connection will not be served: a scope its key lacks, or one its `scopes` option left out. */
+function foreignResume(
+  positions: ResumePositions,
+  granted: readonly Scope[],
+  served: readonly Scope[],
+): Rejection | null {
+  for (const scope of positions.keys()) {
+    if (!granted.includes(scope)) return badRequest(`resume: the key does not grant scope ${scope}`);
+    if (!served.includes(scope)) return badRequest(`resume: scope ${scope} is not in the scopes option`);
+  }
+  return null;
 }
 
 /** The answer to one upgrade request. */
@@ -100,6 +114,7 @@ export interface AdmissionDeps {
 export class AdmissionControl {
   private readonly authThrottle: AuthThrottle;
   private readonly overLimitCache: OverLimitCache;
+  private readonly scopeNarrowing = new ScopeNarrowing();
   private nextConnId = 1;
 
   constructor(private readonly deps: AdmissionDeps) {
@@ -156,12 +171,14 @@ export class AdmissionControl {
       }
     }
     if (rejection !== null && key !== '') this.onAuthFailure(ip);
+    let scopes: readonly Scope[] | undefined = record?.scopes;
     if (rejection === null && record !== null) {
-      const granted = record.scopes;
-      if (!resume.ok) rejection = badRequest(resume.reason);
+      const narrowed = this.scopeNarrowing.narrow(record.scopes, query.scopes);
+      if (!narrowed.ok) rejection = badRequest(narrowed.reason);
+      else if (!resume.ok) rejection = badRequest(resume.reason);
       else {
-        const foreign = [...resume.positions.keys()].find((scope) => !granted.includes(scope));
-        if (foreign) rejection = badRequest(`resume: the key does not grant scope ${foreign}`);
+        scopes = narrowed.scopes;
+        rejection = foreignResume(resume.positions, record.scopes, narrowed.scopes);
       }
     }
     if (isAborted()) return { kind: 'abandoned' };
@@ -193,7 +210,10 @@ export class AdmissionControl {
       return { kind: 'refuse', status: '503 Service Unavailable', body: 'Server going away', reason: 'draining' };
     }
     // The record is the key cache's: connections of one key share it (and its scope array).
-    return { kind: 'upgrade', session: new Session({ ...base, grant: record, rejection: null, slotHeld: true }) };
+    return {
+      kind: 'upgrade',
+      session: new Session({ ...base, grant: record, scopes, rejection: null, slotHeld: true }),
+    };
   }
 
   /** Gives back a slot admit() granted (on close, or when the upgrade did not happen). */

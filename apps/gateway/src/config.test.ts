@@ -45,3 +45,19 @@ describe('gateway config: expiry sweep', () => {
     expect(parse).toThrow(/HYDRA_EXPIRY_SWEEP/);
   });
 });
+
+describe('gateway config: compression', () => {
+  it('negotiates no compression by default, and takes shared', () => {
+    expect(parseGatewayConfig({}).compression).toBe('off');
+    expect(parseGatewayConfig({ HYDRA_COMPRESSION: 'off' }).compression).toBe('off');
+    expect(parseGatewayConfig({ HYDRA_COMPRESSION: 'shared' }).compression).toBe('shared');
+  });
+
+  it('refuses any other value, naming the variable', () => {
+    for (const value of ['gzip', 'dedicated', 'on']) {
+      const parse = () => parseGatewayConfig({ HYDRA_COMPRESSION: value });
+      expect(parse).toThrow(ConfigError);
+      expect(parse).toThrow(/HYDRA_COMPRESSION must be one of off, shared/);
+    }
+  });
+});

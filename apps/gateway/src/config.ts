@@ -14,6 +14,7 @@ import {
   readWith,
 } from '@hydra/config';
 import { type CidrBlock, parseCidrList } from './cidr.js';
+import { COMPRESSION_MODES, type CompressionMode } from './compression.js';
 
 export type { LogLevel };
 
@@ -36,6 +37,8 @@ export interface GatewayConfig {
   readonly maxBufferedBytes: number;
   /** Live events reach clients at most once per this interval, in one write per client (WriteCoalescer); 0 = at once. */
   readonly writeCoalesceMs: number;
+  /** permessage-deflate for the clients that offer it (compression.ts); `off` never negotiates it. */
+  readonly compression: CompressionMode;
   /** Upper bound of one `snapshot` message; larger scopes are sent in parts. */
   readonly snapshotChunkBytes: number;
   readonly keyCacheTtlMs: number;
@@ -112,6 +115,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     limiterLeaseMs: readInt(env, 'HYDRA_LIMITER_LEASE_MS', 30_000, { min: 300, max: 3_600_000 }),
     maxBufferedBytes,
     writeCoalesceMs: readInt(env, 'HYDRA_WRITE_COALESCE_MS', 0, { min: 0, max: 1000 }),
+    compression: readEnum(env, 'HYDRA_COMPRESSION', COMPRESSION_MODES, 'off'),
     snapshotChunkBytes,
     keyCacheTtlMs: readInt(env, 'HYDRA_KEY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     keyCacheNegativeTtlMs: readInt(env, 'HYDRA_KEY_CACHE_NEGATIVE_TTL_MS', 2_000, { min: 0, max: 3_600_000 }),

@@ -4,6 +4,7 @@ import { type ConsoleAssets, loadConsoleAssets } from '@hydra/console';
 import { CloseCode, CloseReason, SCOPES, type Scope } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
 import { AdmissionControl } from './admission.js';
+import { compressFrames, uwsCompression } from './compression.js';
 import type { GatewayConfig } from './config.js';
 import { ConnectionLifecycle, rejectSession } from './connection-lifecycle.js';
 import { registerConsoleRoutes } from './console-routes.js';
@@ -144,6 +145,7 @@ export class Gateway {
       pacedBudget(config.maxBufferedBytes),
       () => metrics.pacedSends.inc(),
       (client) => this.slowConsumers.watch(client as Session), // the gateway paces only Sessions
+      compressFrames(config.compression),
     );
     this.streams = createScopeStreams({
       app: this.app,
@@ -310,7 +312,7 @@ export class Gateway {
 
   private registerRoutes(): void {
     this.app.ws<SocketData>(STREAM_PATH, {
-      compression: 0,
+      compression: uwsCompression(this.uws, this.deps.config.compression),
       maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
       idleTimeout: 0, // liveness is our own ping/pong (Heartbeat), not uWS's idle timer
       sendPingsAutomatically: false,

@@ -36,6 +36,11 @@ export class PacedSender {
      * policy watches it.
      */
     private readonly onSent: (client: PacedClient) => void = () => {},
+    /**
+     * The compress hint of every data frame the gateway hands to uWS, paced
+     * or not (compression.ts): the scope streams read it here too.
+     */
+    readonly compress = false,
   ) {}
 
   /** Frames handed to uWS for the client without the pacer (a ring tail before it goes live): reported as its own. */
@@ -117,7 +122,7 @@ export class PacedSender {
         const frame = frames[i] as Buffer;
         const backlog = ws.getBufferedAmount();
         if (backlog > 0 && backlog + frame.length > this.budgetBytes) break;
-        ws.send(frame, false, false);
+        ws.send(frame, false, this.compress);
         i++;
       }
     });

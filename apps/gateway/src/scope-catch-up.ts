@@ -88,7 +88,7 @@ export class ScopeCatchUp {
     const ws = session.ws;
     if (!ws) return;
     ws.cork(() => {
-      this.follower.forEachAfter(seq, (frame) => ws.send(frame, false, false));
+      this.follower.forEachAfter(seq, (frame) => ws.send(frame, false, this.deps.pacer.compress));
       ws.subscribe(this.topic);
     });
     this.deps.pacer.sentOutside(session);
@@ -368,7 +368,7 @@ export class ScopeCatchUp {
         return;
       }
       ws.cork(() => {
-        for (const frame of tail) ws.send(frame, false, false);
+        for (const frame of tail) ws.send(frame, false, this.deps.pacer.compress);
         ws.subscribe(this.topic);
       });
       if (tail.length > 0) this.deps.pacer.sentOutside(session);

@@ -123,7 +123,7 @@ export class ScopeStream implements SequenceListener {
     const { app, metrics } = this.deps;
     const subscribers = app.numSubscribers(this.topic);
     if (subscribers > 0) {
-      app.publish(this.topic, frame, false, false);
+      app.publish(this.topic, frame, false, this.deps.pacer.compress);
       this.delivered.inc(subscribers);
       this.deliveredBytes.inc(subscribers * frame.length);
       this.deps.afterFanOut?.(frame.length);

@@ -38,6 +38,8 @@ export interface SessionInit {
   ip: string;
   /** null for a connection that is only upgraded to be told it is unauthorised. */
   grant: KeyGrant | null;
+  /** The scopes served (`scopes=`, scope-narrowing.ts): a shared array. Absent: the grant's. */
+  scopes?: readonly Scope[];
   wantSnapshot: boolean;
   /** `heartbeat=true`: subscribed to the heartbeat topic once served (heartbeat-topic.ts). Absent: false. */
   wantHeartbeat?: boolean;
@@ -72,6 +74,8 @@ export class Session {
   readonly connId: number;
   readonly ip: string;
   readonly grant: KeyGrant | null;
+  /** The scopes this connection is served: the grant's, or the subset its `scopes` option named. */
+  readonly scopes: readonly Scope[];
   /** Scopes the client resumes (last seq it processed); these get a replay instead of a snapshot. */
   readonly resume: ResumePositions;
   /** Set when the connection must get an `error` and be closed right after opening. */
@@ -99,6 +103,7 @@ export class Session {
     this.connId = init.connId;
     this.ip = init.ip;
     this.grant = init.grant;
+    this.scopes = init.scopes ?? init.grant?.scopes ?? NO_SCOPES;
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
@@ -110,10 +115,6 @@ export class Session {
 
   get keyId(): string | null {
     return this.grant?.id ?? null;
-  }
-
-  get scopes(): readonly Scope[] {
-    return this.grant?.scopes ?? NO_SCOPES;
   }
 
   get expiresAt(): number | null {

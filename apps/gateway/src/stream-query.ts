@@ -7,6 +7,8 @@ export interface StreamQuery {
   resume: string;
   /** true only for `heartbeat=true` (also `1`, `yes`): a `heartbeat` message every ping interval (heartbeat-topic.ts). */
   heartbeat: boolean;
+  /** The raw `scopes` value (a subset of the key's scopes: scope-narrowing.ts); null when the option is absent. */
+  scopes: string | null;
 }
 
 /** Longest query string the gateway parses; longer ones are refused as a bad request. */
@@ -25,6 +27,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
+    scopes: params.get('scopes'),
   };
 }
 

@@ -12,8 +12,8 @@ describe('hydra tail against a running gateway', () => {
     await f?.stop();
   });
 
-  const tail = (url: string, key: string) =>
-    spawnService('apps/cli/dist/cli.js', {}, ['tail', '--url', url, '--key', key, '--rate-interval', '0']);
+  const tail = (url: string, key: string, extra: string[] = []) =>
+    spawnService('apps/cli/dist/cli.js', {}, ['tail', '--url', url, '--key', key, '--rate-interval', '0', ...extra]);
 
   it('shows snapshot summaries and one line per event, and exits 3 with the reason when the key is revoked', async () => {
     const gw = await f.gateway();
@@ -56,6 +56,25 @@ describe('hydra tail against a running gateway', () => {
     expect(await t.exited).toBe(4);
     expect(t.stderr()).toMatch(/too many connections/i);
     await holder.close();
+  });
+
+  it('--scopes asks the gateway for those scopes only; one the key lacks ends tail with the reason (exit 1)', async () => {
+    const gw = await f.gateway();
+    const k = await f.key(['aircraft', 'alerts']);
+    const t = tail(gw.url, k.key, ['--scopes', 'alerts', '--json']);
+    onTestFinished(() => t.stop());
+    const connected = await t.waitForLog((l) => l.type === 'connected');
+    expect((connected.data as { scopes: string[] }).scopes).toEqual(['alerts']);
+    await t.waitForLog((l) => l.type === 'snapshot');
+    await f.publish('aircraft', { id: 'not-asked', lat: 1, lon: 1 });
+    const seq = await f.publish('alerts', { headline: 'asked' });
+    await t.waitForLog((l) => l.type === 'alerts' && l.seq === seq);
+    expect(t.logs.filter((l) => l.type === 'aircraft')).toEqual([]);
+
+    const refused = tail(gw.url, k.key, ['--scopes', 'alerts,cyber']);
+    onTestFinished(() => refused.stop());
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toContain('scopes: the key does not grant scope cyber');
   });
 
   it('exits 3 at once for an unknown key', async () => {

@@ -11,6 +11,8 @@ export const Opcode = { Continuation: 0, Text: 1, Binary: 2, Close: 8, Ping: 9, 
 
 export interface Frame {
   fin: boolean;
+  /** RSV1: the payload is compressed (permessage-deflate, RFC 7692). */
+  rsv1: boolean;
   opcode: number;
   payload: Buffer;
   /** Which TCP read (0-based, counted from the first) completed this frame. */
@@ -219,6 +221,7 @@ export class RawClient {
       if (b.length < offset + length) return;
       this.frames.push({
         fin: ((b[0] ?? 0) & 0x80) !== 0,
+        rsv1: ((b[0] ?? 0) & 0x40) !== 0,
         opcode: (b[0] ?? 0) & 0x0f,
         payload: Buffer.from(b.subarray(offset, offset + length)),
         read: this.reads - 1,

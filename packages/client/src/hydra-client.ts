@@ -48,7 +48,7 @@ export interface HydraStatus {
   delayMs?: number;
   /** reconnecting: attempts since the last connection that was served. */
   attempt?: number;
-  /** open: the scopes the key grants. */
+  /** open: the scopes this connection gets (the key's, or those `scopes` named). */
   scopes?: Scope[];
 }
 
@@ -66,6 +66,19 @@ export interface HydraClientOptions {
   apiKey: string;
   /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
   snapshot?: boolean;
+  /**
+   * Only these scopes of the key (`scopes=`): each named once, at least one.
+   * Default: every scope the key grants. A scope the key lacks (or an
+   * unknown name) ends the client: `closed` with 4002 and the gateway's reason.
+   */
+  scopes?: readonly Scope[];
+  /**
+   * Node with `ws`: false stops offering permessage-deflate (`ws` offers it
+   * by default; browsers always do). Frames are compressed only when the
+   * gateway allows it too (HYDRA_COMPRESSION); the messages are the same
+   * either way. Default: the WebSocket's own behaviour.
+   */
+  compression?: boolean;
   /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
   headers?: Record<string, string>;
   /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */
@@ -146,6 +159,10 @@ export class HydraClient {
     this.opts = options;
     this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
     if (this.urls.length === 0) throw new TypeError('HydraClient: no url');
+    const scopes = options.scopes;
+    if (scopes && (scopes.length === 0 || new Set(scopes).size !== scopes.length)) {
+      throw new TypeError('HydraClient: scopes must name at least one scope, each once');
+    }
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.random = options.random ?? Math.random;
     this.recentLimit = options.recentLimit ?? 100;
@@ -273,11 +290,17 @@ export class HydraClient {
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
+    if (this.opts.scopes) query.push(`scopes=${this.opts.scopes.map(encodeURIComponent).join(',')}`);
     const full = query.length ? `${url}${url.includes('?') ? '&' : '?'}${query.join('&')}` : url;
     const Ctor = this.constructorOf();
     let ws: WebSocketLike;
     try {
-      ws = headers ? new Ctor(full, { headers: { ...headers, 'x-api-key': apiKey } } as never) : new Ctor(full);
+      // `ws`'s options, only when asked for: a browser's WebSocket takes protocols there instead.
+      const options = {
+        ...(headers ? { headers: { ...headers, 'x-api-key': apiKey } } : {}),
+        ...(this.opts.compression === false ? { perMessageDeflate: false } : {}),
+      };
+      ws = Object.keys(options).length > 0 ? new Ctor(full, options as never) : new Ctor(full);
     } catch (err) {
       // A malformed URL, or headers a browser's WebSocket cannot take: retrying cannot help.
       this.finish(LOCAL, `cannot connect: ${err instanceof Error ? err.message : String(err)}`, url);
@@ -417,7 +440,8 @@ export class HydraClient {
     clearTimeout(this.watchdog);
     for (const view of this.views.values()) view.abandonParts();
     const url = conn.url;
-    if (code === 1008 || code === 4001) {
+    // A refused `scopes` option is terminal like a refused key: the same request fails again.
+    if (code === 1008 || code === 4001 || (code === 4002 && conn.error?.startsWith('scopes:'))) {
       this.finish(code, conn.error ?? reason, url);
       return;
     }

@@ -12,7 +12,7 @@ describe('asyncapi.yaml stays in step with the code', () => {
     expect(doc.asyncapi).toMatch(/^3\./);
     expect(doc.channels.stream.address).toBe('/v1/stream');
     const ws = doc.channels.stream.bindings.ws;
-    expect(Object.keys(ws.query.properties).sort()).toEqual(['apiKey', 'heartbeat', 'resume', 'snapshot']);
+    expect(Object.keys(ws.query.properties).sort()).toEqual(['apiKey', 'heartbeat', 'resume', 'scopes', 'snapshot']);
     expect(Object.keys(ws.headers.properties)).toEqual(['x-api-key']);
   });
 

@@ -32,7 +32,8 @@ export const CloseCode = Object.freeze({
   /**
    * The connect request was malformed or impossible (e.g. a `resume` position
    * that is not `scope:seq`, names a scope the key lacks, or lies in the
-   * future). An `error` message with the reason precedes the close. Terminal.
+   * future; a `scopes` option naming a scope the key lacks). An `error`
+   * message with the reason (which names the option) precedes the close. Terminal.
    */
   BadRequest: 4002,
 } as const);

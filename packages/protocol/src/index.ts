@@ -7,5 +7,6 @@ export * from './ingest-body.js';
 export * from './ingest-validation.js';
 export * from './messages.js';
 export * from './resume-position.js';
+export * from './scope-selection.js';
 export * from './scopes.js';
 export * from './server-messages.js';

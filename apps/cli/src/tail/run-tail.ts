@@ -38,10 +38,17 @@ export interface TailOutput {
 export interface TailOptions {
   url: string;
   key: string;
-  /** Show only these scopes; undefined shows every scope the key grants. */
+  /**
+   * Only these scopes: asked of the server (`scopes=`, so the others are not
+   * even sent; a scope the key lacks is refused, 4002, and tail exits with
+   * the reason), and filtered here too (a gateway without the option sends
+   * every scope). Undefined: every scope the key grants.
+   */
   scopes?: readonly Scope[] | undefined;
   /** Ask for the initial snapshot (default true). */
   snapshot?: boolean;
+  /** false: do not offer permessage-deflate (default true: offered; the gateway decides, HYDRA_COMPRESSION). */
+  compression?: boolean;
   /** Print each server message as its raw JSON line instead of a readable line. */
   json?: boolean;
   /** Events, snapshot summaries and (readable mode) rate lines. */
@@ -137,6 +144,7 @@ class Tail {
     this.#json = options.json === true;
     const url = new URL(options.url);
     if (options.snapshot === false) url.searchParams.set('snapshot', 'false');
+    if (options.scopes !== undefined) url.searchParams.set('scopes', options.scopes.join(','));
     this.#url = url.toString();
     this.#shownUrl = displayUrl(this.#url);
     this.#wanted = options.scopes === undefined ? undefined : new Set(options.scopes);
@@ -202,6 +210,7 @@ class Tail {
       const ws = new WebSocket(url, {
         headers: { 'x-api-key': this.#o.key },
         handshakeTimeout: this.#o.connectTimeoutMs ?? 10_000,
+        perMessageDeflate: this.#o.compression !== false,
       });
       let settled = false;
       let idleTimer: NodeJS.Timeout | undefined;
@@ -392,7 +401,9 @@ class Tail {
       const why = conn.serverError?.message || reason || 'missing, unknown, revoked or expired API key';
       return { kind: 'exit', code: ExitCode.Unauthorized, message: `unauthorized: ${why}` };
     }
-    if (code === CloseCode.BadRequest && conn.resumed) {
+    // A refused `scopes` option is the user's request, not a stale position: reconnecting cannot help.
+    const scopesRefused = conn.serverError?.message.startsWith('scopes:') === true;
+    if (code === CloseCode.BadRequest && conn.resumed && !scopesRefused) {
       // Most likely the stream's numbering restarted (an in-memory server restarted): start afresh.
       const why = conn.serverError?.message || reason || 'bad request';
       return { kind: 'retry', reason: `resume refused (${why})`, connected: false, forgetPositions: true };

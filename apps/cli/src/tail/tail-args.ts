@@ -9,9 +9,11 @@ export const DEFAULT_RATE_INTERVAL_MS = 10_000;
 export interface TailArgs {
   url: string;
   key: string;
-  /** Only these scopes are shown (client-side filter); undefined shows every scope the key grants. */
+  /** Only these scopes (asked of the server with `scopes=`, and filtered here); undefined: every scope the key grants. */
   scopes: Scope[] | undefined;
   snapshot: boolean;
+  /** false: do not offer permessage-deflate (`--no-compression`). */
+  compression: boolean;
   json: boolean;
   /** Period of the per-scope rate line (ms); 0 turns it off. */
   rateIntervalMs: number;
@@ -38,6 +40,7 @@ export function parseTailArgs(
         url: { type: 'string' },
         scopes: { type: 'string' },
         'no-snapshot': { type: 'boolean' },
+        'no-compression': { type: 'boolean' },
         json: { type: 'boolean' },
         'rate-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -60,6 +63,7 @@ export function parseTailArgs(
       key: key.trim(),
       scopes: parseScopes(values['scopes'] as string | undefined),
       snapshot: values['no-snapshot'] !== true,
+      compression: values['no-compression'] !== true,
       json: values['json'] === true,
       rateIntervalMs: parseRateInterval(values['rate-interval'] as string | undefined),
     },
