@@ -78,6 +78,9 @@ let messagesAtMark = 0;
 let reads = 0;
 /** Bytes of the counted messages (WebSocket payload, protocol envelope included). */
 let messageBytes = 0;
+/** Hydra live messages without the bench's payload fields (removals: `left_area`, `deleted`), and their bytes. */
+let otherMessages = 0;
+let otherBytes = 0;
 let wireBytes = 0;
 let readsAtMark = 0;
 let gaps = 0;
@@ -116,7 +119,11 @@ function onLive(c: Client, p: Buffer): void {
   const s = readNumberAfter(p, K_SCOPE);
   const n = readNumberAfter(p, K_COUNTER);
   const t = readNumberAfter(p, K_TIME);
-  if (s < 0 || n < 0 || t < 0) return;
+  if (s < 0 || n < 0 || t < 0) {
+    otherMessages++;
+    otherBytes += p.length;
+    return;
+  }
   messages++;
   messageBytes += p.length;
   if (!c.paused) latency.record(nowUs - t);
@@ -373,6 +380,8 @@ function stats(): WorkerStats {
     reads,
     readsAtMark,
     messageBytes,
+    otherMessages,
+    otherBytes,
     wireBytes,
     gaps,
     dups,
@@ -398,6 +407,8 @@ function reset(): void {
   reads = 0;
   readsAtMark = 0;
   messageBytes = 0;
+  otherMessages = 0;
+  otherBytes = 0;
   wireBytes = 0;
   gaps = 0;
   dups = 0;

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
       bus: {
         publish: (events) => open.publisher.publish(events),
         subscribe: () => Promise.reject(new Error('the ingest bench publisher does not subscribe')),
+        stats: { droppedMessages: 0, handlerErrors: 0, silentResubscribes: 0 },
       },
       isHealthy: () => true,
     },

@@ -67,6 +67,9 @@ export interface WorkerStats {
   readsAtMark: number;
   /** Bytes of the messages counted (payload with the server's envelope). */
   messageBytes: number;
+  /** Live messages without the payload fields (Hydra entity removals such as `left_area`), and their bytes. */
+  otherMessages: number;
+  otherBytes: number;
   /** Bytes read from upgraded sockets: what crossed the wire (frame headers, compression and pings included). */
   wireBytes: number;
   /** Missing counter values between consecutive messages of one scope. */

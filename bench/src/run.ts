@@ -6,6 +6,8 @@
  * connections at scale, N gateways side by side with N bare uWS processes (scale.ts).
  * `pnpm bench --ingest [--ingest-seconds N] [--ingest-rounds N] [--in-flight N]`: events/s into one
  * Redis through the ingest server, the old per-event publish path vs the chunked one (ingest.ts).
+ * `pnpm bench --regions [--aircraft N] [--hz H] [--clients N] [--window-ms MS]`: region filters,
+ * bbox clients against unfiltered ones on one gateway (regions.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -28,6 +30,7 @@ import { runIngest } from './ingest.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
+import { runRegions } from './regions.js';
 import { type RunResults, writeReport } from './report.js';
 import { runScale } from './scale.js';
 import {
@@ -159,18 +162,21 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** `--scale`: idle connections at scale, N gateways side by side with bare uWS (scale.ts). */
-async function scale(argv: string[]): Promise<void> {
+/**
+ * `--scale`: idle connections at scale, N gateways side by side with bare uWS (scale.ts); with
+ * `run` = runRegions, `--regions` (regions.ts: Hydra only, no peers needed).
+ */
+async function scale(argv: string[], run: typeof runScale = runScale): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
   const started = performance.now();
   const progress = (line: string) =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
   if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
-  ensurePeers();
+  if (run === runScale) ensurePeers();
   const redis = await startRedis(SIDE_CPUS);
   try {
-    await runScale(argv, redis, progress);
+    await run(argv, redis, progress);
   } finally {
     await redis.stop();
     killAll();
@@ -207,6 +213,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
   if (process.argv.includes('--conflation')) return conflationBench(process.argv.slice(2));
   if (process.argv.includes('--ingest')) return ingest(process.argv.slice(2));
+  if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);

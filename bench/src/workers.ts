@@ -131,6 +131,8 @@ export class WorkerPool {
         'reads',
         'readsAtMark',
         'messageBytes',
+        'otherMessages',
+        'otherBytes',
         'wireBytes',
         'gaps',
         'dups',

@@ -210,14 +210,17 @@ describe('deploy/Dockerfile build stage, replayed', () => {
     }
   }
 
-  it('deploys a small gateway tree that starts on the native uWS binary', async () => {
+  it('deploys a small gateway tree that starts on the native uWS binary, the web console in it', async () => {
     const bytes = treeBytes(join(tmp, 'out', 'gateway'));
     mb.gateway = Math.round((bytes / 1024 / 1024) * 10) / 10;
     expect(bytes, `gateway tree is ${mb.gateway} MB`).toBeLessThan(GATEWAY_TREE_LIMIT_BYTES);
     const root = await layOut('gateway');
-    const { ports } = await start('gateway', root, 'HYDRA_ADMIN_PORT', {});
+    const { ports } = await start('gateway', root, 'HYDRA_ADMIN_PORT', { HYDRA_CONSOLE: 'true' });
     const metrics = await (await fetch(`http://127.0.0.1:${ports.HYDRA_ADMIN_PORT}${CONTRACT.metricsPath}`)).text();
     expect(metrics).toMatch(/^hydra_connections 0$/m);
+    // The console's built page travels with the gateway (a dependency of it): served with HYDRA_CONSOLE=true.
+    const page = await fetch(`http://127.0.0.1:${ports.HYDRA_PORT}/console.js`);
+    expect(page.status).toBe(200);
   });
 
   it('deploys a publisher tree that starts, with the admin CLI beside it', async () => {

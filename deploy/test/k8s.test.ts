@@ -5,9 +5,11 @@
  * each kustomization builds (files exist, patches apply), and the
  * gateway's probes, ports, drain timing and hardening match the contract.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
@@ -16,6 +18,8 @@ import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../../apps/gateway/src/config.js';
+import { parsePublisherConfig } from '../../apps/publisher/src/config.js';
 import { buildKustomization, type K8sObject, typeCheckManifests } from './k8s-strict.js';
 import {
   CONTRACT,
@@ -28,6 +32,7 @@ import {
   PUBLISHER_ENV,
   readText,
   repoPath,
+  skipWithout,
 } from './support.js';
 
 type Manifest = Record<string, unknown> & {
@@ -105,6 +110,8 @@ describe('deploy/k8s manifests', () => {
     expect(kustomizationFiles).toEqual([
       'deploy/k8s/base/kustomization.yaml',
       'deploy/k8s/prometheus-operator/kustomization.yaml',
+      'deploy/k8s/redis-cluster/kustomization.yaml',
+      'deploy/k8s/redis-sentinel/kustomization.yaml',
     ]);
   });
 
@@ -126,17 +133,17 @@ describe('deploy/k8s manifests', () => {
 
   it('builds each kustomization: every referenced file exists, patches apply, each manifest listed once', () => {
     const listed: string[] = [];
+    const built: { label: string; object: K8sObject }[] = [];
     for (const file of kustomizationFiles) {
       const { objects, files } = buildKustomization(dirname(file));
       expect(objects.length, file).toBeGreaterThan(0);
       for (const o of objects) expect(o.metadata.namespace ?? 'hydra', `${o.kind} ${o.metadata.name}`).toBe('hydra');
-      const problems = typeCheckManifests(
-        objects.map((object) => ({ label: `${file}: ${object.kind} ${object.metadata.name}`, object })),
-      );
-      expect(problems).toEqual([]);
+      built.push(...objects.map((object) => ({ label: `${file}: ${object.kind} ${object.metadata.name}`, object })));
       // Files this kustomization lists itself (an overlay reaches the base's through the base).
       listed.push(...files.filter((f) => dirname(f) === dirname(file) && f !== file));
     }
+    // One compiler run for every build (the type check is the slow part: one per kustomization timed out under load).
+    expect(typeCheckManifests(built)).toEqual([]);
     expect([...new Set(listed)].sort()).toEqual(manifestFiles);
     expect(listed.length, 'a manifest listed by two kustomizations directly').toBe(new Set(listed).size);
   });
@@ -418,5 +425,103 @@ describe('the strict Kubernetes checks catch mistakes (negative tests)', () => {
     });
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  });
+});
+
+/**
+ * The Redis overlays: the base pointed at Sentinel or Cluster. Each build is
+ * read as the pods would see it (ConfigMaps by envFrom, Secrets by key, Secret
+ * volumes as files, written to a temp dir for the `_FILE` variables) and parsed
+ * with the gateway's and publisher's own config code.
+ */
+describe.each([
+  ['redis-sentinel', 'sentinel'],
+  ['redis-cluster', 'cluster'],
+] as const)('deploy/k8s/%s', (overlay, mode) => {
+  const { objects } = buildKustomization(`${K8S}/${overlay}`);
+  const get = (kind: string, name: string): Manifest => {
+    const found = objects.find((o) => o.kind === kind && o.metadata.name === name) as Manifest | undefined;
+    if (!found) throw new Error(`${overlay}: no ${kind} ${name} in the build`);
+    return found;
+  };
+  const files = mkdtempSync(join(tmpdir(), `hydra-${overlay}-`));
+  afterAll(() => rmSync(files, { recursive: true, force: true }));
+
+  /** The environment of a Deployment's container, with each mounted Secret file written under `files`. */
+  function podEnv(deployment: Manifest): Record<string, string> {
+    const c = container(deployment);
+    const env: Record<string, string> = {};
+    for (const source of c.envFrom ?? []) Object.assign(env, get('ConfigMap', source.configMapRef!.name!).data);
+    for (const e of c.env ?? []) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref) {
+        const data = { ...get('Secret', ref.name!).stringData };
+        expect(data, `${e.name}: Secret ${ref.name} has no key ${ref.key}`).toHaveProperty(ref.key);
+        env[e.name] = data[ref.key]!;
+      }
+    }
+    for (const [name, path] of Object.entries(env).filter(
+      ([n]) => n.endsWith('_FILE') && n.startsWith('HYDRA_REDIS'),
+    )) {
+      const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+      expect(mount, `${name}=${path} is under no volumeMount`).toBeDefined();
+      const volume = podSpec(deployment).volumes?.find((v) => v.name === mount!.name);
+      const secretName = volume?.secret?.secretName;
+      expect(secretName, `${name}: the volume is not a Secret`).toBeDefined();
+      const data = { ...get('Secret', secretName!).stringData };
+      const key = path.slice(mount!.mountPath.length + 1);
+      expect(data, `${name}: Secret ${secretName} has no key ${key}`).toHaveProperty(key);
+      const file = join(files, `${deployment.metadata.name}-${name}`);
+      writeFileSync(file, `${data[key]}\n`);
+      env[name] = file;
+    }
+    return env;
+  }
+
+  it(`names the backplane in ${mode} mode only, with the password from a mounted Secret file, for both processes`, () => {
+    const gatewayEnv = podEnv(get('Deployment', 'hydra-gateway'));
+    const publisherEnv = podEnv(get('Deployment', 'hydra-publisher'));
+    for (const [name, env, allowed] of [
+      ['gateway', gatewayEnv, GATEWAY_ENV],
+      ['publisher', publisherEnv, PUBLISHER_ENV],
+    ] as const) {
+      for (const key of Object.keys(env)) expect(allowed.has(key), `${name}: ${key} is not its variable`).toBe(true);
+      expect(env, name).not.toHaveProperty('HYDRA_REDIS_URL');
+      expect(env, `${name}: a password in env`).not.toHaveProperty('HYDRA_REDIS_PASSWORD');
+    }
+    const gatewayRedis = parseGatewayConfig(gatewayEnv).redis;
+    const publisherConfig = parsePublisherConfig(publisherEnv);
+    expect(gatewayRedis?.mode).toBe(mode);
+    expect(publisherConfig.redis).toEqual(gatewayRedis);
+    expect(gatewayRedis?.auth.password).toBe('CHANGE-ME');
+    expect(publisherConfig.minReplicas).toBe(1);
+    // The Secret the base gives the gateway no longer carries a URL a process could pick up.
+    expect(Object.keys({ ...get('Secret', 'hydra-secrets').stringData })).toEqual(['HYDRA_INGEST_TOKEN']);
+  });
+
+  it('validates against the Kubernetes schemas (type-checked with every kustomization above)', () => {
+    new Deployment(get('Deployment', 'hydra-gateway') as never).validate();
+    new Deployment(get('Deployment', 'hydra-publisher') as never).validate();
+    new Secret(get('Secret', 'hydra-redis') as never).validate();
+  });
+
+  it.skipIf(skipWithout('kubectl', 'kubectl'))('builds with `kubectl kustomize` to the same objects', async () => {
+    // Spawned asynchronously: a synchronous spawn blocks the test worker, whose RPC then times out under load.
+    const { stdout } = await promisify(execFile)('kubectl', ['kustomize', `${K8S}/${overlay}`], {
+      cwd: repoPath(),
+      timeout: 60_000,
+    });
+    const built = loadYamlDocuments(stdout);
+    const ids = (list: { kind?: unknown; metadata?: unknown }[]) =>
+      list.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`).sort();
+    expect(ids(built)).toEqual(ids(objects));
+    const gatewayBuilt = built.find(
+      (o) => o['kind'] === 'Deployment' && (o['metadata'] as { name: string }).name === 'hydra-gateway',
+    );
+    expect(gatewayBuilt).toEqual(expect.objectContaining({ spec: expect.anything() }));
+    expect(container(gatewayBuilt as Manifest).volumeMounts).toEqual(
+      container(get('Deployment', 'hydra-gateway')).volumeMounts,
+    );
   });
 });

@@ -14,9 +14,28 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const repoPath = (...parts: string[]): string => join(ROOT, ...parts);
 export const readText = (...parts: string[]): string => readFileSync(repoPath(...parts), 'utf8');
 
+/** How every process names the backplane's Redis (readRedisTarget of @hydra/config: one mode, its credentials). */
+export const REDIS_TARGET_ENV = [
+  'HYDRA_REDIS_URL',
+  'HYDRA_REDIS_URL_FILE',
+  'HYDRA_REDIS_SENTINELS',
+  'HYDRA_REDIS_SENTINEL_NAME',
+  'HYDRA_REDIS_CLUSTER_NODES',
+  'HYDRA_REDIS_USERNAME',
+  'HYDRA_REDIS_PASSWORD',
+  'HYDRA_REDIS_PASSWORD_FILE',
+  'HYDRA_REDIS_SENTINEL_USERNAME',
+  'HYDRA_REDIS_SENTINEL_PASSWORD',
+  'HYDRA_REDIS_SENTINEL_PASSWORD_FILE',
+  'HYDRA_REDIS_TLS',
+  'HYDRA_REDIS_TLS_CA_FILE',
+  'HYDRA_REDIS_TLS_CERT_FILE',
+  'HYDRA_REDIS_TLS_KEY_FILE',
+];
+
 /** Every HYDRA_* variable of the operator contract, and which process reads it. */
 export const GATEWAY_ENV = new Set([
-  'HYDRA_REDIS_URL',
+  ...REDIS_TARGET_ENV,
   'HYDRA_PORT',
   'HYDRA_ADMIN_PORT',
   'HYDRA_PING_INTERVAL_MS',
@@ -29,7 +48,9 @@ export const GATEWAY_ENV = new Set([
   'HYDRA_TLS_KEY_FILE',
 ]);
 export const PUBLISHER_ENV = new Set([
-  'HYDRA_REDIS_URL',
+  ...REDIS_TARGET_ENV,
+  'HYDRA_INGEST_MIN_REPLICAS',
+  'HYDRA_INGEST_REPLICA_TIMEOUT_MS',
   'HYDRA_PUBLISHER_PORT',
   'HYDRA_INGEST_TOKEN',
   'HYDRA_LOG_LEVEL',

@@ -127,11 +127,12 @@ ${KEYS_ENVIRONMENT}
 ${EXIT_CODES_HELP}`;
 
 const TAIL = `Usage: hydra tail [--key KEY] [--url URL] [--scopes LIST] [--no-snapshot] [--no-compression]
-                  [--conflate MS] [--json] [--rate-interval SECONDS]
+                  [--conflate MS] [--bbox BOX]... [--json] [--rate-interval SECONDS]
 
 Shows the Hydra stream in the terminal: one line per event, a summary line per
-snapshot, and a per-scope rate line. Reconnects with backoff when the
-connection drops; stops on Ctrl-C.
+snapshot, and a per-scope rate line; each event once, in order, across
+reconnects (@hydra/client: backoff with jitter, resume from the last event
+shown). Stops on Ctrl-C.
 
 Options:
   --key KEY               API key (default: $HYDRA_API_KEY), sent as the x-api-key header
@@ -140,6 +141,8 @@ Options:
                           server sends no other; one the key lacks ends tail):
                           ${SCOPES.join(', ')}
   --no-snapshot           skip the initial snapshot (snapshot=false)
+  --bbox BOX              only the aircraft/vessels in this box, minLon,minLat,maxLon,maxLat
+                          (degrees; repeat for several; minLon > maxLon crosses the antimeridian)
   --no-compression        do not offer permessage-deflate (offered by default; the
                           gateway compresses only if HYDRA_COMPRESSION allows)
   --conflate MS           aircraft and vessels: each changed entity's latest state once

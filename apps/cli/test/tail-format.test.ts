@@ -11,7 +11,6 @@ import {
   formatSnapshotLine,
   formatWarning,
   parseTailArgs,
-  SeqTracker,
   summarizeEvent,
 } from '../src/tail/index.js';
 
@@ -190,6 +189,7 @@ describe('parseTailArgs', () => {
         key: 'K',
         scopes: undefined,
         snapshot: true,
+        bbox: [],
         compression: true,
         conflateMs: 0,
         json: false,
@@ -207,6 +207,9 @@ describe('parseTailArgs', () => {
         '--scopes',
         'vessels, aircraft',
         '--no-snapshot',
+        '--bbox',
+        '-10,50,10,60',
+        '--bbox=170,-5,-170,5',
         '--no-compression',
         '--conflate',
         '5000',
@@ -223,6 +226,10 @@ describe('parseTailArgs', () => {
         key: 'K',
         scopes: ['aircraft', 'vessels'],
         snapshot: false,
+        bbox: [
+          { minLon: -10, minLat: 50, maxLon: 10, maxLat: 60 },
+          { minLon: 170, minLat: -5, maxLon: -170, maxLat: 5 },
+        ],
         compression: false,
         conflateMs: 5000,
         json: true,
@@ -252,6 +259,8 @@ describe('parseTailArgs', () => {
     [['--key', 'K', '--url', 'not a url'], /ws:\/\/ or wss:\/\//],
     [['--key', 'K', '--rate-interval', '-1'], /--rate-interval/],
     [['--key', 'K', '--rate-interval', 'often'], /--rate-interval/],
+    [['--key', 'K', '--bbox', '1,2,3'], /--bbox: expected minLon,minLat,maxLon,maxLat/],
+    [['--key', 'K', '--bbox', '0,10,1,5'], /--bbox: minLat must not exceed maxLat/],
     [['--key', 'K', '--bogus'], /Unknown option '--bogus'/],
     [['--key', 'K', 'extra'], /Unexpected argument 'extra'/],
   ])('rejects %j', (argv, message) => {
@@ -267,31 +276,7 @@ describe('parseTailArgs', () => {
   });
 });
 
-describe('SeqTracker', () => {
-  it('expects seq + 1 from the snapshot on, reports gaps and regressions, and restarts per connection', () => {
-    const t = new SeqTracker();
-    expect(t.observe('aircraft', 7, 1007)).toEqual({ kind: 'ok' }); // first event without snapshot: baseline
-    expect(t.observe('aircraft', 8, 1008)).toEqual({ kind: 'ok' });
-    expect(t.observe('aircraft', 11, 1011)).toEqual({ kind: 'gap', expected: 9, got: 11, missed: 2 });
-    expect(t.observe('aircraft', 12, 1012)).toEqual({ kind: 'ok' });
-    expect(t.observe('aircraft', 12, 1012)).toEqual({ kind: 'backwards', last: 12, got: 12 });
-    expect(t.observe('aircraft', 3, 1003)).toEqual({ kind: 'backwards', last: 12, got: 3 });
-    expect(t.observe('aircraft', 4, 1004)).toEqual({ kind: 'ok' });
-    t.baseline('vessels', 100, 1100);
-    expect(t.observe('vessels', 102, 1102)).toEqual({ kind: 'gap', expected: 101, got: 102, missed: 1 });
-    expect(t.positions()).toEqual(
-      new Map([
-        ['aircraft', { seq: 4, ts: 1004 }],
-        ['vessels', { seq: 102, ts: 1102 }],
-      ]),
-    );
-    t.forget('aircraft');
-    expect(t.observe('aircraft', 90, 1090)).toEqual({ kind: 'ok' });
-    t.reset();
-    expect(t.positions().size).toBe(0);
-    expect(t.observe('vessels', 500, 1500)).toEqual({ kind: 'ok' });
-  });
-
+describe('summarizeEvent', () => {
   it('summarizes an entity removal whatever the scope', () => {
     expect(summarizeEvent('vessels', { id: '250123456', removed: true, reason: 'deleted' })).toBe(
       '250123456 removed (deleted)',

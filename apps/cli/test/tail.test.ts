@@ -141,15 +141,21 @@ function tailOptions(url: string, overrides: Partial<TailOptions> = {}) {
 }
 
 describe('runTail against a WebSocket server', () => {
-  it('prints connected, snapshot summaries and events, warns on a seq gap, and exits 3 on close 1008', async () => {
+  it('prints connected, snapshot summaries and events; on a seq gap resumes and shows the missed events; exits 3 on close 1008', async () => {
     const server = await startServer({
-      onConnection: (ws) => {
+      onConnection: (ws, index) => {
         ws.send(encodeConnectedFrame(['aircraft', 'vessels'], TS));
-        ws.send(encodeSnapshot('aircraft', 10, [AIRCRAFT, { ...AIRCRAFT, id: '4ca2d2' }, { id: 'x' }]));
-        ws.send(encodeSnapshot('vessels', 5, []));
-        ws.send(encodeScopeEvent('aircraft', 11, TS, AIRCRAFT));
-        ws.send(encodeScopeEvent('vessels', 6, TS, VESSEL));
-        ws.send(encodeScopeEvent('aircraft', 14, TS, AIRCRAFT));
+        if (index === 0) {
+          ws.send(encodeSnapshot('aircraft', 10, [AIRCRAFT, { ...AIRCRAFT, id: '4ca2d2' }, { id: 'x' }]));
+          ws.send(encodeSnapshot('vessels', 5, []));
+          ws.send(encodeScopeEvent('aircraft', 11, TS, AIRCRAFT));
+          ws.send(encodeScopeEvent('vessels', 6, TS, VESSEL));
+          ws.send(encodeScopeEvent('aircraft', 14, TS, AIRCRAFT)); // 12 and 13 never came
+          return;
+        }
+        // The resumed connection replays what the first one skipped.
+        for (const seq of [12, 13, 14])
+          ws.send(encodeScopeEvent('aircraft', seq, TS, { ...AIRCRAFT, altBaroFt: seq * 1000 }));
         ws.send(encodeErrorFrame('unauthorized', 'API key revoked'));
         ws.close(1008, 'unauthorized');
       },
@@ -166,15 +172,21 @@ describe('runTail against a WebSocket server', () => {
       'snapshot vessels seq=5 items=0',
       'aircraft #11 4ca2d1 EIN123 53.42,-6.27 FL370 450kt',
       'vessels #6 250123456 CELTIC DAWN 53.34,-6.05 12.0kt',
-      'aircraft #14 4ca2d1 EIN123 53.42,-6.27 FL370 450kt',
+      `connected ${server.url} scopes=aircraft,vessels`,
+      'aircraft #12 4ca2d1 EIN123 53.42,-6.27 FL120 450kt',
+      'aircraft #13 4ca2d1 EIN123 53.42,-6.27 FL130 450kt',
+      'aircraft #14 4ca2d1 EIN123 53.42,-6.27 FL140 450kt',
     ]);
     expect(out.lines()[3]).toBe('12:00:01 aircraft #11 4ca2d1 EIN123 53.42,-6.27 FL370 450kt');
-    expect(err.text).toMatch(/warning: aircraft seq gap: expected 12, got 14 \(2 missed\)/);
+    expect(err.text).toMatch(/disconnected: seq gap in aircraft: 14 after 11; reconnecting in 0ms/);
     expect(out.text + err.text).not.toContain('\u001b[');
     // The key goes in the x-api-key header, never in the URL; the snapshot is requested by default.
     const { req } = server.connections[0]!;
     expect(req.headers['x-api-key']).toBe(KEY);
     expect(req.url).toBe('/v1/stream');
+    expect(server.connections[1]!.req.url).toBe(
+      `/v1/stream?resume=${encodeURIComponent(`aircraft:11:${TS},vessels:6:${TS}`)}`,
+    );
   });
 
   it('exits 3 with the close reason when the server sends no error message', async () => {
@@ -259,7 +271,7 @@ describe('runTail against a WebSocket server', () => {
       `/v1/stream?resume=aircraft%3A8%3A${TS}`,
       '/v1/stream',
     ]);
-    expect(err.text).toContain('resume refused (resume: aircraft:8 is ahead of the stream)');
+    expect(err.text).toContain('disconnected: resume refused (resume: aircraft:8 is ahead of the stream)');
     expect(err.text).not.toMatch(/gap|backwards/);
   });
 
@@ -297,8 +309,8 @@ describe('runTail against a WebSocket server', () => {
       `connected ${server.url} scopes=aircraft`,
       'snapshot aircraft seq=20 items=4',
       'aircraft #21 4ca2d1 removed (expired)',
-      'resync aircraft (backplane_gap): a fresh snapshot follows',
       'snapshot aircraft seq=40 items=1',
+      'resync aircraft (backplane_gap): restarted from the snapshot at seq=40',
       'aircraft #41 4ca2d1 EIN123 53.42,-6.27 FL370 450kt',
     ]);
     expect(err.text).not.toMatch(/gap:|backwards/);
@@ -308,7 +320,7 @@ describe('runTail against a WebSocket server', () => {
     const server = await startServer();
     const url = server.url;
     await server.close(); // nothing listens there any more
-    const { options, err, controller } = tailOptions(url, { random: () => 0 });
+    const { options, err, controller } = tailOptions(url, { random: () => 0.5 });
 
     const running = runTail(options);
     await err.until(/(reconnecting in \d+ms[\s\S]*){5}/);
@@ -382,7 +394,7 @@ describe('runTail against a WebSocket server', () => {
     });
     const { options, out, err } = tailOptions(server.url);
     expect(await runTail(options)).toBe(ExitCode.Unauthorized);
-    expect(err.text).toContain('invalid server message: not valid JSON');
+    expect(err.text).toContain('invalid server message: not JSON');
     expect(err.text).toContain('invalid server message: aircraft.seq');
     expect(out.text).toContain('aircraft #1 4ca2d1');
   });
@@ -394,14 +406,45 @@ describe('runTail against a WebSocket server', () => {
     expect(err.text).toContain('closed by the server: 4001 clients may not send on this stream');
   });
 
-  it('reconnects when neither pings nor messages arrive', async () => {
-    const server = await startServer();
-    const { options, err, controller } = tailOptions(server.url, { idleTimeoutMs: 100 });
+  it('reconnects when neither pings nor messages arrive for two ping intervals', async () => {
+    const server = await startServer({ onConnection: (ws) => ws.send(encodeConnectedFrame(['aircraft'], TS)) });
+    const { options, err, controller } = tailOptions(server.url, { pingIntervalMs: 100 });
     const running = runTail(options);
-    await err.until(/connection lost \(no ping or message for 100ms\)[\s\S]*connection lost/);
+    await err.until(/disconnected: ping timeout[\s\S]*disconnected: ping timeout/);
     controller.abort();
     expect(await running).toBe(ExitCode.Ok);
     expect(server.connections.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('stops reading the socket while its reader is behind, and goes on when it drains', async () => {
+    const server = await startServer({
+      onConnection: (ws) => {
+        ws.send(encodeConnectedFrame(['aircraft'], TS));
+        ws.send(encodeScopeEvent('aircraft', 1, TS, AIRCRAFT));
+      },
+    });
+    const emitter = new EventEmitter();
+    const out = Object.assign(emitter, {
+      text: '',
+      write(chunk: string) {
+        out.text += chunk;
+        return !chunk.includes('#1'); // behind after the first event
+      },
+    });
+    const { options, controller } = tailOptions(server.url, { out, pingIntervalMs: 50 });
+    const running = runTail(options);
+    await expect.poll(() => emitter.listenerCount('drain')).toBe(1);
+    for (const seq of [2, 3]) server.connections[0]!.ws.send(encodeScopeEvent('aircraft', seq, TS, AIRCRAFT));
+    // What is under test is that nothing happens for a while: paused, nothing more is read, and the silence
+    // of six ping intervals is not taken for a dead peer (no reconnect).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(out.text).not.toContain('#2');
+    expect(server.connections).toHaveLength(1);
+    emitter.emit('drain');
+    await expect.poll(() => out.text).toContain('#3');
+    controller.abort();
+    expect(await running).toBe(ExitCode.Ok);
+    expect(server.connections).toHaveLength(1);
   });
 
   it('stops with 0 when its reader goes away (EPIPE on stdout)', async () => {

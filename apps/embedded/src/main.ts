@@ -21,9 +21,10 @@ import { createLogger, guardStdio, Shutdown, type ShutdownStep } from '@hydra/ru
 
 /**
  * `pnpm start`: the whole product in one process for a first look — gateway
- * (:8080), ingest API (:8090 on loopback), demo feed — on the in-memory
- * backplane, or on Redis when HYDRA_REDIS_URL is set. Prints the stream URL,
- * a demo key for every scope and a client command. Ctrl-C drains clients
+ * (:8080) with the web console at `/`, ingest API (:8090 on loopback), demo
+ * feed — on the in-memory backplane, or on Redis when HYDRA_REDIS_URL is set.
+ * Prints the console URL, the stream URL, a demo key for every scope and a
+ * client command. Ctrl-C drains clients
  * with 1001 and exits 0.
  *
  * On Redis the demo key outlives the process unless removed, and every
@@ -70,8 +71,13 @@ async function main(): Promise<void> {
     steps: shutdownSteps(running),
   }).handleSignals();
 
-  // The embedded mode's own defaults: demo feed on, a short drain (few local clients).
-  const env: NodeJS.ProcessEnv = { HYDRA_DRAIN_MS: '2000', HYDRA_DEMO_FEED: 'true', ...process.env };
+  // The embedded mode's own defaults: demo feed and web console on, a short drain (few local clients).
+  const env: NodeJS.ProcessEnv = {
+    HYDRA_DRAIN_MS: '2000',
+    HYDRA_DEMO_FEED: 'true',
+    HYDRA_CONSOLE: 'true',
+    ...process.env,
+  };
   let gatewayConfig: ReturnType<typeof parseGatewayConfig>;
   let publisherConfig: ReturnType<typeof parsePublisherConfig>;
   let generatedIngestToken: string | undefined;
@@ -137,17 +143,26 @@ async function main(): Promise<void> {
     });
     const created = await running.demoKey;
     if (shutdown.begun) return;
-    const feed = publisherConfig.demoFeed ? createDemoFeed({ seed: publisherConfig.demoSeed }) : null;
+    const feed = publisherConfig.demoFeed
+      ? createDemoFeed({
+          seed: publisherConfig.demoSeed,
+          aircraft: publisherConfig.demoAircraft,
+          vessels: publisherConfig.demoVessels,
+        })
+      : null;
     running.feed = feed;
     feed?.start(backplane.bus, { onError: (err) => logger.warn({ err }, 'demo feed publish failed') });
     const ingestUrl = `http://${ingestHost === '0.0.0.0' ? 'localhost' : ingestHost}:${ingestAddress.port}/v1/events`;
     const host = gatewayConfig.host === '0.0.0.0' ? 'localhost' : gatewayConfig.host;
     const scheme = gatewayConfig.tls ? 'wss' : 'ws';
     const streamUrl = `${scheme}://${host}:${gateway.port}/v1/stream`;
+    // The key rides in the fragment: browsers never send it to the server (the page reads it from there).
+    const consoleUrl = `${gatewayConfig.tls ? 'https' : 'http'}://${host}:${gateway.port}/#key=${created.key}`;
     const banner = [
       '',
       `Hydra stream is running (${backplane.kind} backplane${feed ? `, demo feed seed ${publisherConfig.demoSeed}` : ''}).`,
       '',
+      ...(gatewayConfig.console ? [`  Console      ${consoleUrl}`] : []),
       `  Stream URL   ${streamUrl}`,
       `  Demo API key ${created.key}   (all scopes: ${SCOPES.join(', ')}${
         backplane.kind === 'redis' ? '; expires in 24 h, revoked at Ctrl-C' : ''

@@ -11,7 +11,8 @@ import { untilWholeStream } from './whole-stream.js';
 /**
  * The newcomer's path, for real: a fresh clone, `pnpm install` (which builds),
  * then `pnpm start` as a child process. Its printed key must give, within 5 s,
- * `connected`, a snapshot per scope and live events of every scope; SIGINT
+ * `connected`, a snapshot per scope and live events of every scope, and its
+ * printed console URL must serve the web console; SIGINT
  * to the whole process group (a terminal's Ctrl-C) must end `pnpm start`
  * itself with exit code 0 and no " ELIFECYCLE  Command failed." line.
  */
@@ -79,6 +80,12 @@ describe('pnpm start on a fresh clone', () => {
       });
     });
     expect(out).toMatch(/pnpm hydra tail --url ws:\/\/\S+ --key hydra_k1_/);
+    // The web console was built by the install and is served on the stream port, its URL carrying the key.
+    const consoleUrl = /Console\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '';
+    expect(consoleUrl).toMatch(new RegExp(`/#key=${banner.key}$`));
+    const page = await fetch(consoleUrl.replace('localhost', '127.0.0.1').replace(/#.*$/, ''));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('console.js');
 
     const started = performance.now();
     const client = new StreamClient(`${banner.url}?apiKey=${banner.key}`);

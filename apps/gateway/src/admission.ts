@@ -1,8 +1,10 @@
 import { type ConnectionLimiter, keyStatus } from '@hydra/backplane';
 import {
   CloseCode,
+  ENTITY_SCOPES,
   isWellFormedApiKey,
   parseConflation,
+  parseRegion,
   parseResumePositions,
   type ResumePositions,
   type Scope,
@@ -145,6 +147,7 @@ export class AdmissionControl {
     const key = query.apiKey !== '' ? query.apiKey : req.headerKey;
     const resume = parseResumePositions(query.resume);
     const conflation = parseConflation(query.conflate);
+    const region = query.bbox.length > 0 ? parseRegion(query.bbox) : null;
     const base = {
       connId: this.nextConnId++,
       ip,
@@ -152,6 +155,7 @@ export class AdmissionControl {
       wantHeartbeat: query.heartbeat,
       resume: resume.ok ? resume.positions : NO_RESUME,
       conflateMs: conflation.ok ? conflation.tierMs : 0,
+      region: region?.ok ? region.region : null,
       // Taken before the lookup: a clear (a resubscribe's recheck) after it makes the answer suspect at open.
       keyGeneration: this.deps.keys.generation,
     };
@@ -189,6 +193,17 @@ export class AdmissionControl {
       else {
         scopes = narrowed.scopes;
         rejection = foreignResume(resume.positions, record.scopes, narrowed.scopes);
+      }
+      if (rejection === null && region !== null) {
+        if (!region.ok) rejection = badRequest(region.reason);
+        else if (!(scopes ?? []).some((scope) => ENTITY_SCOPES.includes(scope))) {
+          rejection = badRequest(
+            `bbox: filters the entity scopes (${ENTITY_SCOPES.join(', ')}), and the connection gets none`,
+          );
+        } else if (query.conflate !== '') {
+          // Conflation tiers publish per tier, tiles per event: their product is not built (docs/protocol.md).
+          rejection = badRequest('bbox: cannot be combined with conflate in this version; use one or the other');
+        }
       }
     }
     if (isAborted()) return { kind: 'abandoned' };

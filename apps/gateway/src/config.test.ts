@@ -23,6 +23,14 @@ describe('gateway config: pings', () => {
   });
 });
 
+describe('gateway config: web console', () => {
+  it('is off unless HYDRA_CONSOLE=true (the stream port then serves it at /)', () => {
+    expect(parseGatewayConfig({}).console).toBe(false);
+    expect(parseGatewayConfig({ HYDRA_CONSOLE: 'true' }).console).toBe(true);
+    expect(() => parseGatewayConfig({ HYDRA_CONSOLE: 'yes please' })).toThrow(/HYDRA_CONSOLE/);
+  });
+});
+
 describe('gateway config: expiry sweep', () => {
   it('sweeps by default, and not with HYDRA_EXPIRY_SWEEP=false', () => {
     expect(parseGatewayConfig({}).expirySweep).toBe(true);

@@ -55,6 +55,12 @@ export interface GatewayConfig {
    * announced only while some publisher (or other gateway) sweeps.
    */
   readonly expirySweep: boolean;
+  /**
+   * Serve the web console at `/` on the stream port (`HYDRA_CONSOLE`, default
+   * false; the embedded mode defaults it on). The page holds no secret: see
+   * docs/operations.md, "The web console".
+   */
+  readonly console: boolean;
   readonly tls: { certFile: string; keyFile: string } | undefined;
   readonly retention: RetentionPolicy;
   readonly nodeId: string;
@@ -117,6 +123,7 @@ export function parseGatewayConfig(env: Readonly<Record<string, string | undefin
     authThrottleMs: readInt(env, 'HYDRA_AUTH_THROTTLE_MS', 60_000, { min: 100, max: 86_400_000 }),
     allowUwsFallback: readBool(env, 'HYDRA_ALLOW_UWS_FALLBACK', false),
     expirySweep: readBool(env, 'HYDRA_EXPIRY_SWEEP', true),
+    console: readBool(env, 'HYDRA_CONSOLE', false),
     tls: certFile !== undefined && keyFile !== undefined ? Object.freeze({ certFile, keyFile }) : undefined,
     retention: readWith(env, 'HYDRA_RETENTION', (t) => parseRetention(t)),
     nodeId:

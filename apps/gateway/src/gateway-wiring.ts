@@ -1,6 +1,6 @@
 import type { Backplane, ConnectionLimiter } from '@hydra/backplane';
 import { RetentionWatch } from '@hydra/backplane';
-import { frameTs, SCOPES, type Scope } from '@hydra/protocol';
+import { frameTs, SCOPE_KIND, SCOPES, type Scope } from '@hydra/protocol';
 import type { GatewayConfig } from './config.js';
 import { describeError } from './describe-error.js';
 import { FallbackConnectionLimiter } from './fallback-connection-limiter.js';
@@ -103,6 +103,7 @@ export function createScopeStreams(w: ScopeStreamsWiring): Record<Scope, ScopeSt
       pacer,
       afterFanOut: w.afterFanOut,
       flushLiveEvents: w.flushLiveEvents,
+      regionChunkBytes: SCOPE_KIND[scope] === 'entity' ? config.snapshotChunkBytes : undefined,
       // Not while draining: the backplane is then closing, not coming back.
       backplaneReconnecting: () => !w.isDraining() && !backplane.isHealthy(),
     });

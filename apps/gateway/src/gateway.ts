@@ -1,11 +1,13 @@
 import type { Backplane, BusSubscription, ConnectionLimiter } from '@hydra/backplane';
 import { ExpirySweeper, type RetentionWatch } from '@hydra/backplane';
+import { type ConsoleAssets, loadConsoleAssets } from '@hydra/console';
 import { CloseCode, CloseReason, SCOPES, type Scope } from '@hydra/protocol';
 import { AdminServer } from './admin-server.js';
 import { AdmissionControl } from './admission.js';
 import { compressFrames, uwsCompression } from './compression.js';
 import type { GatewayConfig } from './config.js';
 import { ConnectionLifecycle, rejectSession } from './connection-lifecycle.js';
+import { registerConsoleRoutes } from './console-routes.js';
 import { describeError } from './describe-error.js';
 import {
   createApp,
@@ -89,6 +91,8 @@ export class Gateway {
   private readonly retentionWatch: RetentionWatch;
   /** Live events from the bus, handed to their scope streams in batches (HYDRA_WRITE_COALESCE_MS). */
   private readonly liveEvents: WriteCoalescer<LiveEvent>;
+  /** The web console's files (HYDRA_CONSOLE=true), read once at start; null: no console routes. */
+  private readonly consoleAssets: ConsoleAssets | null;
   private subscription: BusSubscription | null = null;
   private listenSocket: us_listen_socket | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
@@ -107,7 +111,10 @@ export class Gateway {
     const metrics = deps.metrics ?? new GatewayMetrics();
     const isDraining = () => this.draining;
     this.log = log;
+    // First: a console asked for but not built stops the start before anything listens or connects.
+    this.consoleAssets = config.console ? loadConsoleAssets() : null;
     this.metrics = metrics;
+    metrics.followSilentResubscribes(() => backplane.bus.stats.silentResubscribes);
     ({ uws: this.uws, app: this.app } = createApp(deps.uws, config, log));
 
     // Who may connect.
@@ -338,6 +345,7 @@ export class Gateway {
       drain: (ws) => this.connections.drain(ws),
       close: (ws, code, message) => this.connections.close(ws, code, message),
     });
+    if (this.consoleAssets) registerConsoleRoutes(this.app, this.consoleAssets);
     this.app.any('/*', (res, req) => this.upgrades.otherRequest(res, req, STREAM_PATH));
   }
 

@@ -66,6 +66,15 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly busSilentResubscribes = new Counter({
+    name: 'hydra_bus_silent_resubscribes_total',
+    help: 'Backplane subscriptions found silent while a scope moved on in Redis, renewed (their clients caught up).',
+    registers: [this.registry],
+    collect: () => this.#syncSilentResubscribes(),
+  });
+  /** The bus' running count (BusStats.silentResubscribes), read at each scrape; unset: stays 0. */
+  #silentResubscribesSource: (() => number) | undefined;
+  #silentResubscribesSeen = 0;
   readonly resyncs = new Counter({
     name: 'hydra_resyncs_total',
     help: 'Client resynchronisations (resync message, then a fresh snapshot), by scope and reason.',
@@ -205,6 +214,21 @@ export class GatewayMetrics {
       this.bytesDelivered.inc({ scope }, 0);
       this.eventsReceived.inc({ scope }, 0);
     }
+  }
+
+  /**
+   * Exports a count the bus keeps itself (BusStats.silentResubscribes) as
+   * hydra_bus_silent_resubscribes_total: each scrape adds what it grew by.
+   */
+  followSilentResubscribes(source: () => number): void {
+    this.#silentResubscribesSource = source;
+    this.#silentResubscribesSeen = source();
+  }
+
+  #syncSilentResubscribes(): void {
+    const now = this.#silentResubscribesSource?.() ?? this.#silentResubscribesSeen;
+    if (now > this.#silentResubscribesSeen) this.busSilentResubscribes.inc(now - this.#silentResubscribesSeen);
+    this.#silentResubscribesSeen = now;
   }
 
   /** Times an async backplane operation into hydra_redis_command_duration_seconds. */

@@ -1,11 +1,20 @@
 import type { HistoryStore } from '@hydra/backplane';
-import { CloseCode, CloseReason, encodeResyncFrame, frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
+import {
+  CloseCode,
+  CloseReason,
+  encodeResyncFrame,
+  frameTs,
+  type RegionFilter,
+  type ResyncReason,
+  type Scope,
+} from '@hydra/protocol';
 import { ConflationBuffer, conflateFrames } from './conflation-buffer.js';
 import type { ConflationTier } from './conflation-tier.js';
 import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
+import type { RegionCatchUp } from './region-catch-up.js';
 import { retryBounded } from './retry.js';
 import type { ScopeConflation } from './scope-conflation.js';
 import { ScopeWaiters } from './scope-waiters.js';
@@ -44,6 +53,8 @@ export interface ScopeCatchUpDeps {
   backplaneReconnecting?: () => boolean;
   /** The scope's conflation tiers (`conflate=<ms>`); absent: every client gets every event. */
   conflation?: Pick<ScopeConflation, 'tierOf' | 'topicOf' | 'forget'>;
+  /** Entity scopes: the catch-up of clients with a `bbox` (region-catch-up.ts). Absent: `bbox` is ignored. */
+  regions?: RegionCatchUp;
 }
 
 /**
@@ -107,8 +118,8 @@ export class ScopeCatchUp {
       return;
     }
     ws.cork(() => {
-      this.follower.forEachAfter(seq, (frame) => ws.send(frame, false, this.deps.pacer.compress));
-      ws.subscribe(this.topic);
+      for (const frame of this.tailAfter(session, seq)) ws.send(frame, false, this.deps.pacer.compress);
+      this.goLive(session);
     });
     this.deps.pacer.sentOutside(session);
   };
@@ -136,8 +147,17 @@ export class ScopeCatchUp {
   async join(session: Session, withSnapshot: boolean): Promise<void> {
     if (!withSnapshot) {
       const tier = this.tierOf(session);
-      if (tier !== null) tier.subscribe(session);
-      else if (!session.closed) session.ws?.subscribe(this.topic);
+      if (tier !== null) {
+        tier.subscribe(session);
+        return;
+      }
+      if (this.regionOf(session) !== null) {
+        this.deps.regions?.attach(session);
+        await this.deps.regions?.ensureOn();
+        if (session.closed) return; // its close already forgot it: no view to leave behind
+        this.deps.regions?.startEmpty(session);
+      }
+      if (!session.closed) this.goLive(session);
       return;
     }
     await this.joinSnapshot(session, false);
@@ -173,6 +193,13 @@ export class ScopeCatchUp {
     let proof = afterSeq > 0 ? positionTs : 0;
     // A conflated client's replay: conflated here across every batch, sent once it reaches the ring.
     const conflated = this.tierOf(session) !== null ? new ConflationBuffer() : null;
+    const region = this.regionOf(session);
+    if (region !== null) {
+      this.deps.regions?.attach(session);
+      await this.deps.regions?.ensureOn();
+      if (session.closed) return 'ok';
+      this.deps.regions?.startResume(session);
+    }
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
       if (epoch !== follower.epoch) {
@@ -212,9 +239,10 @@ export class ScopeCatchUp {
         await this.resync(session, 'history_gone');
         return 'ok';
       }
-      let frames = read.events.map((e) => e.frame);
+      const events = read.events.map((e) => e.frame);
+      let frames = region === null ? events : (this.deps.regions?.filter(session, region, events) ?? []);
       // The next round proves its position too: a loss while this batch is paced is not replayed over.
-      const lastFrame = frames.at(-1);
+      const lastFrame = events.at(-1);
       proof = lastFrame ? frameTs(lastFrame) : positionProof;
       const upTo = read.events.at(-1)?.seq ?? after;
       if (conflated !== null) {
@@ -243,6 +271,7 @@ export class ScopeCatchUp {
   forget(session: Session): void {
     this.waiters.forget(session);
     this.deps.conflation?.forget(session);
+    this.deps.regions?.forget(session);
   }
 
   /**
@@ -291,7 +320,7 @@ export class ScopeCatchUp {
     const affected = new Set<Session>(waitingForFlush);
     for (const session of this.waiters.sessions()) affected.add(session);
     for (const session of this.deps.sessionsOf(this.scope)) {
-      if (!session.closed && session.ws?.isSubscribed(this.topicOf(session))) affected.add(session);
+      if (!session.closed && this.isLive(session)) affected.add(session);
     }
     this.waiters.clear();
     for (const session of affected) this.resyncOrClose(session, 'backplane_gap');
@@ -303,13 +332,17 @@ export class ScopeCatchUp {
    */
   private async joinSnapshot(session: Session, patient: boolean): Promise<void> {
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
+    const region = this.regionOf(session);
+    if (region !== null) this.deps.regions?.attach(session);
     for (let attempt = 0; attempt < 3; attempt++) {
       const epoch = this.follower.epoch;
+      if (region !== null) await this.deps.regions?.ensureOn();
       const read = attempt === 0 ? () => this.deps.snapshots.get(this.follower.seq) : () => this.deps.snapshots.read();
       const snap = await (patient ? this.readPatiently(session, read) : read());
       if (session.closed) return;
       if (epoch !== this.follower.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
-      if (this.deliverThenLive(session, snap.frames, snap.seq, snap.seqTs, epoch)) {
+      const frames = region === null ? snap.frames : (this.deps.regions?.snapshotFor(session, region, snap) ?? []);
+      if (this.deliverThenLive(session, frames, snap.seq, snap.seqTs, epoch)) {
         this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
         return;
       }
@@ -412,19 +445,16 @@ export class ScopeCatchUp {
       return;
     }
     if (follower.ringCovers(upToSeq)) {
-      const tail: Buffer[] = [];
+      const tail = this.tailAfter(session, upToSeq);
       let bytes = 0;
-      follower.forEachAfter(upToSeq, (frame) => {
-        tail.push(frame);
-        bytes += frame.length;
-      });
+      for (const frame of tail) bytes += frame.length;
       if (tail.length > 0 && !this.deps.pacer.fits(session, bytes)) {
         this.paceThenLive(session, tail, follower.seq, follower.ts, epoch, ticket);
         return;
       }
       ws.cork(() => {
         for (const frame of tail) ws.send(frame, false, this.deps.pacer.compress);
-        ws.subscribe(this.topic);
+        this.goLive(session);
       });
       if (tail.length > 0) this.deps.pacer.sentOutside(session);
       return;
@@ -485,11 +515,50 @@ export class ScopeCatchUp {
     this.paceThenLive(session, conflateFrames(tail), follower.seq, follower.ts, epoch, ticket);
   }
 
+  /** The client's `bbox` when it filters this scope (an entity scope), else null. */
+  private regionOf(session: Session): RegionFilter | null {
+    return this.deps.regions !== undefined ? session.region : null;
+  }
+
+  /** The ring's events after `seq` as this client is to get them (filtered for a `bbox`). */
+  private tailAfter(session: Session, seq: number): Buffer[] {
+    const tail: Buffer[] = [];
+    this.follower.forEachAfter(seq, (frame) => {
+      tail.push(frame);
+    });
+    const region = this.regionOf(session);
+    return region === null ? tail : (this.deps.regions?.filter(session, region, tail) ?? []);
+  }
+
+  /**
+   * Subscribes the client to its live topic: the scope's, or its tiles' for a
+   * `bbox` (only while the region map is on: a restart turned it off, and the
+   * client is resynchronised instead).
+   */
+  private goLive(session: Session): void {
+    const ws = session.ws;
+    if (!ws || session.closed) return;
+    const region = this.regionOf(session);
+    if (region === null) ws.subscribe(this.topic);
+    else if (this.deps.regions?.isOn === true) this.deps.regions.subscribe(ws, session, region);
+    else this.resyncOrClose(session, 'backplane_gap');
+  }
+
+  /** Whether the client follows live events (its scope topic, its tier's, or its tile topics). */
+  private isLive(session: Session): boolean {
+    const ws = session.ws;
+    if (!ws) return false;
+    const region = this.regionOf(session);
+    return region === null ? ws.isSubscribed(this.topicOf(session)) : (this.deps.regions?.isLive(ws, region) ?? false);
+  }
+
   /** Tells the client its view of the scope restarts, then sends a fresh snapshot and live events. */
   private async resync(session: Session, reason: ResyncReason): Promise<void> {
     const ws = session.ws;
     if (!ws || session.closed) return;
-    ws.unsubscribe(this.topicOf(session));
+    const region = this.regionOf(session);
+    if (region !== null) this.deps.regions?.unsubscribe(ws, region);
+    else ws.unsubscribe(this.topicOf(session));
     this.deps.conflation?.forget(session);
     ws.send(encodeResyncFrame(this.scope, reason), false, false);
     this.deps.metrics.resyncs.inc({ scope: this.scope, reason });

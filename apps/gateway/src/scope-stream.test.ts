@@ -115,6 +115,7 @@ function harness(
       ),
     ),
     itemCount: parts,
+    items: [],
     readAt: performance.now(),
   });
   const read = (): Promise<SnapshotFrame> => {

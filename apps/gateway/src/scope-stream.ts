@@ -3,6 +3,8 @@ import type { Scope } from '@hydra/protocol';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
+import { RegionCatchUp } from './region-catch-up.js';
+import { RegionTracker } from './region-tracker.js';
 import { type ResumeOutcome, ScopeCatchUp } from './scope-catch-up.js';
 import { ScopeConflation } from './scope-conflation.js';
 import { SequenceFollower, type SequenceListener } from './sequence-follower.js';
@@ -41,6 +43,12 @@ export interface ScopeStreamDeps {
    * event would look like a gap.
    */
   flushLiveEvents?: () => void;
+  /**
+   * Entity scopes: the `bbox` clients' snapshots are cut into parts of at
+   * most this many bytes (HYDRA_SNAPSHOT_CHUNK_BYTES). Absent: the scope
+   * keeps no region map and ignores `bbox` (log scopes).
+   */
+  regionChunkBytes?: number;
 }
 
 /**
@@ -55,12 +63,17 @@ export interface ScopeStreamDeps {
  * out before the waiters it releases are subscribed, so each client gets it
  * exactly once: from the fan-out if it was subscribed, else from the ring.
  * A restart of the sequence resynchronises every client of the scope once.
+ *
+ * Entity scopes also publish each event to its tile topic for the clients
+ * with a `bbox` (RegionTracker), in the same step, once per gateway.
  */
 export class ScopeStream implements SequenceListener {
   readonly follower: SequenceFollower;
   readonly catchUp: ScopeCatchUp;
   /** The conflation tiers of an entity scope (`conflate=<ms>`, scope-conflation.ts); none for a log scope. */
   readonly conflation: ScopeConflation;
+  /** Entity scopes: the tile topics of `bbox` clients (region-tracker.ts); null for log scopes. */
+  readonly regions: RegionTracker | null;
   /** Per-event counters with their scope label bound once (no label hashing per event). */
   private readonly delivered;
   private readonly deliveredBytes;
@@ -91,6 +104,17 @@ export class ScopeStream implements SequenceListener {
       },
       continueFrom: (session, seq, ts, epoch) => this.catchUp.continueConflated(session, seq, ts, epoch),
     });
+    this.regions =
+      deps.regionChunkBytes === undefined
+        ? null
+        : new RegionTracker(scope, {
+            app: deps.app,
+            follower: this.follower,
+            snapshots,
+            metrics,
+            compress: deps.pacer.compress,
+            afterFanOut: deps.afterFanOut,
+          });
     this.catchUp = new ScopeCatchUp(scope, this.follower, {
       conflation: this.conflation,
       snapshots,
@@ -100,6 +124,10 @@ export class ScopeStream implements SequenceListener {
       log,
       pacer: deps.pacer,
       backplaneReconnecting: deps.backplaneReconnecting,
+      regions:
+        this.regions === null || deps.regionChunkBytes === undefined
+          ? undefined
+          : new RegionCatchUp(this.regions, deps.regionChunkBytes),
     });
     this.delivered = metrics.messagesDelivered.labels(scope);
     this.deliveredBytes = metrics.bytesDelivered.labels(scope);
@@ -149,6 +177,7 @@ export class ScopeStream implements SequenceListener {
       this.deliveredBytes.inc(subscribers * frame.length);
       this.deps.afterFanOut?.(frame.length);
     }
+    this.regions?.applied(seq, frame);
     if (publishedTs > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - publishedTs) / 1000);
     this.conflation.onEvent(seq, frame);
     this.catchUp.releaseWaiters();
@@ -156,6 +185,7 @@ export class ScopeStream implements SequenceListener {
 
   /** SequenceListener: the sequence restarted; every client of the scope is resynchronised. */
   restarted(): void {
+    this.regions?.reset();
     this.catchUp.resyncAll(this.conflation.restart());
   }
 

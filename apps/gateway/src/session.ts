@@ -1,4 +1,4 @@
-import type { CloseCode, ConflationTierMs, ErrorCode, ResumePositions, Scope } from '@hydra/protocol';
+import type { CloseCode, ConflationTierMs, ErrorCode, RegionFilter, ResumePositions, Scope } from '@hydra/protocol';
 import type { PendingBatch } from './paced-client.js';
 import type { WebSocket } from './uws.js';
 
@@ -46,6 +46,8 @@ export interface SessionInit {
   resume: ResumePositions;
   /** `conflate=<ms>`: the conflation tier of its entity scopes (scope-conflation.ts). Absent: 0, every event. */
   conflateMs?: ConflationTierMs | 0;
+  /** `bbox`: the entity scopes are filtered to these tiles (region-catch-up.ts). Absent: null, unfiltered. */
+  region?: RegionFilter | null;
   rejection: Rejection | null;
   slotHeld: boolean;
   /** KeyCache.generation when the key was looked up: an older one at open means the answer may be stale. */
@@ -81,6 +83,8 @@ export class Session {
   readonly scopes: readonly Scope[];
   /** Scopes the client resumes (last seq it processed); these get a replay instead of a snapshot. */
   readonly resume: ResumePositions;
+  /** The boxes and tiles of `bbox` (entity scopes only get the entities of these tiles); null: unfiltered. */
+  readonly region: RegionFilter | null;
   /** Set when the connection must get an `error` and be closed right after opening. */
   readonly rejection: Rejection | null;
   /** KeyCache.generation when the key was looked up (SessionInit). */
@@ -110,6 +114,7 @@ export class Session {
     this.grant = init.grant;
     this.scopes = init.scopes ?? init.grant?.scopes ?? NO_SCOPES;
     this.resume = init.resume.size === 0 ? NO_RESUME : init.resume;
+    this.region = init.region ?? null;
     this.rejection = init.rejection;
     this.keyGeneration = init.keyGeneration;
     this.conflateMs = init.conflateMs ?? 0;

@@ -11,6 +11,8 @@ export interface SnapshotFrame {
   /** The `snapshot` messages of this version, in order (one or more parts). */
   readonly frames: readonly Buffer[];
   readonly itemCount: number;
+  /** The items (JSON), for the bbox clients' filtered snapshots (region-snapshot-index.ts). */
+  readonly items: readonly string[];
   /** monotonic ms (performance.now) when the read completed */
   readonly readAt: number;
 }
@@ -73,6 +75,7 @@ export class SnapshotCache {
           seqTs: snap.seqTs,
           frames,
           itemCount: snap.items.length,
+          items: snap.items,
           readAt,
         };
         // Reads of one generation run one at a time, so the last one completed is the newest.

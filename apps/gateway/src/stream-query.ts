@@ -7,6 +7,8 @@ export interface StreamQuery {
   resume: string;
   /** true only for `heartbeat=true` (also `1`, `yes`): a `heartbeat` message every ping interval (heartbeat-topic.ts). */
   heartbeat: boolean;
+  /** Every `bbox` value, in order (the one parameter that may repeat: one box each); empty when absent. */
+  bbox: string[];
   /** The raw `scopes` value (a subset of the key's scopes: scope-narrowing.ts); null when the option is absent. */
   scopes: string | null;
   /** The raw `conflate` value (`1000`, `5000`, `30000`), parsed by the protocol package (parseConflation). */
@@ -17,7 +19,7 @@ export interface StreamQuery {
 export const MAX_QUERY_LENGTH = 4096;
 
 /**
- * Parses the raw query string. Repeated parameters: the first wins. Never
+ * Parses the raw query string. Repeated parameters: the first wins (except `bbox`, one box each). Never
  * throws (malformed percent-escapes are read as-is by URLSearchParams).
  */
 export function parseStreamQuery(raw: string): StreamQuery | null {
@@ -29,6 +31,7 @@ export function parseStreamQuery(raw: string): StreamQuery | null {
     snapshot: !(snapshotText === 'false' || snapshotText === '0' || snapshotText === 'no'),
     resume: params.get('resume') ?? '',
     heartbeat: isYes(params.get('heartbeat')),
+    bbox: params.getAll('bbox'),
     scopes: params.get('scopes'),
     conflate: params.get('conflate') ?? '',
   };

@@ -46,6 +46,32 @@ describe('hydra tail against a running gateway', () => {
     expect(t.stderr()).not.toContain(k.key);
   });
 
+  it('--bbox shows only the aircraft in the box, a left_area removal when one leaves, and no gap warning', async () => {
+    const gw = await f.gateway();
+    const k = await f.key(['aircraft']);
+    const t = spawnService('apps/cli/dist/cli.js', {}, [
+      'tail',
+      '--url',
+      gw.url,
+      '--key',
+      k.key,
+      '--rate-interval',
+      '0',
+      '--bbox',
+      '-10,50,-2,56',
+    ]);
+    onTestFinished(() => t.stop());
+    await t.waitForLog((l) => /snapshot aircraft seq=\d+ items=\d+/.test(String(l.msg)));
+    await f.publish('aircraft', { id: 'far1', callsign: 'FAR1', lat: 40.5, lon: 20.5 });
+    await f.publish('aircraft', { id: 'near1', callsign: 'NEAR1', lat: 53.3, lon: -6.2 });
+    await f.publish('aircraft', { id: 'far1', callsign: 'FAR1', lat: 40.6, lon: 20.6 });
+    await f.publish('aircraft', { id: 'near1', callsign: 'NEAR1', lat: 48.9, lon: 2.5 });
+    await t.waitForLog((l) => /aircraft #\d+ near1 NEAR1 53\.30,-6\.20/.test(String(l.msg)));
+    await t.waitForLog((l) => /aircraft #\d+ near1 removed \(left_area\)/.test(String(l.msg)));
+    expect(t.logs.map((l) => String(l.msg)).join('\n')).not.toContain('far1');
+    expect(t.stderr()).not.toMatch(/seq gap/);
+  });
+
   it('exits 4 when the per-IP limit refuses the connection', async () => {
     const gw = await f.gateway({ HYDRA_MAX_CONNECTIONS_PER_IP: '1' });
     const k = await f.key(['signals']);

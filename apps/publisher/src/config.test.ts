@@ -21,6 +21,15 @@ describe('parsePublisherConfig', () => {
     expect(() => parse({ HYDRA_DEMO_FEED: 'maybe' })).toThrow(/HYDRA_DEMO_FEED/);
   });
 
+  it('reads the demo world’s size, within what the demo world accepts', () => {
+    expect(parse({ HYDRA_DEMO_AIRCRAFT: '3000', HYDRA_DEMO_VESSELS: '0' })).toMatchObject({
+      demoAircraft: 3000,
+      demoVessels: 0,
+    });
+    expect(() => parse({ HYDRA_DEMO_AIRCRAFT: '10001' })).toThrow(/HYDRA_DEMO_AIRCRAFT/);
+    expect(() => parse({ HYDRA_DEMO_VESSELS: '-1' })).toThrow(/HYDRA_DEMO_VESSELS/);
+  });
+
   it('defaults to the in-memory backplane on 8090 with a 1 MiB body limit', () => {
     const config = parse({});
     expect(config).toEqual({
@@ -38,6 +47,8 @@ describe('parsePublisherConfig', () => {
       retention: DEFAULT_RETENTION,
       demoFeed: false,
       demoSeed: 1,
+      demoAircraft: 300,
+      demoVessels: 200,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

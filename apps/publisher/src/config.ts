@@ -13,6 +13,7 @@ import {
   readString,
   readWith,
 } from '@hydra/config';
+import { DEFAULT_DEMO_AIRCRAFT, DEFAULT_DEMO_VESSELS } from '@hydra/demo-feed';
 
 export { ConfigError, LOG_LEVELS, type LogLevel };
 
@@ -72,6 +73,9 @@ export interface PublisherConfig {
   readonly demoFeed: boolean;
   /** Seed of the demo feed (`HYDRA_DEMO_SEED`): the same seed replays the same world. */
   readonly demoSeed: number | string;
+  /** Aircraft and vessels in the demo world at any time (`HYDRA_DEMO_AIRCRAFT`, 300; `HYDRA_DEMO_VESSELS`, 200). */
+  readonly demoAircraft: number;
+  readonly demoVessels: number;
 }
 
 export const DEFAULT_PUBLISHER_PORT = 8090;
@@ -139,5 +143,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),
     demoFeed: readBool(env, 'HYDRA_DEMO_FEED', false),
     demoSeed: seed(env, 'HYDRA_DEMO_SEED'),
+    demoAircraft: readInt(env, 'HYDRA_DEMO_AIRCRAFT', DEFAULT_DEMO_AIRCRAFT, { min: 0, max: 10_000 }),
+    demoVessels: readInt(env, 'HYDRA_DEMO_VESSELS', DEFAULT_DEMO_VESSELS, { min: 0, max: 10_000 }),
   });
 }

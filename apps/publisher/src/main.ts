@@ -41,7 +41,13 @@ async function main(): Promise<void> {
           connectionEvents: new RedisClientMetrics(registry),
         });
   const ingest = createIngestServer({ backplane, config, logger, registry, closeGraceMs: REQUEST_GRACE_MS });
-  const demo = config.demoFeed ? createDemoFeed({ seed: config.demoSeed }) : null;
+  const demo = config.demoFeed
+    ? createDemoFeed({
+        seed: config.demoSeed,
+        aircraft: config.demoAircraft,
+        vessels: config.demoVessels,
+      })
+    : null;
   // Announces entity expiry (exactly once, whatever the number of sweeping publishers and gateways).
   const sweeper = new ExpirySweeper({
     backplane,

@@ -125,6 +125,21 @@ export interface BusSubscription {
 export interface EventSubscriber {
   /** Subscribes to every scope and to control notices. Resolves once active. */
   subscribe(handler: BusHandler): Promise<BusSubscription>;
+  /** Counts since the bus was created (a gateway exports them as metrics). */
+  readonly stats: BusStats;
+}
+
+/** Counters a gateway exports as metrics: what the bus dropped instead of throwing, and what it healed. */
+export interface BusStats {
+  /** Messages on a bus channel that were not a valid frame or control notice. */
+  readonly droppedMessages: number;
+  /** Exceptions thrown by a BusHandler callback (caught; the handler contract forbids them). */
+  readonly handlerErrors: number;
+  /**
+   * Subscriptions found silent while their scope's seq grew (SubscriptionWatchdog),
+   * renewed and re-announced (hydra_bus_silent_resubscribes_total). Always 0 in memory.
+   */
+  readonly silentResubscribes: number;
 }
 
 export type EventBus = EventPublisher & EventSubscriber;

@@ -4,6 +4,7 @@ import {
   type BusDrop,
   type BusDropListener,
   type BusHandler,
+  type BusStats,
   type BusSubscription,
   DEFAULT_DEDUPE_WINDOW_MS,
   type EventBus,
@@ -14,7 +15,6 @@ import { encodeIngestEvent } from './event-data.js';
 import { assertDedupeWindow, idempotencyKeyOf } from './idempotency-key.js';
 import { MemoryDedupe } from './memory-dedupe.js';
 import type { AppliedEvent, MemoryScopeState } from './memory-scope-state.js';
-import type { BusStats } from './redis-event-bus.js';
 
 export interface MemoryEventBusOptions {
   /** Shared with the backplane's MemorySnapshotStore. */

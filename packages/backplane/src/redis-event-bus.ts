@@ -5,6 +5,7 @@ import {
   type BusDrop,
   type BusDropListener,
   type BusHandler,
+  type BusStats,
   type BusSubscription,
   DEFAULT_DEDUPE_WINDOW_MS,
   type EventBus,
@@ -25,16 +26,6 @@ import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } fro
 import { redisChannels, redisKeys } from './redis-keys.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import { SubscriptionWatchdog } from './subscription-watchdog.js';
-
-/** Counters a gateway exports as metrics: what the bus dropped instead of throwing. */
-export interface BusStats {
-  /** Messages on a bus channel that were not a valid frame or control notice. */
-  readonly droppedMessages: number;
-  /** Exceptions thrown by a BusHandler callback (caught; the handler contract forbids them). */
-  readonly handlerErrors: number;
-  /** Subscriptions found silent while their scope's seq grew (SubscriptionWatchdog), renewed and re-announced. */
-  readonly silentResubscribes: number;
-}
 
 export interface RedisEventBusOptions {
   /** Command connection: runs publish.lua and expire.lua. Not closed by the bus. */

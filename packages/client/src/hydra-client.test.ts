@@ -226,4 +226,75 @@ describe('HydraClient decisions', () => {
     expect(FakeSocket.made).toHaveLength(1);
     expect(statuses.at(-1)).toMatchObject({ state: 'closed' });
   });
+
+  it('ends on a 4002 when it sent no resume position: the request itself is refused, retrying would loop', () => {
+    const { statuses } = start();
+    last().fire('open');
+    last().send({ type: 'error', data: { code: 'bad_request', message: 'query string too long' } });
+    last().serverClose(4002);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.made).toHaveLength(1);
+    expect(statuses.at(-1)).toMatchObject({ state: 'closed', code: 4002, reason: 'query string too long' });
+  });
+
+  it('dials nothing more when a status listener closes the client on `reconnecting`', () => {
+    const { client } = start();
+    client.on('status', (s) => {
+      if (s.state === 'reconnecting') client.close();
+    });
+    last().open();
+    last().serverClose(1011);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.made).toHaveLength(1);
+  });
+
+  it('passes on every frame it reads, event frames only when delivered; reports unreadable ones and goes on', () => {
+    const { client, events, statuses } = start();
+    const frames: string[] = [];
+    const invalid: string[] = [];
+    client.on('frame', (f) => frames.push(`${f.message.type}:${f.text.length}`));
+    client.on('invalid', (f) => invalid.push(f.reason));
+    last().open();
+    last().send(snapshot(10));
+    last().send(event(11));
+    last().send(event(11)); // a duplicate: not passed on
+    last().fire('message', { data: 'not json' });
+    last().send({ type: 'aircraft', seq: -1, ts: 1, data: {} });
+    last().send({ type: 'aircraft', seq: 1.5, ts: 1, data: {} });
+    last().send({ data: {} });
+    last().send({ type: 'snapshot', data: { scope: 'aircraft', seq: 3 } });
+    last().send(event(12));
+    expect(frames.map((f) => f.split(':')[0])).toEqual(['connected', 'snapshot', 'aircraft', 'aircraft']);
+    expect(invalid).toEqual([
+      'not JSON',
+      'aircraft.seq is not a whole number',
+      'aircraft.seq is not a whole number',
+      'no type',
+      'snapshot without items',
+    ]);
+    expect(events.map((e) => e.seq)).toEqual([11, 12]);
+    expect(statuses.at(-1)?.state).toBe('open');
+  });
+
+  it("reports the socket's own error text when the close gives no reason", () => {
+    const { statuses } = start();
+    last().fire('error', { message: 'connect ECONNREFUSED 127.0.0.1:9' });
+    last().serverClose(1006);
+    expect(statuses.at(-1)).toMatchObject({ state: 'reconnecting', reason: 'connect ECONNREFUSED 127.0.0.1:9' });
+  });
+
+  it('pause() suspends the liveness check (and the socket, where it can pause); resume() starts it afresh', () => {
+    const { client, statuses } = start();
+    last().open();
+    last().send({ type: 'heartbeat', data: { ts: 1, intervalMs: 1000 } });
+    client.pause();
+    vi.advanceTimersByTime(10_000);
+    expect(statuses.at(-1)?.state).toBe('open');
+    client.resume();
+    vi.advanceTimersByTime(1900);
+    expect(statuses.at(-1)?.state).toBe('open');
+    vi.advanceTimersByTime(400);
+    expect(statuses.at(-1)).toMatchObject({ state: 'reconnecting', reason: 'heartbeat timeout' });
+  });
 });

@@ -1,113 +1,13 @@
 import type { EventData, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
-import {
-  type Backoff,
-  type BackoffOptions,
-  busyDelay,
-  DEFAULT_BACKOFF,
-  fullJitter,
-  parseRetryAfter,
-} from './backoff.js';
+import { DEFAULT_BACKOFF, parseRetryAfter } from './backoff.js';
+import type { HydraClientOptions, HydraEvent, HydraListeners, HydraStatus, Liveness } from './client-types.js';
+import { pushIterator } from './event-iterator.js';
+import { readFrame } from './read-frame.js';
+import { type ConnectionEnd, LOCAL_CLOSE as LOCAL, ReconnectPolicy } from './reconnect-policy.js';
 import { ENTITY_SCOPES, formatResume, ScopeView, type SnapshotData } from './scope-view.js';
 import type { SocketEvent, UpgradeResponse, WebSocketConstructor, WebSocketLike } from './socket.js';
 
-/** A live or replayed event: `{type, seq, ts, data}`, `type` its scope. */
-export interface HydraEvent {
-  type: Scope;
-  seq: number;
-  ts: number;
-  data: EventData;
-}
-
-/** A complete snapshot (its parts assembled). */
-export interface HydraSnapshot {
-  scope: Scope;
-  seq: number;
-  ts: number;
-  items: EventData[];
-}
-
-/** A scope's state was replaced by a fresh snapshot (the server's `resync`). */
-export interface HydraResync {
-  scope: Scope;
-  reason: string;
-  seq: number;
-}
-
-export type HydraState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-export interface HydraStatus {
-  state: HydraState;
-  /** The server URL of this attempt or connection. */
-  url: string;
-  /** reconnecting / closed: the close code (the client's own reasons use 1006 with a reason). */
-  code?: number;
-  reason?: string;
-  /** reconnecting: the HTTP status of a refused upgrade (Node with `ws` only; browsers cannot see it). */
-  httpStatus?: number;
-  /** reconnecting: the wait before the next attempt (ms). */
-  delayMs?: number;
-  /** reconnecting: attempts since the last connection that was served. */
-  attempt?: number;
-  /** open: the scopes this connection gets (the key's, or those `scopes` named). */
-  scopes?: Scope[];
-}
-
-/**
- * How the client notices a dead connection: `heartbeat` asks the gateway
- * for `heartbeat` messages (`heartbeat=true`), `ping` watches protocol pings
- * (Node with `ws`), `off` relies on TCP. `auto` (default): `ping` with a
- * constructor that reports pings (`ws`), else `heartbeat`.
- */
-export type Liveness = 'auto' | 'heartbeat' | 'ping' | 'off';
-
-export interface HydraClientOptions {
-  /** `ws(s)://host/v1/stream`, or several: each reconnect moves to the next. */
-  url: string | readonly string[];
-  apiKey: string;
-  /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
-  snapshot?: boolean;
-  /**
-   * Only these scopes of the key (`scopes=`): each named once, at least one.
-   * Default: every scope the key grants. A scope the key lacks (or an
-   * unknown name) ends the client: `closed` with 4002 and the gateway's reason.
-   */
-  scopes?: readonly Scope[];
-  /**
-   * Node with `ws`: false stops offering permessage-deflate (`ws` offers it
-   * by default; browsers always do). Frames are compressed only when the
-   * gateway allows it too (HYDRA_COMPRESSION); the messages are the same
-   * either way. Default: the WebSocket's own behaviour.
-   */
-  compression?: boolean;
-  /**
-   * `conflate=<ms>`: entity scopes (aircraft, vessels) deliver, once per
-   * interval, each changed entity's latest event (removals included) instead
-   * of every event; their seqs then increase by more than 1, which is no gap.
-   * Log scopes are never conflated. Default: every event.
-   */
-  conflate?: 1000 | 5000 | 30000;
-  /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
-  headers?: Record<string, string>;
-  /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */
-  WebSocket?: WebSocketConstructor;
-  backoff?: BackoffOptions;
-  liveness?: Liveness;
-  /** The gateway's ping interval (ms), until a heartbeat says otherwise. Default 15 000. */
-  pingIntervalMs?: number;
-  /** Longest wait for `connected` after dialling before trying again (ms). Default 10 000. */
-  connectTimeoutMs?: number;
-  /** Items kept per scope by recent(). Default 100. */
-  recentLimit?: number;
-  /** For tests: the jitter's random source. */
-  random?: () => number;
-}
-
-interface Listeners {
-  event: (event: HydraEvent) => void;
-  snapshot: (snapshot: HydraSnapshot) => void;
-  status: (status: HydraStatus) => void;
-  resync: (resync: HydraResync) => void;
-}
+export type * from './client-types.js';
 
 /** One dial: its socket and what it told us. */
 interface Connection {
@@ -120,15 +20,16 @@ interface Connection {
   retryAfterMs?: number;
   /** The last `error` message's text (a 4002 names the offending scope). */
   error?: string;
+  /** What the socket's `error` event said (`ws` names the cause, browsers do not). */
+  transportError?: string;
+  /** `resume=` was sent. */
+  resumed: boolean;
   /** A heartbeat arrived: this gateway sends them, so their absence means a dead connection. */
   beating: boolean;
   lastSeen: number;
 }
 
 const CLOSED_BY_CLIENT = 1000;
-const GAP_WINDOW_MS = 10_000;
-/** The close code the client reports for its own decisions (a gap, a dead peer, a timeout). */
-const LOCAL = 1006;
 
 /**
  * A client of the Hydra stream: connects at once, delivers every event of
@@ -137,41 +38,38 @@ const LOCAL = 1006;
  * scope's state, and reconnects by the close code's policy until close().
  */
 export class HydraClient {
-  private readonly urls: readonly string[];
   private readonly opts: HydraClientOptions;
-  private readonly backoff: Backoff;
-  private readonly random: () => number;
+  private readonly policy: ReconnectPolicy;
   private readonly liveness: Exclude<Liveness, 'auto'>;
   private readonly recentLimit: number;
   private intervalMs: number;
   private readonly views = new Map<string, ScopeView>();
-  private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+  private readonly listeners: { [K in keyof HydraListeners]: Set<HydraListeners[K]> } = {
     event: new Set(),
     snapshot: new Set(),
     status: new Set(),
     resync: new Set(),
+    frame: new Set(),
+    invalid: new Set(),
   };
   private readonly sinks = new Set<(event: HydraEvent | null) => void>();
   private conn: Connection | null = null;
-  private urlIndex = 0;
-  private attempt = 0;
-  private earlyRetried = false;
-  /** When the last seq gap was seen: a second one within GAP_WINDOW_MS backs off instead of reconnecting at once. */
-  private lastGapAt = -Infinity;
   private ended = false;
+  private paused = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private watchdog: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: HydraClientOptions) {
     this.opts = options;
-    this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
-    if (this.urls.length === 0) throw new TypeError('HydraClient: no url');
+    this.policy = new ReconnectPolicy(
+      typeof options.url === 'string' ? [options.url] : [...options.url],
+      { ...DEFAULT_BACKOFF, ...options.backoff },
+      options.random ?? Math.random,
+    );
     const scopes = options.scopes;
     if (scopes && (scopes.length === 0 || new Set(scopes).size !== scopes.length)) {
       throw new TypeError('HydraClient: scopes must name at least one scope, each once');
     }
-    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.random = options.random ?? Math.random;
     this.recentLimit = options.recentLimit ?? 100;
     this.intervalMs = options.pingIntervalMs ?? 15_000;
     const Ctor = this.constructorOf();
@@ -182,7 +80,7 @@ export class HydraClient {
   }
 
   /** Subscribes; returns the function that unsubscribes. */
-  on<K extends keyof Listeners>(name: K, listener: Listeners[K]): () => void {
+  on<K extends keyof HydraListeners>(name: K, listener: HydraListeners[K]): () => void {
     this.listeners[name].add(listener);
     return () => this.listeners[name].delete(listener);
   }
@@ -210,39 +108,32 @@ export class HydraClient {
     const conn = this.conn;
     this.conn = null;
     if (conn) conn.ws.close(CLOSED_BY_CLIENT);
-    this.finish(CLOSED_BY_CLIENT, 'closed by client', conn?.url ?? this.currentUrl());
+    this.finish(CLOSED_BY_CLIENT, 'closed by client', conn?.url ?? this.policy.url);
+  }
+
+  /**
+   * Node with `ws`: stops reading the socket until resume() (a consumer that
+   * fell behind); the gateway then paces, or closes a stalled client with
+   * 4000, which resumes. Liveness checks wait meanwhile. A no-op in browsers.
+   */
+  pause(): void {
+    this.paused = true;
+    this.conn?.ws.pause?.();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const conn = this.conn;
+    if (!conn) return;
+    conn.lastSeen = Date.now();
+    conn.ws.resume?.();
   }
 
   /** Every event from now on, for `for await` (Node scripts); ends when the client is closed. Unbounded buffer. */
   events(): AsyncIterableIterator<HydraEvent> {
-    const queue: HydraEvent[] = [];
-    let done = this.ended;
-    let wake: (() => void) | null = null;
-    const sink = (event: HydraEvent | null) => {
-      if (event) queue.push(event);
-      else done = true;
-      wake?.();
-    };
-    this.sinks.add(sink);
-    const iterator: AsyncIterableIterator<HydraEvent> = {
-      next: async () => {
-        while (queue.length === 0 && !done) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
-        wake = null;
-        const value = queue.shift();
-        return value ? { value, done: false } : { value: undefined, done: true };
-      },
-      return: async () => {
-        this.sinks.delete(sink);
-        done = true;
-        queue.length = 0;
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
+    const { iterator, push } = pushIterator<HydraEvent>(this.ended, () => this.sinks.delete(push));
+    if (!this.ended) this.sinks.add(push);
     return iterator;
   }
 
@@ -256,10 +147,6 @@ export class HydraClient {
     return Ctor;
   }
 
-  private currentUrl(): string {
-    return this.urls[this.urlIndex % this.urls.length] as string;
-  }
-
   private view(scope: string): ScopeView {
     let view = this.views.get(scope);
     if (!view) {
@@ -269,7 +156,7 @@ export class HydraClient {
     return view;
   }
 
-  private emit<K extends keyof Listeners>(name: K, value: Parameters<Listeners[K]>[0]): void {
+  private emit<K extends keyof HydraListeners>(name: K, value: Parameters<HydraListeners[K]>[0]): void {
     for (const listener of this.listeners[name]) {
       try {
         (listener as (v: typeof value) => void)(value);
@@ -290,11 +177,13 @@ export class HydraClient {
     this.timer = undefined;
     if (this.ended) return;
     const { apiKey, headers } = this.opts;
-    const url = this.currentUrl();
+    const url = this.policy.url;
     const query: string[] = [];
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
     if (this.opts.conflate) query.push(`conflate=${this.opts.conflate}`);
+    // The gateway checks the boxes (a refusal ends the client: its error names the option).
+    for (const b of this.opts.bbox ?? []) query.push(`bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -314,15 +203,26 @@ export class HydraClient {
       this.finish(LOCAL, `cannot connect: ${err instanceof Error ? err.message : String(err)}`, url);
       return;
     }
-    const conn: Connection = { ws, url, upgraded: false, served: false, beating: false, lastSeen: Date.now() };
+    const conn: Connection = {
+      ws,
+      url,
+      upgraded: false,
+      served: false,
+      beating: false,
+      lastSeen: Date.now(),
+      resumed: resume !== '',
+    };
     this.conn = conn;
     this.status({ state: 'connecting', url });
     ws.addEventListener('open', () => {
       conn.upgraded = true;
+      if (this.paused && this.conn === conn) ws.pause?.();
     });
     ws.addEventListener('message', (event) => this.onMessage(conn, event));
     ws.addEventListener('close', (event) => this.onClose(conn, event.code ?? LOCAL, event.reason ?? ''));
-    ws.addEventListener('error', () => undefined); // the close that follows says what happened
+    ws.addEventListener('error', (event) => {
+      conn.transportError ??= event.message; // the close that follows decides what happens
+    });
     if (typeof ws.on === 'function') {
       ws.on('ping', () => {
         conn.lastSeen = Date.now();
@@ -346,7 +246,9 @@ export class HydraClient {
     const check = () => {
       if (this.conn !== conn) return;
       const now = Date.now();
-      if (!conn.served) {
+      if (this.paused) {
+        // Not reading: silence says nothing.
+      } else if (!conn.served) {
         if (now - startedAt > timeoutMs) return this.abandon(conn, 'connect timeout');
       } else if (this.watching(conn) && now - conn.lastSeen > 2 * this.intervalMs) {
         return this.abandon(conn, this.liveness === 'ping' ? 'ping timeout' : 'heartbeat timeout');
@@ -375,23 +277,27 @@ export class HydraClient {
   private abandon(conn: Connection, reason: string, at: 'now' | 'backoff' = 'backoff'): void {
     if (conn.ws.terminate) conn.ws.terminate();
     else conn.ws.close(CLOSED_BY_CLIENT);
-    this.onClose(conn, LOCAL, reason, at);
+    this.onClose(conn, LOCAL, reason, at === 'now' ? 'gap' : 'dead');
   }
 
   private onMessage(conn: Connection, event: SocketEvent): void {
     if (this.conn !== conn) return;
-    let message: StreamMessage;
-    try {
-      message = JSON.parse(String(event.data)) as StreamMessage;
-    } catch {
-      return; // not a Hydra frame
+    const text = String(event.data);
+    const message = readFrame(text);
+    if (typeof message === 'string') {
+      this.emit('invalid', { text: text.slice(0, 200), reason: message });
+      return;
     }
     conn.served = true;
     conn.lastSeen = Date.now();
+    if (message.type !== 'snapshot' && typeof (message as { seq?: unknown }).seq === 'number') {
+      this.onEvent(conn, text, message as HydraEvent);
+      return;
+    }
+    this.emit('frame', { text, message });
     switch (message.type) {
       case 'connected':
-        this.attempt = 0;
-        this.earlyRetried = false;
+        this.policy.served();
         this.status({ state: 'open', url: conn.url, scopes: message.data.scopes });
         return;
       case 'heartbeat':
@@ -425,68 +331,73 @@ export class HydraClient {
         }
         return;
       }
-      default: {
-        const { type, seq, ts, data } = message;
-        if (typeof seq !== 'number') return;
-        const view = this.view(type);
-        if (view.seq >= 0 && seq <= view.seq) return; // delivered already
-        // A conflated entity scope skips the seqs of superseded events: only a log scope's jump is a gap.
-        if (view.seq >= 0 && seq > view.seq + 1 && !(this.opts.conflate && view.entity)) {
-          this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
-          return;
-        }
-        view.apply(seq, ts, data);
-        const delivered: HydraEvent = { type, seq, ts, data };
-        this.emit('event', delivered);
-        for (const sink of this.sinks) sink(delivered);
-      }
     }
   }
 
-  private onClose(conn: Connection, code: number, reason: string, local?: 'now' | 'backoff'): void {
+  /** A live or replayed event: delivered once, in seq order; a gap reconnects with resume instead. */
+  private onEvent(conn: Connection, text: string, message: HydraEvent): void {
+    const { type, seq, ts, data } = message;
+    const view = this.view(type);
+    if (view.seq >= 0 && seq <= view.seq) return; // delivered already
+    const filtered = view.entity && (this.opts.bbox?.length ?? 0) > 0;
+    if (filtered && isLeftArea(data)) {
+      view.leaveArea(data);
+      this.emit('frame', { text, message: message as StreamMessage });
+      const left: HydraEvent = { type, seq, ts, data };
+      this.emit('event', left);
+      for (const sink of this.sinks) sink(left);
+      return;
+    }
+    // A conflated or region-filtered entity scope skips seqs by design: only a log scope's jump is a gap.
+    if (view.seq >= 0 && seq > view.seq + 1 && !filtered && !(this.opts.conflate && view.entity)) {
+      this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
+      return;
+    }
+    view.apply(seq, ts, data);
+    this.emit('frame', { text, message: message as StreamMessage });
+    const delivered: HydraEvent = { type, seq, ts, data };
+    this.emit('event', delivered);
+    for (const sink of this.sinks) sink(delivered);
+  }
+
+  private onClose(conn: Connection, code: number, reason: string, local?: ConnectionEnd['local']): void {
     if (this.conn !== conn) return;
     this.conn = null;
     clearTimeout(this.watchdog);
     for (const view of this.views.values()) view.abandonParts();
     const url = conn.url;
-    // A refused `scopes` option is terminal like a refused key: the same request fails again.
-    if (code === 1008 || code === 4001 || (code === 4002 && conn.error?.startsWith('scopes:'))) {
-      this.finish(code, conn.error ?? reason, url);
+    const why = conn.error ?? (reason || conn.transportError || '');
+    const decision = this.policy.after(
+      {
+        code,
+        upgraded: conn.upgraded,
+        served: conn.served,
+        httpStatus: conn.httpStatus,
+        retryAfterMs: conn.retryAfterMs,
+        local,
+        resumed: conn.resumed,
+        serverError: conn.error,
+      },
+      Date.now(),
+    );
+    if (decision.kind === 'end') {
+      this.finish(code, why, url);
       return;
     }
-    if (code === 4002) this.dropRefusedPositions(conn.error ?? '');
-    const delayMs = this.delayAfter(conn, code, local);
-    this.attempt++;
-    this.urlIndex++;
+    if (decision.forgetPositions) this.dropRefusedPositions(conn.error ?? '');
+    const { delayMs } = decision;
     this.status({
       state: 'reconnecting',
       url,
       code,
-      reason: conn.error ?? reason,
+      reason: why,
       httpStatus: conn.httpStatus,
+      ...(local ? { local: true as const } : {}),
       delayMs,
-      attempt: this.attempt,
+      attempt: this.policy.attempts,
     });
+    if (this.ended) return; // a status listener closed the client
     this.timer = setTimeout(() => this.connect(), delayMs);
-  }
-
-  /** The close-code policy (README, "Reconnect policy"). */
-  private delayAfter(conn: Connection, code: number, local: 'now' | 'backoff' | undefined): number {
-    const { backoff: b, random, attempt } = this;
-    if (local === 'now') {
-      // A gap is never expected: reconnect at once, but never loop on a server that keeps producing them.
-      const now = Date.now();
-      const repeated = now - this.lastGapAt < GAP_WINDOW_MS;
-      this.lastGapAt = now;
-      if (!repeated) return 0;
-    }
-    if (conn.httpStatus === 429 || code === 1013) return busyDelay(attempt, b, random, conn.retryAfterMs);
-    if (code === 1001 && conn.served) return random() * b.drainMs;
-    if (code === LOCAL && local === undefined && conn.upgraded && !conn.served && !this.earlyRetried) {
-      this.earlyRetried = true; // the rare drop right after an upgrade: at once, once
-      return 0;
-    }
-    return fullJitter(attempt, b, random);
   }
 
   /** 4002: the positions the error names are dropped (all when it names none); those scopes take a snapshot. */
@@ -503,4 +414,9 @@ export class HydraClient {
     for (const sink of this.sinks) sink(null);
     this.sinks.clear();
   }
+}
+
+/** A `left_area` removal (region filters): the entity left the connection's tiles. */
+function isLeftArea(data: EventData): boolean {
+  return data.removed === true && data.reason === 'left_area';
 }

@@ -3,6 +3,8 @@ export {
   HydraClient,
   type HydraClientOptions,
   type HydraEvent,
+  type HydraFrame,
+  type HydraInvalidFrame,
   type HydraResync,
   type HydraSnapshot,
   type HydraState,

@@ -74,6 +74,17 @@ export class ScopeView {
     this.recent = this.entity ? [] : items.slice(-this.recentLimit);
   }
 
+  /**
+   * A `left_area` removal (a `bbox` connection): the entity leaves the state,
+   * the position stays (the event that moved it may follow at the same seq,
+   * and a resume from here must replay it).
+   */
+  leaveArea(data: EventData): void {
+    this.entities.delete(String(data.id));
+    this.recent.push(data);
+    if (this.recent.length > this.recentLimit) this.recent.shift();
+  }
+
   /** One event in order: the position moves, the state follows (an upsert, a removal, a log item). */
   apply(seq: number, ts: number, data: EventData): void {
     this.seq = seq;

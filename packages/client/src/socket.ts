@@ -11,6 +11,8 @@ export interface SocketEvent {
   readonly data?: unknown;
   readonly code?: number;
   readonly reason?: string;
+  /** `error` events of `ws`: what went wrong (browsers say nothing). */
+  readonly message?: string;
 }
 
 export interface WebSocketLike {
@@ -20,6 +22,9 @@ export interface WebSocketLike {
   on?(event: string, listener: (...args: never[]) => void): unknown;
   /** `ws` (Node): drops the connection without a close handshake. */
   terminate?(): void;
+  /** `ws` (Node): stops and restarts reading the socket. */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** A WebSocket constructor: the second argument is `ws`'s options (headers) when headers are asked for. */

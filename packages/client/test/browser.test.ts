@@ -1,13 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort, type GatewayProcess, requireTool, StreamFixture, skipWithout } from '@hydra/test-support';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { freePort, type GatewayProcess, launchChromium, StreamFixture, skipWithoutChromium } from '@hydra/test-support';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserBundle } from './browser-bundle.js';
 import { range } from './sdk-helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 interface PageRecord {
   events: [string, number][];
@@ -20,16 +17,15 @@ interface PageRecord {
  * against a real gateway: the platform WebSocket, the heartbeat (browsers
  * cannot see pings), and a gateway drain and restart on the same port.
  */
-describe.skipIf(skipWithout('chromium', 'chromium'))('@hydra/client in headless Chromium', () => {
+describe.skipIf(skipWithoutChromium())('@hydra/client in headless Chromium', () => {
   let f: StreamFixture;
   let browser: Browser;
   let page: Page;
   let server: Server;
 
   beforeAll(async () => {
-    requireTool('chromium', 'chromium');
     f = await StreamFixture.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await launchChromium();
     // The page comes from loopback too: Chromium blocks a public or opaque origin (about:blank) from
     // reaching a loopback address (Local Network Access).
     const html = `<!doctype html><meta charset="utf-8"><script>${await browserBundle('iife')}</script>`;

@@ -14,6 +14,7 @@ describe('asyncapi.yaml stays in step with the code', () => {
     const ws = doc.channels.stream.bindings.ws;
     expect(Object.keys(ws.query.properties).sort()).toEqual([
       'apiKey',
+      'bbox',
       'conflate',
       'heartbeat',
       'resume',

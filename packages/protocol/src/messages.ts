@@ -86,8 +86,16 @@ export type ServerMessage = ConnectedMessage | SnapshotMessage | ResyncMessage |
 /** What a client that asked for `heartbeat=true` may receive. */
 export type StreamMessage = ServerMessage | HeartbeatMessage;
 
-/** Why an entity left its scope: deleted through ingest, or not updated within the scope's TTL. */
-export type EntityRemovalReason = 'deleted' | 'expired';
+/**
+ * Why an entity left its scope: deleted through ingest, or not updated within
+ * the scope's TTL; or, for a connection with a `bbox` only, `left_area`: it
+ * moved out of the connection's tiles (or lost its position). A `left_area`
+ * removal is made by the gateway for the connections that held the entity
+ * and carries the `seq`/`ts` of the event that moved it; that event itself
+ * may follow with the same `seq` when the entity moved into another of the
+ * connection's tiles. It is never stored, and never a resume position.
+ */
+export type EntityRemovalReason = 'deleted' | 'expired' | 'left_area';
 
 /**
  * The `data` of the event announcing that an entity left its scope, exactly

@@ -1,4 +1,5 @@
 export * from '@hydra/stream-client';
+export * from './chromium.js';
 export * from './external-tools.js';
 export * from './free-port.js';
 export * from './redis-cluster.js';

@@ -2,8 +2,7 @@
  * `hydra tail`: a terminal client of the stream. The CLI wires it as
  * `parseTailArgs(argv)` then `runTail({ ...args, out, err, isTTY, signal })`.
  */
-export { DEFAULT_BACKOFF, runTail, type TailOptions, type TailOutput } from './run-tail.js';
-export { type SeqCheck, SeqTracker } from './seq-tracker.js';
+export { runTail, type TailOptions, type TailOutput } from './run-tail.js';
 export {
   DEFAULT_RATE_INTERVAL_MS,
   DEFAULT_TAIL_URL,

@@ -1,17 +1,14 @@
 import {
-  type BackoffPolicy,
-  CloseCode,
-  formatResumePositions,
-  isEntityScope,
-  jitteredBackoffDelay,
-  parseServerMessage,
-  type Scope,
-  type ServerMessage,
-} from '@hydra/protocol';
+  type BackoffOptions,
+  HydraClient,
+  type HydraFrame,
+  type HydraStatus,
+  type WebSocketConstructor,
+} from '@hydra/client';
+import type { ConflationTierMs, GeoBox, Scope } from '@hydra/protocol';
 import WebSocket from 'ws';
 import { CliError, failureText } from '../errors.js';
 import { ExitCode } from '../exit-code.js';
-import { SeqTracker } from './seq-tracker.js';
 import { DEFAULT_RATE_INTERVAL_MS } from './tail-args.js';
 import {
   displayUrl,
@@ -23,9 +20,6 @@ import {
   formatWarning,
   paint,
 } from './tail-format.js';
-
-/** Reconnect delays: 500 ms doubling up to 30 s, with equal jitter (jitteredBackoffDelay). */
-export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({ initialMs: 500, maxMs: 30_000 });
 
 /** Where tail writes: process.stdout / process.stderr, or a test's collector. */
 export interface TailOutput {
@@ -48,13 +42,18 @@ export interface TailOptions {
   scopes?: readonly Scope[] | undefined;
   /** Ask for the initial snapshot (default true). */
   snapshot?: boolean;
+  /**
+   * Region filter (`bbox`) of the entity scopes. Their seqs then skip (no gap
+   * warning), and a `left_area` removal is shown but is no resume position.
+   */
+  bbox?: readonly GeoBox[];
   /** false: do not offer permessage-deflate (default true: offered; the gateway decides, HYDRA_COMPRESSION). */
   compression?: boolean;
   /**
    * `conflate=<ms>` (1000, 5000 or 30000): entity scopes deliver each changed entity's latest event once per
    * interval; their seqs then jump by more than 1, which is not reported as a gap. Absent or 0: every event.
    */
-  conflateMs?: number;
+  conflateMs?: ConflationTierMs | 0;
   /** Print each server message as its raw JSON line instead of a readable line. */
   json?: boolean;
   /** Events, snapshot summaries and (readable mode) rate lines. */
@@ -67,103 +66,116 @@ export interface TailOptions {
   signal: AbortSignal;
   /** Period of the rate line (ms, default 10 000; 0 = off). */
   rateIntervalMs?: number;
-  backoff?: Partial<BackoffPolicy>;
-  /** Handshake deadline (ms, default 10 000). */
+  /** Reconnect delays (@hydra/client's BackoffOptions; its defaults: 500 ms doubling up to 30 s, full jitter). */
+  backoff?: BackoffOptions;
+  /** Deadline for the `connected` message after dialling (ms, default 10 000). */
   connectTimeoutMs?: number;
-  /** Reconnect when neither a ping nor a message arrived for this long (ms, default 45 000: three server ping periods). */
-  idleTimeoutMs?: number;
+  /** The gateway's ping interval (ms, default 15 000): two intervals without a ping or message reconnect. */
+  pingIntervalMs?: number;
   /** Clock for lines that carry no server time (default Date.now). */
   now?: () => number;
   /** Jitter source in [0, 1) (default Math.random). */
   random?: () => number;
 }
 
-type Outcome =
-  | { kind: 'stop' }
-  | { kind: 'exit'; code: ExitCode; message: string }
-  | { kind: 'retry'; reason: string; connected: boolean; forgetPositions?: true };
-
-/** Per-connection state. */
-interface Connection {
-  /** Asked the server to resume (`resume=scope:seq:ts,…`) instead of sending snapshots of those scopes. */
-  resumed: boolean;
-  connected: boolean;
-  /** The last `error` message the server sent (its text explains a following close). */
-  serverError: { code: string; message: string } | undefined;
-  transportError: string | undefined;
-}
-
-/** Close codes after which reconnecting unchanged cannot help. */
+/** Close codes after which tail stops rather than retrying: a human is watching, and nothing will change. */
 const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.ClientProtocolViolation,
-  CloseCode.BadRequest,
-  1009, // message too big (never sent by the gateway: it drops oversized client frames)
   1002, // protocol error
   1003, // unsupported data
   1007, // invalid payload
+  1009, // message too big (never sent by the gateway: it drops oversized client frames)
   1010, // mandatory extension
 ]);
 
 /**
- * `hydra tail`: connects to the stream and prints it until aborted or
- * ended for good. Resolves with the exit code; never rejects.
+ * `hydra tail`: prints the stream until aborted or ended for good; a
+ * terminal front end of @hydra/client, which owns the protocol: reconnects
+ * (its reconnect policy: backoff with full jitter, a quick retry after a
+ * drain), resumes every scope from the last event shown with its proof, takes
+ * a snapshot of a scope whose position was refused (4002), reconnects on a
+ * seq gap or when pings stop, and replaces a scope's state on `resync`. So
+ * every event is shown once, in order, across reconnects. Resolves with the
+ * exit code; never rejects.
  *
- * - Reconnects with capped, jittered exponential backoff after transient
- *   closes (1000, 1001, 1006, 1011, 1012, 1013, 4000, …), network errors,
- *   handshake timeouts, HTTP 5xx, and when pings stop. A reconnect resumes
- *   (`resume=<scope>:<last seq>:<its ts>,…`), so the server replays what was
- *   missed, or resyncs a position the stream no longer holds;
- *   if it refuses the position (4002, e.g. a restarted in-memory server whose
- *   numbering began again) tail reconnects once more without it.
- * - Ends with 3 on close 1008 (`unauthorized: <server message>`), 4 on HTTP 429,
- *   2 on HTTP 404, 1 on other terminal closes; 0 when `signal` aborts or
- *   `out` is closed by its reader (EPIPE).
+ * Where tail differs from a library client, it stops instead of waiting:
+ * 3 on close 1008 or HTTP 401/403 (`unauthorized: <server message>`), 4 on
+ * HTTP 429, 2 on HTTP 404, 1 on other terminal closes (4001, a refused
+ * `scopes`, a 4002 without a position to drop, a protocol error) and unexpected HTTP answers; 0 when
+ * `signal` aborts or `out` is closed by its reader (EPIPE).
  */
 export async function runTail(options: TailOptions): Promise<ExitCode> {
   return new Tail(options).run();
 }
 
+type Exit = { code: ExitCode; message: string };
+
 class Tail {
   readonly #o: TailOptions;
   readonly #color: boolean;
   readonly #json: boolean;
-  readonly #url: string;
-  readonly #shownUrl: string;
   readonly #wanted: ReadonlySet<Scope> | undefined;
   readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #backoff: BackoffPolicy;
-  readonly #seq = new SeqTracker();
   readonly #counts = new Map<Scope, number>();
-  /** Items of a snapshot sent in parts, summed until its last part. */
-  readonly #snapshotItems = new Map<Scope, number>();
   /** Scopes shown: the key's scopes (filtered by `scopes`) once connected. */
   #shown: Scope[] = [];
   #everConnected = false;
   #lastRateAt = 0;
-  /** Aborted by the caller's signal or by a broken output pipe. */
-  readonly #stop = new AbortController();
+  /** Why tail stops (set before it closes the client); undefined: stopped by the caller. */
+  #exit: Exit | undefined;
+  #client: HydraClient | undefined;
+  #paused = false;
 
   constructor(options: TailOptions) {
     this.#o = options;
     this.#color = options.isTTY;
     this.#json = options.json === true;
-    const url = new URL(options.url);
-    if (options.snapshot === false) url.searchParams.set('snapshot', 'false');
-    if (options.scopes !== undefined) url.searchParams.set('scopes', options.scopes.join(','));
-    if (options.conflateMs) url.searchParams.set('conflate', String(options.conflateMs));
-    this.#url = url.toString();
-    this.#shownUrl = displayUrl(this.#url);
     this.#wanted = options.scopes === undefined ? undefined : new Set(options.scopes);
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
 
   async run(): Promise<ExitCode> {
     const { signal, out } = this.#o;
-    const stop = () => this.#stop.abort();
     if (signal.aborted) return ExitCode.Ok;
+    const client = new HydraClient({
+      url: this.#o.url,
+      apiKey: this.#o.key,
+      headers: {}, // the key goes in x-api-key, never in the URL (which tail prints)
+      snapshot: this.#o.snapshot !== false,
+      ...(this.#o.scopes !== undefined ? { scopes: this.#o.scopes } : {}),
+      compression: this.#o.compression !== false,
+      ...(this.#o.bbox !== undefined && this.#o.bbox.length > 0 ? { bbox: this.#o.bbox } : {}),
+      ...(this.#o.conflateMs ? { conflate: this.#o.conflateMs } : {}),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      liveness: 'ping',
+      ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
+      ...(this.#o.connectTimeoutMs ? { connectTimeoutMs: this.#o.connectTimeoutMs } : {}),
+      ...(this.#o.pingIntervalMs ? { pingIntervalMs: this.#o.pingIntervalMs } : {}),
+      ...(this.#o.random ? { random: this.#o.random } : {}),
+    });
+    this.#client = client;
+    const ended = new Promise<HydraStatus>((resolve) => {
+      client.on('status', (status) => {
+        if (status.state === 'closed') resolve(status);
+        else this.#onStatus(status);
+      });
+    });
+    client.on('frame', (frame) => this.#onFrame(frame));
+    client.on('invalid', (frame) => this.#warn(`invalid server message: ${frame.reason}`));
+    if (!this.#json) {
+      client.on('snapshot', (s) =>
+        this.#show(s.scope, () => formatSnapshotLine(s.scope, s.seq, s.items.length, this.#now(), this.#color)),
+      );
+      client.on('resync', (r) =>
+        this.#show(r.scope, () => formatResyncLine(r.scope, r.reason, r.seq, this.#now(), this.#color)),
+      );
+      client.on('event', (e) => {
+        if (!this.#isShown(e.type)) return;
+        this.#counts.set(e.type, (this.#counts.get(e.type) ?? 0) + 1);
+        this.#emit(formatEventLine(e.type, e.seq, e.ts, e.data, this.#color));
+      });
+    }
+
+    const stop = () => client.close();
     signal.addEventListener('abort', stop, { once: true });
     // `hydra tail | head`: the reader went away; stop quietly.
     const onOutError = (err: Error) => {
@@ -175,25 +187,12 @@ class Tail {
     rateTimer?.unref();
     this.#lastRateAt = this.#now();
     try {
-      let attempt = 0;
-      for (;;) {
-        const outcome = await this.#connect();
-        if (outcome.kind === 'stop' || this.#stop.signal.aborted) return ExitCode.Ok;
-        if (outcome.kind === 'exit') {
-          const text = failureText(new CliError(outcome.code, outcome.message), {
-            json: this.#json,
-            helpCommand: 'hydra tail',
-          });
-          this.#o.err.write(this.#json ? text : `${paint(text.trimEnd(), 'error', this.#color)}\n`);
-          return outcome.code;
-        }
-        // The backoff grows with consecutive failures and restarts after a connection that was accepted.
-        if (outcome.connected) attempt = 0;
-        if (outcome.forgetPositions) this.#seq.reset();
-        const delay = jitteredBackoffDelay(attempt++, this.#backoff, this.#random);
-        this.#warn(`disconnected: ${outcome.reason}; reconnecting in ${formatDelay(delay)}`);
-        if (!(await sleep(delay, this.#stop.signal))) return ExitCode.Ok;
-      }
+      const closed = await ended;
+      const exit = this.#exit ?? this.#exitOf(closed);
+      if (!exit) return ExitCode.Ok;
+      const text = failureText(new CliError(exit.code, exit.message), { json: this.#json, helpCommand: 'hydra tail' });
+      this.#o.err.write(this.#json ? text : `${paint(text.trimEnd(), 'error', this.#color)}\n`);
+      return exit.code;
     } finally {
       clearInterval(rateTimer);
       signal.removeEventListener('abort', stop);
@@ -201,161 +200,71 @@ class Tail {
     }
   }
 
-  /** One connection, from handshake to close. */
-  #connect(): Promise<Outcome> {
-    return new Promise((resolve) => {
-      const positions = this.#seq.positions();
-      const url = new URL(this.#url);
-      if (positions.size > 0) url.searchParams.set('resume', formatResumePositions(positions));
-      const conn: Connection = {
-        resumed: positions.size > 0,
-        connected: false,
-        serverError: undefined,
-        transportError: undefined,
-      };
-      const idleMs = this.#o.idleTimeoutMs ?? 45_000;
-      const ws = new WebSocket(url, {
-        headers: { 'x-api-key': this.#o.key },
-        handshakeTimeout: this.#o.connectTimeoutMs ?? 10_000,
-        perMessageDeflate: this.#o.compression !== false,
-      });
-      let settled = false;
-      let idleTimer: NodeJS.Timeout | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
-      let paused = false;
-
-      const finish = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(idleTimer);
-        clearTimeout(killTimer);
-        this.#stop.signal.removeEventListener('abort', onStop);
-        resolve(outcome);
-      };
-      const armIdle = () => {
-        clearTimeout(idleTimer);
-        if (paused) return;
-        idleTimer = setTimeout(() => {
-          conn.transportError = `no ping or message for ${formatDelay(idleMs)}`;
-          ws.terminate();
-        }, idleMs);
-      };
-      // Ctrl-C: close politely, but never wait more than a second for the server's answer.
-      const onStop = () => {
-        if (ws.readyState === WebSocket.OPEN) {
-          ws.close(CloseCode.Normal, 'client exit');
-          killTimer = setTimeout(() => ws.terminate(), 1_000);
-        } else {
-          ws.terminate();
-        }
-      };
-      this.#stop.signal.addEventListener('abort', onStop, { once: true });
-
-      ws.on('unexpected-response', (_req, res) => {
-        const status = res.statusCode ?? 0;
-        res.resume();
-        finish(this.#httpOutcome(status));
-        ws.terminate();
-      });
-      ws.on('open', () => {
-        if (!conn.resumed) this.#seq.reset();
-        this.#snapshotItems.clear();
-        armIdle();
-      });
-      ws.on('ping', armIdle);
-      ws.on('message', (data, isBinary) => {
-        armIdle();
-        if (isBinary) return;
-        const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
-        const writable = this.#onFrame(text, conn);
-        if (!writable && !paused && this.#o.out.once !== undefined) {
-          // The reader of our output is behind: stop reading the socket until it catches up.
-          paused = true;
-          clearTimeout(idleTimer);
-          ws.pause();
-          this.#o.out.once('drain', () => {
-            paused = false;
-            ws.resume();
-            armIdle();
-          });
-        }
-      });
-      ws.on('error', (err) => {
-        conn.transportError ??= err.message;
-      });
-      ws.on('close', (code, reasonBuffer) => {
-        if (this.#stop.signal.aborted) return finish({ kind: 'stop' });
-        finish(this.#closeOutcome(code, reasonBuffer.toString(), conn));
-      });
-      if (this.#stop.signal.aborted) onStop();
-    });
+  #onStatus(status: HydraStatus): void {
+    if (status.state === 'open') {
+      this.#everConnected = true;
+      const granted = status.scopes ?? [];
+      this.#shown = granted.filter((s) => this.#isShown(s));
+      for (const scope of this.#wanted ?? []) {
+        if (!granted.includes(scope)) this.#warn(`the key does not grant ${scope}: nothing to show for it`);
+      }
+      if (!this.#json) this.#emit(formatConnectedLine(displayUrl(status.url), this.#shown, this.#now(), this.#color));
+      return;
+    }
+    if (status.state !== 'reconnecting') return;
+    const stopWith = this.#stopInsteadOfRetrying(status);
+    if (stopWith) {
+      this.#exit = stopWith;
+      this.#client?.close();
+      return;
+    }
+    this.#warn(`disconnected: ${describeEnding(status)}; reconnecting in ${formatDelay(status.delayMs ?? 0)}`);
   }
 
-  /** Handles one text frame; returns false when the output asked us to slow down. */
-  #onFrame(text: string, conn: Connection): boolean {
-    let msg: ServerMessage;
-    try {
-      msg = parseServerMessage(text);
-    } catch (err) {
-      this.#warn((err as Error).message);
-      return true;
+  /** Endings the client would retry but tail does not: a refused upgrade a retry cannot fix, a protocol error. */
+  #stopInsteadOfRetrying(status: HydraStatus): Exit | undefined {
+    const http = status.httpStatus;
+    const shownUrl = displayUrl(status.url);
+    if (http === 429)
+      return { code: ExitCode.TooManyConnections, message: 'too many connections from this IP (HTTP 429)' };
+    if (http === 404) {
+      return {
+        code: ExitCode.Usage,
+        message: `not found (HTTP 404): ${shownUrl} is not a stream endpoint (expected …/v1/stream)`,
+      };
     }
-    const now = this.#now();
-    switch (msg.type) {
-      case 'connected': {
-        conn.connected = true;
-        this.#everConnected = true;
-        this.#shown = msg.data.scopes.filter((s) => this.#wanted === undefined || this.#wanted.has(s));
-        for (const scope of this.#wanted ?? []) {
-          if (!msg.data.scopes.includes(scope)) this.#warn(`the key does not grant ${scope}: nothing to show for it`);
-        }
-        return this.#json
-          ? this.#emit(text)
-          : this.#emit(formatConnectedLine(this.#shownUrl, this.#shown, now, this.#color));
-      }
-      case 'snapshot': {
-        const { scope, seq, ts, items, complete } = msg.data;
-        this.#seq.baseline(scope, seq, ts ?? 0);
-        if (!this.#isShown(scope)) return true;
-        if (this.#json) return this.#emit(text);
-        // A large snapshot comes in parts (all at one seq): one summary line, after the last part.
-        const total = (this.#snapshotItems.get(scope) ?? 0) + items.length;
-        if (complete === false) {
-          this.#snapshotItems.set(scope, total);
-          return true;
-        }
-        this.#snapshotItems.delete(scope);
-        return this.#emit(formatSnapshotLine(scope, seq, total, now, this.#color));
-      }
-      case 'resync': {
-        const { scope, reason } = msg.data;
-        // The server restarts this scope with a fresh snapshot: numbering continues from it.
-        this.#seq.forget(scope);
-        this.#snapshotItems.delete(scope);
-        if (!this.#isShown(scope)) return true;
-        return this.#emit(this.#json ? text : formatResyncLine(scope, reason, now, this.#color));
-      }
-      case 'error': {
-        conn.serverError = msg.data;
-        if (this.#json) return this.#emit(text);
-        // An unauthorized error is followed by close 1008, whose exit message quotes it.
-        if (msg.data.code !== 'unauthorized') this.#warn(`server: ${msg.data.code}: ${msg.data.message}`);
-        return true;
-      }
-      default: {
-        const scope = msg.type;
-        const { seq, ts, data } = msg;
-        const check = this.#seq.observe(scope, seq, ts);
-        // A conflated entity scope skips the seqs of superseded events: only a log scope's jump is a gap.
-        if (check.kind === 'gap' && !(this.#o.conflateMs && isEntityScope(scope))) {
-          this.#warn(`${scope} seq gap: expected ${check.expected}, got ${check.got} (${check.missed} missed)`);
-        } else if (check.kind === 'backwards') {
-          this.#warn(`${scope} seq went backwards: ${check.last} then ${check.got}`);
-        }
-        if (!this.#isShown(scope)) return true;
-        this.#counts.set(scope, (this.#counts.get(scope) ?? 0) + 1);
-        return this.#emit(this.#json ? text : formatEventLine(scope, seq, ts, data, this.#color));
-      }
+    if (http === 401 || http === 403) return { code: ExitCode.Unauthorized, message: `unauthorized: HTTP ${http}` };
+    if (http !== undefined && http < 500 && http !== 408) {
+      return { code: ExitCode.Failed, message: `unexpected HTTP ${http} from ${shownUrl}` };
+    }
+    if (status.code !== undefined && TERMINAL_CLOSE_CODES.has(status.code)) {
+      return { code: ExitCode.Failed, message: `closed by the server: ${status.code} ${status.reason ?? ''}`.trim() };
+    }
+    return undefined;
+  }
+
+  /** The client ended by itself: 1008 → 3, anything else → 1; closed by tail (abort, EPIPE) → none. */
+  #exitOf(closed: HydraStatus): Exit | undefined {
+    if (closed.code === 1000) return undefined;
+    if (closed.code === 1008) {
+      const why = closed.reason || 'missing, unknown, revoked or expired API key';
+      return { code: ExitCode.Unauthorized, message: `unauthorized: ${why}` };
+    }
+    const message =
+      closed.code === 1006 ? closed.reason : `closed by the server: ${closed.code} ${closed.reason ?? ''}`;
+    return { code: ExitCode.Failed, message: (message ?? 'closed').trim() };
+  }
+
+  /** JSON mode prints every frame as the server sent it (events once each); readable mode, the server's errors. */
+  #onFrame({ text, message }: HydraFrame): void {
+    if (this.#json) {
+      const scope = scopeOf(message);
+      if (scope === undefined || this.#isShown(scope)) this.#emit(text);
+      return;
+    }
+    // An unauthorized error is followed by close 1008, whose exit message quotes it.
+    if (message.type === 'error' && message.data.code !== 'unauthorized') {
+      this.#warn(`server: ${message.data.code}: ${message.data.message}`);
     }
   }
 
@@ -363,8 +272,20 @@ class Tail {
     return this.#wanted === undefined || this.#wanted.has(scope);
   }
 
-  #emit(line: string): boolean {
-    return this.#o.out.write(`${line}\n`);
+  #show(scope: Scope, line: () => string): void {
+    if (this.#isShown(scope)) this.#emit(line());
+  }
+
+  /** Writes one line; a reader that fell behind pauses the socket until it drains (backpressure to the gateway). */
+  #emit(line: string): void {
+    const { out } = this.#o;
+    if (out.write(`${line}\n`) || this.#paused || out.once === undefined) return;
+    this.#paused = true;
+    this.#client?.pause();
+    out.once('drain', () => {
+      this.#paused = false;
+      this.#client?.resume();
+    });
   }
 
   #warn(message: string): void {
@@ -381,73 +302,27 @@ class Tail {
     const line = `${formatRateLine(counts, elapsed, now, this.#color)}\n`;
     (this.#json ? this.#o.err : this.#o.out).write(line);
   }
+}
 
-  #httpOutcome(status: number): Outcome {
-    if (status === 429) {
-      return {
-        kind: 'exit',
-        code: ExitCode.TooManyConnections,
-        message: 'too many connections from this IP (HTTP 429)',
-      };
-    }
-    if (status === 404) {
-      return {
-        kind: 'exit',
-        code: ExitCode.Usage,
-        message: `not found (HTTP 404): ${this.#shownUrl} is not a stream endpoint (expected …/v1/stream)`,
-      };
-    }
-    if (status === 401 || status === 403) {
-      return { kind: 'exit', code: ExitCode.Unauthorized, message: `unauthorized: HTTP ${status}` };
-    }
-    if (status >= 500 || status === 408) return { kind: 'retry', reason: `HTTP ${status}`, connected: false };
-    return { kind: 'exit', code: ExitCode.Failed, message: `unexpected HTTP ${status} from ${this.#shownUrl}` };
-  }
+/** The scope a frame is about; undefined for connection-wide frames (connected, error, heartbeat). */
+function scopeOf(message: HydraFrame['message']): Scope | undefined {
+  if (message.type === 'snapshot' || message.type === 'resync') return message.data.scope;
+  if ('seq' in message) return message.type;
+  return undefined;
+}
 
-  #closeOutcome(code: number, reason: string, conn: Connection): Outcome {
-    if (code === CloseCode.Unauthorized) {
-      const why = conn.serverError?.message || reason || 'missing, unknown, revoked or expired API key';
-      return { kind: 'exit', code: ExitCode.Unauthorized, message: `unauthorized: ${why}` };
-    }
-    // A refused `scopes` option is the user's request, not a stale position: reconnecting cannot help.
-    const scopesRefused = conn.serverError?.message.startsWith('scopes:') === true;
-    if (code === CloseCode.BadRequest && conn.resumed && !scopesRefused) {
-      // Most likely the stream's numbering restarted (an in-memory server restarted): start afresh.
-      const why = conn.serverError?.message || reason || 'bad request';
-      return { kind: 'retry', reason: `resume refused (${why})`, connected: false, forgetPositions: true };
-    }
-    if (TERMINAL_CLOSE_CODES.has(code)) {
-      return {
-        kind: 'exit',
-        code: ExitCode.Failed,
-        message: `closed by the server: ${code} ${conn.serverError?.message || reason || ''}`.trim(),
-      };
-    }
-    const detail =
-      code === 1006
-        ? `connection lost${conn.transportError ? ` (${conn.transportError})` : ''}`
-        : `${code}${reason ? ` ${reason}` : ''}`;
-    return { kind: 'retry', reason: detail, connected: conn.connected };
+/** Why a connection ended, for the `disconnected: …` warning. */
+function describeEnding(status: HydraStatus): string {
+  if (status.local) return status.reason ?? 'given up';
+  if (status.httpStatus !== undefined) return `HTTP ${status.httpStatus}`;
+  if (status.code === 4002) return `resume refused (${status.reason || 'bad request'})`;
+  if (status.code === 1006 || status.code === undefined) {
+    return `connection lost${status.reason ? ` (${status.reason})` : ''}`;
   }
+  return `${status.code}${status.reason ? ` ${status.reason}` : ''}`;
 }
 
 /** `350ms`, `2.5s`. */
 function formatDelay(ms: number): string {
   return ms < 1_000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. The timer keeps the process alive on purpose. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,13 @@
 import { parseArgs } from 'node:util';
-import { type ConflationTierMs, parseConflation, parseScopeList, SCOPES, type Scope } from '@hydra/protocol';
+import {
+  type ConflationTierMs,
+  type GeoBox,
+  parseConflation,
+  parseRegion,
+  parseScopeList,
+  SCOPES,
+  type Scope,
+} from '@hydra/protocol';
 import { usageError } from '../errors.js';
 
 export const DEFAULT_TAIL_URL = 'ws://localhost:8080/v1/stream';
@@ -12,6 +20,8 @@ export interface TailArgs {
   /** Only these scopes (asked of the server with `scopes=`, and filtered here); undefined: every scope the key grants. */
   scopes: Scope[] | undefined;
   snapshot: boolean;
+  /** `--bbox` boxes (region filter of the entity scopes); empty: unfiltered. */
+  bbox: GeoBox[];
   /** false: do not offer permessage-deflate (`--no-compression`). */
   compression: boolean;
   /** `--conflate MS`: the conflation tier of entity scopes (`conflate=MS`); 0 for every event. */
@@ -31,10 +41,10 @@ export function parseTailArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): TailRequest {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: joinBoxValues(argv),
       strict: true,
       allowPositionals: false,
       options: {
@@ -42,6 +52,7 @@ export function parseTailArgs(
         url: { type: 'string' },
         scopes: { type: 'string' },
         'no-snapshot': { type: 'boolean' },
+        bbox: { type: 'string', multiple: true },
         'no-compression': { type: 'boolean' },
         conflate: { type: 'string' },
         json: { type: 'boolean' },
@@ -66,6 +77,7 @@ export function parseTailArgs(
       key: key.trim(),
       scopes: parseScopes(values['scopes'] as string | undefined),
       snapshot: values['no-snapshot'] !== true,
+      bbox: parseBoxes(values['bbox'] as string[] | undefined),
       compression: values['no-compression'] !== true,
       conflateMs: parseConflate(values['conflate'] as string | undefined),
       json: values['json'] === true,
@@ -102,6 +114,31 @@ function parseConflate(text: string | undefined): ConflationTierMs | 0 {
     throw usageError(`--conflate must be one of 1000, 5000, 30000 (milliseconds), got "${text}"`);
   }
   return parsed.tierMs;
+}
+
+/**
+ * `--bbox -10,50,10,60` as `--bbox=-10,50,10,60`: parseArgs takes a value
+ * starting with `-` for an option, and west longitudes are negative.
+ */
+function joinBoxValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg === '--bbox' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`--bbox=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** `--bbox` values, checked as the gateway checks them (the same messages, naming `--bbox`). */
+function parseBoxes(values: string[] | undefined): GeoBox[] {
+  if (values === undefined) return [];
+  const parsed = parseRegion(values);
+  if (!parsed.ok) throw usageError(`--${parsed.reason}`);
+  return [...parsed.region.boxes];
 }
 
 function parseRateInterval(text: string | undefined): number {

@@ -217,10 +217,10 @@ export function formatSnapshotLine(scope: Scope, seq: number, items: number, now
   return `${paint(formatClock(now), 'dim', color)} snapshot ${paintScope(scope, color)} seq=${seq} items=${items}`;
 }
 
-/** `12:00:00 resync aircraft (history_gone): a fresh snapshot follows`. */
-export function formatResyncLine(scope: Scope, reason: string, now: number, color: boolean): string {
+/** `12:00:00 resync aircraft (history_gone): restarted from the snapshot at seq=40` (after that snapshot). */
+export function formatResyncLine(scope: Scope, reason: string, seq: number, now: number, color: boolean): string {
   const why = clean(reason, 40) ?? 'no reason given';
-  return `${paint(formatClock(now), 'dim', color)} resync ${paintScope(scope, color)} (${why}): a fresh snapshot follows`;
+  return `${paint(formatClock(now), 'dim', color)} resync ${paintScope(scope, color)} (${why}): restarted from the snapshot at seq=${seq}`;
 }
 
 /** `12:00:00 connected ws://host/v1/stream scopes=aircraft,vessels`. */
