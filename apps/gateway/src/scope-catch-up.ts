@@ -508,11 +508,9 @@ export class ScopeCatchUp {
       this.continueFromHistory(session, upToSeq, upToTs);
       return;
     }
-    const tail: Buffer[] = [];
-    follower.forEachAfter(upToSeq, (frame) => {
-      tail.push(frame);
-    });
-    this.paceThenLive(session, conflateFrames(tail), follower.seq, follower.ts, epoch, ticket);
+    // A conflated session has no bbox (the two are refused together): its tail is the ring's, unfiltered.
+    const tail = conflateFrames(this.tailAfter(session, upToSeq));
+    this.paceThenLive(session, tail, follower.seq, follower.ts, epoch, ticket);
   }
 
   /** The client's `bbox` when it filters this scope (an entity scope), else null. */
