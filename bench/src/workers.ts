@@ -45,7 +45,7 @@ export class WorkerPool {
         const p = forkPinned(cpus, WORKER);
         procs.push(p);
         await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error('worker did not start')), 10_000);
+          const t = setTimeout(() => reject(new Error('worker did not start')), 60_000); // a loaded box
           p.once('message', () => {
             clearTimeout(t);
             resolve();
@@ -90,7 +90,8 @@ export class WorkerPool {
     const answers = await Promise.all(
       this.procs.map((_, i) => {
         const count = Math.max(0, Math.min(per, total - i * per));
-        return this.request(i, { ...plan, cmd: 'connect', count, ipOctet: nextOctet() }, plan.timeoutMs + 10_000);
+        // The worker reports at its own deadline; a starved one (a loaded box) may report late: bounded margin.
+        return this.request(i, { ...plan, cmd: 'connect', count, ipOctet: nextOctet() }, plan.timeoutMs + 60_000);
       }),
     );
     let open = 0;
@@ -156,8 +157,9 @@ export class WorkerPool {
     return merged;
   }
 
-  async closeClients(): Promise<void> {
-    await this.all({ cmd: 'close' });
+  /** `ms`: how long each worker may take to close its clients (thousands of sockets on a loaded box take seconds). */
+  async closeClients(ms = 10_000): Promise<void> {
+    await this.all({ cmd: 'close' }, ms);
   }
 
   stop(): void {

@@ -7,6 +7,7 @@ import type { KeyCache } from './key-cache.js';
 import type { KeyRevocation } from './key-revocation.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
+import { closedForSilence } from './native-pings.js';
 import type { PacedSender } from './paced-sender.js';
 import type { ScopeStream } from './scope-stream.js';
 import type { Rejection, Session, SocketData } from './session.js';
@@ -73,6 +74,7 @@ export class ConnectionLifecycle {
 
   message(ws: WebSocket<SocketData>): void {
     const { session } = ws.getUserData();
+    this.deps.heartbeat.stir(session); // a frame from the client holds uWS's idle ping back
     session.clientMessages++;
     this.deps.metrics.clientMessagesIgnored.inc();
     if (session.clientMessages > CLIENT_MESSAGE_BUDGET && !session.closed) {
@@ -83,24 +85,32 @@ export class ConnectionLifecycle {
   drain(ws: WebSocket<SocketData>): void {
     const { session } = ws.getUserData();
     session.markDrained();
+    this.deps.heartbeat.stir(session); // a drain holds uWS's idle ping back
     this.deps.slowConsumers.watch(session); // uWS drains only a socket that had a backlog
     this.deps.pacer.onDrain(session);
   }
 
+  /** Our own timer's pings only: with uWS's idle pings its pongs stay in C++. */
   pong(ws: WebSocket<SocketData>): void {
     Heartbeat.onPong(ws.getUserData().session);
   }
 
-  close(ws: WebSocket<SocketData>, code: number): void {
+  /** The client pinged us (uWS answered): that holds uWS's idle ping back. */
+  ping(ws: WebSocket<SocketData>): void {
+    this.deps.heartbeat.stir(ws.getUserData().session);
+  }
+
+  close(ws: WebSocket<SocketData>, code: number, message?: ArrayBuffer): void {
     const { session } = ws.getUserData();
     if (session.closed) return;
+    if (closedForSilence(code, message)) this.deps.metrics.deadPeers.inc(); // uWS's idle pings found a dead peer
     session.closed = true;
     session.ws = null;
     this.deps.pacer.abandon(session);
+    this.deps.heartbeat.remove(session); // a refused session may have been stirred (a drain, a message) too
     this.deps.metrics.connectionsClosed.inc({ code: String(code) });
     // Only sessions onOpen registered were counted (not rejected ones, nor ones closed before onOpen ran).
     if (this.deps.registry.remove(session)) {
-      this.deps.heartbeat.remove(session);
       this.deps.slowConsumers.remove(session);
       this.deps.metrics.connections.dec();
       for (const scope of session.scopes) this.deps.streams[scope].forget(session);

@@ -24,6 +24,7 @@ import type { KeyCache } from './key-cache.js';
 import { KeyRevocation } from './key-revocation.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { type NativePingPlan, nativePingPlan } from './native-pings.js';
 import { PacedSender, pacedBudget } from './paced-sender.js';
 import { retryUntilDone } from './retry.js';
 import type { ScopeStream } from './scope-stream.js';
@@ -31,7 +32,7 @@ import type { Session, SocketData } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { UpgradeHandler } from './upgrade-handler.js';
-import type { TemplatedApp, UwsModule, us_listen_socket } from './uws.js';
+import type { TemplatedApp, UwsModule, us_listen_socket, WebSocket } from './uws.js';
 import type { WriteCoalescer } from './write-coalescer.js';
 
 export { CLIENT_MESSAGE_BUDGET } from './connection-lifecycle.js';
@@ -74,6 +75,8 @@ export class Gateway {
   private readonly registry: SessionRegistry;
   private readonly streams: Record<Scope, ScopeStream>;
   private readonly heartbeat: Heartbeat;
+  /** uWS's idle pings for this ping interval, or null when our own timer pings (under 8 s). */
+  private readonly pingPlan: NativePingPlan | null;
   /** The opt-in `heartbeat` messages (`heartbeat=true`), one uWS publish per interval. */
   private readonly heartbeatTopic: HeartbeatTopic;
   private readonly slowConsumers: SlowConsumerPolicy;
@@ -167,7 +170,9 @@ export class Gateway {
     // Keeping it healthy: each costs what is due, not what is connected (sessions join them at open).
     this.slowConsumers = new SlowConsumerPolicy(config.maxBufferedBytes, metrics);
     const slowConsumers = this.slowConsumers;
+    this.pingPlan = nativePingPlan(config.pingIntervalMs);
     this.heartbeat = new Heartbeat(config.pingIntervalMs, metrics, {
+      mode: this.pingPlan ? 'native' : 'timer',
       onBacklog: (session) => slowConsumers.watch(session),
     });
     this.connections = new ConnectionLifecycle({
@@ -312,11 +317,24 @@ export class Gateway {
   }
 
   private registerRoutes(): void {
+    const plan = this.pingPlan;
+    // Liveness (heartbeat.ts): uWS's idle pings in C++ when the interval allows (no JavaScript per pong,
+    // so no `pong` handler), else our own timer's pings and pongs.
+    const liveness = plan
+      ? {
+          idleTimeout: plan.idleTimeoutSeconds,
+          sendPingsAutomatically: true,
+          ping: (ws: WebSocket<SocketData>) => this.connections.ping(ws),
+        }
+      : {
+          idleTimeout: 0,
+          sendPingsAutomatically: false,
+          pong: (ws: WebSocket<SocketData>) => this.connections.pong(ws),
+        };
     this.app.ws<SocketData>(STREAM_PATH, {
       compression: uwsCompression(this.uws, this.deps.config.compression),
       maxPayloadLength: MAX_CLIENT_FRAME_BYTES,
-      idleTimeout: 0, // liveness is our own ping/pong (Heartbeat), not uWS's idle timer
-      sendPingsAutomatically: false,
+      ...liveness,
       // The hard per-client limit (guarantee 6): a client past it is dropped by uWS at once (1006). The
       // slow-consumer check usually closes a stalled client with 4000 long before (slow-consumer-policy.ts).
       maxBackpressure: this.deps.config.maxBufferedBytes,
@@ -325,8 +343,7 @@ export class Gateway {
       open: (ws) => this.connections.open(ws),
       message: (ws) => this.connections.message(ws),
       drain: (ws) => this.connections.drain(ws),
-      pong: (ws) => this.connections.pong(ws),
-      close: (ws, code) => this.connections.close(ws, code),
+      close: (ws, code, message) => this.connections.close(ws, code, message),
     });
     if (this.consoleAssets) registerConsoleRoutes(this.app, this.consoleAssets);
     this.app.any('/*', (res, req) => this.upgrades.otherRequest(res, req, STREAM_PATH));

@@ -151,3 +151,65 @@ describe('Heartbeat', () => {
     hb.stop();
   });
 });
+
+describe('Heartbeat with uWS idle pings (native)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const start = (...sessions: Session[]) => {
+    const hb = new Heartbeat(INTERVAL, new GatewayMetrics({ defaultMetrics: false }), { mode: 'native' });
+    for (const session of sessions) hb.add(session);
+    hb.start();
+    return hb;
+  };
+
+  it('leaves idle sessions to uWS: no ping, no socket read, ever', () => {
+    const clients = Array.from({ length: 100 }, (_, i) => client(i + 1));
+    const hb = start(...clients.map((c) => c.session));
+    vi.advanceTimersByTime(5 * INTERVAL);
+    expect(clients.every((c) => c.state.pings === 0 && c.state.reads === 0 && !c.state.closed)).toBe(true);
+    hb.stop();
+  });
+
+  it('pings a stirred session at once, then every interval while it stays stirred, then hands it back', () => {
+    const a = client(1);
+    const hb = start(a.session);
+    hb.stir(a.session); // e.g. the client pinged us: uWS's idle timer was reset
+    expect(a.state.pings).toBe(1);
+    hb.stir(a.session); // already the timer's: no second ping
+    expect(a.state.pings).toBe(1);
+    for (let i = 2; i <= 4; i++) {
+      vi.advanceTimersByTime(INTERVAL);
+      expect(a.state.pings).toBe(i);
+      hb.stir(a.session); // stirred again within the interval
+    }
+    vi.advanceTimersByTime(INTERVAL); // pinged; stirred in the interval before, so kept one more
+    expect(a.state.pings).toBe(5);
+    vi.advanceTimersByTime(INTERVAL); // a whole interval unstirred: pinged a last time and handed back to uWS
+    expect(a.state.pings).toBe(6);
+    vi.advanceTimersByTime(3 * INTERVAL);
+    expect(a.state.pings).toBe(6);
+    hb.stir(a.session); // stirred again later: the timer's again, pinged at once
+    expect(a.state.pings).toBe(7);
+    expect(a.state.closed).toBe(false); // dead peers are uWS's to find
+    hb.stop();
+  });
+
+  it('never pings a stirred session that closed, nor keeps it', () => {
+    const a = client(1);
+    const b = client(2);
+    const hb = start(a.session, b.session);
+    hb.stir(a.session);
+    hb.stir(b.session);
+    expect(hb.size).toBe(2);
+    hb.remove(a.session);
+    a.session.closed = true;
+    hb.stir(a.session);
+    b.session.closed = true; // closed without remove(): dropped at its next visit
+    vi.advanceTimersByTime(3 * INTERVAL);
+    expect(a.state.pings).toBe(1);
+    expect(b.state.pings).toBe(1);
+    expect(hb.size).toBe(0);
+    hb.stop();
+  });
+});

@@ -5,28 +5,47 @@ import type { Session } from './session.js';
 const SLOT_MS = 100;
 
 /**
- * Protocol pings from our own timer (guarantee 5): every `intervalMs` each
- * open session gets a ping frame, whether or not data flows. A session that
- * has not answered the previous ping by its next turn is a dead peer and is
- * dropped, so a dead peer lives at most two intervals, unless its ping is
- * still queued behind data uWS holds for it and the client made progress
- * since: that backlog shrank, or, while a paced snapshot or replay refills
- * it (paced-sender.ts), uWS drained some of it. A live client on a slow link
- * reading a large snapshot has not seen the ping yet, and gets another
- * interval each time it makes progress. A client that makes none is dropped
- * at that turn (and the slow-consumer policy cuts a stalled one well
- * before). One timer for all sessions, never one per socket.
+ * Protocol pings (guarantee 5): every open session gets a ping frame at least
+ * every `intervalMs`, whether or not data flows, and a dead peer is dropped.
+ * Which clock pings depends on the interval (native-pings.ts):
  *
- * The pings are spread over the interval, and a tick costs what is due in
- * it, not what is connected: the interval is cut into slots of SLOT_MS, a
- * session belongs to slot `connId % slots` (a Set per slot, joined in `add`
- * and left in `remove`, both O(1)), and each tick walks only the slots whose
- * time came by the clock. So a gateway holding 50,000 clients never stalls
- * its live fan-out for the 50,000 socket writes of a single ping sweep, and
- * an idle one visits each client once per interval, not ten times a second.
- * Slots follow the clock, not a tick count: a busy event loop that delays
- * ticks pings the slots it skipped at the next one, so each session is
- * still pinged once per interval.
+ * - **uWS's idle pings** (`native`: intervals of 8 s and more, every
+ *   deployment). uWS pings a socket from C++ once it has heard nothing from
+ *   it for `pingEverySeconds` (12 s at the default 15 s), and closes it once
+ *   it then hears nothing for the margin (8 s): an idle client costs no
+ *   JavaScript, not even for its pong. Three things hold uWS's ping back: a
+ *   data frame from the client, a ping of its own, and a drain of its
+ *   backlog; each reaches JavaScript anyway (`message`, `ping`, `drain`),
+ *   which `stir`s the session: it is pinged at once, then by this timer
+ *   every interval until it goes a whole interval unstirred; that last
+ *   ping's pong hands it back to uWS, which pings it within
+ *   `pingEverySeconds` of that pong. Dead peers are uWS's to find: nothing
+ *   received and nothing drained for `pingEverySeconds` + margin (20 s at
+ *   the default), a live client reading a backlog slowly included, as each
+ *   drain proves it reads.
+ * - **our own timer** (`timer`: intervals under 8 s, which uWS cannot time:
+ *   tests). Every session is pinged every `intervalMs`, whether or not data
+ *   flows. A session that has not answered the previous ping by its next
+ *   turn is a dead peer and is dropped, so a dead peer lives at most two
+ *   intervals, unless its ping is still queued behind data uWS holds for it
+ *   and the client made progress since: that backlog shrank, or, while a
+ *   paced snapshot or replay refills it (paced-sender.ts), uWS drained some
+ *   of it. A live client on a slow link reading a large snapshot has not
+ *   seen the ping yet, and gets another interval each time it makes
+ *   progress. A client that makes none is dropped at that turn (and the
+ *   slow-consumer policy cuts a stalled one well before).
+ *
+ * One timer for all sessions, never one per socket. The pings are spread
+ * over the interval, and a tick costs what is due in it, not what is
+ * connected: the interval is cut into slots of SLOT_MS, a session belongs to
+ * slot `connId % slots` (a Set per slot, joined and left in O(1)), and each
+ * tick walks only the slots whose time came by the clock. So a gateway
+ * holding 50,000 clients never stalls its live fan-out for the 50,000 socket
+ * writes of a single ping sweep; with its own timer an idle one visits each
+ * client once per interval, and with uWS's pings it visits none. Slots
+ * follow the clock, not a tick count: a busy event loop that delays ticks
+ * pings the slots it skipped at the next one, so each session is still
+ * pinged once per interval.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
@@ -39,6 +58,8 @@ export class Heartbeat {
     private readonly intervalMs: number,
     private readonly metrics: GatewayMetrics,
     private readonly options: {
+      /** `native`: uWS pings idle sessions and finds dead peers; this pings stirred ones. Default `timer`. */
+      mode?: HeartbeatMode;
       now?: () => number;
       /**
        * Called for a session whose socket still holds unsent bytes right after
@@ -60,14 +81,46 @@ export class Heartbeat {
     return this.options.now?.() ?? performance.now();
   }
 
-  /** Pings `session` from now on, in its slot. */
+  private get native(): boolean {
+    return this.options.mode === 'native';
+  }
+
+  private slotOf(session: Session): Set<Session> {
+    return this.wheel[session.connId % this.wheel.length] as Set<Session>;
+  }
+
+  /** A session opened: pinged from now on, in its slot (with uWS's pings: by uWS, until it is stirred). */
   add(session: Session): void {
-    this.wheel[session.connId % this.wheel.length]?.add(session);
+    if (!this.native) this.slotOf(session).add(session);
+  }
+
+  /** Sessions this timer pings (with uWS's pings: the stirred ones), for tests and the bench. */
+  get size(): number {
+    let n = 0;
+    for (const slot of this.wheel) n += slot.size;
+    return n;
   }
 
   /** Stops pinging `session` (it closed). */
   remove(session: Session): void {
-    this.wheel[session.connId % this.wheel.length]?.delete(session);
+    this.slotOf(session).delete(session);
+  }
+
+  /**
+   * The client sent a frame (data or a ping) or uWS drained its backlog,
+   * which holds uWS's idle ping back: with uWS's pings, this timer pings it
+   * now and every interval until an interval passes without a stir. O(1);
+   * nothing with the gateway's own timer (it pings every session anyway).
+   */
+  stir(session: Session): void {
+    if (!this.native || session.closed || !session.ws) return;
+    session.markStirred();
+    const slot = this.slotOf(session);
+    if (slot.has(session)) return;
+    slot.add(session);
+    session.takeStirred(); // the visits ask "stirred since the last ping"
+    this.sendPing(session, session.ws);
+    this.metrics.pingsSent.inc();
   }
 
   start(): void {
@@ -110,7 +163,15 @@ export class Heartbeat {
 
   private visit(session: Session): Visit {
     const ws = session.ws;
-    if (session.closed || !ws) return WAIT;
+    if (session.closed || !ws) {
+      this.slotOf(session).delete(session); // close removes it too; never kept for a closed socket
+      return WAIT;
+    }
+    if (this.native) {
+      this.sendPing(session, ws);
+      if (!session.takeStirred()) this.slotOf(session).delete(session); // quiet for an interval: uWS's again
+      return PING;
+    }
     if (session.awaitingPong) {
       const backlog = ws.getBufferedAmount();
       const drained = session.takeDrainedSincePing() && session.outbox !== null;
@@ -123,13 +184,20 @@ export class Heartbeat {
       return DEAD;
     }
     session.awaitingPong = true;
+    this.sendPing(session, ws);
+    return PING;
+  }
+
+  private sendPing(session: Session, ws: NonNullable<Session['ws']>): void {
     ws.ping();
     session.pingBacklog = ws.getBufferedAmount();
     session.takeDrainedSincePing();
     if (session.pingBacklog > 0) this.options.onBacklog?.(session);
-    return PING;
   }
 }
+
+/** Who pings idle sessions: uWS in C++ (`native`, native-pings.ts) or this timer (`timer`). */
+export type HeartbeatMode = 'native' | 'timer';
 
 const WAIT = 0;
 const PING = 1;

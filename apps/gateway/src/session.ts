@@ -61,6 +61,7 @@ const AWAITING_PONG = 8;
 const DRAINED = 16;
 const DRAINED_SINCE_PING = 32;
 const WANT_HEARTBEAT = 64;
+const STIRRED = 128;
 
 /**
  * Per-connection state, created at upgrade; `ws` is set on open and must not
@@ -183,6 +184,18 @@ export class Session {
     const drained = (this.flags & DRAINED_SINCE_PING) !== 0;
     this.flags &= ~DRAINED_SINCE_PING;
     return drained;
+  }
+
+  /** The client sent a frame or uWS drained its backlog: either holds back uWS's idle ping (heartbeat.ts). */
+  markStirred(): void {
+    this.flags |= STIRRED;
+  }
+
+  /** Whether it was stirred since the last call (which clears it). */
+  takeStirred(): boolean {
+    const stirred = (this.flags & STIRRED) !== 0;
+    this.flags &= ~STIRRED;
+    return stirred;
   }
 
   private set(bit: number, on: boolean): void {

@@ -54,7 +54,8 @@ export const FRAME_HEADER_BYTES = 10;
  * (see `isStalled`) is closed with 4000 "slow consumer": uWS removes it from
  * its topics at once, so the native fan-out stops copying events for it, and
  * queues the close frame behind its backlog (a client that is still reading
- * gets it; uWS closes the socket at the latest 4 s later). The client resumes
+ * gets it; uWS closes the socket at the latest uWS's ping margin later,
+ * `NativePingPlan.marginSeconds`: 8 s at the default interval). The client resumes
  * with `resume=` from history, so nothing is lost.
  *
  * The hard limit stays in uWS (`maxBackpressure` = HYDRA_MAX_BUFFERED_BYTES,
@@ -70,7 +71,9 @@ export const FRAME_HEADER_BYTES = 10;
  * - watched (looked at every check, as above): since it opened, or was last
  *   handed bytes by a per-client path (snapshot, replay, ring tail, through
  *   the pacer: `watch`), or drained by uWS (which proves a backlog), or found
- *   with one after its ping (the heartbeat's safety net, once per interval).
+ *   with one after a ping the heartbeat's timer sent it (a safety net; with
+ *   uWS's idle pings only for clients that send or drain, the others' pings
+ *   are uWS's: the published sums below are what bound their backlog).
  *   It stays watched while its backlog is not zero or a paced batch waits.
  * - resting: a check found it with nothing buffered and nothing paced. The
  *   only other writes are the fan-out's (`app.publish`), which uWS does not

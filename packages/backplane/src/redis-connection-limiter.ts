@@ -3,6 +3,7 @@ import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-l
 import { assertIp, renewIntervalMs, validateLimiterOptions } from './limiter-options.js';
 import { execRouted, type RedisClient, type RoutedCommand } from './redis-connections.js';
 import { redisKeys } from './redis-keys.js';
+import { TurnPipeline } from './turn-pipeline.js';
 
 export interface RedisConnectionLimiterOptions extends ConnectionLimiterOptions {
   /** Called when a renewal round fails (RedisClient unreachable): count and log it. Must not throw. */
@@ -20,17 +21,6 @@ const SCRIPTS = [
 ] as const;
 /** IPs renewed or released per pipeline round trip. */
 const BATCH = 500;
-
-interface LimiterCommands {
-  hydraLimiterAcquire(
-    key: string,
-    nodeId: string,
-    max: number,
-    leaseMs: number,
-    held: number,
-  ): Promise<[number, number]>;
-  hydraLimiterRelease(key: string, nodeId: string, leaseMs: number, heldAfter: number): Promise<number>;
-}
 
 /** This node's view of one IP: slots it holds, and its acquire/release calls still in flight. */
 interface Held {
@@ -69,7 +59,8 @@ interface Held {
  */
 export class RedisConnectionLimiter implements ConnectionLimiter {
   readonly #redis: RedisClient;
-  readonly #commands: LimiterCommands;
+  /** Acquires and releases of one event-loop turn go out as one pipeline (a connect storm's). */
+  readonly #pipeline: TurnPipeline;
   readonly #options: Readonly<ConnectionLimiterOptions>;
   readonly #onRenewError: ((err: Error) => void) | undefined;
   readonly #held = new Map<string, Held>();
@@ -82,7 +73,7 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     this.#onRenewError = options.onRenewError;
     this.#redis = redis;
     for (const [name, source] of SCRIPTS) redis.defineCommand(name, { numberOfKeys: 1, lua: source });
-    this.#commands = redis as unknown as LimiterCommands;
+    this.#pipeline = new TurnPipeline(redis);
     this.#timer = setInterval(() => this.#renewRound(), renewIntervalMs(this.#options.leaseMs));
     this.#timer.unref();
   }
@@ -94,13 +85,11 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     const entry = this.#entry(ip);
     entry.pending += 1;
     try {
-      const [granted, count] = await this.#commands.hydraLimiterAcquire(
-        redisKeys.ipConnections(ip),
-        nodeId,
-        maxPerIp,
-        leaseMs,
-        entry.count,
-      );
+      const key = redisKeys.ipConnections(ip);
+      const [granted, count] = (await this.#pipeline.send({
+        key,
+        command: [ACQUIRE, key, nodeId, maxPerIp, leaseMs, entry.count],
+      })) as [number, number];
       if (granted === 1) entry.count += 1;
       return { granted: granted === 1, count };
     } finally {
@@ -119,12 +108,11 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     entry.count -= 1;
     entry.pending += 1;
     try {
-      await this.#commands.hydraLimiterRelease(
-        redisKeys.ipConnections(ip),
-        this.#options.nodeId,
-        this.#options.leaseMs,
-        entry.count,
-      );
+      const key = redisKeys.ipConnections(ip);
+      await this.#pipeline.send({
+        key,
+        command: [RELEASE, key, this.#options.nodeId, this.#options.leaseMs, entry.count],
+      });
     } finally {
       entry.pending -= 1;
       this.#prune(ip, entry);
