@@ -120,6 +120,9 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
   }
 
   async releaseAll(): Promise<void> {
+    // Releases still queued for this turn go out first: one landing after the zeroing below would
+    // restore its `heldAfter` count and keep the slots (a drain closes sockets, then calls this).
+    const queued = this.#pipeline.flush();
     const ips: string[] = [];
     for (const [ip, entry] of this.#held) {
       if (entry.count === 0) continue;
@@ -128,13 +131,15 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
       this.#prune(ip, entry);
     }
     const failure = await this.#renewBatches(ips.map((ip) => [ip, 0] as const));
+    await queued.catch(() => undefined); // each release reports its own failure to its caller
     if (failure) throw failure;
   }
 
+  /** Also waits for acquires and releases already sent, so the connection can be closed after it. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
-      await this.#renewing;
+      await Promise.all([this.#renewing, this.#pipeline.flush().catch(() => undefined)]);
     })();
     return this.#closing;
   }

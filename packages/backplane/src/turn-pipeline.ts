@@ -19,9 +19,15 @@ interface Queued {
  * turns follow each other on the connection, so two commands on one key run
  * in the order they were sent (on a Cluster, execRouted keeps one hash tag on
  * one pipeline). Costs one event-loop turn of latency, nothing else.
+ *
+ * A caller that writes to the same keys outside this pipeline (a batch that
+ * must land after these commands) calls `flush()` first: what is queued is
+ * written now, ahead of anything issued after it on the connection.
  */
 export class TurnPipeline {
   #queue: Queued[] = [];
+  /** Pipelines written and not yet answered. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(private readonly redis: RedisClient) {}
 
@@ -31,12 +37,22 @@ export class TurnPipeline {
     });
   }
 
+  /**
+   * Writes what is queued now instead of at the end of the turn, and
+   * resolves once every command sent so far has its reply or error (a
+   * shutdown awaits this before it closes the connection).
+   */
+  async flush(): Promise<void> {
+    this.#flush();
+    await Promise.all(this.#inFlight);
+  }
+
   #flush(): void {
     const queued = this.#queue;
     this.#queue = [];
     for (let start = 0; start < queued.length; start += MAX_BATCH) {
       const batch = queued.slice(start, start + MAX_BATCH);
-      execRouted(
+      const answered = execRouted(
         this.redis,
         batch.map((q) => q.command),
       ).then(
@@ -52,6 +68,8 @@ export class TurnPipeline {
           for (const q of batch) q.reject(error);
         },
       );
+      this.#inFlight.add(answered);
+      void answered.finally(() => this.#inFlight.delete(answered));
     }
   }
 }

@@ -118,6 +118,18 @@ export function connectionLimiterContract(name: string, factory: ConnectionLimit
       expect(await b.acquire(IP)).toEqual({ granted: true, count: 4 });
     });
 
+    it('releaseAll right after releases still in flight ends at zero (a drain closes sockets, then releases all)', async () => {
+      const a = node('a');
+      const b = node('b');
+      await acquireN(a, IP, 3);
+      // Not awaited: a drain's close handlers release, and the shutdown calls releaseAll in the same turn.
+      const released = [a.release(IP), a.release(IP)];
+      await a.releaseAll();
+      await Promise.all(released);
+      await a.close();
+      expect(await b.acquire(IP)).toEqual({ granted: true, count: 1 });
+    });
+
     it(`frees the slots of a node that dies within leaseMs, while live nodes' slots persist`, async () => {
       const live = node('live', LEASE_MS);
       const dead = node('dead', LEASE_MS);

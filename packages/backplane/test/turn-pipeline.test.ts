@@ -60,4 +60,16 @@ describe('TurnPipeline', () => {
     expect(answers).toEqual(Array.from({ length: 1201 }, (_, i) => String(i)));
     pipelines.mockRestore();
   });
+
+  it('flush writes the queued commands ahead of a command issued after it, and resolves once they are answered', async () => {
+    const pipeline = new TurnPipeline(redis);
+    await redis.set('tp:order', '0');
+    const queued = pipeline.send({ key: 'tp:order', command: ['set', 'tp:order', 'queued'] });
+    const flushed = pipeline.flush();
+    // Written directly on the connection after the flush: it must land last.
+    await redis.set('tp:order', 'after');
+    await flushed;
+    expect(await queued).toBe('OK');
+    expect(await redis.get('tp:order')).toBe('after');
+  });
 });
