@@ -71,3 +71,16 @@ export async function ingest(url: string, events: unknown[]): Promise<number> {
   await res.arrayBuffer();
   return res.status;
 }
+
+/** POSTs events to the publisher; resolves with the seq each event got, in order (anything but 200 throws). */
+export async function ingestSeqs(url: string, events: unknown[]): Promise<number[]> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as { events: { index: number; seq: number }[] };
+  return body.events.sort((x, y) => x.index - y.index).map((e) => e.seq);
+}
