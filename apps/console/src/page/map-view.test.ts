@@ -19,8 +19,9 @@ const fresh = () => {
 };
 
 describe('MapView', () => {
-  it('shows the whole world at zoom 1', () => {
+  it('shows the whole world at zoom 1, and before the canvas has a size', () => {
     expect(fresh().visible()).toEqual({ west: -180, south: -90, east: 180, north: 90 });
+    expect(new MapView().visible()).toEqual({ west: -180, south: -90, east: 180, north: 90 });
   });
 
   it('zooms keeping the point under the pointer where it is', () => {

@@ -58,8 +58,9 @@ export class MapView {
     this.apply();
   }
 
-  /** The area the canvas shows, within the world (degrees). */
+  /** The area the canvas shows, within the world (degrees); the world before the canvas has a size. */
   visible(): Bounds {
+    if (this.width === 0 || this.height === 0) return { west: -180, south: -90, east: 180, north: 90 };
     const halfLon = this.width / 2 / (this.k * DEG);
     const halfLat = this.height / 2 / (this.k * DEG);
     return {
