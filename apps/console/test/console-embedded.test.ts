@@ -33,20 +33,33 @@ describe.skipIf(skipWithoutChromium())('the web console of pnpm start', () => {
   });
 
   it('opens from the banner’s URL and shows the demo world moving, counted as a plain client counts it', async () => {
-    const plain = new PlainCounts(new StreamClient(withKey(embedded.streamUrl, embedded.key)));
+    // The page's world view takes the 5 s tier; so does this client, so both get the same flushes.
+    const plain = new PlainCounts(new StreamClient(withKey(embedded.streamUrl, embedded.key, '&conflate=5000')));
     try {
       page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
       page.on('pageerror', (err) => console.error('page error:', err));
       await page.goto(embedded.consoleUrl);
       await waitForState(page, 'open');
       await waitForMarkers(page, 400); // the demo world: 300 aircraft and 200 vessels
-      let previous = -1;
-      for (let round = 0; round < 3; round++) {
-        // Moving: the page shows newer aircraft positions each time.
-        await page.waitForFunction(
-          (seq) => Number(document.querySelector('[data-testid="seq-aircraft"]')?.textContent) > seq,
-          previous,
+      const aircraftSeqAbove = (seq: number) =>
+        page.waitForFunction(
+          (s) => Number(document.querySelector('[data-testid="seq-aircraft"]')?.textContent) > s,
+          seq,
+          { timeout: 20_000 },
         );
+      // Compared from the end of the page's first flush on: it joined mid-interval and was sent only
+      // that flush's events after its snapshot, so only from there on does it hold, after each seq,
+      // what the plain client (on the same tier since before) holds after that seq. The first seq
+      // shown is the snapshot's, the next one is in that flush (its end, unless the page's 250 ms
+      // sample fell within the milliseconds the flush takes), and any later one is past its end.
+      let previous = -1;
+      for (let rise = 0; rise < 2; rise++) {
+        await aircraftSeqAbove(previous);
+        previous = (await readScopes(page)).aircraft.seq;
+      }
+      for (let round = 0; round < 2; round++) {
+        // Moving: the page shows newer aircraft positions each time.
+        await aircraftSeqAbove(previous);
         const shown = await readScopes(page);
         for (const scope of ['aircraft', 'vessels'] as const) {
           const { seq, count } = shown[scope];
@@ -66,7 +79,7 @@ describe.skipIf(skipWithoutChromium())('the web console of pnpm start', () => {
     } finally {
       plain.client.terminate();
     }
-  });
+  }, 60_000); // the 5 s tier: the first flush, then two more, one per comparison
 
   it('fits a phone, in the light theme, and every panel is reached with Tab', async () => {
     const phone = await browser.newPage({

@@ -156,8 +156,9 @@ describe.skipIf(skipWithoutChromium())('the web console on a gateway', () => {
     const firstAlert = page.locator('[data-testid="feed-alerts"] li').first();
     await expect.poll(() => firstAlert.innerText()).toContain('Alert number 99');
     expect(await firstAlert.locator('.badge').getAttribute('class')).toContain('sev-extreme');
+    // The world view takes the 5 s tier: each entity scope's change comes with its own tier's next flush.
+    await expect.poll(() => locate(page, 'aircraft', 'a1'), { timeout: 10_000 }).not.toEqual(before);
     const at = (await locate(page, 'aircraft', 'a1'))!;
-    expect(at).not.toEqual(before);
     const box = (await page.locator('#map').boundingBox())!;
     await page.mouse.move(box.x + at.x, box.y + at.y);
     await expect.poll(() => page.locator('#tooltip').innerText()).toContain('TEST1');

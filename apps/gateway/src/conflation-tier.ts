@@ -25,6 +25,8 @@ export interface ConflationTierDeps {
    * by default wiring, so a flush never trips HYDRA_MAX_BUFFERED_BYTES).
    */
   sliceBytes: number;
+  /** Told of each flush taken: its tier and the entities in it (once per flush, whoever listens). */
+  flushed?: (tierMs: ConflationTierMs, entities: number) => void;
   /** Told after each published slice: its frames, bytes, and the topic's subscribers then. */
   published: (frames: number, bytes: number, subscribers: number) => void;
   /**
@@ -175,6 +177,7 @@ export class ConflationTier {
     const upTo = this.deps.seq();
     if (upTo === this.boundary && this.buffer.size === 0) return;
     this.flush = { frames: this.buffer.take(), next: 0, upTo };
+    this.deps.flushed?.(this.tierMs, this.flush.frames.length);
     this.publishSlice(this.generation);
   }
 

@@ -6,7 +6,7 @@ import { HEARTBEAT_TOPIC } from './heartbeat-topic.js';
 import type { KeyCache } from './key-cache.js';
 import type { KeyRevocation } from './key-revocation.js';
 import type { Logger } from './logger.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { ConnectionOption, GatewayMetrics } from './metrics.js';
 import { closedForSilence } from './native-pings.js';
 import type { PacedSender } from './paced-sender.js';
 import type { ScopeStream } from './scope-stream.js';
@@ -33,6 +33,15 @@ export function rejectSession(session: Session, rejection: Rejection): void {
     ws.send(encodeErrorFrame(rejection.code, rejection.message), false, false);
     ws.end(rejection.closeCode, CloseReason[rejection.closeCode]);
   });
+}
+
+/** Adds `delta` to hydra_connections_by_option for each opt-in option the session is served with. */
+function countOptions(metrics: GatewayMetrics, session: Session, delta: 1 | -1): void {
+  const add = (option: ConnectionOption) => metrics.connectionsByOption.inc({ option }, delta);
+  // Without `scopes=` (or naming every granted scope) the session holds the grant's own array.
+  if (session.grant !== null && session.scopes !== session.grant.scopes) add('scopes');
+  if (session.conflateMs !== 0) add('conflate');
+  if (session.region !== null) add('bbox');
 }
 
 export interface ConnectionLifecycleDeps {
@@ -113,6 +122,7 @@ export class ConnectionLifecycle {
     if (this.deps.registry.remove(session)) {
       this.deps.slowConsumers.remove(session);
       this.deps.metrics.connections.dec();
+      countOptions(this.deps.metrics, session, -1);
       for (const scope of session.scopes) this.deps.streams[scope].forget(session);
     }
     if (session.slotHeld) {
@@ -172,6 +182,7 @@ export class ConnectionLifecycle {
     this.deps.heartbeat.add(session);
     metrics.connections.inc();
     metrics.connectionsOpened.inc();
+    countOptions(metrics, session, 1);
     ws.send(encodeConnectedFrame(session.scopes, Date.now()), false, false);
     this.deps.slowConsumers.add(session);
     if (session.wantHeartbeat) ws.subscribe(HEARTBEAT_TOPIC);

@@ -1,10 +1,14 @@
 import { BUS_DROP_REASONS } from '@hydra/backplane';
 import { RedisClientMetrics, registerProcessMetrics } from '@hydra/metrics';
-import { SCOPES } from '@hydra/protocol';
+import { CONFLATION_TIERS_MS, ENTITY_SCOPES, SCOPES } from '@hydra/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why an upgrade was refused (label values of hydra_connections_rejected_total). */
 export type RejectReason = 'unauthorized' | 'auth_throttled' | 'ip_limit' | 'draining' | 'bad_request' | 'unavailable';
+
+/** The opt-in stream options hydra_connections_by_option counts (label values). */
+export const CONNECTION_OPTIONS = ['scopes', 'conflate', 'bbox'] as const;
+export type ConnectionOption = (typeof CONNECTION_OPTIONS)[number];
 
 /**
  * The gateway's metrics, on a private registry (never the global one, so
@@ -192,6 +196,36 @@ export class GatewayMetrics {
   });
   /** hydra_redis_reconnects_total and hydra_redis_errors_total; the backplane's connection-event handler. */
   readonly redisClient = new RedisClientMetrics(this.registry);
+  readonly connectionsByOption = new Gauge({
+    name: 'hydra_connections_by_option',
+    help: "Open, authorised connections served with an opt-in stream option: scopes (a subset of the key's scopes), conflate (a conflation tier), bbox (a region filter).",
+    labelNames: ['option'],
+    registers: [this.registry],
+  });
+  readonly conflationFlushes = new Counter({
+    name: 'hydra_conflation_flushes_total',
+    help: 'Conflation flushes taken (a tier interval with changes and a client), by entity scope and tier (ms).',
+    labelNames: ['scope', 'tier'],
+    registers: [this.registry],
+  });
+  readonly conflationEntitiesFlushed = new Counter({
+    name: 'hydra_conflation_entities_flushed_total',
+    help: 'Entities published by conflation flushes (each changed entity once per flush, however many subscribers), by entity scope and tier (ms).',
+    labelNames: ['scope', 'tier'],
+    registers: [this.registry],
+  });
+  readonly regionTileTopics = new Gauge({
+    name: 'hydra_region_tile_topics',
+    help: 'Tiles of an entity scope with at least one bbox client subscribed on this gateway.',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  readonly regionTilePublishes = new Counter({
+    name: 'hydra_region_tile_publishes_total',
+    help: 'Frames published to tile topics with subscribers (once per gateway each), by entity scope and kind: event, left_area.',
+    labelNames: ['scope', 'kind'],
+    registers: [this.registry],
+  });
   readonly clientMessagesIgnored = new Counter({
     name: 'hydra_client_messages_ignored_total',
     help: 'Messages sent by clients on the one-way stream (ignored).',
@@ -209,6 +243,15 @@ export class GatewayMetrics {
       registerProcessMetrics(this.registry, 'hydra_gateway_');
     }
     for (const reason of BUS_DROP_REASONS) this.busMessagesDropped.inc({ reason }, 0);
+    for (const option of CONNECTION_OPTIONS) this.connectionsByOption.set({ option }, 0);
+    for (const scope of ENTITY_SCOPES) {
+      for (const ms of CONFLATION_TIERS_MS) {
+        this.conflationFlushes.inc({ scope, tier: String(ms) }, 0);
+        this.conflationEntitiesFlushed.inc({ scope, tier: String(ms) }, 0);
+      }
+      this.regionTileTopics.set({ scope }, 0);
+      for (const kind of ['event', 'left_area']) this.regionTilePublishes.inc({ scope, kind }, 0);
+    }
     for (const scope of SCOPES) {
       this.messagesDelivered.inc({ scope }, 0);
       this.bytesDelivered.inc({ scope }, 0);

@@ -72,6 +72,8 @@ export class RegionTracker {
   private readonly topics: (string | undefined)[] = new Array(TILE_COUNT);
   private readonly delivered;
   private readonly deliveredBytes;
+  private readonly eventPublishes;
+  private readonly leftAreaPublishes;
 
   constructor(
     readonly scope: Scope,
@@ -79,6 +81,8 @@ export class RegionTracker {
   ) {
     this.delivered = deps.metrics.messagesDelivered.labels(scope);
     this.deliveredBytes = deps.metrics.bytesDelivered.labels(scope);
+    this.eventPublishes = deps.metrics.regionTilePublishes.labels(scope, 'event');
+    this.leftAreaPublishes = deps.metrics.regionTilePublishes.labels(scope, 'left_area');
   }
 
   /** Whether the tile map is exact at the follower's seq (tile topics are being published). */
@@ -148,27 +152,28 @@ export class RegionTracker {
     const was = this.tiles.get(id) ?? -1;
     if (place.removed) {
       if (was !== -1) {
-        this.publish(was, frame);
+        this.publish(was, frame, this.eventPublishes);
         this.tiles.delete(id);
       }
       return;
     }
     if (was !== -1 && was !== tile) {
-      this.publish(was, Buffer.from(leftAreaFrame(this.scope, seq, frameTs(frame), id)));
+      this.publish(was, Buffer.from(leftAreaFrame(this.scope, seq, frameTs(frame), id)), this.leftAreaPublishes);
     }
     if (tile === -1) {
       if (was !== -1) this.tiles.delete(id);
       return;
     }
     this.tiles.set(id, tile);
-    this.publish(tile, frame);
+    this.publish(tile, frame, this.eventPublishes);
   }
 
-  private publish(tile: number, frame: Buffer): void {
+  private publish(tile: number, frame: Buffer, counter: { inc: () => void }): void {
     const topic = this.topic(tile);
     const subscribers = this.deps.app.numSubscribers(topic);
     if (subscribers === 0) return;
     this.deps.app.publish(topic, frame, false, this.deps.compress === true);
+    counter.inc();
     this.delivered.inc(subscribers);
     this.deliveredBytes.inc(subscribers * frame.length);
     this.deps.afterFanOut?.(frame.length);

@@ -555,7 +555,7 @@ export class ScopeCatchUp {
     const ws = session.ws;
     if (!ws || session.closed) return;
     const region = this.regionOf(session);
-    if (region !== null) this.deps.regions?.unsubscribe(ws, region);
+    if (region !== null) this.deps.regions?.unsubscribe(ws, session, region);
     else ws.unsubscribe(this.topicOf(session));
     this.deps.conflation?.forget(session);
     ws.send(encodeResyncFrame(this.scope, reason), false, false);

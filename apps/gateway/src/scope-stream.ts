@@ -103,6 +103,11 @@ export class ScopeStream implements SequenceListener {
         this.deps.afterFanOut?.(bytes + (frames - 1) * FRAME_HEADER_BYTES);
       },
       continueFrom: (session, seq, ts, epoch) => this.catchUp.continueConflated(session, seq, ts, epoch),
+      flushed: (tierMs, entities) => {
+        const labels = { scope, tier: String(tierMs) };
+        metrics.conflationFlushes.inc(labels);
+        metrics.conflationEntitiesFlushed.inc(labels, entities);
+      },
     });
     this.regions =
       deps.regionChunkBytes === undefined
@@ -127,7 +132,9 @@ export class ScopeStream implements SequenceListener {
       regions:
         this.regions === null || deps.regionChunkBytes === undefined
           ? undefined
-          : new RegionCatchUp(this.regions, deps.regionChunkBytes),
+          : new RegionCatchUp(this.regions, deps.regionChunkBytes, (topics) =>
+              metrics.regionTileTopics.set({ scope }, topics),
+            ),
     });
     this.delivered = metrics.messagesDelivered.labels(scope);
     this.deliveredBytes = metrics.bytesDelivered.labels(scope);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { coverBoxes } from '@hydra/protocol';
 import {
   freePort,
   type GatewayProcess,
@@ -12,6 +13,12 @@ import {
   withKey,
 } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** One sample of the exposition (`name{labels}` exactly as exposed), or NaN when absent. */
+const sampleOf = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+};
 
 /**
  * The gateway's /metrics as Prometheus itself sees it: `promtool check
@@ -133,4 +140,53 @@ describe('Prometheus exposition', () => {
       }
     },
   );
+
+  it('counts the opt-in options, conflation flushes and region tiles as the traffic changes them', async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+    const byOption = (text: string, option: string) =>
+      sampleOf(text, `hydra_connections_by_option{option="${option}"}`);
+    const tileTopics = (text: string) => sampleOf(text, 'hydra_region_tile_topics{scope="aircraft"}');
+    const tilePublishes = (text: string, kind: string) =>
+      sampleOf(text, `hydra_region_tile_publishes_total{scope="aircraft",kind="${kind}"}`);
+    const tier = 'scope="aircraft",tier="1000"';
+    const before = await scrape();
+    for (const option of ['scopes', 'conflate', 'bbox']) expect(byOption(before, option)).toBe(0);
+    expect(tileTopics(before)).toBe(0);
+    expect(sampleOf(before, `hydra_conflation_flushes_total{${tier}}`)).toBe(0);
+
+    // Other source addresses: the held clients use the per-IP limit of 127.0.45.1.
+    const conflated = f.client(withKey(gw.url, key, '&conflate=1000'), { localAddress: '127.0.45.2' });
+    const region = f.client(withKey(gw.url, key, '&scopes=aircraft&bbox=0,0,3,3'), { localAddress: '127.0.45.3' });
+    await conflated.waitFor((m) => m.type === 'snapshot', 2);
+    await region.waitFor((m) => m.type === 'snapshot');
+    // The entity enters the box's tiles, then leaves them (a left_area to the tile it left).
+    await f.publish('aircraft', { id: 'mover', lat: 1, lon: 1 });
+    await f.publish('aircraft', { id: 'mover', lat: 10, lon: 10 });
+    await region.waitFor((m) => m.type === 'aircraft' && (m.data as { reason?: string }).reason === 'left_area');
+    await conflated.waitFor((m) => m.type === 'aircraft' && (m.data as { id?: string }).id === 'mover');
+
+    const during = await scrape();
+    expect(byOption(during, 'conflate')).toBe(1);
+    expect(byOption(during, 'bbox')).toBe(1);
+    expect(byOption(during, 'scopes')).toBe(1);
+    expect(tileTopics(during)).toBe(coverBoxes([{ minLon: 0, minLat: 0, maxLon: 3, maxLat: 3 }]).length);
+    expect(tilePublishes(during, 'event')).toBe(1);
+    expect(tilePublishes(during, 'left_area')).toBe(1);
+    expect(sampleOf(during, `hydra_conflation_flushes_total{${tier}}`)).toBeGreaterThanOrEqual(1);
+    // The mover's two events make one entity in the flush that carried them (earlier flushes: none had it).
+    expect(sampleOf(during, `hydra_conflation_entities_flushed_total{${tier}}`)).toBeGreaterThanOrEqual(1);
+    expect(sampleOf(during, `hydra_conflation_entities_flushed_total{${tier}}`)).toBeLessThan(
+      sampleOf(during, 'hydra_bus_events_received_total{scope="aircraft"}'),
+    );
+
+    conflated.terminate();
+    region.terminate();
+    // The closes reach the gateway asynchronously: poll until the gauges are back (bounded by the test's timeout).
+    await expect
+      .poll(async () => {
+        const after = await scrape();
+        return [byOption(after, 'conflate'), byOption(after, 'bbox'), byOption(after, 'scopes'), tileTopics(after)];
+      })
+      .toEqual([0, 0, 0, 0]);
+  });
 });

@@ -69,12 +69,12 @@ export interface HydraStatus {
  */
 export type Liveness = 'auto' | 'heartbeat' | 'ping' | 'off';
 
-export interface HydraClientOptions {
-  /** `ws(s)://host/v1/stream`, or several: each reconnect moves to the next. */
-  url: string | readonly string[];
-  apiKey: string;
-  /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
-  snapshot?: boolean;
+/**
+ * What the entity scopes (aircraft, vessels) carry: every event, a region
+ * (`bbox`) or a conflation tier (`conflate`); the gateway refuses both
+ * together. Given at construction, changed by HydraClient.setFilter.
+ */
+export interface HydraFilter {
   /**
    * Region filter (`bbox`): the entity scopes (aircraft, vessels) carry only
    * the entities in the 2° tiles covering these boxes (`minLon > maxLon`
@@ -83,6 +83,21 @@ export interface HydraClientOptions {
    * `left_area` removals drop an entity that left the tiles.
    */
   bbox?: readonly GeoBox[];
+  /**
+   * `conflate=<ms>`: entity scopes (aircraft, vessels) deliver, once per
+   * interval, each changed entity's latest event (removals included) instead
+   * of every event; their seqs then increase by more than 1, which is no gap.
+   * Log scopes are never conflated. Default: every event.
+   */
+  conflate?: 1000 | 5000 | 30000;
+}
+
+export interface HydraClientOptions extends HydraFilter {
+  /** `ws(s)://host/v1/stream`, or several: each reconnect moves to the next. */
+  url: string | readonly string[];
+  apiKey: string;
+  /** false: `snapshot=false`, live events only on a fresh connection. Default true. */
+  snapshot?: boolean;
   /**
    * Only these scopes of the key (`scopes=`): each named once, at least one.
    * Default: every scope the key grants. A scope the key lacks (or an
@@ -96,13 +111,6 @@ export interface HydraClientOptions {
    * either way. Default: the WebSocket's own behaviour.
    */
   compression?: boolean;
-  /**
-   * `conflate=<ms>`: entity scopes (aircraft, vessels) deliver, once per
-   * interval, each changed entity's latest event (removals included) instead
-   * of every event; their seqs then increase by more than 1, which is no gap.
-   * Log scopes are never conflated. Default: every event.
-   */
-  conflate?: 1000 | 5000 | 30000;
   /** Node with `ws`: headers for the upgrade; the key then goes in `x-api-key`, not in the URL. */
   headers?: Record<string, string>;
   /** The WebSocket constructor (e.g. `ws` in Node 20); default `globalThis.WebSocket`. */

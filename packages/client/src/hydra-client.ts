@@ -1,11 +1,19 @@
 import type { EventData, ResumePosition, Scope, StreamMessage } from '@hydra/protocol';
 import { DEFAULT_BACKOFF, parseRetryAfter } from './backoff.js';
-import type { HydraClientOptions, HydraEvent, HydraListeners, HydraStatus, Liveness } from './client-types.js';
+import type {
+  HydraClientOptions,
+  HydraEvent,
+  HydraFilter,
+  HydraListeners,
+  HydraStatus,
+  Liveness,
+} from './client-types.js';
 import { pushIterator } from './event-iterator.js';
 import { readFrame } from './read-frame.js';
 import { type ConnectionEnd, LOCAL_CLOSE as LOCAL, ReconnectPolicy } from './reconnect-policy.js';
 import { ENTITY_SCOPES, formatResume, ScopeView, type SnapshotData } from './scope-view.js';
 import type { SocketEvent, UpgradeResponse, WebSocketConstructor, WebSocketLike } from './socket.js';
+import { coverTiles, tileOf } from './tile-cover.js';
 
 export type * from './client-types.js';
 
@@ -39,6 +47,8 @@ const CLOSED_BY_CLIENT = 1000;
  */
 export class HydraClient {
   private readonly opts: HydraClientOptions;
+  /** The entity scopes' filter: the options', until setFilter. */
+  private filter: HydraFilter;
   private readonly policy: ReconnectPolicy;
   private readonly liveness: Exclude<Liveness, 'auto'>;
   private readonly recentLimit: number;
@@ -61,6 +71,7 @@ export class HydraClient {
 
   constructor(options: HydraClientOptions) {
     this.opts = options;
+    this.filter = { bbox: options.bbox, conflate: options.conflate };
     this.policy = new ReconnectPolicy(
       typeof options.url === 'string' ? [options.url] : [...options.url],
       { ...DEFAULT_BACKOFF, ...options.backoff },
@@ -100,6 +111,45 @@ export class HydraClient {
     const out = new Map<Scope, ResumePosition>();
     for (const [scope, view] of this.views) if (view.position) out.set(scope as Scope, view.position);
     return out;
+  }
+
+  /**
+   * Changes the entity scopes' filter (a region or a conflation tier) and
+   * dials again at once with it; the current connection is closed (1000).
+   *
+   * Guarantee: `entities()` stays exact. An entity scope resumes when what
+   * it holds stays true under the new filter: the new area lies within the
+   * old one (the world, or the old boxes' tiles), and then the entities
+   * outside the new tiles leave `entities()` at once (no event is emitted
+   * for them). Otherwise (a wider or another area) it drops its position
+   * and takes a fresh snapshot. Log scopes, never filtered, always resume.
+   * Returns which the entity scopes do. Throws on `bbox` with `conflate`
+   * (the gateway refuses both together) or once the client is closed.
+   */
+  setFilter(filter: HydraFilter): 'resume' | 'snapshot' {
+    if (filter.bbox?.length && filter.conflate)
+      throw new TypeError('HydraClient: bbox and conflate exclude each other');
+    if (this.ended) throw new Error('HydraClient: closed');
+    const before = this.filter.bbox?.length ? coverTiles(this.filter.bbox) : null; // null: the world
+    const after = filter.bbox?.length ? coverTiles(filter.bbox) : null;
+    const narrows = before === null || (after !== null && [...after].every((tile) => before.has(tile)));
+    for (const view of this.views.values()) {
+      view.abandonParts();
+      if (!view.entity) continue;
+      if (!narrows) {
+        view.forgetPosition();
+        // Without snapshots nothing would replace the old area's entities: they go now.
+        if (this.opts.snapshot === false) view.keepOnly(() => false);
+      } else if (after !== null) view.keepOnly((data) => after.has(tileOf(data.lat, data.lon)));
+    }
+    this.filter = { bbox: filter.bbox, conflate: filter.conflate };
+    const conn = this.conn;
+    this.conn = null; // its close is no end to handle
+    clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
+    if (conn) conn.ws.close(CLOSED_BY_CLIENT);
+    this.connect();
+    return narrows ? 'resume' : 'snapshot';
   }
 
   /** Ends the client: the socket closes, no reconnect, iterators finish. */
@@ -181,9 +231,9 @@ export class HydraClient {
     const query: string[] = [];
     if (!headers) query.push(`apiKey=${encodeURIComponent(apiKey)}`);
     if (this.opts.snapshot === false) query.push('snapshot=false');
-    if (this.opts.conflate) query.push(`conflate=${this.opts.conflate}`);
+    if (this.filter.conflate) query.push(`conflate=${this.filter.conflate}`);
     // The gateway checks the boxes (a refusal ends the client: its error names the option).
-    for (const b of this.opts.bbox ?? []) query.push(`bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`);
+    for (const b of this.filter.bbox ?? []) query.push(`bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`);
     const resume = formatResume(this.positions());
     if (resume) query.push(`resume=${encodeURIComponent(resume)}`);
     if (this.liveness === 'heartbeat') query.push('heartbeat=true');
@@ -339,7 +389,7 @@ export class HydraClient {
     const { type, seq, ts, data } = message;
     const view = this.view(type);
     if (view.seq >= 0 && seq <= view.seq) return; // delivered already
-    const filtered = view.entity && (this.opts.bbox?.length ?? 0) > 0;
+    const filtered = view.entity && (this.filter.bbox?.length ?? 0) > 0;
     if (filtered && isLeftArea(data)) {
       view.leaveArea(data);
       this.emit('frame', { text, message: message as StreamMessage });
@@ -349,7 +399,7 @@ export class HydraClient {
       return;
     }
     // A conflated or region-filtered entity scope skips seqs by design: only a log scope's jump is a gap.
-    if (view.seq >= 0 && seq > view.seq + 1 && !filtered && !(this.opts.conflate && view.entity)) {
+    if (view.seq >= 0 && seq > view.seq + 1 && !filtered && !(this.filter.conflate && view.entity)) {
       this.abandon(conn, `seq gap in ${type}: ${seq} after ${view.seq}`, 'now');
       return;
     }

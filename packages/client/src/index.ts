@@ -3,6 +3,7 @@ export {
   HydraClient,
   type HydraClientOptions,
   type HydraEvent,
+  type HydraFilter,
   type HydraFrame,
   type HydraInvalidFrame,
   type HydraResync,

@@ -85,6 +85,15 @@ export class ScopeView {
     if (this.recent.length > this.recentLimit) this.recent.shift();
   }
 
+  /**
+   * The client's filter narrowed (HydraClient.setFilter): the entities the
+   * new filter does not cover leave the state; the position stays, so a
+   * resume from it continues exactly the narrowed view.
+   */
+  keepOnly(keep: (data: EventData) => boolean): void {
+    for (const [id, data] of this.entities) if (!keep(data)) this.entities.delete(id);
+  }
+
   /** One event in order: the position moves, the state follows (an upsert, a removal, a log item). */
   apply(seq: number, ts: number, data: EventData): void {
     this.seq = seq;

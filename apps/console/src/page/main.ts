@@ -3,7 +3,9 @@ import { KEY_STORAGE_NAME, readApiKey, streamUrlOf } from './api-key.js';
 import { describeStatus } from './connection-status.js';
 import { renderPanel } from './feed-panels.js';
 import { entityLabel, formatAge, formatField } from './format.js';
+import { wireNavigation } from './map-navigation.js';
 import { type EntityScope, SCOPES } from './scopes.js';
+import { describeFilter, filterFor, type ViewFilter } from './view-filter.js';
 import type { FromWorker, StreamView, ToWorker } from './worker-protocol.js';
 import { type Picked, WorldMap } from './world-map.js';
 
@@ -11,6 +13,8 @@ import { type Picked, WorldMap } from './world-map.js';
 const STALE_MS = 60_000;
 /** Connection log lines kept. */
 const LOG_LINES = 10;
+/** The view must rest this long before its filter is decided (a zoom or a drag is many steps). */
+const VIEW_SETTLE_MS = 400;
 
 type Data = Readonly<Record<string, unknown>>;
 
@@ -65,7 +69,25 @@ function run(apiKey: string): void {
   const worker = new Worker('stream-worker.js', { type: 'module', name: 'hydra-stream' });
   const send = (message: ToWorker) => worker.postMessage(message);
   const map = new WorldMap(byId<HTMLCanvasElement>('map'));
+  wireNavigation(byId<HTMLCanvasElement>('map'), map, {
+    zoomIn: byId('zoom-in'),
+    zoomOut: byId('zoom-out'),
+    world: byId('zoom-world'),
+  });
   const pointer = wirePointer(map, send);
+  // The filter asked of the entity scopes (view-filter.ts): decided once the view rests, sent when it changes.
+  let asked: ViewFilter = filterFor(map.visible(), null);
+  let settle: ReturnType<typeof setTimeout> | undefined;
+  map.onView = () => {
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      const next = filterFor(map.visible(), asked);
+      if (next === asked) return;
+      asked = next;
+      send({ type: 'filter', filter: next });
+    }, VIEW_SETTLE_MS);
+  };
+  showFilter(asked);
 
   worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
     const message = event.data;
@@ -82,17 +104,37 @@ function run(apiKey: string): void {
       case 'view':
         showView(message.view, map, pointer);
         return;
+      case 'filter':
+        showFilter(message.filter);
+        logLine(
+          `view: ${describeFilter(message.filter)} (${message.entities === 'resume' ? 'resumed' : 'fresh snapshot'})`,
+          'filter',
+        );
+        return;
     }
   });
   worker.addEventListener('error', (event) => logLine(`stream worker failed: ${event.message}`, 'closed'));
-  send({ type: 'start', url: streamUrlOf(location), apiKey });
+  send({ type: 'start', url: streamUrlOf(location), apiKey, filter: asked });
 
   // For tests and the curious: what the map drew, and where an entity's marker is (no key, no client).
   (window as unknown as { hydraConsole: unknown }).hydraConsole = {
     map: map.stats,
     /** Where the marker of entity `id` (default: the first) of `scope` is, in canvas CSS px. */
     locate: (scope: EntityScope, id?: string) => map.locate(scope, id),
+    /** The area the map shows (degrees). */
+    visible: () => map.visible(),
   };
+}
+
+/** The filter the stream uses, in words; a region's tiles also as `data-area` (west,south,east,north). */
+function showFilter(filter: ViewFilter): void {
+  const node = testId('mode');
+  node.dataset['mode'] = filter.mode;
+  node.dataset['area'] =
+    filter.mode === 'region'
+      ? [filter.area.west, filter.area.south, filter.area.east, filter.area.north].join(',')
+      : '';
+  setText(node, describeFilter(filter));
 }
 
 function showStatus(status: HydraStatus): void {

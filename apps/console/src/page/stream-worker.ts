@@ -1,7 +1,8 @@
-import { HydraClient } from '@hydra/client';
+import { HydraClient, type HydraFilter } from '@hydra/client';
 import { finite, headingOf } from './format.js';
 import { ScopeStats } from './scope-stats.js';
 import { ENTITY_SCOPES, type EntityScope, isEntityScope, LOG_SCOPES, SCOPES, type Scope } from './scopes.js';
+import { bboxOf, type ViewFilter } from './view-filter.js';
 import {
   type EntityLayer,
   type FromWorker,
@@ -39,8 +40,12 @@ const stats = Object.fromEntries(SCOPES.map((scope) => [scope, new ScopeStats()]
 const changedEntities = new Set<string>();
 const changedFeeds = new Set<LogScopeName>();
 
-function start(url: string, apiKey: string): void {
-  const c = new HydraClient({ url, apiKey, recentLimit: RECENT });
+/** What the SDK is asked for a view filter: the tier's `conflate`, or the region's one box. */
+const hydraFilter = (filter: ViewFilter): HydraFilter =>
+  filter.mode === 'tier' ? { conflate: filter.conflateMs } : { bbox: [bboxOf(filter.area)] };
+
+function start(url: string, apiKey: string, filter: ViewFilter): void {
+  const c = new HydraClient({ url, apiKey, recentLimit: RECENT, ...hydraFilter(filter) });
   client = c;
   c.on('snapshot', ({ scope, seq, items }) => {
     stats[scope]?.snapshot(seq, items.length);
@@ -120,8 +125,21 @@ self.addEventListener('message', (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
     case 'start':
-      if (!client) start(message.url, message.apiKey);
+      if (!client) start(message.url, message.apiKey, message.filter);
       return;
+    case 'filter': {
+      if (!client) return;
+      let entities: 'resume' | 'snapshot';
+      try {
+        // Resumes where the entities held stay exact (and drops those outside), else a fresh snapshot (SDK).
+        entities = client.setFilter(hydraFilter(message.filter));
+      } catch {
+        return; // the client ended (a revoked key, say): the status shows it
+      }
+      for (const scope of ENTITY_SCOPES) changedEntities.add(scope);
+      post({ type: 'filter', filter: message.filter, entities });
+      return;
+    }
     case 'select':
       selected = message.target;
       post({ type: 'view', view: { selected: selectedView() } });

@@ -1,5 +1,6 @@
 import type { HydraStatus } from '@hydra/client';
 import type { EntityScope } from './scopes.js';
+import type { ViewFilter } from './view-filter.js';
 
 type Data = Readonly<Record<string, unknown>>;
 export type LogScopeName = 'alerts' | 'cyber' | 'signals';
@@ -37,10 +38,14 @@ export type FromWorker =
   | { type: 'status'; status: HydraStatus }
   | { type: 'resync'; scope: string; reason: string }
   | { type: 'view'; view: StreamView }
-  | { type: 'described'; scope: EntityScope; id: string; data: Data | null };
+  | { type: 'described'; scope: EntityScope; id: string; data: Data | null }
+  /** The stream now uses `filter`; its entity scopes resumed (a narrower area) or take a fresh snapshot. */
+  | { type: 'filter'; filter: ViewFilter; entities: 'resume' | 'snapshot' };
 
 /** Page → worker. */
 export type ToWorker =
-  | { type: 'start'; url: string; apiKey: string }
+  | { type: 'start'; url: string; apiKey: string; filter: ViewFilter }
+  /** The map's view asks another filter of the entity scopes (view-filter.ts). */
+  | { type: 'filter'; filter: ViewFilter }
   | { type: 'select'; target: { scope: EntityScope; id: string } | null }
   | { type: 'describe'; scope: EntityScope; id: string };

@@ -2,8 +2,10 @@ import { type GeoPermissibleObjects, geoEquirectangular, geoGraticule10, geoPath
 import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
 import landTopology from 'world-atlas/land-110m.json';
+import { MapView } from './map-view.js';
 import { buildSprites, type MarkerShape, type Sprite, spriteIndex, stamp } from './marker-sprites.js';
 import type { EntityScope } from './scopes.js';
+import type { Bounds } from './view-filter.js';
 import { type EntityLayer, POSITION_STRIDE } from './worker-protocol.js';
 
 /** An entity under the pointer, or the selected one. */
@@ -18,7 +20,7 @@ const EMPTY_LAYER: EntityLayer = { ids: [], positions: new Float32Array(0) };
 export interface MapStats {
   /** Frames drawn (a frame is drawn only when something changed). */
   frames: number;
-  /** Markers in the last frame drawn. */
+  /** Markers in the last frame drawn (those on the canvas). */
   markers: number;
   /** Duration of the last draw (ms). */
   lastDrawMs: number;
@@ -58,6 +60,8 @@ const SPHERE: GeoPermissibleObjects = { type: 'Sphere' };
 const DEG = Math.PI / 180;
 /** A pointer this close (CSS px) to a marker picks it. */
 const PICK_RADIUS_PX = 10;
+/** A marker this far (device px) outside the canvas is not drawn at all. */
+const OFF_CANVAS_PX = 16;
 
 /**
  * The world map on a canvas: land outlines (Natural Earth 1:110m from
@@ -68,6 +72,10 @@ const PICK_RADIUS_PX = 10;
  * drawn only after a change: the land's pixels are copied into a frame buffer, each
  * marker's pre-rasterised sprite is stamped into it (marker-sprites.ts),
  * and the buffer is put on the canvas in one call.
+ *
+ * The view zooms and pans (map-view.ts): zoomAt, panBy, showWorld; the
+ * land is drawn again at the next frame and `onView` is told the visible
+ * area after each change.
  */
 export class WorldMap {
   readonly stats: MapStats = { frames: 0, markers: 0, lastDrawMs: 0 };
@@ -82,15 +90,18 @@ export class WorldMap {
   private landPixels = new Uint32Array(0);
   private sprites: Record<keyof typeof SHAPES, Sprite[]> | null = null;
   private dirty = true;
+  /** The view changed: the land is drawn again at the next animation frame. */
+  private landDirty = false;
   private width = 0;
   private height = 0;
   private dpr = 1;
-  /** The equirectangular projection's scale and translation (x = tx + k·λ, y = ty − k·φ). */
-  private k = 1;
-  private tx = 0;
-  private ty = 0;
+  /** The projection: zoom and centre (x = tx + k·λ, y = ty − k·φ). */
+  private readonly view = new MapView();
   /** Markers shrink on a small map (a phone) so a dense region stays readable. */
   private markerScale = 1;
+
+  /** Told the visible area after each change of the view (zoom, pan, size). */
+  onView: ((visible: Bounds) => void) | null = null;
 
   /** Each entity scope's positions, as the stream worker last sent them. */
   private layers: Record<EntityScope, EntityLayer> = { aircraft: EMPTY_LAYER, vessels: EMPTY_LAYER };
@@ -105,10 +116,11 @@ export class WorldMap {
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
       this.palette = readPalette(canvas);
       this.colors = pixelColors(this.palette);
-      this.drawLand();
+      this.landDirty = true;
     });
     this.resize();
     const frame = () => {
+      if (this.landDirty) this.drawLand();
       if (this.dirty) this.draw();
       requestAnimationFrame(frame);
     };
@@ -133,8 +145,7 @@ export class WorldMap {
     for (const scope of ['vessels', 'aircraft'] as const) {
       const { ids, positions } = this.layers[scope];
       for (let i = 0; i < ids.length; i++) {
-        const px = this.tx + this.k * positions[i * POSITION_STRIDE]! * DEG;
-        const py = this.ty - this.k * positions[i * POSITION_STRIDE + 1]! * DEG;
+        const [px, py] = this.project(positions[i * POSITION_STRIDE]!, positions[i * POSITION_STRIDE + 1]!);
         const d2 = (px - x) ** 2 + (py - y) ** 2;
         if (d2 <= bestD2) {
           bestD2 = d2;
@@ -154,9 +165,33 @@ export class WorldMap {
     return { id: ids[i]!, x, y };
   }
 
+  /** The area the canvas shows, within the world. */
+  visible(): Bounds {
+    return this.view.visible();
+  }
+
+  /** Zooms by `factor` keeping the point under (x, y) (canvas CSS px) where it is. */
+  zoomAt(factor: number, x: number, y: number): void {
+    this.view.zoomAt(factor, x, y);
+    this.viewChanged();
+  }
+
+  /** Moves the view by (dx, dy) CSS px, as a drag does. */
+  panBy(dx: number, dy: number): void {
+    this.view.panBy(dx, dy);
+    this.viewChanged();
+  }
+
+  /** Back to the whole world. */
+  showWorld(): void {
+    this.view.showWorld();
+    this.viewChanged();
+  }
+
   /** Canvas position (CSS px) of a lon/lat. */
   project(lon: number, lat: number): [number, number] {
-    return [this.tx + this.k * lon * DEG, this.ty - this.k * lat * DEG];
+    const { k, tx, ty } = this.view;
+    return [tx + k * lon * DEG, ty - k * lat * DEG];
   }
 
   private resize(): void {
@@ -177,7 +212,7 @@ export class WorldMap {
       ],
       SPHERE,
     );
-    this.k = projection.scale();
+    this.view.resize(width, height, projection.scale());
     this.markerScale = Math.min(1, Math.max(0.55, width / 900));
     const scale = this.markerScale * dpr;
     this.sprites = {
@@ -185,12 +220,19 @@ export class WorldMap {
       emergency: buildSprites(SHAPES.emergency, scale),
       vessel: buildSprites(SHAPES.vessel, scale),
     };
-    [this.tx, this.ty] = projection.translate();
-    this.drawLand();
+    this.viewChanged();
+  }
+
+  /** The land is drawn again (next frame), the markers with it; `onView` is told. */
+  private viewChanged(): void {
+    this.landDirty = true;
+    this.dirty = true;
+    this.onView?.(this.view.visible());
   }
 
   /** The static layer: sea, graticule, land. */
   private drawLand(): void {
+    this.landDirty = false;
     const { width, height, dpr } = this;
     const palette = this.palette;
     if (width === 0) return;
@@ -200,7 +242,7 @@ export class WorldMap {
     const ctx = layer.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const projection = geoEquirectangular().scale(this.k).translate([this.tx, this.ty]);
+    const projection = geoEquirectangular().scale(this.view.k).translate([this.view.tx, this.view.ty]);
     const path = geoPath(projection, ctx);
     ctx.beginPath();
     path(SPHERE);
@@ -220,8 +262,10 @@ export class WorldMap {
     ctx.stroke();
     const land = ctx.getImageData(0, 0, layer.width, layer.height);
     this.landPixels = new Uint32Array(land.data.buffer);
-    this.frame = new ImageData(layer.width, layer.height);
-    this.framePixels = new Uint32Array(this.frame.data.buffer);
+    if (this.frame?.width !== layer.width || this.frame.height !== layer.height) {
+      this.frame = new ImageData(layer.width, layer.height);
+      this.framePixels = new Uint32Array(this.frame.data.buffer);
+    }
     this.dirty = true;
   }
 
@@ -238,7 +282,7 @@ export class WorldMap {
     pixels.set(this.landPixels);
     const { width, height } = frame;
     let markers = 0;
-    const { k, tx, ty } = this;
+    const { k, tx, ty } = this.view;
     const scale = k * DEG * dpr;
     /** Stamps the markers of one layer: emergencies only, or all but them. */
     const paint = (layer: EntityLayer, emergencies: boolean, kind: Sprite[], color: number): void => {
@@ -247,6 +291,8 @@ export class WorldMap {
         if ((p[i + 3] === 1) !== emergencies) continue;
         const x = Math.round(tx * dpr + p[i]! * scale);
         const y = Math.round(ty * dpr - p[i + 1]! * scale);
+        if (x < -OFF_CANVAS_PX || y < -OFF_CANVAS_PX || x > width + OFF_CANVAS_PX || y > height + OFF_CANVAS_PX)
+          continue;
         const heading = p[i + 2]!;
         const sprite = kind[spriteIndex(Number.isNaN(heading) ? undefined : heading)]!;
         stamp(pixels, width, height, x, y, sprite.outline, colors.outline);
