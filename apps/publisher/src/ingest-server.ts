@@ -34,6 +34,8 @@ export interface IngestServerOptions {
   registry: Registry;
   /** How long close() lets in-flight requests finish before cutting their connections (default 10 s). */
   closeGraceMs?: number;
+  /** A `POST /v1/events` body not received whole within this is answered 408 (default 60 s). */
+  bodyTimeoutMs?: number;
   /** Longest a stream's line waits for its group to fill before the group is published (default 5 ms). */
   streamGroupWaitMs?: number;
 }
@@ -66,7 +68,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const EARLY = { connection: 'close' } as const;
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson'] as const;
 /** A batch body not received whole within this is answered 408 (what the server's request timeout did before streams). */
-const BODY_TIMEOUT_MS = 60_000;
+const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 /** A stream's group waits at most this for more lines: the latency it adds to a lone line. */
 export const DEFAULT_STREAM_GROUP_WAIT_MS = 5;
 
@@ -94,6 +96,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   const authThrottleMs = config.authThrottleMs ?? DEFAULT_AUTH_THROTTLE_MS;
   const authThrottle = new AuthThrottle({ failureLimit: authFailureLimit, windowMs: authThrottleMs });
   const closeGraceMs = options.closeGraceMs ?? 10_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const streamLimits: IngestStreamLimits = {
     maxLineBytes: config.streamMaxLineBytes ?? Math.min(2 * config.maxItemBytes, config.maxBodyBytes),
     maxItemBytes: config.maxItemBytes,
@@ -169,13 +172,13 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   const postEvents = async (req: IncomingMessage, res: ServerResponse) => {
     const admitted = admit(req, res);
     if (admitted === undefined) return;
-    const read = await readBody(req, config.maxBodyBytes, BODY_TIMEOUT_MS);
+    const read = await readBody(req, config.maxBodyBytes, bodyTimeoutMs);
     if (read.kind === 'aborted') {
       res.destroy();
       return;
     }
     if (read.kind === 'timeout') {
-      send(res, 408, { error: 'request timeout', limitMs: BODY_TIMEOUT_MS }, EARLY);
+      send(res, 408, { error: 'request timeout', limitMs: bodyTimeoutMs }, EARLY);
       return;
     }
     if (read.kind === 'too-large') {

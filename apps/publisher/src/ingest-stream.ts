@@ -83,6 +83,8 @@ export class IngestStream {
   private groupTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  /** Whether the connection may serve another request after this one (the client's and the server's choice). */
+  private keepAlive = true;
   /** Non-blank lines taken: the next one's index among the request's items (for Idempotency-Key). */
   private items = 0;
   private lastLine = 0;
@@ -107,6 +109,13 @@ export class IngestStream {
   /** Sends the response head and starts reading. */
   start(): void {
     this.metrics.streamOpened();
+    // Node closes a connection it will not keep alive as soon as the response is
+    // written, even while the client is still sending: the unread bytes make the
+    // kernel reset the connection, and a reset can destroy acknowledgements the
+    // client has not read yet. So the connection is closed here (finish()), after
+    // the client has had the chance to read them.
+    this.keepAlive = this.res.shouldKeepAlive;
+    this.res.shouldKeepAlive = true;
     this.res.writeHead(200, {
       'content-type': 'application/x-ndjson; charset=utf-8',
       'cache-control': 'no-store',
@@ -330,15 +339,15 @@ export class IngestStream {
     }, this.limits.idleTimeoutMs);
   }
 
-  /** Writes the end line and ends the response; closes the connection if the request body is still open. */
+  /** Writes the end line and ends the response; then closes the connection if the body is still open or keep-alive is off. */
   private finish(reason: StreamEnd): void {
     const { accepted, duplicates, rejected, failed } = this.counts;
     const explained = reason === 'complete' || reason === 'client_gone' ? {} : { reason: END_REASON[reason] };
     const endLine = { end: reason, lines: this.lastLine, accepted, duplicates, rejected, failed, ...explained };
-    const openBody = !this.req.readableEnded;
+    const close = !this.keepAlive || !this.req.readableEnded;
     this.end(reason);
     this.res.end(`${JSON.stringify(endLine)}\n`);
-    if (openBody) lingerThenClose(this.req, this.res, this.socket);
+    if (close) lingerThenClose(this.req, this.res, this.socket);
     const log = reason === 'complete' ? 'debug' : 'info';
     this.logger[log](
       { end: reason, lines: this.lastLine, accepted, duplicates, rejected, failed },
@@ -366,11 +375,11 @@ function refusedAck(no: number, reason: string): string {
 }
 
 /**
- * Ends a connection whose request body is still arriving, without losing the
- * response: once it is written, our side is shut (FIN) and what the client
- * still sends is read and dropped, so the kernel never answers it with a
- * reset that could destroy acknowledgements the client has not read yet. The
- * socket is destroyed when the client closes too, or after LINGER_MS.
+ * Closes a stream's connection without losing its response (a lingering
+ * close): once the response is written, our side is shut (FIN) and what the
+ * client still sends is read and dropped, so the kernel never answers it with
+ * a reset that could destroy acknowledgements the client has not read yet.
+ * The socket is destroyed when the client closes too, or after LINGER_MS.
  */
 function lingerThenClose(req: IncomingMessage, res: ServerResponse, socket: Socket): void {
   res.once('finish', () => {

@@ -170,4 +170,55 @@ describe('POST /v1/events/stream', () => {
     expect(batch.status).toBe(429);
     expect((await backplane.snapshots.read('signals')).seq).toBe(0);
   });
+
+  it('ends a stream that sends nothing for the idle timeout: what it sent is acknowledged, a line cut short dropped', async () => {
+    const idle = createIngestServer({
+      backplane,
+      config: { ingestToken: TOKEN, maxBodyBytes: 1 << 20, maxItemBytes: ITEM_LIMIT, streamIdleTimeoutMs: 300 },
+      logger: createLogger({ level: 'silent' }),
+      registry: new Registry(),
+    });
+    try {
+      const client = openStream((await idle.listen(0, '127.0.0.1')).port, { headers: bearer(TOKEN) });
+      client.write(`${signal(1)}\n{"scope":"signals","data":{"n":`);
+      const end = await client.ended();
+      expect(client.acks).toEqual([{ line: 1, status: 200, scope: 'signals', seq: 1 }]);
+      expect(end).toMatchObject({ end: 'idle_timeout', lines: 1, accepted: 1 });
+      expect(end?.reason).toMatch(/HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS/);
+      await client.closed;
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it('outlives the batch body deadline, which still answers a stalled POST /v1/events 408', async () => {
+    const server = createIngestServer({
+      backplane,
+      config: { ingestToken: TOKEN, maxBodyBytes: 1 << 20, maxItemBytes: ITEM_LIMIT },
+      logger: createLogger({ level: 'silent' }),
+      registry: new Registry(),
+      bodyTimeoutMs: 300,
+    });
+    try {
+      const serverPort = (await server.listen(0, '127.0.0.1')).port;
+      const client = openStream(serverPort, { headers: bearer(TOKEN) });
+      client.write(`${signal(1)}\n`);
+      await client.untilAcks(1);
+      const stalled = await httpRequest(serverPort, {
+        method: 'POST',
+        path: '/v1/events',
+        headers: { ...bearer(TOKEN), 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' },
+        body: (write) => write(Buffer.from(`${signal(9)}\n`)),
+      });
+      expect(stalled.status).toBe(408);
+      expect(stalled.json()).toEqual({ error: 'request timeout', limitMs: 300 });
+      // The stream, open since before that request, still takes lines.
+      client.write(`${signal(2)}\n`);
+      client.endBody();
+      expect(await client.ended()).toMatchObject({ end: 'complete', accepted: 2 });
+      expect((await backplane.snapshots.read('signals')).seq).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
 });
