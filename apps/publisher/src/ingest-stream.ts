@@ -48,7 +48,7 @@ const END_REASON: Record<Exclude<StreamEnd, 'complete' | 'client_gone'>, string>
  * One `POST /v1/events/stream`: NDJSON lines in, one NDJSON acknowledgement
  * per non-blank line out, in line order, then one end line.
  *
- * Guarantees:
+ * Guarantees (13 in docs/guarantees.md):
  * - a line is acknowledged `status: 200` with its `seq` only once the
  *   backplane stored it (publish resolved); `status: 400` with the batch
  *   path's reason when refused (the other lines go on); `status: 503` when

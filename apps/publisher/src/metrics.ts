@@ -57,18 +57,18 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
   });
   const requests = new Counter({
     name: 'hydra_ingest_requests_total',
-    help: 'HTTP requests answered by the publisher, by status code.',
+    help: 'HTTP requests answered by the publisher, by status code (a stream counts once, when it starts).',
     labelNames: ['status'] as const,
     registers: [registry],
   });
   const failures = new Counter({
     name: 'hydra_ingest_publish_failures_total',
-    help: 'Batches that could not be published because the backplane was unavailable (answered 503).',
+    help: 'Batches (or stream groups) that could not be published because the backplane was unavailable (answered 503, or acknowledged 503 line by line).',
     registers: [registry],
   });
   const throttled = new Counter({
     name: 'hydra_ingest_auth_throttled_total',
-    help: 'POST /v1/events answered 429 before any token check: the source (IPv4, IPv6 /64) sent HYDRA_AUTH_FAILURE_LIMIT wrong bearer tokens within HYDRA_AUTH_THROTTLE_MS.',
+    help: 'POST /v1/events or /v1/events/stream answered 429 before any token check: the source (IPv4, IPv6 /64) sent HYDRA_AUTH_FAILURE_LIMIT wrong bearer tokens within HYDRA_AUTH_THROTTLE_MS.',
     registers: [registry],
   });
   const duration = new Histogram({
