@@ -145,6 +145,8 @@ export class IngestStream {
 
   /** Stops reading and finishes: every line already received in full is acknowledged, then `server_closing`. */
   drain(): Promise<StreamEnd> {
+    // The server is closing: this connection serves no other request.
+    this.keepAlive = false;
     if (this.state === 'reading') {
       this.lines.stop();
       this.stopReading('server_closing');
