@@ -77,7 +77,7 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
   return o;
 }
 
-function aircraftBody(k: number): string {
+export function aircraftBody(k: number): string {
   const lines: string[] = [];
   for (let i = 0; i < BATCH; i++) {
     const n = (k * BATCH + i) % AIRCRAFT_IDS;
@@ -96,7 +96,7 @@ function alertsBody(tag: string, k: number): string {
   return lines.join('\n');
 }
 
-function post(agent: http.Agent, port: number, body: string): Promise<number> {
+export function post(agent: http.Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -121,7 +121,7 @@ function post(agent: http.Agent, port: number, body: string): Promise<number> {
   });
 }
 
-function startPublisher(path: IngestPath, redisUrl: string): Promise<{ child: ChildProcess; port: number }> {
+export function startPublisher(path: IngestPath, redisUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = track(
     fork(new URL('./ingest-publisher.js', import.meta.url).pathname, [path, redisUrl, RETENTION], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -157,7 +157,7 @@ function rawSubscriber(port: number): Promise<{ bytes: () => number; close: () =
   });
 }
 
-async function redisCounters(redis: BenchRedis): Promise<{ cmdUs: number; cpuS: number }> {
+export async function redisCounters(redis: BenchRedis): Promise<{ cmdUs: number; cpuS: number }> {
   const stats = await redis.client.info('commandstats');
   let cmdUs = 0;
   for (const m of stats.matchAll(/^cmdstat_[^:]+:calls=\d+,usec=(\d+)/gm)) cmdUs += Number(m[1]);
@@ -166,7 +166,7 @@ async function redisCounters(redis: BenchRedis): Promise<{ cmdUs: number; cpuS: 
   return { cmdUs, cpuS: field('used_cpu_user') + field('used_cpu_sys') };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

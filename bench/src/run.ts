@@ -6,6 +6,8 @@
  * connections at scale, N gateways side by side with N bare uWS processes (scale.ts).
  * `pnpm bench --ingest [--ingest-seconds N] [--ingest-rounds N] [--in-flight N]`: events/s into one
  * Redis through the ingest server, the old per-event publish path vs the chunked one (ingest.ts).
+ * `pnpm bench --ingest-stream [--ingest-seconds N] [--ingest-rounds N]`: the same events by batch
+ * POST vs `POST /v1/events/stream` (ingest-stream.ts).
  * `pnpm bench --regions [--aircraft N] [--hz H] [--clients N] [--window-ms MS]`: region filters,
  * bbox clients against unfiltered ones on one gateway (regions.ts).
  *
@@ -27,6 +29,7 @@ import os from 'node:os';
 import { compression } from './compression-scenario.js';
 import { conflationBench } from './conflation-bench.js';
 import { runIngest } from './ingest.js';
+import { runIngestStream } from './ingest-stream.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
@@ -184,7 +187,7 @@ async function scale(argv: string[], run: typeof runScale = runScale): Promise<v
 }
 
 /** `--ingest`: events/s into one Redis through the ingest server, old per-event path vs chunked (ingest.ts). */
-async function ingest(argv: string[]): Promise<void> {
+async function ingest(argv: string[], run = runIngest): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
   const started = performance.now();
@@ -192,7 +195,7 @@ async function ingest(argv: string[]): Promise<void> {
     console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
   const redis = await startRedis(SIDE_CPUS);
   try {
-    await runIngest(argv, redis, progress);
+    await run(argv, redis, progress);
   } finally {
     await redis.stop();
     killAll();
@@ -213,6 +216,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--scale')) return scale(process.argv.slice(2));
   if (process.argv.includes('--conflation')) return conflationBench(process.argv.slice(2));
   if (process.argv.includes('--ingest')) return ingest(process.argv.slice(2));
+  if (process.argv.includes('--ingest-stream')) return ingest(process.argv.slice(2), runIngestStream);
   if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();

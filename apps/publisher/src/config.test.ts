@@ -43,6 +43,9 @@ describe('parsePublisherConfig', () => {
       maxItemBytes: 65_536,
       authFailureLimit: 10,
       authThrottleMs: 60_000,
+      streamMaxLineBytes: 131_072,
+      streamIdleTimeoutMs: 60_000,
+      streamMaxInFlightLines: 2048,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
       demoFeed: false,
@@ -118,6 +121,22 @@ describe('parsePublisherConfig', () => {
     expect(() => parse({ HYDRA_INGEST_MAX_BODY_BYTES: '4096', HYDRA_INGEST_MAX_ITEM_BYTES: '8192' })).toThrow(
       /HYDRA_INGEST_MAX_ITEM_BYTES must be between 256 and 4096/,
     );
+  });
+
+  it('reads the stream limits, the line limit within the body limit, naming the variable', () => {
+    expect(
+      parse({
+        HYDRA_INGEST_STREAM_MAX_LINE_BYTES: '4096',
+        HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS: '5000',
+        HYDRA_INGEST_STREAM_MAX_IN_FLIGHT: '64',
+      }),
+    ).toMatchObject({ streamMaxLineBytes: 4096, streamIdleTimeoutMs: 5000, streamMaxInFlightLines: 64 });
+    expect(parse({ HYDRA_INGEST_MAX_BODY_BYTES: '100000' }).streamMaxLineBytes).toBe(100_000);
+    expect(() => parse({ HYDRA_INGEST_STREAM_MAX_LINE_BYTES: '2000000' })).toThrow(
+      /^HYDRA_INGEST_STREAM_MAX_LINE_BYTES must be between 256 and 1048576/,
+    );
+    expect(() => parse({ HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS: '10' })).toThrow(/^HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS/);
+    expect(() => parse({ HYDRA_INGEST_STREAM_MAX_IN_FLIGHT: '1' })).toThrow(/^HYDRA_INGEST_STREAM_MAX_IN_FLIGHT/);
   });
 
   it('reads HYDRA_INGEST_DEDUPE_WINDOW as a duration (bare number = ms, 0 = off) and refuses others, naming the variable', () => {

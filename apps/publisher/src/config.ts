@@ -67,6 +67,22 @@ export interface PublisherConfig {
   readonly authFailureLimit: number;
   /** The counting window, and the cool-down in which every POST /v1/events from the source gets 429 (`HYDRA_AUTH_THROTTLE_MS`). */
   readonly authThrottleMs: number;
+  /**
+   * Longest line of `POST /v1/events/stream`, in bytes
+   * (`HYDRA_INGEST_STREAM_MAX_LINE_BYTES`, default twice the item limit, at
+   * most the body limit): a longer line is refused with its own
+   * acknowledgement and dropped as it arrives, never buffered whole.
+   */
+  readonly streamMaxLineBytes: number;
+  /** A stream that sends nothing for this long is ended (`HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS`, default 60 s). */
+  readonly streamIdleTimeoutMs: number;
+  /**
+   * Lines one stream may have read and not yet acknowledged
+   * (`HYDRA_INGEST_STREAM_MAX_IN_FLIGHT`, default 2048; also at most
+   * HYDRA_INGEST_MAX_BODY_BYTES of line text): at the bound the stream stops
+   * reading its request until Redis has stored a group.
+   */
+  readonly streamMaxInFlightLines: number;
   readonly logLevel: LogLevel;
   readonly retention: RetentionPolicy;
   /** Run the built-in demo feed (`HYDRA_DEMO_FEED`, default false; the embedded mode defaults it on). */
@@ -81,6 +97,8 @@ export interface PublisherConfig {
 export const DEFAULT_PUBLISHER_PORT = 8090;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024;
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_STREAM_MAX_IN_FLIGHT_LINES = 2048;
 /** The gateway's defaults for the same variables. */
 export const DEFAULT_AUTH_FAILURE_LIMIT = 10;
 export const DEFAULT_AUTH_THROTTLE_MS = 60_000;
@@ -126,6 +144,12 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     min: Math.min(256, maxBodyBytes),
     max: maxBodyBytes,
   });
+  const streamMaxLineBytes = readInt(
+    env,
+    'HYDRA_INGEST_STREAM_MAX_LINE_BYTES',
+    Math.min(2 * maxItemBytes, maxBodyBytes),
+    { min: Math.min(256, maxBodyBytes), max: maxBodyBytes },
+  );
   return Object.freeze({
     redis,
     minReplicas: readInt(env, 'HYDRA_INGEST_MIN_REPLICAS', 0, { min: 0, max: 16 }),
@@ -139,6 +163,15 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
     maxItemBytes,
     authFailureLimit: readInt(env, 'HYDRA_AUTH_FAILURE_LIMIT', DEFAULT_AUTH_FAILURE_LIMIT, { min: 0, max: 1_000_000 }),
     authThrottleMs: readInt(env, 'HYDRA_AUTH_THROTTLE_MS', DEFAULT_AUTH_THROTTLE_MS, { min: 100, max: 86_400_000 }),
+    streamMaxLineBytes,
+    streamIdleTimeoutMs: readInt(env, 'HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS', DEFAULT_STREAM_IDLE_TIMEOUT_MS, {
+      min: 1000,
+      max: 3_600_000,
+    }),
+    streamMaxInFlightLines: readInt(env, 'HYDRA_INGEST_STREAM_MAX_IN_FLIGHT', DEFAULT_STREAM_MAX_IN_FLIGHT_LINES, {
+      min: 2,
+      max: 1_000_000,
+    }),
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),
     demoFeed: readBool(env, 'HYDRA_DEMO_FEED', false),

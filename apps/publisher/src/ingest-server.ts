@@ -1,12 +1,20 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Backplane } from '@hydra/backplane';
+import { isNdjsonContentType } from '@hydra/protocol';
 import { AuthThrottle, throttleSource } from '@hydra/throttle';
 import type { Registry } from 'prom-client';
 import { createBearerCheck } from './bearer-auth.js';
-import { DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_AUTH_THROTTLE_MS, type PublisherConfig } from './config.js';
+import {
+  DEFAULT_AUTH_FAILURE_LIMIT,
+  DEFAULT_AUTH_THROTTLE_MS,
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  DEFAULT_STREAM_MAX_IN_FLIGHT_LINES,
+  type PublisherConfig,
+} from './config.js';
 import { IDEMPOTENCY_HEADER, readIdempotencyHeader } from './idempotency.js';
 import { ingestBody } from './ingest.js';
+import { IngestStream, type IngestStreamLimits } from './ingest-stream.js';
 import type { Logger } from './logger.js';
 import { createIngestMetrics } from './metrics.js';
 import { readBody } from './read-body.js';
@@ -15,12 +23,21 @@ export interface IngestServerOptions {
   /** Only the publishing side and the health flag are used; the caller owns (and closes) the backplane. */
   backplane: Pick<Backplane, 'bus' | 'isHealthy'>;
   config: Pick<PublisherConfig, 'ingestToken' | 'maxBodyBytes' | 'maxItemBytes'> &
-    Partial<Pick<PublisherConfig, 'authFailureLimit' | 'authThrottleMs'>>;
+    Partial<
+      Pick<
+        PublisherConfig,
+        'authFailureLimit' | 'authThrottleMs' | 'streamMaxLineBytes' | 'streamIdleTimeoutMs' | 'streamMaxInFlightLines'
+      >
+    >;
   logger: Logger;
   /** Ingest metrics are registered here, and `GET /metrics` serves this registry. */
   registry: Registry;
   /** How long close() lets in-flight requests finish before cutting their connections (default 10 s). */
   closeGraceMs?: number;
+  /** A `POST /v1/events` body not received whole within this is answered 408 (default 60 s). */
+  bodyTimeoutMs?: number;
+  /** Longest a stream's line waits for its group to fill before the group is published (default 5 ms). */
+  streamGroupWaitMs?: number;
 }
 
 export interface IngestServer {
@@ -34,13 +51,26 @@ export interface IngestServer {
   listen(port: number, host?: string): Promise<AddressInfo>;
   /**
    * Stops accepting connections, fails `/readyz`, lets in-flight requests
-   * finish (their events are stored and answered), then resolves. Connections
+   * finish (their events are stored and answered) and drains open streams
+   * (they stop reading, acknowledge every line they received in full and end
+   * with `server_closing`), then resolves. Connections
    * still busy after the grace period are cut. Idempotent. Does not close the backplane.
    */
   close(): Promise<void>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/**
+ * Headers of answers given before the body was read: they close the
+ * connection, so the rest of the body is discarded, not read into memory or
+ * parsed as a next request.
+ */
+const EARLY = { connection: 'close' } as const;
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson'] as const;
+/** A batch body not received whole within this is answered 408 (what the server's request timeout did before streams). */
+const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+/** A stream's group waits at most this for more lines: the latency it adds to a lone line. */
+export const DEFAULT_STREAM_GROUP_WAIT_MS = 5;
 
 /**
  * The publisher's HTTP API:
@@ -51,6 +81,9 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  *   check, whatever it sends (the gateway's policy, @hydra/throttle): guessing
  *   the token is held to `authFailureLimit` tries per window and per publisher.
  *   A request without an Authorization header is not a guess and is not counted.
+ * - `POST /v1/events/stream` — the same checks (one throttle for both routes), then NDJSON read line by
+ *   line as it arrives and acknowledged line by line (ingest-stream.ts); 415 for another Content-Type,
+ *   503 when closing or the backplane is down before it starts.
  * - `GET /healthz` — the process is alive; `GET /readyz` — the backplane is reachable and we are not closing.
  * - `GET /metrics` — Prometheus text of the given registry.
  */
@@ -63,6 +96,16 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   const authThrottleMs = config.authThrottleMs ?? DEFAULT_AUTH_THROTTLE_MS;
   const authThrottle = new AuthThrottle({ failureLimit: authFailureLimit, windowMs: authThrottleMs });
   const closeGraceMs = options.closeGraceMs ?? 10_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const streamLimits: IngestStreamLimits = {
+    maxLineBytes: config.streamMaxLineBytes ?? Math.min(2 * config.maxItemBytes, config.maxBodyBytes),
+    maxItemBytes: config.maxItemBytes,
+    maxInFlightLines: config.streamMaxInFlightLines ?? DEFAULT_STREAM_MAX_IN_FLIGHT_LINES,
+    maxInFlightChars: config.maxBodyBytes,
+    idleTimeoutMs: config.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    groupWaitMs: options.streamGroupWaitMs ?? DEFAULT_STREAM_GROUP_WAIT_MS,
+  };
+  const streams = new Set<IngestStream>();
   let closing = false;
   let closePromise: Promise<void> | undefined;
 
@@ -80,10 +123,13 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     res.end(payload);
   };
 
-  const postEvents = async (req: IncomingMessage, res: ServerResponse) => {
-    // Answers given before the body was read close the connection: the rest
-    // of the body is discarded, not read into memory or parsed as a next request.
-    const early = { connection: 'close' };
+  /**
+   * What both ingest routes check before reading a body, in this order:
+   * auth-failure throttle (429), bearer token (401), Content-Encoding (415),
+   * Idempotency-Key (400). Answers and returns undefined when refused, else
+   * the request's batch key (possibly none).
+   */
+  const admit = (req: IncomingMessage, res: ServerResponse): { batchKey: string | undefined } | undefined => {
     if (checkToken !== undefined) {
       const source = req.socket.remoteAddress ?? '';
       const now = Date.now();
@@ -92,8 +138,8 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
         req.resume();
         metrics.authThrottled();
         const retryAfter = String(Math.ceil(retryAfterMs / 1000));
-        send(res, 429, { error: 'too many failed authentications' }, { ...early, 'retry-after': retryAfter });
-        return;
+        send(res, 429, { error: 'too many failed authentications' }, { ...EARLY, 'retry-after': retryAfter });
+        return undefined;
       }
       if (!checkToken(req.headers.authorization)) {
         req.resume();
@@ -104,29 +150,39 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
             'repeated failed ingest authentications; source throttled',
           );
         }
-        send(res, 401, { error: 'unauthorized' }, { ...early, 'www-authenticate': 'Bearer' });
-        return;
+        send(res, 401, { error: 'unauthorized' }, { ...EARLY, 'www-authenticate': 'Bearer' });
+        return undefined;
       }
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
       req.resume();
-      send(res, 415, { error: 'unsupported content-encoding', supported: ['identity'] }, early);
-      return;
+      send(res, 415, { error: 'unsupported content-encoding', supported: ['identity'] }, EARLY);
+      return undefined;
     }
     const batchKey = readIdempotencyHeader(req.headers[IDEMPOTENCY_HEADER]);
     if (typeof batchKey === 'object') {
       req.resume();
-      send(res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid }, early);
-      return;
+      send(res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid }, EARLY);
+      return undefined;
     }
-    const read = await readBody(req, config.maxBodyBytes);
+    return { batchKey };
+  };
+
+  const postEvents = async (req: IncomingMessage, res: ServerResponse) => {
+    const admitted = admit(req, res);
+    if (admitted === undefined) return;
+    const read = await readBody(req, config.maxBodyBytes, bodyTimeoutMs);
     if (read.kind === 'aborted') {
       res.destroy();
       return;
     }
+    if (read.kind === 'timeout') {
+      send(res, 408, { error: 'request timeout', limitMs: bodyTimeoutMs }, EARLY);
+      return;
+    }
     if (read.kind === 'too-large') {
-      send(res, 413, { error: 'payload too large', limitBytes: config.maxBodyBytes }, early);
+      send(res, 413, { error: 'payload too large', limitBytes: config.maxBodyBytes }, EARLY);
       return;
     }
     const outcome = await ingestBody(
@@ -135,7 +191,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       backplane.bus,
       metrics,
       config.maxItemBytes,
-      batchKey,
+      admitted.batchKey,
     );
     if (outcome.status === 503) {
       logger.error({ err: outcome.cause }, 'publish failed: backplane unavailable');
@@ -145,6 +201,31 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     send(res, outcome.status, outcome.body);
   };
 
+  const postEventStream = (req: IncomingMessage, res: ServerResponse) => {
+    const admitted = admit(req, res);
+    if (admitted === undefined) return;
+    if (!isNdjsonContentType(req.headers['content-type'])) {
+      req.resume();
+      send(res, 415, { error: 'unsupported content-type', supported: [...NDJSON_TYPES] }, EARLY);
+      return;
+    }
+    if (closing) {
+      req.resume();
+      send(res, 503, { error: 'closing' }, EARLY);
+      return;
+    }
+    if (!backplane.isHealthy()) {
+      req.resume();
+      send(res, 503, { error: 'backplane unavailable' }, EARLY);
+      return;
+    }
+    metrics.request(200);
+    const stream = new IngestStream(req, res, backplane.bus, metrics, streamLimits, admitted.batchKey, logger);
+    streams.add(stream);
+    void stream.done.then(() => streams.delete(stream));
+    stream.start();
+  };
+
   const requestListener: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     const route = async () => {
@@ -152,6 +233,9 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
         case '/v1/events':
           if (req.method !== 'POST') return methodNotAllowed(req, res, 'POST');
           return postEvents(req, res);
+        case '/v1/events/stream':
+          if (req.method !== 'POST') return methodNotAllowed(req, res, 'POST');
+          return postEventStream(req, res);
         case '/healthz':
           if (req.method !== 'GET') return methodNotAllowed(req, res, 'GET');
           return send(res, 200, { status: 'ok' });
@@ -186,10 +270,13 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     send(res, 405, { error: 'method not allowed', allow: [allow] }, { allow });
   };
 
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, requestListener);
+  // No server-wide request timeout: it would cut a stream after that long. A batch body has its own (readBody).
+  const server = createServer({ requestTimeout: 0, headersTimeout: 20_000 }, requestListener);
 
   const runClose = async () => {
     closing = true;
+    // Streams stop reading and acknowledge what they read; their connections then close by themselves.
+    for (const stream of streams) void stream.drain();
     if (!server.listening) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();

@@ -1,7 +1,7 @@
 import type { EventPublisher, PublishEvent } from '@hydra/backplane';
-import { type ItemResult, parseIngestBody, type Scope } from '@hydra/protocol';
-import { idempotencyKeyFor } from './idempotency.js';
-import { type IngestMetrics, type ScopeLabel, scopeLabel } from './metrics.js';
+import { parseIngestBody, type Scope } from '@hydra/protocol';
+import { admitItem } from './ingest-item.js';
+import type { IngestMetrics, ScopeLabel } from './metrics.js';
 
 /** The answer to a parsed batch: what was stored, what was refused and why. */
 export interface IngestBatchReply {
@@ -28,7 +28,8 @@ export type IngestOutcome =
 /**
  * Validates a request body and publishes its valid items, in input order, in
  * one `publish` call. An item whose `data` is over `maxItemBytes` as JSON is
- * refused like an invalid one (the rest of the batch is still published). Never answers 200 for an event that was not stored: if
+ * refused like an invalid one (admitItem; the rest of the batch is still
+ * published). Never answers 200 for an event that was not stored: if
  * the publish rejects, the whole request is answered 503 and the client
  * retries. Log items with an idempotency key (idempotencyKeyFor: `data.id`,
  * else `batchKey` and the item's index) are then stored once: a retry is
@@ -51,22 +52,15 @@ export async function ingestBody(
   const valid: PublishEvent[] = [];
   const validIndex: number[] = [];
   const rejected: IngestBatchReply['rejected'] = [];
-  const oversized: Scope[] = [];
+  const rejectedScopes: ScopeLabel[] = [];
   parsed.results.forEach((result, index) => {
-    if (!result.ok) {
-      rejected.push({ index, reason: result.reason });
+    const item = admitItem(result, index, maxItemBytes, batchKey);
+    if (!item.ok) {
+      rejected.push({ index, reason: item.reason });
+      rejectedScopes.push(item.scope);
       return;
     }
-    // Measured as it will be stored (re-serialised: `9e20` is stored as 21 digits), never estimated from the body.
-    const bytes = Buffer.byteLength(JSON.stringify(result.event.data));
-    if (bytes > maxItemBytes) {
-      const reason = `${result.event.scope}.data: ${bytes} bytes as JSON, over the limit of ${maxItemBytes} (HYDRA_INGEST_MAX_ITEM_BYTES)`;
-      rejected.push({ index, reason });
-      oversized.push(result.event.scope);
-      return;
-    }
-    const idempotencyKey = idempotencyKeyFor(result.event, index, batchKey);
-    valid.push(idempotencyKey === undefined ? result.event : { ...result.event, idempotencyKey });
+    valid.push(item.event);
     validIndex.push(index);
   });
 
@@ -92,24 +86,10 @@ export async function ingestBody(
   }
 
   for (const e of events) metrics.event(e.scope, e.duplicate ? 'duplicate' : 'accepted');
-  for (const result of parsed.results) if (!result.ok) metrics.event(rejectedScope(result), 'rejected');
-  for (const scope of oversized) metrics.event(scope, 'rejected');
+  for (const scope of rejectedScopes) metrics.event(scope, 'rejected');
 
   return {
     status: rejected.length === 0 ? 200 : 400,
     body: { accepted: events.length, rejected, events, ...(duplicates > 0 ? { duplicates } : {}) },
   };
-}
-
-/**
- * The scope label of a refused item, for metrics: a `scope` the validator
- * reports, else the scope its reason names (reasons start with the offending
- * path, `aircraft.data.id: …`, after an NDJSON `line N: `), else `unknown`.
- * Only catalogue scopes pass, so the label set stays bounded.
- */
-function rejectedScope(result: ItemResult): ScopeLabel {
-  const reported = (result as { scope?: unknown }).scope;
-  if (reported !== undefined) return scopeLabel(reported);
-  if (result.ok) return scopeLabel(result.event.scope);
-  return scopeLabel(/^(?:line \d+: )?([a-z]+)\.data\b/.exec(result.reason)?.[1]);
 }

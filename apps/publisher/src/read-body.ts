@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 export type BodyResult =
   | { kind: 'ok'; body: Buffer }
   | { kind: 'too-large' }
+  /** The body did not arrive whole within the deadline (a slow or stalled client: answer 408). */
+  | { kind: 'timeout' }
   /** The client went away before the body was complete: nobody to answer. */
   | { kind: 'aborted' };
 
@@ -12,9 +14,12 @@ export type BodyResult =
  * A declared `Content-Length` over the limit is refused before reading. A
  * body that passes the limit while streaming (chunked, or a lying length) is
  * refused at that moment; the rest is discarded without buffering, so the
- * caller can answer 413 while the client is still sending.
+ * caller can answer 413 while the client is still sending. A body not
+ * complete within `timeoutMs` is given up the same way (`timeout`): the
+ * server's own request timeout is off, since it would also cut the
+ * long-lived `POST /v1/events/stream`.
  */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<BodyResult> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limitBytes) {
     discard(req);
@@ -24,6 +29,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (result: BodyResult) => {
+      clearTimeout(deadline);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -42,6 +48,11 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
     };
     const onEnd = () => finish({ kind: 'ok', body: Buffer.concat(chunks, size) });
     const onAbort = () => finish({ kind: 'aborted' });
+    const deadline = setTimeout(() => {
+      chunks.length = 0;
+      finish({ kind: 'timeout' });
+      discard(req);
+    }, timeoutMs);
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onAbort);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type IngestParseResult, MAX_BATCH_ITEMS, parseIngestBody } from './ingest-body.js';
+import { type IngestParseResult, MAX_BATCH_ITEMS, parseIngestBody, parseIngestLine } from './ingest-body.js';
 import type { ItemResult } from './ingest-validation.js';
 
 function batch(result: IngestParseResult): ItemResult[] {
@@ -186,5 +186,20 @@ describe('parseIngestBody: properties', () => {
         expect(batch(parseIngestBody(text, 'application/x-ndjson'))).toHaveLength(objects.length);
       }),
     );
+  });
+});
+
+describe('parseIngestLine', () => {
+  it('gives each line the verdict and reason it gets inside an NDJSON batch', () => {
+    const lines = [JSON.stringify(plane), '{"scope":', JSON.stringify(badAlert), '[1]', JSON.stringify(alert)];
+    const inBatch = batch(parseIngestBody(lines.join('\n'), 'application/x-ndjson'));
+    expect(lines.map((line, i) => parseIngestLine(line, i + 1))).toEqual(inBatch);
+    expect(inBatch.map((r) => (r.ok ? 'ok' : r.reason.slice(0, 7)))).toEqual([
+      'ok',
+      'line 2:',
+      'line 3:',
+      'line 4:',
+      'ok',
+    ]);
   });
 });

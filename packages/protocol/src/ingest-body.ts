@@ -27,7 +27,8 @@ function invalid(reason: string): IngestParseResult {
   return { kind: 'invalid', reason };
 }
 
-function isNdjsonContentType(contentType: string | undefined): boolean {
+/** Whether a Content-Type names NDJSON (`application/x-ndjson` or `application/ndjson`, parameters ignored). */
+export function isNdjsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const semicolon = contentType.indexOf(';');
   const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
@@ -98,16 +99,31 @@ function parseNdjson(text: string, declared: boolean): IngestParseResult | undef
         `body: too many items (more than ${MAX_BATCH_ITEMS} NDJSON lines); at most ${MAX_BATCH_ITEMS} per request`,
       );
     }
-    const lineNo = i + 1;
-    const parsed = parseJson(line);
-    if (!parsed.ok) {
-      results.push({ ok: false, reason: `line ${lineNo}: not valid JSON (${parsed.error})` });
-      continue;
-    }
-    if (isPlainObject(parsed.value)) sawObject = true;
-    const result = validateIngestItem(parsed.value);
-    results.push(result.ok ? result : { ok: false, reason: `line ${lineNo}: ${result.reason}` });
+    const read = readLine(line, i + 1);
+    if (read.object) sawObject = true;
+    results.push(read.result);
   }
   if (!declared && !sawObject) return undefined;
   return { kind: 'batch', results };
+}
+
+/**
+ * One non-blank NDJSON line as an ingest item, with the reasons of an NDJSON
+ * batch (`line N: not valid JSON (…)`, `line N: aircraft.data.lat: …`): the
+ * streaming ingest path validates each line with this, so a line gets the
+ * same verdict and message whichever way it arrives. Never throws.
+ */
+export function parseIngestLine(line: string, lineNo: number): ItemResult {
+  return readLine(line, lineNo).result;
+}
+
+function readLine(line: string, lineNo: number): { result: ItemResult; object: boolean } {
+  const parsed = parseJson(line);
+  if (!parsed.ok)
+    return { result: { ok: false, reason: `line ${lineNo}: not valid JSON (${parsed.error})` }, object: false };
+  const result = validateIngestItem(parsed.value);
+  return {
+    result: result.ok ? result : { ok: false, reason: `line ${lineNo}: ${result.reason}` },
+    object: isPlainObject(parsed.value),
+  };
 }
