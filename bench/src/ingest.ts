@@ -96,7 +96,8 @@ function alertsBody(tag: string, k: number): string {
   return lines.join('\n');
 }
 
-function post(agent: http.Agent, port: number, body: string): Promise<number> {
+/** POSTs one NDJSON batch to an ingest server's /v1/events with the bench's token; resolves with the status. */
+export function post(agent: http.Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -166,7 +167,7 @@ async function redisCounters(redis: BenchRedis): Promise<{ cmdUs: number; cpuS: 
   return { cmdUs, cpuS: field('used_cpu_user') + field('used_cpu_sys') };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
