@@ -156,7 +156,7 @@ const scopeData: Record<Scope, (id: string, k: number) => string> = {
 const ENTITY = new Set<Scope>(['aircraft', 'vessels']);
 
 /** Batch `k` of lane `tag`: the five scopes round-robin, entity ids cycling over ENTITY_IDS, log ids unique. */
-function mixedBody(tag: string, k: number): string {
+export function mixedScopeBatch(tag: string, k: number): string {
   const lines: string[] = [];
   for (let i = 0; i < BATCH; i++) {
     const scope = SCOPES[i % SCOPES.length]!;
@@ -208,7 +208,7 @@ async function ingestRow(
     const agent = new http.Agent({ keepAlive: true, maxSockets: o.inFlight });
     return Array.from({ length: o.inFlight }, async (_, lane) => {
       for (let k = 0; !stop; k++) {
-        const body = mixedBody(`${t.name}r${round}p${p}l${lane}`, k);
+        const body = mixedScopeBatch(`${t.name}r${round}p${p}l${lane}`, k);
         const t0 = performance.now();
         const status = await post(agent, port, body).catch(() => 0);
         if (!measuring) continue;
