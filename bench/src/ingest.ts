@@ -96,6 +96,7 @@ function alertsBody(tag: string, k: number): string {
   return lines.join('\n');
 }
 
+/** POSTs one NDJSON batch to an ingest server's /v1/events with the bench's token; resolves with the status. */
 export function post(agent: http.Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(

@@ -105,6 +105,8 @@ export interface PublishPlan {
   cmd: 'publish';
   target: 'hydra' | 'sio' | 'pusher' | 'raw' | 'centrifuge';
   redisUrl: string;
+  /** Hydra: the backplane's variables (HYDRA_REDIS_CLUSTER_NODES, …) instead of redisUrl (the topology mode's cluster). */
+  redisEnv?: Record<string, string>;
   /** HTTP publish port: soketi's API (target pusher), the Centrifuge API node (target centrifuge). */
   httpPort?: number;
   /** Events per second over all scopes, round-robin over `scopes` (indices into scopeNames). */

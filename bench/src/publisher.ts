@@ -9,6 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { createBackplane, parseRetention } from '@hydra/backplane';
+import { readRedisTarget } from '@hydra/config';
 import type { IngestEvent, Scope } from '@hydra/protocol';
 import { peersDir } from './paths.js';
 import { makeAircraftPayload, makePayload } from './payload.js';
@@ -56,7 +57,11 @@ async function makeSender(plan: PublishPlan): Promise<{ send: Sender; close: () 
     plan.entities > 0 ? `e${counter % plan.entities}` : `s${scope}-${counter}`;
   switch (plan.target) {
     case 'hydra': {
-      const bp = createBackplane({ kind: 'redis', url: plan.redisUrl, retention: parseRetention(plan.retention) });
+      const retention = parseRetention(plan.retention);
+      const target = plan.redisEnv === undefined ? undefined : readRedisTarget(plan.redisEnv);
+      const bp = createBackplane(
+        target === undefined ? { kind: 'redis', url: plan.redisUrl, retention } : { kind: 'redis', target, retention },
+      );
       return {
         send: async (events) => {
           const batch: IngestEvent[] = events.map((e) => ({

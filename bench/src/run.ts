@@ -10,6 +10,9 @@
  * POST vs `POST /v1/events/stream` (ingest-stream.ts).
  * `pnpm bench --regions [--aircraft N] [--hz H] [--clients N] [--window-ms MS]`: region filters,
  * bbox clients against unfiltered ones on one gateway (regions.ts).
+ * `pnpm bench --topology [--topology-seconds N] [--topology-rounds N] [--in-flight N] [--publishers 1,2]
+ * [--clients N] [--delivery-rate N]`: ingest and delivery on one Redis against a 3-master Redis
+ * Cluster in the same run, Redis CPU per event per shard (topology.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -33,6 +36,7 @@ import { runIngestStream } from './ingest-stream.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
+import { startRedisCluster } from './redis-cluster.js';
 import { runRegions } from './regions.js';
 import { type RunResults, writeReport } from './report.js';
 import { runScale } from './scale.js';
@@ -49,6 +53,7 @@ import {
   slowConsumers,
 } from './scenarios.js';
 import { buildCentrifuge, type TargetKind } from './targets.js';
+import { runTopology } from './topology.js';
 import { MAX_SOCKETS_PER_WORKER, WorkerPool } from './workers.js';
 
 interface Options {
@@ -202,6 +207,34 @@ async function ingest(argv: string[], run = runIngest): Promise<void> {
   }
 }
 
+/** `--topology`: one Redis and a 3-master cluster side by side, ingest and delivery on each (topology.ts). */
+async function topology(argv: string[]): Promise<void> {
+  installExitHooks();
+  pin(process.pid, SIDE_CPUS);
+  const started = performance.now();
+  const progress = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  for (const main of ['apps/gateway/dist/main.js', 'apps/publisher/dist/main.js']) {
+    if (!existsSync(`${repoDir}/${main}`)) throw new Error(`${main} not built: run \`pnpm build\``);
+  }
+  const redis = await startRedis(SIDE_CPUS);
+  const cluster = await startRedisCluster(SIDE_CPUS).catch(async (err: unknown) => {
+    await redis.stop();
+    throw err;
+  });
+  const workers = await WorkerPool.start(1, SIDE_CPUS);
+  const publisher = await Publisher.start();
+  try {
+    await runTopology(argv, { redis, cluster, workers, publisher }, progress);
+  } finally {
+    publisher.stop();
+    workers.stop();
+    await cluster.stop();
+    await redis.stop();
+    killAll();
+  }
+}
+
 function ensurePeers(): void {
   if (existsSync(`${peersDir}/node_modules/.package-lock.json`)) return;
   console.log('bench: installing peers (npm ci --prefix bench/peers) …');
@@ -218,6 +251,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--ingest')) return ingest(process.argv.slice(2));
   if (process.argv.includes('--ingest-stream')) return ingest(process.argv.slice(2), runIngestStream);
   if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
+  if (process.argv.includes('--topology')) return topology(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);

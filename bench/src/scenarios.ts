@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createBackplane, DEFAULT_RETENTION, parseRetention } from '@hydra/backplane';
+import type { RedisTarget } from '@hydra/config';
 import type { Scope } from '@hydra/protocol';
 import { makePayload } from './payload.js';
 import { coreJiffies, cpuSeconds, cpuTimes, forkPinned, rssBytes, sleep } from './procs.js';
@@ -69,9 +70,13 @@ export class Publisher {
   }
 }
 
-/** Creates Hydra API keys, one per scope set, straight in the run's Redis. */
-export async function hydraKeys(redisUrl: string, scopeSets: number[][]): Promise<string[]> {
-  const bp = createBackplane({ kind: 'redis', url: redisUrl, retention: DEFAULT_RETENTION });
+/** Creates Hydra API keys, one per scope set, straight in the run's Redis (a URL, or any topology's target). */
+export async function hydraKeys(redis: string | RedisTarget, scopeSets: number[][]): Promise<string[]> {
+  const bp = createBackplane(
+    typeof redis === 'string'
+      ? { kind: 'redis', url: redis, retention: DEFAULT_RETENTION }
+      : { kind: 'redis', target: redis, retention: DEFAULT_RETENTION },
+  );
   try {
     const keys: string[] = [];
     for (const set of scopeSets) {

@@ -71,6 +71,11 @@ export interface RunningTarget {
 
 export interface TargetOptions {
   redisUrl: string;
+  /**
+   * Hydra gateways: the backplane's variables (HYDRA_REDIS_CLUSTER_NODES, …) instead of
+   * HYDRA_REDIS_URL=redisUrl (the topology mode's cluster).
+   */
+  redisEnv?: Readonly<Record<string, string>>;
   redisPort: number;
   serverCpus: string;
   sideCpus: string;
@@ -115,7 +120,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         o.serverCpus,
         o.gatewayMain ?? `${repoDir}/apps/gateway/dist/main.js`,
         {
-          HYDRA_REDIS_URL: o.redisUrl,
+          ...(o.redisEnv ?? { HYDRA_REDIS_URL: o.redisUrl }),
           HYDRA_HOST: '127.0.0.1',
           HYDRA_PORT: '0',
           HYDRA_ADMIN_PORT: String(adminPort),
