@@ -36,13 +36,13 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
       return { kind: 'events', events, lastSeq: backplaneSeq };
     },
   };
-  /** What the listener heard, in order: `applied <seq>` or `restarted`. */
+  /** What the listener heard, in order: `applied <seq>` or `restarted <reason>`. */
   const heard: string[] = [];
   const listener: SequenceListener & { throwOnRestart: number } = {
     throwOnRestart: 0,
     applied: (seq) => heard.push(`applied ${seq}`),
-    restarted() {
-      heard.push('restarted');
+    restarted(reason) {
+      heard.push(`restarted ${reason}`);
       if (this.throwOnRestart > 0) {
         this.throwOnRestart--;
         throw new Error('registry failure');
@@ -92,6 +92,10 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
       const seq = this.publish();
       this.deliver(seq);
       return seq;
+    },
+    /** The history no longer holds the events up to `seq` (trimmed: too many, too old). */
+    trimHistory(seq: number): void {
+      for (let s = 1; s <= seq; s++) published.delete(s);
     },
     /** Redis restarted empty: history and seq start again from 0. */
     restartBackplane(): void {
@@ -164,13 +168,13 @@ describe('SequenceFollower when the sequence restarts under a live subscription'
     const h = following(3);
     h.restartBackplane();
     h.publishLive(); // the new sequence's 1: the ring holds another frame at 1
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(1);
     expect(h.follower.epoch).toBe(1);
     expect(h.invalidations).toBe(1);
     expect(await gaps(h)).toBe(1);
     h.publishLive();
-    expect(h.heard).toEqual(['restarted', 'applied 2']);
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2']);
   });
 
   it('restarts at an event older than the ring', () => {
@@ -179,7 +183,7 @@ describe('SequenceFollower when the sequence restarts under a live subscription'
     h.publish();
     h.publish();
     h.deliver(2); // below the ring's first seq (4): one subscription never goes back
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(2);
   });
 });
@@ -204,7 +208,7 @@ describe('SequenceFollower gap fill', () => {
     for (let i = 0; i < 5; i++) h.publish();
     h.deliver(5); // a gap after 3, but the history's 3 is another frame
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(5);
     expect(h.follower.tsAt(5)).toBe(2005);
   });
@@ -223,7 +227,7 @@ describe('SequenceFollower gap fill', () => {
       await flush();
       await flush();
       expect(unhandled).toEqual([]);
-      expect(h.heard).toEqual(['applied 1', 'restarted']);
+      expect(h.heard).toEqual(['applied 1', 'restarted backplane_gap']);
       expect(h.follower.seq).toBe(3);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -244,7 +248,7 @@ describe('SequenceFollower gap fill', () => {
       await flush();
       expect(unhandled).toEqual([]);
       expect(await h.metrics.errors.get()).toMatchObject({ values: [{ labels: { kind: 'gap_fill' }, value: 1 }] });
-      expect(h.heard).toEqual(['restarted', 'restarted']);
+      expect(h.heard).toEqual(['restarted stream_reset', 'restarted stream_reset']);
       expect(h.follower.seq).toBe(5);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -268,10 +272,10 @@ describe('SequenceFollower.reconcile', () => {
     h.publish(); // the new Redis is at 1; the subscription was down
     h.follower.reconcile(1, 2001);
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(1);
     h.publishLive();
-    expect(h.heard).toEqual(['restarted', 'applied 2']);
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2']);
   });
 
   it('fills what was missed while unsubscribed, holding live events that arrive during the read', async () => {
@@ -284,6 +288,28 @@ describe('SequenceFollower.reconcile', () => {
     expect(h.historyReads).toBe(1);
   });
 
+  it('restarts (stream_reset) when the backplane seq went below a snapshot-only prime', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 1003);
+    h.restartBackplane();
+    h.publish();
+    h.follower.reconcile(1, 2001); // one sequence never goes back: this is another
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    expect(h.follower.seq).toBe(1);
+  });
+
+  it('restarts (backplane_gap) when the missed events are no longer in the history: nothing was lost, they aged out', async () => {
+    const h = following(2);
+    for (let i = 0; i < 4; i++) h.publish();
+    h.trimHistory(4);
+    h.follower.reconcile(6, 1006);
+    await flush();
+    expect(h.heard).toEqual(['restarted backplane_gap']);
+    expect(h.follower.seq).toBe(6);
+  });
+
   it('restarts, rather than guess, when a seq moved on after a snapshot-only prime', async () => {
     const h = harness();
     for (let i = 0; i < 3; i++) h.publish();
@@ -291,7 +317,7 @@ describe('SequenceFollower.reconcile', () => {
     h.publish();
     h.follower.reconcile(4, 1004); // no frame received to prove continuity with
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted backplane_gap']);
     expect(h.follower.seq).toBe(4);
     expect(h.follower.ts).toBe(0);
   });
