@@ -23,10 +23,18 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
   const published = new Map<number, Buffer>();
   let historyReads = 0;
   const history: HistoryStore = {
-    readAfter: async (_scope, after, max): Promise<HistoryRead> => {
+    readAfter: async (_scope, after, max, positionTs = 0): Promise<HistoryRead> => {
       historyReads++;
       if (options.failHistory) throw new Error('Connection is closed.');
       if (after > backplaneSeq) return { kind: 'future', lastSeq: backplaneSeq };
+      if (positionTs > 0 && after > 0) {
+        // The proof of a position: the event held at `after` must carry that ts (history.lua).
+        const held = published.get(after);
+        if (!held) return { kind: 'gone', oldestSeq: after + 1, lastSeq: backplaneSeq };
+        if ((JSON.parse(held.toString()) as { ts: number }).ts !== positionTs) {
+          return { kind: 'reset', lastSeq: backplaneSeq };
+        }
+      }
       const events = [];
       for (let s = after + 1; s <= Math.min(backplaneSeq, after + max); s++) {
         const frame = published.get(s);
@@ -310,16 +318,58 @@ describe('SequenceFollower.reconcile', () => {
     expect(h.follower.seq).toBe(6);
   });
 
-  it('restarts, rather than guess, when a seq moved on after a snapshot-only prime', async () => {
+  it('fills from a snapshot-only prime when the history proves the snapshot event by its ts', async () => {
     const h = harness();
     for (let i = 0; i < 3; i++) h.publish();
     h.follower.reconcile(3, 1003);
     h.publish();
-    h.follower.reconcile(4, 1004); // no frame received to prove continuity with
+    h.follower.reconcile(4, 1004); // no frame received: the snapshot's ts is the proof
+    await flush();
+    expect(h.heard).toEqual(['applied 4']);
+    expect(await gaps(h)).toBe(0);
+  });
+
+  it('restarts (stream_reset) when the history holds another event at the snapshot seq', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 1003);
+    h.restartBackplane();
+    for (let i = 0; i < 5; i++) h.publish();
+    h.follower.reconcile(5, 2005); // the new sequence's 3 has another ts
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    expect(h.follower.seq).toBe(5);
+    expect(h.follower.ts).toBe(2005);
+  });
+
+  it('restarts, rather than guess, when a seq moved on after a snapshot-only prime with no ts', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 0); // the snapshot's event is no longer in the history: no ts
+    h.publish();
+    h.follower.reconcile(4, 1004); // nothing received, nothing to prove continuity with
     await flush();
     expect(h.heard).toEqual(['restarted backplane_gap']);
     expect(h.follower.seq).toBe(4);
-    expect(h.follower.ts).toBe(0);
+    expect(h.follower.ts).toBe(1004);
+  });
+
+  // A failover to a replica that lagged: the subscription came back, the follower restarted at the new
+  // primary's seq (stream_reset); a second re-subscription (Sentinel's failover detector reconnects) found the
+  // seq moved on, with no frame received since, and resynchronised every client again (backplane_gap).
+  it('continues after its own restart at the backplane seq: a later re-prime fills from history, no second restart', async () => {
+    const h = following(3);
+    h.restartBackplane();
+    h.publish();
+    h.follower.reconcile(1, 2001);
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    h.publish();
+    h.publish();
+    h.follower.reconcile(3, 2003);
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2', 'applied 3']);
+    expect(await gaps(h)).toBe(1);
   });
 });
 

@@ -132,6 +132,10 @@ export class SequenceFollower {
    * longer holds the last frame received, so that is checked (as for an
    * equal seq) before anyone is resynchronised; on a restart the scope
    * restarts at the snapshot's seq, never at the stale one received before.
+   *
+   * Nothing received since a snapshot (the first prime, or a restart at the
+   * backplane's seq): the snapshot's event is proven by its ts instead of its
+   * frame, as a resume position is (HistoryStore.readAfter's positionTs).
    */
   reconcile(seq: number, seqTs: number): void {
     if (!this.primed) {
@@ -145,16 +149,17 @@ export class SequenceFollower {
       return;
     }
     if (this.filling !== null) return; // a gap fill is running; it reconciles
-    if (this.lastFrame === null) {
-      // Nothing received since the last snapshot-only prime: no frame to prove continuity with. A seq
-      // below the snapshot's proves a restart by number alone (one sequence never goes back).
-      if (seq < this.lastSeq) this.onGap(seq, null, 'stream_reset', 'the backplane seq went below the snapshot');
-      else if (seq > this.lastSeq) this.fillGap(seq, null, seq);
+    if (this.lastFrame === null && this.lastTs === 0) {
+      // Nothing received since the last snapshot-only prime, and no ts to prove it with. A seq below the
+      // snapshot's proves a restart by number alone (one sequence never goes back).
+      if (seq < this.lastSeq)
+        this.onGap(seq, null, 'stream_reset', { ts: seqTs, cause: 'the backplane seq went below the snapshot' });
+      else if (seq > this.lastSeq) this.fillGap(seq, null, seq, seqTs);
       return;
     }
-    // Same or lower seq: verify the history still holds the frame last received (a Redis restarted empty
+    // Same or lower seq: verify the history still holds the event last received (a Redis restarted empty
     // may be behind it, or may have counted back up to it).
-    this.fillGap(Math.max(seq, this.lastSeq), null, seq);
+    this.fillGap(Math.max(seq, this.lastSeq), null, seq, seqTs);
   }
 
   /** One live event from the backplane, in seq order. */
@@ -168,7 +173,9 @@ export class SequenceFollower {
     if (continuing && seq <= this.lastSeq) {
       // Already covered by a snapshot or received before, unless the ring contradicts it.
       if (this.contradictsRing(seq, frame)) {
-        this.onGap(seq, frame, 'stream_reset', 'the backplane restarted its sequence under a live subscription');
+        this.onGap(seq, frame, 'stream_reset', {
+          cause: 'the backplane restarted its sequence under a live subscription',
+        });
       }
       return;
     }
@@ -238,9 +245,9 @@ export class SequenceFollower {
    * and applied after). If the history cannot be proven to continue what this
    * gateway received, or cannot be read, the sequence restarts at the first
    * event held, else at `restartAt` (the backplane's seq when known; `upTo`
-   * by default).
+   * by default), whose event's ts is `restartTs` (0: unknown).
    */
-  private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo): void {
+  private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo, restartTs = 0): void {
     const held: BusEvent[] = first ? [first] : [];
     this.filling = held;
     const from = this.lastSeq;
@@ -260,7 +267,8 @@ export class SequenceFollower {
         } else {
           reason = outcome;
           const head = held.shift();
-          this.onGap(head?.seq ?? restartAt, head?.frame ?? null, outcome);
+          if (head) this.onGap(head.seq, head.frame, outcome);
+          else this.onGap(restartAt, null, outcome, { ts: restartTs });
         }
         // Held events the history already supplied are not replayed.
         for (const e of held) if (!filled || e.seq > this.lastSeq) this.onEvent(e.seq, e.frame, e.ts);
@@ -291,27 +299,34 @@ export class SequenceFollower {
   }
 
   /**
-   * Applies history events after `lastSeq` up to `upTo`. Not filled: the
-   * history is proven another sequence (`stream_reset`: it holds another
-   * frame at `lastSeq`, or ends below it), or it cannot prove the gap filled
-   * (`backplane_gap`: gone, a hole, no frame to compare, too long).
+   * Applies history events after `lastSeq` up to `upTo`, provided the
+   * history holds the event at `lastSeq` this gateway followed: its frame
+   * (byte for byte), else, after a snapshot, its ts (the history checks it).
+   * Not filled: the history is proven another sequence (`stream_reset`: it
+   * holds another event at `lastSeq`, or ends below it), or it cannot prove
+   * the gap filled (`backplane_gap`: gone, a hole, nothing to prove with, too
+   * long).
    */
   private async readGap(upTo: number): Promise<GapFill> {
-    if (this.lastSeq > 0 && this.lastFrame === null) return 'backplane_gap'; // nothing to prove continuity with
-    let after = Math.max(0, this.lastSeq - 1);
-    let verified = this.lastSeq === 0;
+    const frame = this.lastFrame;
+    const proofTs = frame === null ? this.lastTs : 0;
+    if (this.lastSeq > 0 && frame === null && proofTs === 0) return 'backplane_gap'; // nothing to prove with
+    // With a frame, read from just below `lastSeq` to compare it; with a ts, the first read checks it.
+    let after = frame === null ? this.lastSeq : Math.max(0, this.lastSeq - 1);
+    let verified = this.lastSeq === 0 || frame === null;
     for (let round = 0; round < MAX_FILL_ROUNDS; round++) {
+      const positionTs = round === 0 ? proofTs : 0;
       const read = await this.deps.metrics.timeRedis('history', () =>
-        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
+        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH, positionTs),
       );
-      // `future`: the backplane's seq is below one this gateway received.
-      if (read.kind === 'future') return 'stream_reset';
+      // `future`: the backplane's seq is below one this gateway followed; `reset`: another event at `lastSeq`.
+      if (read.kind === 'future' || read.kind === 'reset') return 'stream_reset';
       if (read.kind !== 'events') return 'backplane_gap';
       for (const e of read.events) {
         if (e.seq < this.lastSeq) continue;
         if (e.seq === this.lastSeq) {
-          if (this.lastFrame === null) return 'backplane_gap';
-          if (!e.frame.equals(this.lastFrame)) return 'stream_reset';
+          if (frame === null) return 'backplane_gap';
+          if (!e.frame.equals(frame)) return 'stream_reset';
           verified = true;
           continue;
         }
@@ -336,26 +351,32 @@ export class SequenceFollower {
     seq: number,
     frame: Buffer | null,
     reason: RestartReason,
-    cause = reason === 'stream_reset'
-      ? 'the backplane sequence is not the one followed (Redis lost events)'
-      : 'sequence gap on the backplane subscription',
+    {
+      ts = 0,
+      cause = reason === 'stream_reset'
+        ? 'the backplane sequence is not the one followed (Redis lost events)'
+        : 'sequence gap on the backplane subscription',
+    }: { ts?: number; cause?: string } = {},
   ): void {
     this.deps.metrics.busGaps.inc({ scope: this.scope });
     this.deps.log.warn(
       { scope: this.scope, expected: this.lastSeq + 1, got: seq, reason },
       `${cause}; resynchronising clients`,
     );
-    this.restartAt(seq, frame);
+    this.restartAt(seq, frame, ts);
     this.listener.restarted(reason);
   }
 
-  /** The ring restarts at `seq` (holding `frame` when known); snapshots read before are of the old sequence. */
-  private restartAt(seq: number, frame: Buffer | null): void {
+  /**
+   * The ring restarts at `seq` (holding `frame` when known; else `ts` is its
+   * event's, 0 when unknown); snapshots read before are of the old sequence.
+   */
+  private restartAt(seq: number, frame: Buffer | null, ts = 0): void {
     this.currentEpoch++;
     this.ring.clear();
     this.lastSeq = seq;
     this.lastFrame = frame;
-    this.lastTs = frame ? frameTs(frame) : 0;
+    this.lastTs = frame ? frameTs(frame) : ts;
     if (frame) this.ring.push(seq, frame);
     this.deps.snapshots.invalidate();
   }
