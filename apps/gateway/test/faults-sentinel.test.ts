@@ -36,21 +36,25 @@ describe.each([
   {
     minReplicas: 1,
     lagging: false,
+    setting: '1',
     proves: 'every acknowledged event reaches every client exactly once, in order, without a resync',
   },
   {
     minReplicas: 1,
     lagging: true,
+    setting: '1',
     proves:
       'replicas cut off before the kill: nothing acknowledged is lost (503 instead); what clients had of the rest shows as resync stream_reset',
   },
   {
     minReplicas: 0,
     lagging: true,
+    setting: '0',
     proves:
       'replicas cut off before the kill: the acknowledged events lost show only as resync stream_reset, never as a gap or a wrong event',
   },
-])('Sentinel failover under load, HYDRA_INGEST_MIN_REPLICAS=$minReplicas', ({ minReplicas, lagging, proves }) => {
+  // `setting` names the case: vitest prints a 0 given as a number as "+0".
+])('Sentinel failover under load, HYDRA_INGEST_MIN_REPLICAS=$setting', ({ minReplicas, lagging, proves }) => {
   let sentinel: TestRedisSentinel;
   let backplane: Backplane;
   let gateways: GatewayProcess[] = [];
