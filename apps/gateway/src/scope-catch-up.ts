@@ -298,7 +298,9 @@ export class ScopeCatchUp {
    * Waiters registered before a snapshot read at `seq` (tickets below
    * `ticket`) that wait for a later seq were given a snapshot the backplane
    * has not reached (an old Redis', typically): they are resynchronised,
-   * from a snapshot read anew, instead of waiting silently.
+   * from a snapshot read anew, instead of waiting silently. The reason is
+   * `stream_reset`: the backplane's seq went below one it gave out, so its
+   * sequence is not the one their snapshot came from.
    */
   resyncWaitersAhead(seq: number, ticket: number): void {
     const stuck = this.waiters.takeAhead(seq, ticket);
@@ -308,22 +310,23 @@ export class ScopeCatchUp {
       'clients wait for a seq the backplane has not reached; resynchronising them',
     );
     this.follower.distrustReads();
-    for (const w of stuck) this.resyncOrClose(w.session, 'backplane_gap');
+    for (const w of stuck) this.resyncOrClose(w.session, 'stream_reset');
   }
 
   /**
    * Resynchronises every client of the scope that is waiting or following
    * live events (its tier's, when conflated), and the conflated clients
-   * `waitingForFlush` (ScopeConflation.restart), once each.
+   * `waitingForFlush` (ScopeConflation.restart), once each, with `reason`
+   * (the follower's RestartReason).
    */
-  resyncAll(waitingForFlush: readonly Session[] = []): void {
+  resyncAll(reason: ResyncReason, waitingForFlush: readonly Session[] = []): void {
     const affected = new Set<Session>(waitingForFlush);
     for (const session of this.waiters.sessions()) affected.add(session);
     for (const session of this.deps.sessionsOf(this.scope)) {
       if (!session.closed && this.isLive(session)) affected.add(session);
     }
     this.waiters.clear();
-    for (const session of affected) this.resyncOrClose(session, 'backplane_gap');
+    for (const session of affected) this.resyncOrClose(session, reason);
   }
 
   /**

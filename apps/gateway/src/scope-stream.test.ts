@@ -84,7 +84,14 @@ class FakeClient {
   }
 
   get resyncs(): number {
-    return this.received.filter((m) => m.startsWith('{"type":"resync"')).length;
+    return this.resyncReasons.length;
+  }
+
+  /** The reason of each `resync` received, in order. */
+  get resyncReasons(): string[] {
+    return this.received
+      .filter((m) => m.startsWith('{"type":"resync"'))
+      .map((m) => (JSON.parse(m) as { data: { reason: string } }).data.reason);
   }
 }
 
@@ -264,7 +271,8 @@ describe('ScopeStream.prime while live events flow', () => {
     h.answerSnapshot(1);
     await read;
     await flush();
-    expect(c.resyncs).toBe(1);
+    // Redis lost events the client had (its seq went below them): the client is told the stream reset.
+    expect(c.resyncReasons).toEqual(['stream_reset']);
     // The resync's fresh snapshot (seq 1), then the new sequence's events, none dropped as "already seen".
     h.answerSnapshot(h.backplaneSeq);
     await flush();
@@ -378,7 +386,7 @@ describe('ScopeStream.prime with waiters ahead of the backplane', () => {
     const primed = h.stream.prime(); // tidy(): stale waiters
     h.answerSnapshot(h.backplaneSeq);
     await primed;
-    expect(stuck.resyncs).toBe(1);
+    expect(stuck.resyncReasons).toEqual(['stream_reset']);
     h.answerSnapshot(h.backplaneSeq); // its fresh snapshot, at 4
     await flush();
     h.publishLive();

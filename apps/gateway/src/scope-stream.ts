@@ -7,7 +7,7 @@ import { RegionCatchUp } from './region-catch-up.js';
 import { RegionTracker } from './region-tracker.js';
 import { type ResumeOutcome, ScopeCatchUp } from './scope-catch-up.js';
 import { ScopeConflation } from './scope-conflation.js';
-import { SequenceFollower, type SequenceListener } from './sequence-follower.js';
+import { type RestartReason, SequenceFollower, type SequenceListener } from './sequence-follower.js';
 import type { Session } from './session.js';
 import { FRAME_HEADER_BYTES } from './slow-consumer-policy.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -190,10 +190,10 @@ export class ScopeStream implements SequenceListener {
     this.catchUp.releaseWaiters();
   }
 
-  /** SequenceListener: the sequence restarted; every client of the scope is resynchronised. */
-  restarted(): void {
+  /** SequenceListener: the sequence restarted; every client of the scope is resynchronised, told `reason`. */
+  restarted(reason: RestartReason): void {
     this.regions?.reset();
-    this.catchUp.resyncAll(this.conflation.restart());
+    this.catchUp.resyncAll(reason, this.conflation.restart());
   }
 
   /** ScopeCatchUp.join. */

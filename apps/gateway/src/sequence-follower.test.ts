@@ -23,10 +23,18 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
   const published = new Map<number, Buffer>();
   let historyReads = 0;
   const history: HistoryStore = {
-    readAfter: async (_scope, after, max): Promise<HistoryRead> => {
+    readAfter: async (_scope, after, max, positionTs = 0): Promise<HistoryRead> => {
       historyReads++;
       if (options.failHistory) throw new Error('Connection is closed.');
       if (after > backplaneSeq) return { kind: 'future', lastSeq: backplaneSeq };
+      if (positionTs > 0 && after > 0) {
+        // The proof of a position: the event held at `after` must carry that ts (history.lua).
+        const held = published.get(after);
+        if (!held) return { kind: 'gone', oldestSeq: after + 1, lastSeq: backplaneSeq };
+        if ((JSON.parse(held.toString()) as { ts: number }).ts !== positionTs) {
+          return { kind: 'reset', lastSeq: backplaneSeq };
+        }
+      }
       const events = [];
       for (let s = after + 1; s <= Math.min(backplaneSeq, after + max); s++) {
         const frame = published.get(s);
@@ -36,13 +44,13 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
       return { kind: 'events', events, lastSeq: backplaneSeq };
     },
   };
-  /** What the listener heard, in order: `applied <seq>` or `restarted`. */
+  /** What the listener heard, in order: `applied <seq>` or `restarted <reason>`. */
   const heard: string[] = [];
   const listener: SequenceListener & { throwOnRestart: number } = {
     throwOnRestart: 0,
     applied: (seq) => heard.push(`applied ${seq}`),
-    restarted() {
-      heard.push('restarted');
+    restarted(reason) {
+      heard.push(`restarted ${reason}`);
       if (this.throwOnRestart > 0) {
         this.throwOnRestart--;
         throw new Error('registry failure');
@@ -92,6 +100,10 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
       const seq = this.publish();
       this.deliver(seq);
       return seq;
+    },
+    /** The history no longer holds the events up to `seq` (trimmed: too many, too old). */
+    trimHistory(seq: number): void {
+      for (let s = 1; s <= seq; s++) published.delete(s);
     },
     /** Redis restarted empty: history and seq start again from 0. */
     restartBackplane(): void {
@@ -164,13 +176,13 @@ describe('SequenceFollower when the sequence restarts under a live subscription'
     const h = following(3);
     h.restartBackplane();
     h.publishLive(); // the new sequence's 1: the ring holds another frame at 1
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(1);
     expect(h.follower.epoch).toBe(1);
     expect(h.invalidations).toBe(1);
     expect(await gaps(h)).toBe(1);
     h.publishLive();
-    expect(h.heard).toEqual(['restarted', 'applied 2']);
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2']);
   });
 
   it('restarts at an event older than the ring', () => {
@@ -179,7 +191,7 @@ describe('SequenceFollower when the sequence restarts under a live subscription'
     h.publish();
     h.publish();
     h.deliver(2); // below the ring's first seq (4): one subscription never goes back
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(2);
   });
 });
@@ -204,7 +216,7 @@ describe('SequenceFollower gap fill', () => {
     for (let i = 0; i < 5; i++) h.publish();
     h.deliver(5); // a gap after 3, but the history's 3 is another frame
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(5);
     expect(h.follower.tsAt(5)).toBe(2005);
   });
@@ -223,7 +235,7 @@ describe('SequenceFollower gap fill', () => {
       await flush();
       await flush();
       expect(unhandled).toEqual([]);
-      expect(h.heard).toEqual(['applied 1', 'restarted']);
+      expect(h.heard).toEqual(['applied 1', 'restarted backplane_gap']);
       expect(h.follower.seq).toBe(3);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -244,7 +256,7 @@ describe('SequenceFollower gap fill', () => {
       await flush();
       expect(unhandled).toEqual([]);
       expect(await h.metrics.errors.get()).toMatchObject({ values: [{ labels: { kind: 'gap_fill' }, value: 1 }] });
-      expect(h.heard).toEqual(['restarted', 'restarted']);
+      expect(h.heard).toEqual(['restarted stream_reset', 'restarted stream_reset']);
       expect(h.follower.seq).toBe(5);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -268,10 +280,10 @@ describe('SequenceFollower.reconcile', () => {
     h.publish(); // the new Redis is at 1; the subscription was down
     h.follower.reconcile(1, 2001);
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(1);
     h.publishLive();
-    expect(h.heard).toEqual(['restarted', 'applied 2']);
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2']);
   });
 
   it('fills what was missed while unsubscribed, holding live events that arrive during the read', async () => {
@@ -284,16 +296,80 @@ describe('SequenceFollower.reconcile', () => {
     expect(h.historyReads).toBe(1);
   });
 
-  it('restarts, rather than guess, when a seq moved on after a snapshot-only prime', async () => {
+  it('restarts (stream_reset) when the backplane seq went below a snapshot-only prime', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 1003);
+    h.restartBackplane();
+    h.publish();
+    h.follower.reconcile(1, 2001); // one sequence never goes back: this is another
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    expect(h.follower.seq).toBe(1);
+  });
+
+  it('restarts (backplane_gap) when the missed events are no longer in the history: nothing was lost, they aged out', async () => {
+    const h = following(2);
+    for (let i = 0; i < 4; i++) h.publish();
+    h.trimHistory(4);
+    h.follower.reconcile(6, 1006);
+    await flush();
+    expect(h.heard).toEqual(['restarted backplane_gap']);
+    expect(h.follower.seq).toBe(6);
+  });
+
+  it('fills from a snapshot-only prime when the history proves the snapshot event by its ts', async () => {
     const h = harness();
     for (let i = 0; i < 3; i++) h.publish();
     h.follower.reconcile(3, 1003);
     h.publish();
-    h.follower.reconcile(4, 1004); // no frame received to prove continuity with
+    h.follower.reconcile(4, 1004); // no frame received: the snapshot's ts is the proof
     await flush();
-    expect(h.heard).toEqual(['restarted']);
+    expect(h.heard).toEqual(['applied 4']);
+    expect(await gaps(h)).toBe(0);
+  });
+
+  it('restarts (stream_reset) when the history holds another event at the snapshot seq', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 1003);
+    h.restartBackplane();
+    for (let i = 0; i < 5; i++) h.publish();
+    h.follower.reconcile(5, 2005); // the new sequence's 3 has another ts
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    expect(h.follower.seq).toBe(5);
+    expect(h.follower.ts).toBe(2005);
+  });
+
+  it('restarts, rather than guess, when a seq moved on after a snapshot-only prime with no ts', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.publish();
+    h.follower.reconcile(3, 0); // the snapshot's event is no longer in the history: no ts
+    h.publish();
+    h.follower.reconcile(4, 1004); // nothing received, nothing to prove continuity with
+    await flush();
+    expect(h.heard).toEqual(['restarted backplane_gap']);
     expect(h.follower.seq).toBe(4);
-    expect(h.follower.ts).toBe(0);
+    expect(h.follower.ts).toBe(1004);
+  });
+
+  // A failover to a replica that lagged: the subscription came back, the follower restarted at the new
+  // primary's seq (stream_reset); a second re-subscription (Sentinel's failover detector reconnects) found the
+  // seq moved on, with no frame received since, and resynchronised every client again (backplane_gap).
+  it('continues after its own restart at the backplane seq: a later re-prime fills from history, no second restart', async () => {
+    const h = following(3);
+    h.restartBackplane();
+    h.publish();
+    h.follower.reconcile(1, 2001);
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    h.publish();
+    h.publish();
+    h.follower.reconcile(3, 2003);
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset', 'applied 2', 'applied 3']);
+    expect(await gaps(h)).toBe(1);
   });
 });
 

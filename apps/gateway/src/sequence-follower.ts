@@ -1,5 +1,5 @@
 import type { HistoryStore } from '@hydra/backplane';
-import { frameTs, type Scope } from '@hydra/protocol';
+import { frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -17,6 +17,20 @@ interface BusEvent {
   ts: number;
 }
 
+/**
+ * Why the sequence restarted, as the clients are told it (docs/protocol.md):
+ * `stream_reset` when the backplane's sequence is proven not to be the one
+ * followed (it went below a seq received, or holds another event under a seq
+ * received: Redis lost events and numbered new ones with their seqs, after a
+ * restart without persistence or a failover to a replica that lagged);
+ * `backplane_gap` when events were missed and could not be proven filled
+ * (history trimmed or unreadable, a gap too long to fill).
+ */
+export type RestartReason = Extract<ResyncReason, 'stream_reset' | 'backplane_gap'>;
+
+/** How a gap fill ended: filled, or not, with the reason the sequence restarts. */
+type GapFill = 'filled' | RestartReason;
+
 /** What the follower tells the side that serves the scope's clients (scope-stream.ts). */
 export interface SequenceListener {
   /**
@@ -27,9 +41,10 @@ export interface SequenceListener {
   applied(seq: number, frame: Buffer, publishedTs: number): void;
   /**
    * The scope's sequence restarted (or a gap could not be proven filled):
-   * every client of the scope must be resynchronised, once each.
+   * every client of the scope must be resynchronised, once each, with
+   * `reason`.
    */
-  restarted(): void;
+  restarted(reason: RestartReason): void;
 }
 
 export interface SequenceFollowerDeps {
@@ -57,7 +72,8 @@ export interface SequenceFollowerDeps {
  * the listener hears `restarted` once. The same holds when the backplane's
  * sequence restarts under a live subscription (an event at or below the last
  * seq received that the ring contradicts), and when handling a gap fails
- * with an exception.
+ * with an exception. `restarted` says `stream_reset` only when the restart
+ * is proven (RestartReason), else `backplane_gap`.
  *
  * Every promise this class starts ends in a handler that logs (error name
  * and message only), counts `hydra_errors_total{kind}` and restarts the
@@ -116,6 +132,10 @@ export class SequenceFollower {
    * longer holds the last frame received, so that is checked (as for an
    * equal seq) before anyone is resynchronised; on a restart the scope
    * restarts at the snapshot's seq, never at the stale one received before.
+   *
+   * Nothing received since a snapshot (the first prime, or a restart at the
+   * backplane's seq): the snapshot's event is proven by its ts instead of its
+   * frame, as a resume position is (HistoryStore.readAfter's positionTs).
    */
   reconcile(seq: number, seqTs: number): void {
     if (!this.primed) {
@@ -129,15 +149,17 @@ export class SequenceFollower {
       return;
     }
     if (this.filling !== null) return; // a gap fill is running; it reconciles
-    if (this.lastFrame === null) {
-      // Nothing received since the last snapshot-only prime: no frame to prove continuity with.
-      if (seq < this.lastSeq) this.onGap(seq, null);
-      else if (seq > this.lastSeq) this.fillGap(seq, null, seq);
+    if (this.lastFrame === null && this.lastTs === 0) {
+      // Nothing received since the last snapshot-only prime, and no ts to prove it with. A seq below the
+      // snapshot's proves a restart by number alone (one sequence never goes back).
+      if (seq < this.lastSeq)
+        this.onGap(seq, null, 'stream_reset', { ts: seqTs, cause: 'the backplane seq went below the snapshot' });
+      else if (seq > this.lastSeq) this.fillGap(seq, null, seq, seqTs);
       return;
     }
-    // Same or lower seq: verify the history still holds the frame last received (a Redis restarted empty
+    // Same or lower seq: verify the history still holds the event last received (a Redis restarted empty
     // may be behind it, or may have counted back up to it).
-    this.fillGap(Math.max(seq, this.lastSeq), null, seq);
+    this.fillGap(Math.max(seq, this.lastSeq), null, seq, seqTs);
   }
 
   /** One live event from the backplane, in seq order. */
@@ -151,7 +173,9 @@ export class SequenceFollower {
     if (continuing && seq <= this.lastSeq) {
       // Already covered by a snapshot or received before, unless the ring contradicts it.
       if (this.contradictsRing(seq, frame)) {
-        this.onGap(seq, frame, 'the backplane restarted its sequence under a live subscription');
+        this.onGap(seq, frame, 'stream_reset', {
+          cause: 'the backplane restarted its sequence under a live subscription',
+        });
       }
       return;
     }
@@ -221,39 +245,44 @@ export class SequenceFollower {
    * and applied after). If the history cannot be proven to continue what this
    * gateway received, or cannot be read, the sequence restarts at the first
    * event held, else at `restartAt` (the backplane's seq when known; `upTo`
-   * by default).
+   * by default), whose event's ts is `restartTs` (0: unknown).
    */
-  private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo): void {
+  private fillGap(upTo: number, first: BusEvent | null, restartAt = upTo, restartTs = 0): void {
     const held: BusEvent[] = first ? [first] : [];
     this.filling = held;
     const from = this.lastSeq;
+    let reason: RestartReason = 'backplane_gap';
     this.readGap(upTo)
-      .catch((err: unknown) => {
+      .catch((err: unknown): GapFill => {
         this.deps.log.warn({ err: describeError(err), scope: this.scope }, 'history read failed while filling a gap');
-        return false;
+        return 'backplane_gap';
       })
-      .then((filled) => {
+      .then((outcome) => {
         if (this.filling === held) this.filling = null;
+        const filled = outcome === 'filled';
         if (filled) {
           if (this.lastSeq > from) {
             this.deps.log.info({ scope: this.scope, from, to: this.lastSeq }, 'subscription gap filled from history');
           }
         } else {
+          reason = outcome;
           const head = held.shift();
-          this.onGap(head?.seq ?? restartAt, head?.frame ?? null);
+          if (head) this.onGap(head.seq, head.frame, outcome);
+          else this.onGap(restartAt, null, outcome, { ts: restartTs });
         }
         // Held events the history already supplied are not replayed.
         for (const e of held) if (!filled || e.seq > this.lastSeq) this.onEvent(e.seq, e.frame, e.ts);
       })
-      .catch((err: unknown) => this.recover(err, held));
+      .catch((err: unknown) => this.recover(err, held, reason));
   }
 
   /**
    * An exception while ending a gap fill (onGap, or the replay of the held
    * events): logged and counted, then the sequence restarts at the newest
-   * event known and the listener hears `restarted`.
+   * event known and the listener hears `restarted` (with the gap's reason,
+   * when the gap was found to be one).
    */
-  private recover(err: unknown, held: readonly BusEvent[]): void {
+  private recover(err: unknown, held: readonly BusEvent[], reason: RestartReason): void {
     const { metrics, log } = this.deps;
     metrics.errors.inc({ kind: 'gap_fill' });
     log.error({ err: describeError(err), scope: this.scope }, 'handling a gap failed; resynchronising the scope');
@@ -262,38 +291,55 @@ export class SequenceFollower {
       const newest = held.at(-1);
       if (newest !== undefined && newest.seq > this.lastSeq) this.restartAt(newest.seq, newest.frame);
       else this.restartAt(this.lastSeq, null);
-      this.listener.restarted();
+      this.listener.restarted(reason);
     } catch (again) {
       metrics.errors.inc({ kind: 'gap_fill' });
       log.error({ err: describeError(again), scope: this.scope }, 'resynchronising the scope failed');
     }
   }
 
-  /** Applies history events after `lastSeq` up to `upTo`; false if that history is not the one received, or gone. */
-  private async readGap(upTo: number): Promise<boolean> {
-    if (this.lastSeq > 0 && this.lastFrame === null) return false; // nothing to prove continuity with
-    let after = Math.max(0, this.lastSeq - 1);
-    let verified = this.lastSeq === 0;
+  /**
+   * Applies history events after `lastSeq` up to `upTo`, provided the
+   * history holds the event at `lastSeq` this gateway followed: its frame
+   * (byte for byte), else, after a snapshot, its ts (the history checks it).
+   * Not filled: the history is proven another sequence (`stream_reset`: it
+   * holds another event at `lastSeq`, or ends below it), or it cannot prove
+   * the gap filled (`backplane_gap`: gone, a hole, nothing to prove with, too
+   * long).
+   */
+  private async readGap(upTo: number): Promise<GapFill> {
+    const frame = this.lastFrame;
+    const proofTs = frame === null ? this.lastTs : 0;
+    if (this.lastSeq > 0 && frame === null && proofTs === 0) return 'backplane_gap'; // nothing to prove with
+    // With a frame, read from just below `lastSeq` to compare it; with a ts, the first read checks it.
+    let after = frame === null ? this.lastSeq : Math.max(0, this.lastSeq - 1);
+    let verified = this.lastSeq === 0 || frame === null;
     for (let round = 0; round < MAX_FILL_ROUNDS; round++) {
+      const positionTs = round === 0 ? proofTs : 0;
       const read = await this.deps.metrics.timeRedis('history', () =>
-        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH),
+        this.deps.history.readAfter(this.scope, after, REPLAY_BATCH, positionTs),
       );
-      if (read.kind !== 'events') return false;
+      // `future`: the backplane's seq is below one this gateway followed; `reset`: another event at `lastSeq`.
+      if (read.kind === 'future' || read.kind === 'reset') return 'stream_reset';
+      if (read.kind !== 'events') return 'backplane_gap';
       for (const e of read.events) {
         if (e.seq < this.lastSeq) continue;
         if (e.seq === this.lastSeq) {
-          if (this.lastFrame === null || !e.frame.equals(this.lastFrame)) return false;
+          if (frame === null) return 'backplane_gap';
+          if (!e.frame.equals(frame)) return 'stream_reset';
           verified = true;
           continue;
         }
-        if (!verified || e.seq !== this.lastSeq + 1) return false;
+        if (!verified || e.seq !== this.lastSeq + 1) return 'backplane_gap';
         this.apply(e.seq, e.frame, 0);
       }
-      if (!verified) return false;
-      if (this.lastSeq >= upTo || read.events.length === 0) return this.lastSeq >= upTo;
+      // Read from just below `lastSeq`, and nothing there: the backplane's seq is below it.
+      if (!verified) return read.events.length === 0 && read.lastSeq < this.lastSeq ? 'stream_reset' : 'backplane_gap';
+      if (this.lastSeq >= upTo) return 'filled';
+      if (read.events.length === 0) return 'backplane_gap';
       after = this.lastSeq;
     }
-    return false;
+    return 'backplane_gap';
   }
 
   /**
@@ -301,23 +347,36 @@ export class SequenceFollower {
    * restarts at `seq`, and the listener hears `restarted`, so no client is
    * left silently stale.
    */
-  private onGap(seq: number, frame: Buffer | null, cause = 'sequence gap on the backplane subscription'): void {
+  private onGap(
+    seq: number,
+    frame: Buffer | null,
+    reason: RestartReason,
+    {
+      ts = 0,
+      cause = reason === 'stream_reset'
+        ? 'the backplane sequence is not the one followed (Redis lost events)'
+        : 'sequence gap on the backplane subscription',
+    }: { ts?: number; cause?: string } = {},
+  ): void {
     this.deps.metrics.busGaps.inc({ scope: this.scope });
     this.deps.log.warn(
-      { scope: this.scope, expected: this.lastSeq + 1, got: seq },
+      { scope: this.scope, expected: this.lastSeq + 1, got: seq, reason },
       `${cause}; resynchronising clients`,
     );
-    this.restartAt(seq, frame);
-    this.listener.restarted();
+    this.restartAt(seq, frame, ts);
+    this.listener.restarted(reason);
   }
 
-  /** The ring restarts at `seq` (holding `frame` when known); snapshots read before are of the old sequence. */
-  private restartAt(seq: number, frame: Buffer | null): void {
+  /**
+   * The ring restarts at `seq` (holding `frame` when known; else `ts` is its
+   * event's, 0 when unknown); snapshots read before are of the old sequence.
+   */
+  private restartAt(seq: number, frame: Buffer | null, ts = 0): void {
     this.currentEpoch++;
     this.ring.clear();
     this.lastSeq = seq;
     this.lastFrame = frame;
-    this.lastTs = frame ? frameTs(frame) : 0;
+    this.lastTs = frame ? frameTs(frame) : ts;
     if (frame) this.ring.push(seq, frame);
     this.deps.snapshots.invalidate();
   }

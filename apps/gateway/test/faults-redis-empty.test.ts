@@ -107,9 +107,10 @@ describe('Redis killed and restarted empty', () => {
       const tracker = trackers[i] as ScopeTracker;
       for (const m of c.messages) tracker.apply(m);
       expect(tracker.problems).toEqual([]);
-      // Exactly one resync per scope for the one regression (events that overtook the re-prime used to cause a second).
+      // Exactly one resync per scope for the one regression (events that overtook the re-prime used to cause a second),
+      // told as stream_reset: the sequence went below what the clients had (Redis lost their events).
       const resyncs = tracker.resyncs.map((r) => `${r.scope}:${r.reason}`).sort();
-      expect(resyncs).toEqual(['aircraft:backplane_gap', 'signals:backplane_gap']);
+      expect(resyncs).toEqual(['aircraft:stream_reset', 'signals:stream_reset']);
     }
     // The key store went with the data: existing connections stay (above), a new one is refused with 1008.
     // (A gateway with a cold key cache shows it; one that looked the key up within HYDRA_KEY_CACHE_TTL_MS still admits it.)

@@ -155,13 +155,23 @@ export async function execRouted(
   if (commands.length === 0) return [];
   const trailer = options.trailer;
   let trailerFailure: Error | null = null;
-  const exec = async (batch: readonly RoutedCommand[]) => {
+  const exec = async (batch: readonly RoutedCommand[], resent = false): Promise<Array<[Error | null, unknown]>> => {
     const pipeline = batch.map((c) => [...c.command]);
     if (trailer !== undefined) pipeline.push([...trailer.command]);
     const results = await redis.pipeline(pipeline).exec();
     if (results === null) throw new Error('Redis pipeline was discarded');
     if (trailer === undefined) return results;
     const [error, reply] = results.pop()!;
+    // ioredis follows a Cluster redirect only when every command of a pipeline got it; the trailer's own answer
+    // (WAIT, from whichever node the pipeline reached) stops that, so after a failover it neither resent the
+    // commands nor refreshed its slot map: every later pipeline of that slot met MOVED, and ingest with
+    // HYDRA_INGEST_MIN_REPLICAS ≥ 1 answered 503 for as long as nothing else refreshed the map (found by
+    // faults-cluster.test.ts: a failover of a master holding only a log scope). A batch whose commands were all
+    // MOVED ran nowhere: refresh the map and send it once more.
+    if (isClusterClient(redis) && results.length > 0 && results.every(([e]) => e?.message.startsWith('MOVED '))) {
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      if (!resent) return exec(batch, true);
+    }
     trailerFailure ??= error ?? trailer.check(reply);
     return results;
   };

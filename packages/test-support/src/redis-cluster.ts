@@ -2,7 +2,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { dataServerArgs, killProcess, launchOnFreePorts, redisProcessGroup, until } from './redis-process.js';
+import {
+  dataServerArgs,
+  killProcess,
+  launchOnFreePorts,
+  launchRedisProcess,
+  redisProcessGroup,
+  until,
+} from './redis-process.js';
 
 /**
  * A Redis Cluster for one test suite, from the local `redis-server` binary on
@@ -24,13 +31,28 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<number>;
   /** SIGKILLs a node; resolves once the cluster is `ok` again without it (its replica promoted). */
   killNode(port: number): Promise<{ recoveredMs: number }>;
+  /**
+   * SIGKILLs a node and returns without waiting for a failover: a master
+   * and all its replicas stopped this way leave their slots unserved.
+   */
+  stopNode(port: number): Promise<void>;
+  /**
+   * Starts a stopped node again, on its ports and with its `nodes.conf` (so
+   * in its old role, without data: persistence is off); resolves once every
+   * live node reports the cluster `ok`.
+   */
+  restartNode(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface StartRedisClusterOptions {
   /** Default 3. */
   masters?: number;
-  /** Default 1. */
+  /**
+   * Default 1. With one, a shard whose master died has no replica left, and
+   * `WAIT 1` (HYDRA_INGEST_MIN_REPLICAS=1) never succeeds there again: a
+   * failover under that setting needs 2.
+   */
   replicasPerMaster?: number;
   /** `cluster-node-timeout` (default 1000 ms): a dead master is failed over after about this. */
   nodeTimeoutMs?: number;
@@ -49,22 +71,26 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
 
   try {
     const ports: number[] = [];
+    /** Each node's command line, to start it again on the same ports (restartNode). */
+    const argsOf = new Map<number, string[]>();
+    const nodeArgs = (port: number, busPort: number) => [
+      ...dataServerArgs(dir, port),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
+      '--cluster-port',
+      String(busPort),
+      // A replica whose link was down a while (a slow start on a busy machine) still takes over.
+      '--cluster-replica-validity-factor',
+      '0',
+    ];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      const launched = await launchOnFreePorts(2, ([port, busPort]) => [
-        ...dataServerArgs(dir, port!),
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        String(nodeTimeoutMs),
-        '--cluster-port',
-        String(busPort),
-        // A replica whose link was down a while (a slow start on a busy machine) still takes over.
-        '--cluster-replica-validity-factor',
-        '0',
-      ]);
-      const port = launched.ports[0]!;
+      const launched = await launchOnFreePorts(2, ([port, busPort]) => nodeArgs(port!, busPort!));
+      const [port, busPort] = launched.ports as [number, number];
+      argsOf.set(port, nodeArgs(port, busPort));
       servers.set(port, launched.proc);
       ports.push(port);
     }
@@ -127,6 +153,16 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
           describe,
         );
         return { recoveredMs: Math.round(performance.now() - started) };
+      },
+      stopNode: async (port) => {
+        const proc = servers.get(port);
+        servers.delete(port);
+        if (proc !== undefined) await killProcess(proc);
+      },
+      restartNode: async (port) => {
+        if (servers.has(port)) throw new Error(`node ${port} is running`);
+        servers.set(port, await launchRedisProcess(argsOf.get(port)!));
+        await until(clusterOk, 30_000, `Redis Cluster with ${port} back`);
       },
       stop: stopAll,
     };

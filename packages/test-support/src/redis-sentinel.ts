@@ -27,6 +27,8 @@ export interface TestRedisSentinel {
   primaryPort(): Promise<number>;
   /** A client to the current primary (the caller quits it, or `stop()` does). */
   primaryClient(): Promise<Redis>;
+  /** A plain client to one data node, primary or replica (the caller quits it, or `stop()` does). */
+  nodeClient(port: number): Redis;
   /**
    * SIGKILLs the current primary and resolves once a sentinel announced its
    * replacement (`+switch-master`), with both ports and the time it took.
@@ -130,6 +132,7 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
       env: Object.freeze({ HYDRA_REDIS_SENTINELS: sentinelList, HYDRA_REDIS_SENTINEL_NAME: MASTER_NAME }),
       primaryPort: primaryPortNow,
       primaryClient: async () => track(new Redis(await primaryPortNow(), '127.0.0.1', { maxRetriesPerRequest: 1 })),
+      nodeClient: (port) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 })),
       killPrimary: async () => {
         const oldPort = await primaryPortNow();
         const watcher = track(new Redis(sentinelPorts[0]!, '127.0.0.1'));

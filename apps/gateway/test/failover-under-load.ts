@@ -1,0 +1,288 @@
+import type { Backplane, RetentionPolicy } from '@hydra/backplane';
+import { isScope, SCOPES, type Scope } from '@hydra/protocol';
+import { type GatewayProcess, type ReceivedMessage, StreamClient, withKey } from '@hydra/test-support';
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { AcknowledgedViews } from './acknowledged-views.js';
+import { pollUntil } from './fault-helpers.js';
+import { IngestLoad } from './ingest-load.js';
+
+/** Every bound on a recovery step: a failover takes 2–4 s here; the rest is room for a loaded 2-core machine. */
+const RECOVERY_BOUND_MS = 25_000;
+/** Acknowledged events before the fault: the load is in its stride (and its rate measured). */
+const WARM_UP_EVENTS = 1500;
+/**
+ * Batches answered after the cut of the replication and before the kill:
+ * the replicas lack them (the first may have gone out before the cut).
+ */
+const BATCHES_AFTER_CUT = 3;
+/** Batches acknowledged after the writes came back: the new primary under the same load. */
+const BATCHES_AFTER_RECOVERY = 10;
+
+export interface FailoverUnderLoadOptions {
+  gateways: readonly GatewayProcess[];
+  /** An API key granting every scope. */
+  apiKey: string;
+  /** A publisher's `POST /v1/events` URL (its HYDRA_INGEST_MIN_REPLICAS is what the test is about). */
+  ingestUrl: string;
+  /** Reads the surviving sequence at the end; its retention must keep every event the test publishes. */
+  backplane: Backplane;
+  retention: RetentionPolicy;
+  /** Distinct local addresses per client (the per-IP limit), e.g. `127.0.77.`. */
+  clientAddressPrefix: string;
+  /**
+   * Cuts the victim's replication before the kill (its replicas lag);
+   * resolves with what lets them sync again once the victim is dead
+   * (cutReplication).
+   */
+  lagReplicas?: () => Promise<() => Promise<void>>;
+  /** SIGKILLs the victim; resolves with the ms until its replacement serves (promotion, slots served again). */
+  kill(): Promise<number>;
+}
+
+export interface FailoverReport {
+  /** Acknowledged events per second before the fault. */
+  rate: number;
+  failoverMs: number;
+  /** SIGKILL → the first batch sent after it answered 200. */
+  writesBackMs: number;
+  /** SIGKILL → every client holds that batch (as events, or in a snapshot after a resync). */
+  deliveriesBackMs: number;
+  counts: IngestLoad['counts'];
+  /** Acknowledged events the surviving sequence lacks, per scope. */
+  lostAcknowledged: Map<Scope, number>;
+  /** Lost events the clients had been given (summed over clients). */
+  lostSeen: number;
+  /** `scope:reason` of every resync, summed over clients. */
+  resyncs: Map<string, number>;
+  clients: number;
+  problems: string[];
+}
+
+/**
+ * A failover under load, end to end: two clients on each gateway, every
+ * scope; a publisher streaming ≥ 1,000 events/s (IngestLoad) while the
+ * victim is SIGKILLed (its replication cut first, with `lagReplicas`). Then
+ * every client's view is judged against the acknowledged log and the sequence
+ * that survived (AcknowledgedViews), and the recovery is timed.
+ */
+export async function failoverUnderLoad(o: FailoverUnderLoadOptions): Promise<FailoverReport> {
+  const clients = o.gateways.flatMap((gw, g) =>
+    [1, 2].map(
+      (i) => new StreamClient(withKey(gw.url, o.apiKey), { localAddress: `${o.clientAddressPrefix}${2 * g + i}` }),
+    ),
+  );
+  const load = new IngestLoad(o.ingestUrl, { maxMs: 60_000 });
+  try {
+    for (const c of clients) await c.waitFor((m) => m.type === 'snapshot', SCOPES.length, RECOVERY_BOUND_MS);
+    const before = new Map<Scope, number>();
+    for (const scope of SCOPES) before.set(scope, (await o.backplane.history.readAfter(scope, 0, 1)).lastSeq);
+    load.start();
+    await load.until(() => load.counts.acknowledged >= WARM_UP_EVENTS, RECOVERY_BOUND_MS, 'the load in its stride');
+    const rate = Math.round(load.acknowledgedRate());
+
+    const letReplicasSync = await o.lagReplicas?.();
+    const batchesAtCut = load.answeredBatches;
+    if (letReplicasSync) {
+      // Stored by the primary alone: acknowledged with HYDRA_INGEST_MIN_REPLICAS=0, refused (503) with 1.
+      await load.until(
+        () => load.answeredBatches >= batchesAtCut + BATCHES_AFTER_CUT,
+        RECOVERY_BOUND_MS,
+        'batches stored by the primary alone',
+      );
+    }
+    const progress = clients.map((c) => new ViewProgress(c.messages));
+    for (const p of progress) p.markFault();
+    const killedAt = performance.now();
+    // Recovery is timed while the topology still settles: writes come back with the promotion, which
+    // Sentinel announces (+switch-master) only once the other replicas follow the new primary.
+    const killed = o.kill();
+    // The lagging replicas follow the promoted one (WAIT 1 needs one of them there).
+    const replicasFollow = letReplicasSync?.();
+    // Both awaited below; a rejection meanwhile is not unhandled.
+    killed.catch(() => undefined);
+    replicasFollow?.catch(() => undefined);
+    const back = await load.until(
+      () => load.firstAcknowledgedSentAfter(killedAt),
+      RECOVERY_BOUND_MS,
+      'ingest 200 after the kill',
+    );
+    const writesBackMs = Math.round(back.answeredAt - killedAt);
+    await replicasFollow;
+    await pollUntil(
+      () => progress.every((p) => p.holds(back)),
+      RECOVERY_BOUND_MS,
+      'every client holding the first batch acknowledged after the kill',
+      20,
+    );
+    const deliveriesBackMs = Math.round(performance.now() - killedAt);
+    const failoverMs = await killed;
+    const batchesBack = load.acknowledgedBatches.length;
+    await load.until(
+      () => load.acknowledgedBatches.length >= batchesBack + BATCHES_AFTER_RECOVERY,
+      RECOVERY_BOUND_MS,
+      'the load after the recovery',
+    );
+    await load.stop();
+
+    const views = await AcknowledgedViews.read(o.backplane.history, o.retention, load.sent);
+    const ends = SCOPES.map((scope) => [scope, views.last(scope)] as const);
+    await pollUntil(
+      () => progress.every((p) => ends.every(([scope, last]) => p.at(scope) === last)),
+      RECOVERY_BOUND_MS,
+      'every client at the end of every scope',
+      20,
+    ).catch(() => undefined); // a client that never gets there is reported by checkView, with the reason
+    const problems = views.foreignStored(before);
+    const resyncs = new Map<string, number>();
+    let lostSeen = 0;
+    clients.forEach((c, i) => {
+      const found = views.checkView(`client ${i + 1}`, c.messages);
+      problems.push(...found.problems);
+      lostSeen += found.lostSeen;
+      for (const { scope, reason } of found.resyncs)
+        resyncs.set(`${scope}:${reason}`, (resyncs.get(`${scope}:${reason}`) ?? 0) + 1);
+      if (c.closeCode !== null) problems.push(`client ${i + 1}: closed with ${c.closeCode}`);
+    });
+    return {
+      rate,
+      failoverMs,
+      writesBackMs,
+      deliveriesBackMs,
+      counts: { ...load.counts },
+      lostAcknowledged: views.lostAcknowledged(),
+      lostSeen,
+      resyncs,
+      clients: clients.length,
+      problems,
+    };
+  } finally {
+    await load.stop();
+    for (const c of clients) c.terminate();
+  }
+}
+
+/** The report as one line. */
+export function describeFailover(label: string, r: FailoverReport): string {
+  const list = (m: Map<string, number>) => (m.size === 0 ? 'none' : [...m].map(([k, v]) => `${k}×${v}`).join(' '));
+  return (
+    `${label}: load ${r.rate} events/s; replacement serving ${r.failoverMs} ms after SIGKILL, writes back ${r.writesBackMs} ms, ` +
+    `deliveries back ${r.deliveriesBackMs} ms; events acknowledged ${r.counts.acknowledged}, refused with 503 ${r.counts.refused503}, ` +
+    `unanswered ${r.counts.failed}; acknowledged then lost: ${list(r.lostAcknowledged)}; lost events seen by clients ${r.lostSeen}; ` +
+    `resyncs (${r.clients} clients): ${list(r.resyncs)}`
+  );
+}
+
+/**
+ * What each setting guarantees, asserted on a report. Always: no problem in
+ * any client's view (AcknowledgedViews.checkView) and a load of ≥ 1,000
+ * events/s. Replicas in step: nothing acknowledged lost and no resync, so
+ * every view is the acknowledged log exactly. Replicas cut off (`lagging`):
+ * the clients had been given events the surviving sequence lacks, and each
+ * was told `resync` `stream_reset` once for each of the victim's scopes
+ * (`affected`) and for no other;
+ * with HYDRA_INGEST_MIN_REPLICAS ≥ 1 none of those events had been
+ * acknowledged (ingest answered 503 instead), with 0 they had, on each of
+ * those scopes.
+ */
+export function expectFailoverOutcome(
+  report: FailoverReport,
+  { minReplicas, lagging, affected }: { minReplicas: number; lagging: boolean; affected: readonly Scope[] },
+): void {
+  expect(report.problems).toEqual([]);
+  expect(report.rate).toBeGreaterThanOrEqual(1000);
+  const lostScopes = [...report.lostAcknowledged.keys()].sort();
+  if (!lagging) {
+    expect(lostScopes).toEqual([]);
+    expect(report.resyncs).toEqual(new Map());
+    return;
+  }
+  expect(report.lostSeen).toBeGreaterThan(0);
+  // Each client once per affected scope: a second resync (backplane_gap) used to follow the first.
+  expect(new Map([...report.resyncs].sort())).toEqual(
+    new Map(affected.map((s) => [`${s}:stream_reset`, report.clients] as const).sort()),
+  );
+  if (minReplicas > 0) {
+    expect(lostScopes).toEqual([]);
+    expect(report.counts.refused503).toBeGreaterThan(0);
+  } else expect(lostScopes).toEqual([...affected].sort());
+}
+
+/**
+ * Replicas that fall behind: each is given a wrong `masterauth` (its next
+ * connection to the primary fails at AUTH), then the primary cuts every
+ * replica link. What the primary stores from then on exists nowhere else.
+ * The returned function waits until `primary`'s connection closes (the
+ * process was killed), then clears `masterauth`: the replicas sync with
+ * whoever is primary by then at their next attempt, within a second.
+ */
+export async function cutReplication(primary: Redis, replicas: readonly Redis[]): Promise<() => Promise<void>> {
+  for (const replica of replicas) await replica.config('SET', 'masterauth', 'hydra-test-wrong-password');
+  const gone = new Promise<void>((resolve) => primary.once('close', () => resolve()));
+  await primary.call('CLIENT', 'KILL', 'TYPE', 'replica');
+  return async () => {
+    await gone;
+    for (const replica of replicas) await replica.config('SET', 'masterauth', '');
+  };
+}
+
+/** The ports of a primary's (or master's) replicas, from its INFO replication. */
+export async function replicaPortsOf(primary: Redis): Promise<number[]> {
+  const info = await primary.info('replication');
+  return [...info.matchAll(/^slave\d+:.*?port=(\d+)/gm)].map((m) => Number(m[1]));
+}
+
+/**
+ * One client's messages, scanned once each as they arrive: where the view
+ * stands per scope, the newest event of each scope by `data.n` (the load's
+ * counter), and the snapshots received after the fault.
+ */
+class ViewProgress {
+  readonly #messages: readonly ReceivedMessage[];
+  #scanned = 0;
+  #faultIndex = Number.POSITIVE_INFINITY;
+  readonly #at = new Map<Scope, number | undefined>();
+  readonly #newestN = new Map<Scope, number>();
+  readonly #snapshotSinceFault = new Map<Scope, number>();
+
+  constructor(messages: readonly ReceivedMessage[]) {
+    this.#messages = messages;
+  }
+
+  markFault(): void {
+    this.#faultIndex = this.#messages.length;
+  }
+
+  /** The seq the view stands at in `scope` (undefined between a resync and its snapshot). */
+  at(scope: Scope): number | undefined {
+    this.#scan();
+    return this.#at.get(scope);
+  }
+
+  /** Whether every event of `batch` reached this client, live or in a snapshot read after the fault. */
+  holds(batch: { firstN: number; seqs: ReadonlyMap<Scope, number> }): boolean {
+    this.#scan();
+    return [...batch.seqs].every(
+      ([scope, seq]) =>
+        (this.#newestN.get(scope) ?? -1) >= batch.firstN || (this.#snapshotSinceFault.get(scope) ?? 0) >= seq,
+    );
+  }
+
+  #scan(): void {
+    for (; this.#scanned < this.#messages.length; this.#scanned++) {
+      const m = this.#messages[this.#scanned] as ReceivedMessage;
+      if (m.type === 'snapshot' || m.type === 'resync') {
+        const { scope, seq, complete } = m.data as { scope: Scope; seq: number; complete?: boolean };
+        if (m.type === 'resync') this.#at.set(scope, undefined);
+        else if (complete) {
+          this.#at.set(scope, seq);
+          if (this.#scanned >= this.#faultIndex) this.#snapshotSinceFault.set(scope, seq);
+        }
+      } else if (isScope(m.type) && typeof m.seq === 'number') {
+        this.#at.set(m.type, m.seq);
+        const n = (m.data as { n?: number }).n ?? -1;
+        if (n > (this.#newestN.get(m.type) ?? -1)) this.#newestN.set(m.type, n);
+      }
+    }
+  }
+}
