@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, WorkerCommand, WorkerReply, WorkerResults, WorkerStatus } from './client-protocol.js';
+import { adopt } from './procs.js';
 
 const WORKER = fileURLToPath(new URL('./client-worker.js', import.meta.url));
 /** Longest answer time of a worker before the soak reports it stuck. */
@@ -72,7 +73,7 @@ export class ClientPool {
   }): Promise<ClientPool> {
     const workers = Array.from(
       { length: options.processes },
-      () => new Worker(fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })),
+      () => new Worker(adopt(fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))),
     );
     const pool = new ClientPool(workers);
     await Promise.all(

@@ -7,6 +7,33 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Every child the soak started that has not exited: a SIGINT or SIGTERM of the soak takes them down too. */
+const children = new Set<ChildProcess>();
+
+/** Registers a child of the soak (see stopChildrenOnSignal); returns it. */
+export function adopt<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * On SIGINT or SIGTERM the soak SIGKILLs every child it started (gateways, publisher, Redis, client
+ * workers) and exits 130 / 143: a signal sent to the soak alone (not to its whole process group, as a
+ * terminal's Ctrl-C is) leaves nothing running.
+ */
+export function stopChildrenOnSignal(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      for (const child of children) child.kill('SIGKILL');
+      process.exit(code);
+    });
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -54,7 +81,7 @@ export class SoakRedis {
       '--protected-mode',
       'no',
     ];
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = adopt(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = proc;
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -115,11 +142,13 @@ export class Service {
     script: string,
     env: Record<string, string>,
   ) {
-    this.child = spawn(process.execPath, [script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, HYDRA_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = adopt(
+      spawn(process.execPath, [script], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, HYDRA_LOG_LEVEL: 'info', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     this.child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);

@@ -7,7 +7,15 @@ import { Redis } from 'ioredis';
 import { ClientPool, type PoolStatus } from './client-pool.js';
 import type { ClientSpec } from './client-protocol.js';
 import type { GatewaySample } from './memory-trend.js';
-import { type GatewayHandle, REPO_ROOT, type Service, SoakRedis, startGateway, startPublisher } from './procs.js';
+import {
+  type GatewayHandle,
+  REPO_ROOT,
+  type Service,
+  SoakRedis,
+  startGateway,
+  startPublisher,
+  stopChildrenOnSignal,
+} from './procs.js';
 import { redisFootprint } from './redis-footprint.js';
 import { type CpuSample, type FaultRecord, renderReport, type SoakResult } from './report.js';
 
@@ -99,6 +107,7 @@ function clientSpecs(count: number): ClientSpec[] {
 }
 
 async function main(): Promise<void> {
+  stopChildrenOnSignal();
   const minutes = arg('--minutes', 10);
   const clientCount = Math.floor(arg('--clients', 400));
   const faultEveryMs = arg('--fault-every', minutes >= 3 ? 30 : 12) * 1000;
