@@ -2,7 +2,7 @@
 import { SCOPES } from '@hydra/protocol';
 import type { RedisTopology, ShardFigures, TopologyName } from './redis-topology.js';
 import { median } from './stats.js';
-import type { DeliveryTopologyRow, IngestTopologyRow, TopologyOptions } from './topology.js';
+import type { DeliveryTopologyRow, IngestTopologyRow, TopologyOptions } from './topology-rows.js';
 
 export interface TopologyReportInput {
   options: TopologyOptions;

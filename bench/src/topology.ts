@@ -43,11 +43,11 @@ import {
   type ShardFigures,
   shardFigures,
   singleTopology,
-  type TopologyName,
 } from './redis-topology.js';
 import { hydraKeys, type Publisher, SCOPE_NAMES, SERVER_CPUS, SIDE_CPUS } from './scenarios.js';
 import { clientPaths, startTarget } from './targets.js';
 import { topologyReport } from './topology-report.js';
+import type { DeliveryTopologyRow, IngestTopologyRow, TopologyOptions } from './topology-rows.js';
 import type { WorkerPool } from './workers.js';
 
 const BATCH = 1_000;
@@ -61,17 +61,6 @@ const PUBLISHER_MAIN = `${repoDir}/apps/publisher/dist/main.js`;
 const DELIVERY_BURST_MS = 20;
 const DELIVERY_PAYLOAD_BYTES = 170;
 const IDLE_WINDOW_MS = 2_000;
-
-export interface TopologyOptions {
-  seconds: number;
-  rounds: number;
-  inFlight: number;
-  /** Publisher process counts of the ingest rows. */
-  publishers: number[];
-  /** Delivery: WebSocket clients on all scopes, and events/s offered over the scopes (0: no delivery rows). */
-  clients: number;
-  deliveryRate: number;
-}
 
 export function parseTopologyArgs(argv: string[]): TopologyOptions {
   const o: TopologyOptions = {
@@ -100,50 +89,6 @@ export function parseTopologyArgs(argv: string[]): TopologyOptions {
   }
   if (!positive(o.clients) || !(o.deliveryRate >= 0)) throw new Error('--clients > 0, --delivery-rate ≥ 0');
   return o;
-}
-
-export interface IngestTopologyRow {
-  round: number;
-  topology: TopologyName;
-  publishers: number;
-  inFlight: number;
-  eventsPerSec: number;
-  errors: number;
-  shards: ShardFigures[];
-  /** All shards' Redis CPU over all events stored. */
-  redisCpuUsPerEvent: number;
-  publisherCpuUsPerEvent: number;
-  p50Ms: number;
-  p99Ms: number;
-  elapsedS: number;
-}
-
-export interface DeliveryTopologyRow {
-  round: number;
-  topology: TopologyName;
-  clients: number;
-  offeredEventsPerSec: number;
-  published: number;
-  /** Messages received by all clients per second of the publishing window. */
-  deliveriesPerSec: number;
-  lossPct: number;
-  gaps: number;
-  /** Gateway CPU over the publishing window and drain, % of one core; and with the clients connected, nothing published. */
-  gatewayCpuPct: number;
-  gatewayIdleCpuPct: number;
-  gatewayCpuUsPerDelivery: number;
-  /** The same less the idle share: the cost of the deliveries themselves. */
-  gatewayNetCpuUsPerDelivery: number;
-  p50Ms: number;
-  p99Ms: number;
-  shards: ShardFigures[];
-  /** Each shard's CPU, % of one core, in the idle window (order of `shards`). */
-  shardIdleCorePct: number[];
-  redisCpuUsPerEvent: number;
-  /** All shards' CPU less their idle share, over all events stored. */
-  redisNetCpuUsPerEvent: number;
-  closedByServer: number;
-  elapsedS: number;
 }
 
 const scopeData: Record<Scope, (id: string, k: number) => string> = {

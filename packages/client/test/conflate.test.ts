@@ -6,14 +6,23 @@ import { Log, RecordingClient, range, stateOf } from './sdk-helpers.js';
 const BACKOFF = { initialMs: 100, maxMs: 1000, drainMs: 300 };
 const TIER_MS = 1000;
 
-/** One aircraft upsert (20 ids) and one alert every few ms until stopped, each recorded in `log`. */
+const AIRCRAFT_IDS = 20;
+
+/**
+ * Until stopped, every few ms: an upsert of each of the 20 aircraft and one alert, each recorded in `log`.
+ * Every batch moves every aircraft, so a tier interval holds many updates of each however slowly a loaded
+ * machine runs this loop (one aircraft per batch made the conflation ratio depend on the loop's speed).
+ */
 function startPublishing(f: StreamFixture, log: Log): { stop: () => Promise<void> } {
   let running = true;
   let n = 0;
   const loop = (async () => {
     while (running) {
       const batch = [
-        { scope: 'aircraft' as Scope, data: { id: `a${n % 20}`, lat: n % 90, lon: n % 180, n } as EventData },
+        ...Array.from({ length: AIRCRAFT_IDS }, (_, i) => ({
+          scope: 'aircraft' as Scope,
+          data: { id: `a${i}`, lat: n % 90, lon: n % 180, n } as EventData,
+        })),
         { scope: 'alerts' as Scope, data: { headline: `alert ${n}`, n } as EventData },
       ];
       const published = await f.backplane.bus.publish(batch);
