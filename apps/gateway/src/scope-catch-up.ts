@@ -262,7 +262,7 @@ export class ScopeCatchUp {
     return 'ok';
   }
 
-  /** Removes a closed session from the waiters (subscriptions die with the socket). */
+  /** Removes a closed session from the waiters and its live route (subscriptions die with the socket). */
   forget(session: Session): void {
     this.waiters.forget(session);
     this.routeOf(session).forget(session);
