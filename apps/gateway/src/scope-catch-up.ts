@@ -120,6 +120,7 @@ export class ScopeCatchUp {
     if (!ws) return;
     const route = this.routeOf(session);
     if (route.liveAtNewestOnly) {
+      // As from any other position: the route's tail of the ring paced, then live at the newest seq.
       const follower = this.follower;
       this.continueLive(session, seq, follower.tsAt(seq), follower.epoch, this.waiters.takeTicket());
       return;
