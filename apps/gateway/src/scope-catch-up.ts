@@ -1,22 +1,17 @@
 import type { HistoryStore } from '@hydra/backplane';
-import {
-  CloseCode,
-  CloseReason,
-  encodeResyncFrame,
-  frameTs,
-  type RegionFilter,
-  type ResyncReason,
-  type Scope,
-} from '@hydra/protocol';
-import { ConflationBuffer, conflateFrames } from './conflation-buffer.js';
+import { CloseCode, CloseReason, encodeResyncFrame, frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
 import type { ConflationTier } from './conflation-tier.js';
+import { ConflationTierRoute } from './conflation-tier-route.js';
 import { describeError } from './describe-error.js';
+import type { LiveRoute } from './live-route.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
 import type { RegionCatchUp } from './region-catch-up.js';
+import { RegionTilesRoute } from './region-tiles-route.js';
 import { retryBounded } from './retry.js';
 import type { ScopeConflation } from './scope-conflation.js';
+import { ScopeTopicRoute } from './scope-topic-route.js';
 import { ScopeWaiters } from './scope-waiters.js';
 import { REPLAY_BATCH, type SequenceFollower } from './sequence-follower.js';
 import type { Session } from './session.js';
@@ -52,7 +47,7 @@ export interface ScopeCatchUpDeps {
    */
   backplaneReconnecting?: () => boolean;
   /** The scope's conflation tiers (`conflate=<ms>`); absent: every client gets every event. */
-  conflation?: Pick<ScopeConflation, 'tierOf' | 'topicOf' | 'forget'>;
+  conflation?: Pick<ScopeConflation, 'tierOf'>;
   /** Entity scopes: the catch-up of clients with a `bbox` (region-catch-up.ts). Absent: `bbox` is ignored. */
   regions?: RegionCatchUp;
 }
@@ -87,13 +82,19 @@ export interface ScopeCatchUpDeps {
  * client is closed with 1013 once they all failed, or at once when a read
  * fails with the backplane up (not a blip).
  *
- * A conflated client (`conflate=<ms>` on an entity scope) takes the same
- * paths with conflated data: its snapshot is the same, its replay is the
- * conflation of the history after its position (each changed entity's
- * latest event, removals kept, in seq order: ConflationBuffer), and instead
- * of the ring's events and the scope's topic it gets the conflation of the
- * ring's events after its position, then joins its tier at the follower's
- * newest seq (ConflationTier.attach, which holds the guarantee from there).
+ * Each client takes these paths along its live route (live-route.ts,
+ * routeOf), which decides what it is sent of the snapshot, of history and
+ * of the ring, and what it subscribes to: the scope's topic (every event, as
+ * above: ScopeTopicRoute), its tiles' topics (`bbox`: RegionTilesRoute,
+ * whose views RegionCatchUp keeps exact) or its conflation tier's topic
+ * (ConflationTierRoute). A conflated client (`conflate=<ms>` on an entity
+ * scope) takes the same paths with conflated data: its snapshot is the
+ * same, its replay is the conflation of the history after its position
+ * (each changed entity's latest event, removals kept, in seq order:
+ * ConflationBuffer), and instead of the ring's events and the scope's topic
+ * it gets the conflation of the ring's events after its position, then
+ * joins its tier at the follower's newest seq (ConflationTier.attach, which
+ * holds the guarantee from there).
  *
  * Pacing goes one way: this class hands the pacer a batch together with the
  * position it brings the client to (paceThenLive), and the pacer's only call
@@ -106,20 +107,27 @@ export interface ScopeCatchUpDeps {
  */
 export class ScopeCatchUp {
   private readonly waiters = new ScopeWaiters();
+  /** The route of the clients that get every event (no `conflate`, no `bbox`). */
+  private readonly scopeRoute: LiveRoute;
+  /** The route of `bbox` clients; null where `bbox` is ignored (no deps.regions). */
+  private readonly tilesRoute: LiveRoute | null;
+  /** The routes of conflated clients, one per tier (made for its first client). */
+  private readonly tierRoutes = new Map<ConflationTier, LiveRoute>();
   /** The follower's newest seq, and the release of a waiter that reached it: made once, not per event. */
   private readonly reached = (): number => this.follower.seq;
   private readonly subscribeWaiter = (session: Session, seq: number): void => {
     const ws = session.ws;
     if (!ws) return;
-    const tier = this.tierOf(session);
-    if (tier !== null) {
+    const route = this.routeOf(session);
+    if (route.liveAtNewestOnly) {
+      // As from any other position: the route's tail of the ring paced, then live at the newest seq.
       const follower = this.follower;
-      this.attachConflated(session, tier, seq, follower.tsAt(seq), follower.epoch, this.waiters.takeTicket());
+      this.continueLive(session, seq, follower.tsAt(seq), follower.epoch, this.waiters.takeTicket());
       return;
     }
     ws.cork(() => {
-      for (const frame of this.tailAfter(session, seq)) ws.send(frame, false, this.deps.pacer.compress);
-      this.goLive(session);
+      for (const frame of route.tailFor(session, this.ringAfter(seq))) ws.send(frame, false, this.deps.pacer.compress);
+      this.goLive(session, route, seq);
     });
     this.deps.pacer.sentOutside(session);
   };
@@ -128,7 +136,10 @@ export class ScopeCatchUp {
     readonly scope: Scope,
     private readonly follower: SequenceFollower,
     private readonly deps: ScopeCatchUpDeps,
-  ) {}
+  ) {
+    this.scopeRoute = new ScopeTopicRoute(this.topic);
+    this.tilesRoute = deps.regions === undefined ? null : new RegionTilesRoute(deps.regions);
+  }
 
   get topic(): string {
     return this.scope;
@@ -146,18 +157,13 @@ export class ScopeCatchUp {
    */
   async join(session: Session, withSnapshot: boolean): Promise<void> {
     if (!withSnapshot) {
-      const tier = this.tierOf(session);
-      if (tier !== null) {
-        tier.subscribe(session);
-        return;
-      }
-      if (this.regionOf(session) !== null) {
-        this.deps.regions?.attach(session);
-        await this.deps.regions?.ensureOn();
+      const route = this.routeOf(session);
+      const opening = route.open(session);
+      if (opening !== null) {
+        await opening;
         if (session.closed) return; // its close already forgot it: no view to leave behind
-        this.deps.regions?.startEmpty(session);
       }
-      if (!session.closed) this.goLive(session);
+      this.goLive(session, route, null);
       return;
     }
     await this.joinSnapshot(session, false);
@@ -191,15 +197,13 @@ export class ScopeCatchUp {
     let after = afterSeq;
     // The proof still to check (position 0 needs none): against the ring here, else by the first history read.
     let proof = afterSeq > 0 ? positionTs : 0;
-    // A conflated client's replay: conflated here across every batch, sent once it reaches the ring.
-    const conflated = this.tierOf(session) !== null ? new ConflationBuffer() : null;
-    const region = this.regionOf(session);
-    if (region !== null) {
-      this.deps.regions?.attach(session);
-      await this.deps.regions?.ensureOn();
+    const route = this.routeOf(session);
+    const opening = route.open(session);
+    if (opening !== null) {
+      await opening;
       if (session.closed) return 'ok';
-      this.deps.regions?.startResume(session);
     }
+    const replay = route.startReplay(session);
     for (let round = 0; round < MAX_REPLAY_ROUNDS; round++) {
       if (session.closed) return 'ok';
       if (epoch !== follower.epoch) {
@@ -216,8 +220,7 @@ export class ScopeCatchUp {
           proof = 0;
         }
         if (proof === 0) {
-          const frames = conflated === null ? [] : conflated.take().map((e) => e.frame);
-          this.deliverThenLive(session, frames, after, follower.tsAt(after), epoch);
+          this.deliverThenLive(session, replay.rest(), after, follower.tsAt(after), epoch);
           return 'ok';
         }
       }
@@ -239,21 +242,14 @@ export class ScopeCatchUp {
         await this.resync(session, 'history_gone');
         return 'ok';
       }
-      const events = read.events.map((e) => e.frame);
-      let frames = region === null ? events : (this.deps.regions?.filter(session, region, events) ?? []);
       // The next round proves its position too: a loss while this batch is paced is not replayed over.
-      const lastFrame = events.at(-1);
+      const lastFrame = read.events.at(-1)?.frame;
       proof = lastFrame ? frameTs(lastFrame) : positionProof;
       const upTo = read.events.at(-1)?.seq ?? after;
-      if (conflated !== null) {
-        for (const e of read.events) conflated.add(e.seq, e.frame);
-        frames = [];
-        // Sent only with the batch that deliverThenLive accepts (it reaches the ring, or is ahead of it).
-        if (upTo > follower.seq || follower.ringCovers(upTo)) frames = conflated.take().map((e) => e.frame);
-      }
+      const frames = replay.batch(read.events, this.canGoLiveFrom(upTo));
       this.deps.metrics.replayedEvents.inc({ scope: this.scope }, frames.length);
       if (this.deliverThenLive(session, frames, upTo, lastFrame ? proof : positionProof, epoch)) return 'ok';
-      if (conflated !== null) {
+      if (!replay.sendsEachBatch) {
         // Nothing was sent: the conflation goes on with the next batch.
         after = upTo;
         continue;
@@ -267,11 +263,10 @@ export class ScopeCatchUp {
     return 'ok';
   }
 
-  /** Removes a closed session from the waiters (subscriptions die with the socket). */
+  /** Removes a closed session from the waiters and its live route (subscriptions die with the socket). */
   forget(session: Session): void {
     this.waiters.forget(session);
-    this.deps.conflation?.forget(session);
-    this.deps.regions?.forget(session);
+    this.routeOf(session).forget(session);
   }
 
   /**
@@ -335,17 +330,16 @@ export class ScopeCatchUp {
    */
   private async joinSnapshot(session: Session, patient: boolean): Promise<void> {
     // Bounded retries: a snapshot older than the ring reaches back is re-read.
-    const region = this.regionOf(session);
-    if (region !== null) this.deps.regions?.attach(session);
+    const route = this.routeOf(session);
     for (let attempt = 0; attempt < 3; attempt++) {
       const epoch = this.follower.epoch;
-      if (region !== null) await this.deps.regions?.ensureOn();
+      const opening = route.open(session);
+      if (opening !== null) await opening;
       const read = attempt === 0 ? () => this.deps.snapshots.get(this.follower.seq) : () => this.deps.snapshots.read();
       const snap = await (patient ? this.readPatiently(session, read) : read());
       if (session.closed) return;
       if (epoch !== this.follower.epoch) continue; // the sequence restarted meanwhile: the snapshot may be of the old one
-      const frames = region === null ? snap.frames : (this.deps.regions?.snapshotFor(session, region, snap) ?? []);
-      if (this.deliverThenLive(session, frames, snap.seq, snap.seqTs, epoch)) {
+      if (this.deliverThenLive(session, route.snapshotFor(session, snap), snap.seq, snap.seqTs, epoch)) {
         this.deps.metrics.snapshotsSent.inc({ scope: this.scope });
         return;
       }
@@ -389,7 +383,7 @@ export class ScopeCatchUp {
     epoch: number,
   ): boolean {
     if (!session.ws || session.closed) return true;
-    if (upToSeq <= this.follower.seq && !this.follower.ringCovers(upToSeq)) return false;
+    if (!this.canGoLiveFrom(upToSeq)) return false;
     // The waiter ticket orders this client's data against prime()'s reads: taken now, not once paced.
     this.paceThenLive(session, frames, upToSeq, upToTs, epoch, this.waiters.takeTicket());
     return true;
@@ -425,8 +419,10 @@ export class ScopeCatchUp {
    * history is gone too, or no longer holds that event); when the scope's
    * sequence restarted meanwhile, it is resynchronised.
    * The ring's events go out paced too when they do not fit the client's
-   * budget (a long pacing let many accumulate); the client is subscribed
-   * once the rest is small. A client that falls behind the ring more than
+   * budget (a long pacing let many accumulate), or always on a route that
+   * goes live only at the follower's newest seq (a tier: its conflation of
+   * the ring's events, liveAtNewestOnly); the client is subscribed once the
+   * rest is small. A client that falls behind the ring more than
    * MAX_CATCH_UPS times is slower than the scope's live rate: it is closed
    * as a slow consumer (4000) instead of catching up forever.
    */
@@ -442,27 +438,23 @@ export class ScopeCatchUp {
       this.waiters.add(session, upToSeq, ticket);
       return;
     }
-    const tier = this.tierOf(session);
-    if (tier !== null) {
-      this.attachConflated(session, tier, upToSeq, upToTs, epoch, ticket);
+    if (!follower.ringCovers(upToSeq)) {
+      this.continueFromHistory(session, upToSeq, upToTs);
       return;
     }
-    if (follower.ringCovers(upToSeq)) {
-      const tail = this.tailAfter(session, upToSeq);
-      let bytes = 0;
-      for (const frame of tail) bytes += frame.length;
-      if (tail.length > 0 && !this.deps.pacer.fits(session, bytes)) {
-        this.paceThenLive(session, tail, follower.seq, follower.ts, epoch, ticket);
-        return;
-      }
-      ws.cork(() => {
-        for (const frame of tail) ws.send(frame, false, this.deps.pacer.compress);
-        this.goLive(session);
-      });
-      if (tail.length > 0) this.deps.pacer.sentOutside(session);
+    const route = this.routeOf(session);
+    const tail = route.tailFor(session, this.ringAfter(upToSeq));
+    let bytes = 0;
+    for (const frame of tail) bytes += frame.length;
+    if (tail.length > 0 && (route.liveAtNewestOnly || !this.deps.pacer.fits(session, bytes))) {
+      this.paceThenLive(session, tail, follower.seq, follower.ts, epoch, ticket);
       return;
     }
-    this.continueFromHistory(session, upToSeq, upToTs);
+    ws.cork(() => {
+      for (const frame of tail) ws.send(frame, false, this.deps.pacer.compress);
+      this.goLive(session, route, upToSeq);
+    });
+    if (tail.length > 0) this.deps.pacer.sentOutside(session);
   }
 
   /**
@@ -487,80 +479,43 @@ export class ScopeCatchUp {
       .catch((err: unknown) => this.closeUnavailable(session, err, 'replay after a paced batch failed'));
   }
 
-  /**
-   * continueLive for a conflated client at `upToSeq` (at most the follower's
-   * seq): at the follower's seq it joins its tier (ConflationTier.attach);
-   * behind it, it is first sent the conflation of the ring's events after
-   * `upToSeq` (paced when large), or continues from history when the ring no
-   * longer reaches back that far.
-   */
-  private attachConflated(
-    session: Session,
-    tier: ConflationTier,
-    upToSeq: number,
-    upToTs: number,
-    epoch: number,
-    ticket: number,
-  ): void {
-    const follower = this.follower;
-    if (upToSeq === follower.seq) {
-      tier.attach(session, upToSeq);
-      return;
-    }
-    if (!follower.ringCovers(upToSeq)) {
-      this.continueFromHistory(session, upToSeq, upToTs);
-      return;
-    }
-    // A conflated session has no bbox (the two are refused together): its tail is the ring's, unfiltered.
-    const tail = conflateFrames(this.tailAfter(session, upToSeq));
-    this.paceThenLive(session, tail, follower.seq, follower.ts, epoch, ticket);
+  /** Whether a client that holds every event up to `seq` can continue live: the ring reaches back to it, or it is ahead. */
+  private canGoLiveFrom(seq: number): boolean {
+    return seq > this.follower.seq || this.follower.ringCovers(seq);
   }
 
-  /** The client's `bbox` when it filters this scope (an entity scope), else null. */
-  private regionOf(session: Session): RegionFilter | null {
-    return this.deps.regions !== undefined ? session.region : null;
-  }
-
-  /** The ring's events after `seq` as this client is to get them (filtered for a `bbox`). */
-  private tailAfter(session: Session, seq: number): Buffer[] {
+  /** The ring's events after `seq`, oldest first. */
+  private ringAfter(seq: number): Buffer[] {
     const tail: Buffer[] = [];
     this.follower.forEachAfter(seq, (frame) => {
       tail.push(frame);
     });
-    const region = this.regionOf(session);
-    return region === null ? tail : (this.deps.regions?.filter(session, region, tail) ?? []);
+    return tail;
   }
 
   /**
-   * Subscribes the client to its live topic: the scope's, or its tiles' for a
-   * `bbox` (only while the region map is on: a restart turned it off, and the
-   * client is resynchronised instead).
+   * Subscribes the client to its route's live events, holding every event up
+   * to `seq` (null: nothing, a join without a snapshot); a client the route
+   * cannot take live now (the tile map is off: a restart turned it off) is
+   * resynchronised instead.
    */
-  private goLive(session: Session): void {
+  private goLive(session: Session, route: LiveRoute, seq: number | null): void {
     const ws = session.ws;
     if (!ws || session.closed) return;
-    const region = this.regionOf(session);
-    if (region === null) ws.subscribe(this.topic);
-    else if (this.deps.regions?.isOn === true) this.deps.regions.subscribe(ws, session, region);
-    else this.resyncOrClose(session, 'backplane_gap');
+    if (!route.subscribe(session, ws, seq)) this.resyncOrClose(session, 'backplane_gap');
   }
 
-  /** Whether the client follows live events (its scope topic, its tier's, or its tile topics). */
+  /** Whether the client follows its route's live events (the scope's topic, its tier's, or its tiles'). */
   private isLive(session: Session): boolean {
     const ws = session.ws;
-    if (!ws) return false;
-    const region = this.regionOf(session);
-    return region === null ? ws.isSubscribed(this.topicOf(session)) : (this.deps.regions?.isLive(ws, region) ?? false);
+    return ws !== null && this.routeOf(session).isLive(session, ws);
   }
 
   /** Tells the client its view of the scope restarts, then sends a fresh snapshot and live events. */
   private async resync(session: Session, reason: ResyncReason): Promise<void> {
     const ws = session.ws;
     if (!ws || session.closed) return;
-    const region = this.regionOf(session);
-    if (region !== null) this.deps.regions?.unsubscribe(ws, session, region);
-    else ws.unsubscribe(this.topicOf(session));
-    this.deps.conflation?.forget(session);
+    this.routeOf(session).unsubscribe(session, ws);
     ws.send(encodeResyncFrame(this.scope, reason), false, false);
     this.deps.metrics.resyncs.inc({ scope: this.scope, reason });
     await this.joinSnapshot(session, true);
@@ -571,14 +526,25 @@ export class ScopeCatchUp {
     this.resync(session, reason).catch((err: unknown) => this.closeUnavailable(session, err, 'resync failed'));
   }
 
-  /** The session's conflation tier in this scope, or null when it gets every event. */
-  private tierOf(session: Session): ConflationTier | null {
-    return this.deps.conflation?.tierOf(session) ?? null;
-  }
-
-  /** The uWS topic of the session's live events in this scope. */
-  private topicOf(session: Session): string {
-    return this.deps.conflation?.topicOf(session) ?? this.topic;
+  /**
+   * The session's live route in this scope: its conflation tier's, its
+   * tiles' (`bbox`, on a scope that filters them), else the scope's topic.
+   * It depends only on the scope and the session's options, fixed for the
+   * connection, so every step of a session takes the same route (`bbox`
+   * with `conflate` is refused at the upgrade: admission.ts).
+   */
+  private routeOf(session: Session): LiveRoute {
+    const tier = this.deps.conflation?.tierOf(session) ?? null;
+    if (tier !== null) {
+      let route = this.tierRoutes.get(tier);
+      if (route === undefined) {
+        route = new ConflationTierRoute(tier);
+        this.tierRoutes.set(tier, route);
+      }
+      return route;
+    }
+    if (this.tilesRoute !== null && session.region !== null) return this.tilesRoute;
+    return this.scopeRoute;
   }
 
   /** Logs and counts a failed catch-up, then closes the client with 1013 rather than leave it stale. */

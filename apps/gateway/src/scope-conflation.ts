@@ -28,11 +28,6 @@ export class ScopeConflation {
     return ms === 0 ? null : (this.tiers.get(ms) ?? null);
   }
 
-  /** The uWS topic a session's live events of this scope come from: its tier's, else the scope's own. */
-  topicOf(session: Session): string {
-    return this.tierOf(session)?.topic ?? this.scope;
-  }
-
   /** One event the follower applied, in seq order. */
   onEvent(seq: number, frame: Buffer): void {
     let entity: ReturnType<typeof frameEntity> | undefined;
@@ -41,11 +36,6 @@ export class ScopeConflation {
       entity ??= frameEntity(frame);
       tier.onEvent(seq, frame, entity);
     }
-  }
-
-  /** ConflationTier.forget on every tier. */
-  forget(session: Session): void {
-    this.tierOf(session)?.forget(session);
   }
 
   /** ConflationTier.restart on every tier: the clients that were waiting for a flush. */
