@@ -9,6 +9,8 @@ export interface KeepUpReportInput {
   method: {
     batch: number;
     flooded: readonly string[];
+    quietScope: string;
+    gatewayMain: string;
     clientScope: string;
     warmupMs: number;
     baselineMs: number;
@@ -45,12 +47,12 @@ export function keepUpReport(input: KeepUpReportInput): string {
   const lines = [
     '# The gateways keep up (issue 16)',
     '',
-    `A real ingest server takes ${m.batch}-event NDJSON batches (half ${m.flooded.join(', half ')}), ${o.inFlight} in flight, each lane sending its next batch as soon as the previous one is answered; one real gateway (every default, a fresh process per phase) is subscribed to the same Redis. No client holds ${m.flooded.join(' or ')}. Phases: ${o.phases.join(', ')}; ${o.rounds} round(s); each phase a ${m.baselineMs / 1000} s baseline (no flood) then ${o.seconds} s of flood measured after ${m.warmupMs / 1000} s of warm-up.`,
+    `A real ingest server takes ${m.batch}-event NDJSON batches (half ${m.flooded.join(', half ')}, and one \`${m.quietScope}\` event per batch: a quiet scope read in the same socket reads as the flood), ${o.inFlight} in flight, each lane sending its next batch as soon as the previous one is answered; one real gateway (\`${m.gatewayMain}\`, every default, a fresh process per phase) is subscribed to the same Redis. No client holds ${[...m.flooded, m.quietScope].join(', ')}. Phases: ${o.phases.join(', ')}; ${o.rounds} round(s); each phase a ${m.baselineMs / 1000} s baseline (no flood) then ${o.seconds} s of flood measured after ${m.warmupMs / 1000} s of warm-up.`,
     `Placement: gateway and ingest server on core 0, the gateway in a session of its own (where the kernel shares CPU time by session, autogroup, it is not one of the bench's processes sharing one share); Redis, the client worker, the trickle publisher and the orchestrator on core 1. Load average at start ${loadText(load[0])}, at end ${loadText(load[1])} (1 / 5 / 15 min; 2 cores, shared with other work).`,
     '',
-    `Gateway CPU: /proc/<pid>/stat (user + sys, all threads). µs/event divides the flood window's CPU by the events the ingest server accepted in it; "net" first takes off the baseline's share (pings, timers, the probes and, with clients, the trickle's fan-out). Received / stored: the gateway's \`hydra_bus_events_received_total\` for the flooded scopes against the seqs Redis assigned them, both over the whole phase (Redis flushed, the gateway subscribed before the first event; the counter read again until it catches up, at most 5 s). Runqueue wait: the share of the window the gateway's event loop was runnable but waiting for a CPU (/proc/<pid>/schedstat), i.e. the part of any delay the machine's other work caused.`,
+    `Gateway CPU: /proc/<pid>/stat (user + sys, all threads). µs/event divides the flood window's CPU by the events the ingest server accepted in it; "net" first takes off the baseline's share (pings, timers, the probes and, with clients, the trickle's fan-out). Received / stored: the gateway's \`hydra_bus_events_received_total\` for the flooded and quiet scopes against the seqs Redis assigned them, both over the whole phase (Redis flushed, the gateway subscribed before the first event; the counter read again until it catches up, at most 5 s). Runqueue wait: the share of the window the gateway's event loop was runnable but waiting for a CPU (/proc/<pid>/schedstat), i.e. the part of any delay the machine's other work caused.`,
     `Memory: RSS from /proc every ${m.rssEveryMs} ms; V8 heap used, heap committed and external memory (Buffers) from the gateway's /metrics every ${m.metricsEveryMs / 1000} s; start is the first sample of the flood, peak and end over the flood. Bounded: the peak of the flood's last third is at most the middle third's plus max(8 MiB, 5%), a garbage-collection sawtooth rather than a trend. The first third is the settle: a gateway put under a flood first grows to it (V8 sizes its young generation to the allocation rate, the allocator its arenas; about 15 s here, so a short run's verdict is weak), then stays flat; memory kept per event grows through every third and fails the check for any flood long enough to show it.`,
-    `Readiness: /readyz every ${m.readyEveryMs} ms from the baseline's start; an answer other than 200 or none within ${m.probeTimeoutMs} ms counts. Event-loop delay: the gateway's \`hydra_gateway_nodejs_eventloop_lag_{p99,max}_seconds\` (prom-client's monitorEventLoopDelay, reset at each scrape), the highest of the window's scrapes, less the monitor's ${m.loopTickMs} ms tick (it records the whole interval between ticks: an idle loop reads ${m.loopTickMs} ms). Backlog: Redis' output buffer for the gateway's subscriber connection (\`CLIENT LIST\` omem), its peak: what the gateway had not read yet.`,
+    `Readiness: /readyz every ${m.readyEveryMs} ms from the baseline's start; an answer other than 200 or none within ${m.probeTimeoutMs} ms counts. Event-loop delay: the gateway's \`hydra_gateway_nodejs_eventloop_lag_{p99,max}_seconds\` (prom-client's monitorEventLoopDelay, reset at each scrape), the highest of the window's scrapes (a scrape's p99 over about 20 ticks is its max), less the monitor's ${m.loopTickMs} ms tick (it records the whole interval between ticks: an idle loop reads ${m.loopTickMs} ms). Backlog: Redis' output buffer for the gateway's subscriber connection (\`CLIENT LIST\` omem), its peak: what the gateway had not read yet.`,
     '',
     '## Ingest and gateway CPU',
     '',
@@ -74,8 +76,8 @@ export function keepUpReport(input: KeepUpReportInput): string {
     '',
     '## Readiness, event loop, backlog, delivery to the clients (baseline → flood)',
     '',
-    '| round | phase | /readyz not 200 / checks | loop delay p99 ms | loop delay max ms | runqueue wait % | Redis backlog peak KiB | gaps / silent resubscribes / errors | trickle p50 / p99 / max ms; delivered / expected, baseline | the same, flood | closed by server |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| round | phase | /readyz not 200 / checks | loop delay p99 ms | runqueue wait % | Redis backlog peak KiB | gaps / silent resubscribes / errors | trickle p50 / p99 / max ms; delivered / expected, baseline | the same, flood | closed by server |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const notReady =
         r.notReady === 0
@@ -85,7 +87,7 @@ export function keepUpReport(input: KeepUpReportInput): string {
               .join(', ')})`;
       const b = r.baseline;
       const w = r.flood;
-      return `| ${r.round} | ${phaseText(r)} | ${notReady} | ${f(b.lagP99Ms)} → ${f(w.lagP99Ms)} | ${f(b.lagMaxMs)} → ${f(w.lagMaxMs)} | ${f(b.runqueueWaitPct)} → ${f(w.runqueueWaitPct)} | ${f(r.backlogPeakBytes / 1024, 0)} | ${r.busGaps} / ${r.silentResubscribes} / ${r.errors} | ${trickleCell(b.trickle)} | ${trickleCell(w.trickle)} | ${w.trickle ? w.trickle.closedByServer : '–'} |`;
+      return `| ${r.round} | ${phaseText(r)} | ${notReady} | ${f(b.lagP99Ms)} → ${f(w.lagP99Ms)} | ${f(b.runqueueWaitPct)} → ${f(w.runqueueWaitPct)} | ${f(r.backlogPeakBytes / 1024, 0)} | ${r.busGaps} / ${r.silentResubscribes} / ${r.errors} | ${trickleCell(b.trickle)} | ${trickleCell(w.trickle)} | ${w.trickle ? w.trickle.closedByServer : '–'} |`;
     }),
     '',
     `Trickle: ${o.trickleRate} \`${m.clientScope}\` events/s through the backplane to every client, in the baseline and over the flood; latency from the publisher's monotonic stamp to receipt (the trickle's publisher and the clients share core 1 with Redis and the flood's sender).`,

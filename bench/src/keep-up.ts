@@ -1,6 +1,6 @@
 /**
  * `pnpm bench --keep-up [--keep-up-seconds N] [--keep-up-rounds N] [--in-flight N] [--clients N]
- *   [--trickle-rate N] [--phases clients,no-clients]` (issue 16, "the gateways keep up")
+ *   [--trickle-rate N] [--phases clients,no-clients] [--gateway-main PATH]` (issue 16, "the gateways keep up")
  *
  * Does a gateway stay ready, with bounded memory, while one Redis takes
  * ingest as fast as a publisher can push it into scopes the gateway's
@@ -9,8 +9,9 @@
  * One Redis (core 1, with the load generator and this process), one real
  * ingest server (ingest-publisher.ts over the shipped RedisEventBus, core 0)
  * sent `--in-flight` 1,000-event NDJSON batches at a time, each as soon as
- * the previous one is answered, every batch 500 `aircraft` and 500 `vessels`
- * updates (10,000 ids each), and one real gateway (apps/gateway/dist/main.js,
+ * the previous one is answered, every batch 500 `aircraft` and 499 `vessels`
+ * updates (10,000 ids each) and one `cyber` event (a quiet scope in the
+ * same reads as the flood: floodBatch), and one real gateway (apps/gateway/dist/main.js,
  * core 0, every default, in a session of its own: see spawnPinned), a fresh
  * process per phase:
  *
@@ -18,7 +19,8 @@
  *   key that holds only `alerts`, sent a trickle of `--trickle-rate` alerts/s
  *   (publisher.ts, through the backplane): their delivery latency (publish
  *   stamp to receipt) says whether the flood delays what they hold;
- * - `no-clients`: the same flood, no client at all.
+ * - `no-clients`: the same flood and trickle, no client at all (`alerts` is
+ *   then a slow scope nobody holds).
  *
  * Each phase has a baseline window (the clients connected and the trickle
  * on, no flood) and then the flood. For both: the gateway's CPU (% of a
@@ -62,8 +64,13 @@ export type KeepUpPhase = (typeof KEEP_UP_PHASES)[number];
 
 const BATCH = 1_000;
 const ENTITY_IDS = 10_000;
-/** The flooded scopes, which no client holds; the clients' scope, which gets the trickle. */
+/**
+ * The flooded scopes and the quiet one carried with them (one event per batch), which no client holds;
+ * the clients' scope, which gets the trickle.
+ */
 const FLOODED: readonly Scope[] = ['aircraft', 'vessels'];
+const QUIET_SCOPE: Scope = 'cyber';
+const INGESTED: readonly Scope[] = [...FLOODED, QUIET_SCOPE];
 const CLIENT_SCOPE: Scope = 'alerts';
 const INGEST_WARMUP_MS = 2_000;
 /** The baseline window before the flood: the clients connected and the trickle on (clients phase), no flood. */
@@ -91,6 +98,8 @@ export interface KeepUpOptions {
   clients: number;
   trickleRate: number;
   phases: KeepUpPhase[];
+  /** Another gateway build's main.js (e.g. one from before a fix), instead of apps/gateway/dist/main.js. */
+  gatewayMain: string | null;
 }
 
 export function parseKeepUpArgs(argv: string[]): KeepUpOptions {
@@ -101,6 +110,7 @@ export function parseKeepUpArgs(argv: string[]): KeepUpOptions {
     clients: 1_000,
     trickleRate: 10,
     phases: [...KEEP_UP_PHASES],
+    gatewayMain: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -111,6 +121,7 @@ export function parseKeepUpArgs(argv: string[]): KeepUpOptions {
     else if (a === '--clients') o.clients = Number(next());
     else if (a === '--trickle-rate') o.trickleRate = Number(next());
     else if (a === '--phases') o.phases = next().split(',') as KeepUpPhase[];
+    else if (a === '--gateway-main') o.gatewayMain = next();
     else if (a !== '--keep-up' && a !== '--') throw new Error(`--keep-up: unknown argument ${a}`);
   }
   const positive = (x: number) => Number.isInteger(x) && x > 0;
@@ -125,10 +136,20 @@ export function parseKeepUpArgs(argv: string[]): KeepUpOptions {
   return o;
 }
 
-/** Batch `k`: 500 `aircraft` and 500 `vessels` updates, interleaved, ids cycling over ENTITY_IDS per scope. */
-export function floodBatch(k: number): string {
+/**
+ * The flood's batch `k` on lane `lane`: 500 `aircraft` and 499 `vessels` updates, interleaved, ids cycling
+ * over ENTITY_IDS per scope, then one `cyber` event with an id of its own (a log scope dedupes a repeated
+ * id): a quiet scope nobody holds, carried in the same requests, hence read by the gateway in the same
+ * socket reads as the flood.
+ */
+export function floodBatch(k: number, lane = 0): string {
+  return `${floodEntities(k)}\n${quietLine(k, lane)}`;
+}
+
+/** The batch's entity updates (the same for every lane: built once per k and reused). */
+function floodEntities(k: number): string {
   const lines: string[] = [];
-  for (let i = 0; i < BATCH; i++) {
+  for (let i = 0; i < BATCH - 1; i++) {
     const n = (k * (BATCH / 2) + (i >> 1)) % ENTITY_IDS;
     const lat = (n % 170) - 85 + 0.25;
     const lon = (n % 350) - 175 + 0.5;
@@ -140,6 +161,9 @@ export function floodBatch(k: number): string {
   }
   return lines.join('\n');
 }
+
+const quietLine = (k: number, lane: number) =>
+  `{"scope":"${QUIET_SCOPE}","data":{"id":"q${lane}-${k}","kind":"indicator","value":"198.51.100.${k % 256}"}}`;
 
 export interface TrickleFigures {
   published: number;
@@ -174,9 +198,11 @@ export interface KeepUpRow {
   ingestEventsPerSec: number;
   ingestErrors: number;
   batchP99Ms: number;
-  /** Events Redis assigned seqs to in the flooded scopes over the phase, and those the gateway counted. */
+  /** Events Redis assigned seqs to in the ingested scopes (flooded and quiet) over the phase, and those the gateway counted. */
   stored: number;
   received: number;
+  /** Trickle events the gateway received over the phase. */
+  trickleReceived: number;
   gatewayCpuUsPerEvent: number;
   /** The same less the baseline's share: what the flood itself costs per event. */
   gatewayNetCpuUsPerEvent: number;
@@ -201,6 +227,8 @@ export interface KeepUpRow {
 
 interface GatewayCounters {
   received: number;
+  /** Trickle events (CLIENT_SCOPE) received. */
+  trickleReceived: number;
   busGaps: number;
   silentResubscribes: number;
   errors: number;
@@ -211,10 +239,11 @@ async function gatewayCounters(adminPort: number): Promise<GatewayCounters> {
   if (status !== 200) throw new Error(`gateway /metrics answered ${status}`);
   const m = parsePrometheus(body);
   return {
-    received: FLOODED.reduce(
+    received: INGESTED.reduce(
       (s, scope) => s + metricSum(m, 'hydra_bus_events_received_total', [`scope="${scope}"`]),
       0,
     ),
+    trickleReceived: metricSum(m, 'hydra_bus_events_received_total', [`scope="${CLIENT_SCOPE}"`]),
     busGaps: metricSum(m, 'hydra_bus_gaps_total'),
     silentResubscribes: metricSum(m, 'hydra_bus_silent_resubscribes_total'),
     errors: metricSum(m, 'hydra_errors_total'),
@@ -222,7 +251,7 @@ async function gatewayCounters(adminPort: number): Promise<GatewayCounters> {
 }
 
 async function storedSeqs(redis: BenchRedis): Promise<number> {
-  const values = await redis.client.mget(...FLOODED.map((s) => redisKeys.scopeSeq(s)));
+  const values = await redis.client.mget(...INGESTED.map((s) => redisKeys.scopeSeq(s)));
   return values.reduce((s, v) => s + Number(v ?? 0), 0);
 }
 
@@ -258,7 +287,7 @@ const MAX_FLOOD_RATE = 1_000_000;
 function flood(port: number, inFlight: number, durationMs: number) {
   const deadline = performance.now() + durationMs;
   const maxBatches = Math.ceil((MAX_FLOOD_RATE * durationMs) / 1000 / BATCH);
-  const bodies = Array.from({ length: ENTITY_IDS / (BATCH / 2) }, (_, k) => floodBatch(k));
+  const entities = Array.from({ length: ENTITY_IDS / (BATCH / 2) }, (_, k) => floodEntities(k));
   const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
   let measuring = false;
   let stopped = false;
@@ -268,7 +297,8 @@ function flood(port: number, inFlight: number, durationMs: number) {
   const lanes = Array.from({ length: inFlight }, async (_, lane) => {
     for (let k = lane; !stopped && k < maxBatches && performance.now() < deadline; k += inFlight) {
       const t0 = performance.now();
-      const status = await post(agent, port, bodies[k % bodies.length]!).catch(() => 0);
+      const body = `${entities[k % entities.length]!}\n${quietLine(k, lane)}`;
+      const status = await post(agent, port, body).catch(() => 0);
       if (!measuring) continue;
       if (status === 200) {
         events += BATCH;
@@ -393,6 +423,7 @@ async function runPhase(
     serverCpus: SERVER_CPUS,
     sideCpus: SIDE_CPUS,
     pingMs: 15_000,
+    ...(o.gatewayMain === null ? {} : { gatewayMain: o.gatewayMain }),
     // Its own share of the machine's CPU where the kernel shares it by session first (procs.ts spawnPinned).
     ownSession: true,
   });
@@ -412,9 +443,9 @@ async function runPhase(
       entities: 0,
       burstMs: TRICKLE_BURST_MS,
     };
+    // The trickle runs in both phases: with no client, `alerts` is a slow scope nobody holds beside the flood.
     const runTrickle = async (ms: number) => {
-      if (!withClients) return null;
-      await workers.all({ cmd: 'reset' });
+      if (withClients) await workers.all({ cmd: 'reset' });
       return trickle.run({ ...plan, durationMs: ms });
     };
     // Warm the trickle's path (JIT, the clients' subscriptions) before anything is measured.
@@ -435,9 +466,8 @@ async function runPhase(
     // Baseline: pings, timers, the probes and the trickle, no flood.
     const base0 = readClock(gw.pid, probe);
     const baseTrickle = await runTrickle(BASELINE_MS);
-    if (baseTrickle === null) await sleep(BASELINE_MS);
     const base1 = readClock(gw.pid, probe);
-    const baseTrickleFigures = baseTrickle ? await trickleFigures(workers, Promise.resolve(baseTrickle), open) : null;
+    const baseTrickleFigures = withClients ? await trickleFigures(workers, Promise.resolve(baseTrickle), open) : null;
 
     const counters0 = await gatewayCounters(gw.adminPort);
     const floodFromMs = probe.elapsedMs();
@@ -465,8 +495,8 @@ async function runPhase(
     }
     const counters1 = await gatewayCounters(gw.adminPort);
     const floodTrickleFigures = withClients
-      ? await trickleFigures(workers, floodTrickle as Promise<{ published: number[] }>, open)
-      : null;
+      ? await trickleFigures(workers, floodTrickle, open)
+      : await floodTrickle.then(() => null);
 
     const baseline = windowFigures(base0, base1, readings.metrics, baseTrickleFigures);
     const floodFigures = windowFigures(flood0, flood1, readings.metrics, floodTrickleFigures);
@@ -486,6 +516,7 @@ async function runPhase(
       batchP99Ms: percentile(counted.latencies, 99),
       stored,
       received,
+      trickleReceived: counters1.trickleReceived,
       gatewayCpuUsPerEvent: events > 0 ? (cpuS * 1e6) / events : Number.NaN,
       gatewayNetCpuUsPerEvent:
         events > 0 ? ((cpuS - (baseline.cpuPct / 100) * floodFigures.seconds) * 1e6) / events : Number.NaN,
@@ -546,6 +577,8 @@ export async function runKeepUp(
   const method = {
     batch: BATCH,
     flooded: FLOODED,
+    quietScope: QUIET_SCOPE,
+    gatewayMain: o.gatewayMain ?? 'apps/gateway/dist/main.js',
     clientScope: CLIENT_SCOPE,
     warmupMs: INGEST_WARMUP_MS,
     baselineMs: BASELINE_MS,

@@ -11,9 +11,16 @@ function samples(seconds: number, at: (s: number) => number): Sample[] {
 }
 
 describe('the keep-up mode', () => {
-  it('floods with batches the ingest server takes whole: 500 aircraft and 500 vessels updates, no client scope', () => {
-    for (const k of [0, 1, 19, 20]) {
-      const parsed = parseIngestBody(floodBatch(k), 'application/x-ndjson');
+  it('floods with batches the ingest server takes whole: 500 aircraft, 499 vessels, one quiet cyber event', () => {
+    const quietIds = new Set<string>();
+    for (const [k, lane] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [19, 2],
+      [20, 2],
+    ] as const) {
+      const parsed = parseIngestBody(floodBatch(k, lane), 'application/x-ndjson');
       if (parsed.kind !== 'batch') throw new Error(parsed.reason);
       expect(parsed.results.filter((r) => !r.ok)).toEqual([]);
       const perScope = new Map<Scope, Set<string>>();
@@ -23,11 +30,14 @@ describe('the keep-up mode', () => {
         ids.add(String((r.event.data as { id: string }).id));
         perScope.set(r.event.scope, ids);
       }
-      expect([...perScope.keys()].sort()).toEqual(['aircraft', 'vessels']);
-      // 500 distinct entities per scope per batch: every event is a state change the gateway must follow.
+      expect([...perScope.keys()].sort()).toEqual(['aircraft', 'cyber', 'vessels']);
+      // Distinct entities per scope per batch: every event is a state change the gateway must follow.
       expect(perScope.get('aircraft')?.size).toBe(500);
-      expect(perScope.get('vessels')?.size).toBe(500);
+      expect(perScope.get('vessels')?.size).toBe(499);
+      for (const id of perScope.get('cyber') ?? []) quietIds.add(id);
     }
+    // A repeated log id would be answered as a duplicate and never published: the quiet scope would go silent.
+    expect(quietIds.size).toBe(5);
   });
 
   it('takes its options and refuses what it does not know', () => {
@@ -38,6 +48,9 @@ describe('the keep-up mode', () => {
     expect(() => parseKeepUpArgs(['--keep-up', '--phases', 'both'])).toThrow(/--phases/);
     expect(() => parseKeepUpArgs(['--keep-up', '--keep-up-seconds', '1'])).toThrow(/--keep-up-seconds/);
     expect(() => parseKeepUpArgs(['--keep-up', '--ingest-seconds', '5'])).toThrow(/unknown argument/);
+    expect(parseKeepUpArgs(['--keep-up', '--gateway-main', 'apps/gateway/.before/main.js']).gatewayMain).toBe(
+      'apps/gateway/.before/main.js',
+    );
   });
 
   it('calls memory bounded when it settles and then saws between GCs, whatever the first third did', () => {
