@@ -11,6 +11,8 @@ export interface KeepUpReportInput {
     flooded: readonly string[];
     quietScope: string;
     gatewayMain: string;
+    /** The checkout measured (machineInfo). */
+    commit: string;
     clientScope: string;
     warmupMs: number;
     baselineMs: number;
@@ -46,6 +48,8 @@ export function keepUpReport(input: KeepUpReportInput): string {
     r.phase === 'clients' ? `${r.clients} clients of ${m.clientScope}` : 'no clients';
   const lines = [
     '# The gateways keep up (issue 16)',
+    '',
+    `Commit ${m.commit}.`,
     '',
     `A real ingest server takes ${m.batch}-event NDJSON batches (half ${m.flooded.join(', half ')}, and one \`${m.quietScope}\` event per batch: a quiet scope read in the same socket reads as the flood), ${o.inFlight} in flight, each lane sending its next batch as soon as the previous one is answered; one real gateway (\`${m.gatewayMain}\`, every default, a fresh process per phase) is subscribed to the same Redis. No client holds ${[...m.flooded, m.quietScope].join(', ')}. Phases: ${o.phases.join(', ')}; ${o.rounds} round(s); each phase a ${m.baselineMs / 1000} s baseline (no flood) then ${o.seconds} s of flood measured after ${m.warmupMs / 1000} s of warm-up.`,
     `Placement: gateway and ingest server on core 0, the gateway in a session of its own (where the kernel shares CPU time by session, autogroup, it is not one of the bench's processes sharing one share); Redis, the client worker, the trickle publisher and the orchestrator on core 1. Load average at start ${loadText(load[0])}, at end ${loadText(load[1])} (1 / 5 / 15 min; 2 cores, shared with other work).`,

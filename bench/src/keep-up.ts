@@ -53,7 +53,7 @@ import {
 import { percentile, post, redisCounters, startPublisher } from './ingest.js';
 import { keepUpReport } from './keep-up-report.js';
 import { resultsDir } from './paths.js';
-import { cpuTimes, schedTimes, sleep, stopChild } from './procs.js';
+import { cpuTimes, machineInfo, schedTimes, sleep, stopChild } from './procs.js';
 import type { BenchRedis } from './redis.js';
 import { hydraKeys, type Publisher, SCOPE_NAMES, SERVER_CPUS, SIDE_CPUS } from './scenarios.js';
 import { clientPaths, type RunningTarget, startTarget } from './targets.js';
@@ -579,6 +579,7 @@ export async function runKeepUp(
     flooded: FLOODED,
     quietScope: QUIET_SCOPE,
     gatewayMain: o.gatewayMain ?? 'apps/gateway/dist/main.js',
+    commit: machineInfo().commit,
     clientScope: CLIENT_SCOPE,
     warmupMs: INGEST_WARMUP_MS,
     baselineMs: BASELINE_MS,
