@@ -14,8 +14,8 @@
  * [--clients N] [--delivery-rate N]`: ingest and delivery on one Redis against a 3-master Redis
  * Cluster in the same run, Redis CPU per event per shard (topology.ts).
  * `pnpm bench --keep-up [--keep-up-seconds N] [--keep-up-rounds N] [--in-flight N] [--clients N]
- * [--trickle-rate N] [--phases clients,no-clients]`: a gateway under an ingest flood of scopes its
- * clients do not hold: readiness, memory, CPU, event-loop delay (keep-up.ts).
+ * [--trickle-rate N] [--phases clients,no-clients] [--gateway-main PATH]`: a gateway under an ingest
+ * flood of scopes its clients do not hold: readiness, memory, CPU, event-loop delay (keep-up.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
