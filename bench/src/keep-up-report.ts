@@ -1,6 +1,69 @@
-/** The markdown report of the keep-up mode (keep-up.ts): per phase, ingest and CPU, memory, readiness and latency. */
-import type { MemoryFigures } from './gateway-probe.js';
-import type { KeepUpOptions, KeepUpRow, TrickleFigures } from './keep-up.js';
+/**
+ * What the keep-up mode (keep-up.ts) measures per phase, and its markdown
+ * report: ingest and CPU, memory, readiness and latency.
+ */
+import type { MemoryFigures, MetricsSample } from './gateway-probe.js';
+import type { KeepUpOptions, KeepUpPhase } from './keep-up-options.js';
+
+export interface TrickleFigures {
+  published: number;
+  expected: number;
+  delivered: number;
+  lossPct: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  closedByServer: number;
+}
+
+/** One measured window of a phase: the baseline or the flood. */
+export interface WindowFigures {
+  seconds: number;
+  /** Gateway CPU, % of one core (user + sys, all threads). */
+  cpuPct: number;
+  /** Time the gateway's event loop was runnable but waiting for a CPU, % of the window. */
+  runqueueWaitPct: number;
+  /** Highest per-scrape event-loop delay p99 and max, ms beyond the monitor's tick (keep-up.ts, GATEWAY_LOOP_SAMPLE_MS). */
+  lagP99Ms: number;
+  lagMaxMs: number;
+  trickle: TrickleFigures | null;
+}
+
+export interface KeepUpRow {
+  round: number;
+  phase: KeepUpPhase;
+  clients: number;
+  baseline: WindowFigures;
+  flood: WindowFigures;
+  ingestEventsPerSec: number;
+  ingestErrors: number;
+  batchP99Ms: number;
+  /** Events Redis assigned seqs to in the ingested scopes (flooded and quiet) over the phase, and those the gateway counted. */
+  stored: number;
+  received: number;
+  /** Trickle events the gateway received over the phase. */
+  trickleReceived: number;
+  gatewayCpuUsPerEvent: number;
+  /** The same less the baseline's share: what the flood itself costs per event. */
+  gatewayNetCpuUsPerEvent: number;
+  redisCpuPct: number;
+  rss: MemoryFigures;
+  heapUsed: MemoryFigures;
+  heapTotal: MemoryFigures;
+  external: MemoryFigures;
+  readyChecks: number;
+  notReady: number;
+  notReadyBy: Record<string, number>;
+  backlogPeakBytes: number;
+  /** Counters of the gateway's /metrics over the phase: any of these means it did not simply keep up. */
+  busGaps: number;
+  silentResubscribes: number;
+  errors: number;
+  /** RSS over the flood (s since it started, MiB), for the report's trend line. */
+  rssTrend: Array<[number, number]>;
+  /** The gateway's /metrics scrapes over the phase (`atMs` from the baseline's start), for the JSON report. */
+  scrapes: MetricsSample[];
+}
 
 export interface KeepUpReportInput {
   options: KeepUpOptions;

@@ -43,7 +43,6 @@ import type { Scope } from '@hydra/protocol';
 import {
   adminGet,
   GatewayProbe,
-  type MemoryFigures,
   type MetricsSample,
   memoryFigures,
   metricSum,
@@ -51,16 +50,14 @@ import {
   type Sample,
 } from './gateway-probe.js';
 import { percentile, post, redisCounters, startPublisher } from './ingest.js';
-import { keepUpReport } from './keep-up-report.js';
+import { type KeepUpOptions, type KeepUpPhase, parseKeepUpArgs } from './keep-up-options.js';
+import { type KeepUpRow, keepUpReport, type TrickleFigures, type WindowFigures } from './keep-up-report.js';
 import { resultsDir } from './paths.js';
 import { cpuTimes, machineInfo, schedTimes, sleep, stopChild } from './procs.js';
 import type { BenchRedis } from './redis.js';
 import { hydraKeys, type Publisher, SCOPE_NAMES, SERVER_CPUS, SIDE_CPUS } from './scenarios.js';
 import { clientPaths, type RunningTarget, startTarget } from './targets.js';
 import type { WorkerPool } from './workers.js';
-
-export const KEEP_UP_PHASES = ['clients', 'no-clients'] as const;
-export type KeepUpPhase = (typeof KEEP_UP_PHASES)[number];
 
 const BATCH = 1_000;
 const ENTITY_IDS = 10_000;
@@ -91,51 +88,6 @@ const TRICKLE_BURST_MS = 100;
  */
 const GATEWAY_LOOP_SAMPLE_MS = 50;
 
-export interface KeepUpOptions {
-  seconds: number;
-  rounds: number;
-  inFlight: number;
-  clients: number;
-  trickleRate: number;
-  phases: KeepUpPhase[];
-  /** Another gateway build's main.js (e.g. one from before a fix), instead of apps/gateway/dist/main.js. */
-  gatewayMain: string | null;
-}
-
-export function parseKeepUpArgs(argv: string[]): KeepUpOptions {
-  const o: KeepUpOptions = {
-    seconds: 120,
-    rounds: 1,
-    inFlight: 4,
-    clients: 1_000,
-    trickleRate: 10,
-    phases: [...KEEP_UP_PHASES],
-    gatewayMain: null,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const next = () => argv[++i] ?? '';
-    if (a === '--keep-up-seconds') o.seconds = Number(next());
-    else if (a === '--keep-up-rounds') o.rounds = Number(next());
-    else if (a === '--in-flight') o.inFlight = Number(next());
-    else if (a === '--clients') o.clients = Number(next());
-    else if (a === '--trickle-rate') o.trickleRate = Number(next());
-    else if (a === '--phases') o.phases = next().split(',') as KeepUpPhase[];
-    else if (a === '--gateway-main') o.gatewayMain = next();
-    else if (a !== '--keep-up' && a !== '--') throw new Error(`--keep-up: unknown argument ${a}`);
-  }
-  const positive = (x: number) => Number.isInteger(x) && x > 0;
-  if (!(o.seconds >= 4 && o.seconds <= 3_600)) throw new Error('--keep-up-seconds: 4 to 3600');
-  if (!positive(o.rounds) || !positive(o.inFlight) || !positive(o.clients)) {
-    throw new Error('--keep-up-rounds, --in-flight, --clients: positive integers');
-  }
-  if (!(o.trickleRate > 0 && o.trickleRate <= 1_000)) throw new Error('--trickle-rate: 1 to 1000 events/s');
-  if (o.phases.length === 0 || !o.phases.every((p) => KEEP_UP_PHASES.includes(p))) {
-    throw new Error(`--phases: some of ${KEEP_UP_PHASES.join(',')}`);
-  }
-  return o;
-}
-
 /**
  * The flood's batch `k` on lane `lane`: 500 `aircraft` and 499 `vessels` updates, interleaved, ids cycling
  * over ENTITY_IDS per scope, then one `cyber` event with an id of its own (a log scope dedupes a repeated
@@ -164,66 +116,6 @@ function floodEntities(k: number): string {
 
 const quietLine = (k: number, lane: number) =>
   `{"scope":"${QUIET_SCOPE}","data":{"id":"q${lane}-${k}","kind":"indicator","value":"198.51.100.${k % 256}"}}`;
-
-export interface TrickleFigures {
-  published: number;
-  expected: number;
-  delivered: number;
-  lossPct: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  closedByServer: number;
-}
-
-/** One measured window of a phase: the baseline or the flood. */
-export interface WindowFigures {
-  seconds: number;
-  /** Gateway CPU, % of one core (user + sys, all threads). */
-  cpuPct: number;
-  /** Time the gateway's event loop was runnable but waiting for a CPU, % of the window. */
-  runqueueWaitPct: number;
-  /** Highest per-scrape event-loop delay p99 and max, ms beyond the monitor's tick (GATEWAY_LOOP_SAMPLE_MS). */
-  lagP99Ms: number;
-  lagMaxMs: number;
-  trickle: TrickleFigures | null;
-}
-
-export interface KeepUpRow {
-  round: number;
-  phase: KeepUpPhase;
-  clients: number;
-  baseline: WindowFigures;
-  flood: WindowFigures;
-  ingestEventsPerSec: number;
-  ingestErrors: number;
-  batchP99Ms: number;
-  /** Events Redis assigned seqs to in the ingested scopes (flooded and quiet) over the phase, and those the gateway counted. */
-  stored: number;
-  received: number;
-  /** Trickle events the gateway received over the phase. */
-  trickleReceived: number;
-  gatewayCpuUsPerEvent: number;
-  /** The same less the baseline's share: what the flood itself costs per event. */
-  gatewayNetCpuUsPerEvent: number;
-  redisCpuPct: number;
-  rss: MemoryFigures;
-  heapUsed: MemoryFigures;
-  heapTotal: MemoryFigures;
-  external: MemoryFigures;
-  readyChecks: number;
-  notReady: number;
-  notReadyBy: Record<string, number>;
-  backlogPeakBytes: number;
-  /** Counters of the gateway's /metrics over the phase: any of these means it did not simply keep up. */
-  busGaps: number;
-  silentResubscribes: number;
-  errors: number;
-  /** RSS over the flood (s since it started, MiB), for the report's trend line. */
-  rssTrend: Array<[number, number]>;
-  /** The gateway's /metrics scrapes over the phase (`atMs` from the baseline's start), for the JSON report. */
-  scrapes: MetricsSample[];
-}
 
 interface GatewayCounters {
   received: number;

@@ -1,7 +1,8 @@
 import { parseIngestBody, type Scope } from '@hydra/protocol';
 import { describe, expect, it } from 'vitest';
 import { memoryFigures, metricSum, parsePrometheus, type Sample } from '../src/gateway-probe.js';
-import { floodBatch, parseKeepUpArgs } from '../src/keep-up.js';
+import { floodBatch } from '../src/keep-up.js';
+import { parseKeepUpArgs } from '../src/keep-up-options.js';
 
 const MiB = 2 ** 20;
 
