@@ -122,14 +122,19 @@ export function post(agent: http.Agent, port: number, body: string): Promise<num
   });
 }
 
-export function startPublisher(path: IngestPath, redisUrl: string): Promise<{ child: ChildProcess; port: number }> {
+/** Forks an ingest server (ingest-publisher.ts) on `path`, pinned to `cpus` (default: the server core). */
+export function startPublisher(
+  path: IngestPath,
+  redisUrl: string,
+  cpus: string = SERVER_CPUS,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = track(
     fork(new URL('./ingest-publisher.js', import.meta.url).pathname, [path, redisUrl, RETENTION], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: [],
     }),
   );
-  if (child.pid) pin(child.pid, SERVER_CPUS);
+  if (child.pid) pin(child.pid, cpus);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`ingest publisher did not start within ${START_TIMEOUT_MS} ms`)),

@@ -3,7 +3,7 @@
  * child is registered here and killed on exit, SIGINT or SIGTERM; every wait
  * has a deadline.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, type SpawnOptions, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -59,19 +59,35 @@ export function hasTaskset(): boolean {
   }
 }
 
-/** Spawns `cmd args` pinned to `cpus` (through taskset when present). */
+/**
+ * Spawns `cmd args` pinned to `cpus` (through taskset when present). With
+ * `ownSession`, the child starts a session of its own (setsid): where the
+ * kernel groups CPU time by session (autogroup, on by default on desktop and
+ * many server kernels), it then competes with the machine's other sessions as
+ * one of them, instead of sharing the bench's one share with the bench's
+ * other children. It is still tracked and killed like any other child.
+ */
 export function spawnPinned(
   cpus: string | null,
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   cwd?: string,
+  ownSession = false,
 ): ChildProcess {
   const useTaskset = cpus !== null && hasTaskset();
-  const child = useTaskset
-    ? spawn('taskset', ['-c', cpus, cmd, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const options: SpawnOptions = { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: ownSession };
+  const child = useTaskset ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options);
   return track(child);
+}
+
+/** Whether the kernel shares CPU time between sessions first (/proc/sys/kernel/sched_autogroup_enabled). */
+export function autogroupEnabled(): boolean | null {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+  } catch {
+    return null;
+  }
 }
 
 export function forkPinned(cpus: string, module: string): ChildProcess {
@@ -184,6 +200,20 @@ export function coreJiffies(cpu: number): { busy: number; total: number } {
     return { busy: total - idle, total };
   } catch {
     return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+/**
+ * Seconds the process' main thread (a Node process' event loop) has run and
+ * has waited runnable for a CPU, from /proc/<pid>/schedstat: the wait is the
+ * share of a stall the machine's other work caused, not the process.
+ */
+export function schedTimes(pid: number): { runS: number; waitS: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { runS: (run ?? Number.NaN) / 1e9, waitS: (wait ?? Number.NaN) / 1e9 };
+  } catch {
+    return { runS: Number.NaN, waitS: Number.NaN };
   }
 }
 

@@ -13,6 +13,9 @@
  * `pnpm bench --topology [--topology-seconds N] [--topology-rounds N] [--in-flight N] [--publishers 1,2]
  * [--clients N] [--delivery-rate N]`: ingest and delivery on one Redis against a 3-master Redis
  * Cluster in the same run, Redis CPU per event per shard (topology.ts).
+ * `pnpm bench --keep-up [--keep-up-seconds N] [--keep-up-rounds N] [--in-flight N] [--clients N]
+ * [--trickle-rate N] [--phases clients,no-clients] [--gateway-main PATH]`: a gateway under an ingest
+ * flood of scopes its clients do not hold: readiness, memory, CPU, event-loop delay (keep-up.ts).
  *
  * `--scenarios 3 --idle-steps 1000,5000,15000` runs only the idle-memory
  * scenario at those connection counts; `--idle-settle-ms` is how long each
@@ -33,6 +36,7 @@ import { compression } from './compression-scenario.js';
 import { conflationBench } from './conflation-bench.js';
 import { runIngest } from './ingest.js';
 import { runIngestStream } from './ingest-stream.js';
+import { runKeepUp } from './keep-up.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
 import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
 import { startRedis } from './redis.js';
@@ -235,6 +239,27 @@ async function topology(argv: string[]): Promise<void> {
   }
 }
 
+/** `--keep-up`: one gateway under an ingest flood of scopes its clients do not hold (keep-up.ts). */
+async function keepUp(argv: string[]): Promise<void> {
+  installExitHooks();
+  pin(process.pid, SIDE_CPUS);
+  const started = performance.now();
+  const progress = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
+  const redis = await startRedis(SIDE_CPUS);
+  const workers = await WorkerPool.start(1, SIDE_CPUS);
+  const trickle = await Publisher.start();
+  try {
+    await runKeepUp(argv, { redis, workers, trickle }, progress);
+  } finally {
+    trickle.stop();
+    workers.stop();
+    await redis.stop();
+    killAll();
+  }
+}
+
 function ensurePeers(): void {
   if (existsSync(`${peersDir}/node_modules/.package-lock.json`)) return;
   console.log('bench: installing peers (npm ci --prefix bench/peers) …');
@@ -252,6 +277,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--ingest-stream')) return ingest(process.argv.slice(2), runIngestStream);
   if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
   if (process.argv.includes('--topology')) return topology(process.argv.slice(2));
+  if (process.argv.includes('--keep-up')) return keepUp(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   installExitHooks();
   pin(process.pid, SIDE_CPUS);

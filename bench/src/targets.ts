@@ -85,6 +85,8 @@ export interface TargetOptions {
   /** Hydra gateways: another build's main.js (the scale mode's before/after), and more environment. */
   gatewayMain?: string;
   gatewayEnv?: Record<string, string>;
+  /** Hydra gateways: a session of its own (spawnPinned's `ownSession`), so the bench's other children do not share its CPU. */
+  ownSession?: boolean;
 }
 
 const listeningPort = (line: string): number | undefined => {
@@ -101,8 +103,15 @@ const listeningPort = (line: string): number | undefined => {
 /** Extra Node flags for the gateways under test (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a scenario). */
 const gatewayNodeArgs = (process.env.HYDRA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-async function startNode(cpus: string, script: string, env: NodeJS.ProcessEnv, cwd: string, nodeArgs: string[] = []) {
-  const child = spawnPinned(cpus, process.execPath, [...nodeArgs, script], { ...process.env, ...env }, cwd);
+async function startNode(
+  cpus: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  nodeArgs: string[] = [],
+  ownSession = false,
+) {
+  const child = spawnPinned(cpus, process.execPath, [...nodeArgs, script], { ...process.env, ...env }, cwd, ownSession);
   child.stderr?.resume();
   const port = await waitForLine(child, listeningPort, 20_000);
   return { child, port };
@@ -133,6 +142,7 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<R
         },
         repoDir,
         gatewayNodeArgs,
+        o.ownSession,
       );
       const pid = child.pid ?? 0;
       return {

@@ -1,6 +1,7 @@
 import type { HistoryStore } from '@hydra/backplane';
 import { frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
+import { FrameArena } from './frame-arena.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EventRing } from './ring-buffer.js';
@@ -81,6 +82,8 @@ export interface SequenceFollowerDeps {
  */
 export class SequenceFollower {
   private readonly ring: EventRing;
+  /** The memory the ring's frames (and `lastFrame`) are copied into: never the bus' socket reads (frame-arena.ts). */
+  private readonly arena = new FrameArena();
   private lastSeq = 0;
   private primed = false;
   /** The frame of event `lastSeq` when it came from the bus or history (null after a snapshot-only prime). */
@@ -215,8 +218,9 @@ export class SequenceFollower {
     this.deps.snapshots.invalidate();
   }
 
-  /** Applies the next event (seq = lastSeq + 1) and hands it to the listener. */
-  private apply(seq: number, frame: Buffer, publishedTs: number): void {
+  /** Applies the next event (seq = lastSeq + 1) and hands it to the listener (the copy the ring keeps). */
+  private apply(seq: number, received: Buffer, publishedTs: number): void {
+    const frame = this.arena.keep(received);
     this.ring.push(seq, frame);
     this.lastSeq = seq;
     this.lastFrame = frame;
@@ -371,7 +375,8 @@ export class SequenceFollower {
    * The ring restarts at `seq` (holding `frame` when known; else `ts` is its
    * event's, 0 when unknown); snapshots read before are of the old sequence.
    */
-  private restartAt(seq: number, frame: Buffer | null, ts = 0): void {
+  private restartAt(seq: number, received: Buffer | null, ts = 0): void {
+    const frame = received === null ? null : this.arena.keep(received);
     this.currentEpoch++;
     this.ring.clear();
     this.lastSeq = seq;
