@@ -103,7 +103,7 @@ describe('hydra keys', () => {
     const text = await hydra(['keys', 'list'], env);
     expect(text.stdout).toMatch(/^ID +NAME +SCOPES +CREATED +EXPIRES +STATUS/);
     expect(text.stdout).not.toContain('hydra_k1_');
-  });
+  }, 90_000); // six CLI processes in turn, each a Node start: 5 s or more apiece on a box loaded 15× its cores (30 s ran out once)
 
   it('revoke of an unknown key exits 1 without echoing it', async () => {
     const run = await hydra(['keys', 'revoke', 'hydra_k1_doesnotexist'], env);

@@ -139,16 +139,18 @@ export function entityLifecycleContract(name: string, factory: BackplaneFactory)
     });
 
     it('announces each expired entity once, leaves fresh ones alone, and lets a removed one come back', async () => {
-      const fixture = await setup('aircraft:ttl=300');
+      // Real time on Redis: 'b' is checked fresh 900 ms after its update under a 1,500 ms TTL, a 600 ms margin
+      // for a loaded machine (a 300 ms TTL with 100 ms of margin failed under load: 'b' had expired too).
+      const fixture = await setup('aircraft:ttl=1500');
       const { backplane } = fixture;
       const recorder = await record(backplane);
       await backplane.bus.publish([
         { scope: 'aircraft', data: { id: 'a' } },
         { scope: 'aircraft', data: { id: 'b' } },
       ]);
-      await fixture.elapse(200);
+      await fixture.elapse(900);
       await backplane.bus.publish([{ scope: 'aircraft', data: { id: 'b', updated: true } }]);
-      await fixture.elapse(200);
+      await fixture.elapse(900);
       // 'a' is past its TTL: out of the snapshot already, before any sweep.
       expect(await snapshotIds(backplane, 'aircraft')).toEqual(['b']);
       expect(await backplane.sweepExpired()).toBe(1);
@@ -167,7 +169,8 @@ export function entityLifecycleContract(name: string, factory: BackplaneFactory)
       expect(back?.seq).toBe(5);
       await waitFor(() => recorder.events.length === 5, 5_000, 'five frames');
       expect(json(recorder.events[4]!).data).toEqual({ id: 'a', again: 1 });
-      expect(await snapshotIds(backplane, 'aircraft')).toEqual(['a', 'b']);
+      // 'b' may have expired by now on a slow machine (its freshness was checked above): only 'a' matters here.
+      expect(await snapshotIds(backplane, 'aircraft')).toContain('a');
       const replay = await backplane.history.readAfter('aircraft', 3, 10);
       expect(replay.kind === 'events' && replay.events.map((e) => JSON.parse(e.frame.toString()).data)).toEqual([
         { id: 'a', removed: true, reason: 'expired' },
