@@ -196,7 +196,9 @@ export function entityLifecycleContract(name: string, factory: BackplaneFactory)
     });
 
     it('produces exactly one removal per expired entity with two processes sweeping concurrently', async () => {
-      const fixture = await setup('aircraft:ttl=600,vessels:ttl=600');
+      // Real time on Redis: the kept entities are last refreshed when the waves stop, and must outlive the
+      // final checks; a 600 ms TTL ran out before them on a loaded machine (load average 15): 1,500 ms.
+      const fixture = await setup('aircraft:ttl=1500,vessels:ttl=1500');
       const { backplane, peer } = fixture;
       const recorder = await record(backplane);
       const doomed = range(1, 250).map((n) => `d${n}`);
