@@ -2,12 +2,26 @@ import type { HistoryStore, RetentionPolicy } from '@hydra/backplane';
 import { isScope, SCOPES, type Scope } from '@hydra/protocol';
 import type { ReceivedMessage } from '@hydra/test-support';
 import type { SentEvent } from './ingest-load.js';
-import { PublishedLog } from './published-log.js';
+import { PublishedLog, type SnapshotPart } from './published-log.js';
+
+/** One `resync` a client got. */
+export interface SeenResync {
+  readonly scope: Scope;
+  readonly reason: string;
+  /**
+   * What of a sequence that did not survive the client had been given in
+   * `scope` since its previous resync there (or since it joined): events the
+   * surviving sequence does not hold, and complete snapshots that are not its
+   * state at their seq. 0: the resync took back nothing; the sequence the
+   * client followed had not restarted since it was last resynchronised.
+   */
+  readonly tookBack: number;
+}
 
 /** What one client's view showed, beyond its problems. */
 export interface ViewFindings {
   /** Every `resync` the client got, in order. */
-  readonly resyncs: { scope: Scope; reason: string }[];
+  readonly resyncs: SeenResync[];
   /** Events the client was given that the surviving sequence does not hold (Redis lost them after delivery). */
   readonly lostSeen: number;
 }
@@ -22,11 +36,13 @@ export interface ViewFindings {
  *   under that seq (an acknowledged event stored twice, or another's data);
  * - each client's view (`checkView`): every event is one the load sent, under
  *   the seq its 200 named; within a scope, between resyncs, seqs run without a
- *   gap or duplicate; an event the surviving sequence does not hold (lost) is
- *   followed by `resync` with reason `stream_reset` for its scope, never
- *   passed over in silence; after the scope's last resync (or from its first
- *   snapshot, without one) the view equals the surviving sequence exactly:
- *   the snapshot rebuilt from it (PublishedLog) and every event up to its end.
+ *   gap or duplicate; an event the surviving sequence does not hold (lost),
+ *   or a snapshot that is not its state, is followed by `resync` with reason
+ *   `stream_reset` for its scope, never passed over in silence (what each
+ *   resync took back is reported: SeenResync); after the scope's last resync
+ *   (or from its first snapshot, without one) the view equals the surviving
+ *   sequence exactly: the snapshot rebuilt from it (PublishedLog) and every
+ *   event up to its end.
  */
 export class AcknowledgedViews {
   readonly #log: PublishedLog;
@@ -101,26 +117,40 @@ export class AcknowledgedViews {
   /** Checks one client's messages; returns every problem found and what it saw. */
   checkView(label: string, messages: readonly ReceivedMessage[]): { problems: string[] } & ViewFindings {
     const problems: string[] = [];
-    const resyncs: { scope: Scope; reason: string }[] = [];
+    const resyncs: SeenResync[] = [];
     let lostSeen = 0;
     const lastResync = new Map<Scope, number>();
-    /** Per scope: the seq the view stands at (undefined between a resync and its snapshot), and a lost event seen since the last resync. */
+    /** Per scope: the seq the view stands at (undefined between a resync and its snapshot). */
     const at = new Map<Scope, number | undefined>();
-    const lostInSegment = new Set<Scope>();
+    /** Per scope: lost events and snapshots given since the last resync (SeenResync.tookBack). */
+    const lostInSegment = new Map<Scope, number>();
+    const addLost = (scope: Scope) => lostInSegment.set(scope, (lostInSegment.get(scope) ?? 0) + 1);
+    /** Per scope: the parts of the snapshot being received. */
+    const snapshotParts = new Map<Scope, SnapshotPart[]>();
     messages.forEach((m, i) => {
       if (m.type === 'resync') {
         const { scope, reason } = m.data as { scope: Scope; reason: string };
-        resyncs.push({ scope, reason });
+        const tookBack = lostInSegment.get(scope) ?? 0;
+        lostInSegment.delete(scope);
+        resyncs.push({ scope, reason, tookBack });
         lastResync.set(scope, i);
         at.set(scope, undefined);
-        if (lostInSegment.delete(scope) && reason !== 'stream_reset') {
+        if (tookBack > 0 && reason !== 'stream_reset') {
           problems.push(`${label}: ${scope} lost events were followed by resync ${reason}, not stream_reset`);
         }
         return;
       }
       if (m.type === 'snapshot') {
-        const { scope, seq, complete } = m.data as { scope: Scope; seq: number; complete: boolean };
-        if (complete) at.set(scope, seq);
+        const part = m.data as SnapshotPart & { scope: Scope };
+        const parts = part.part === 1 ? [] : (snapshotParts.get(part.scope) ?? []);
+        parts.push(part);
+        snapshotParts.set(part.scope, parts);
+        if (part.complete) {
+          at.set(part.scope, part.seq);
+          // Its numbering and contents are checked after the last resync (checkSession); here only whether
+          // it is of the surviving sequence.
+          if (!this.#log.matchesSnapshot(parts)) addLost(part.scope);
+        }
         return;
       }
       if (!isScope(m.type) || typeof m.seq !== 'number') return;
@@ -135,10 +165,11 @@ export class AcknowledgedViews {
       at.set(scope, m.seq);
       if (this.#held(scope, m.seq) !== json) {
         lostSeen++;
-        lostInSegment.add(scope);
+        addLost(scope);
       }
     });
-    for (const scope of lostInSegment) problems.push(`${label}: ${scope} lost events and no resync after them`);
+    for (const scope of lostInSegment.keys())
+      problems.push(`${label}: ${scope} lost events (or state) and no resync after them`);
     // After each scope's last resync the view must be the surviving sequence itself.
     const tail = messages.filter((m, i) => {
       const scope = scopeOf(m);

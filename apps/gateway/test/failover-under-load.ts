@@ -55,6 +55,16 @@ export interface FailoverReport {
   lostSeen: number;
   /** `scope:reason` of every resync, summed over clients. */
   resyncs: Map<string, number>;
+  /** Per client: `scope:reason` of its resyncs. */
+  clientResyncs: Map<string, number>[];
+  /**
+   * The resyncs that took back nothing of a sequence that did not survive
+   * (SeenResync.tookBack 0), one line each: no restart of the sequence the
+   * client followed stood behind them.
+   */
+  resyncsTakingBackNothing: string[];
+  /** The most resyncs taking something back that one client got in one scope: the restarts of the sequence seen. */
+  restartsSeen: number;
   clients: number;
   problems: string[];
 }
@@ -134,15 +144,30 @@ export async function failoverUnderLoad(o: FailoverUnderLoadOptions): Promise<Fa
       20,
     ).catch(() => undefined); // a client that never gets there is reported by checkView, with the reason
     const problems = views.foreignStored(before);
+    const count = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1);
     const resyncs = new Map<string, number>();
+    const clientResyncs: Map<string, number>[] = [];
+    const resyncsTakingBackNothing: string[] = [];
+    let restartsSeen = 0;
     let lostSeen = 0;
     clients.forEach((c, i) => {
-      const found = views.checkView(`client ${i + 1}`, c.messages);
+      const label = `client ${i + 1}`;
+      const found = views.checkView(label, c.messages);
       problems.push(...found.problems);
       lostSeen += found.lostSeen;
-      for (const { scope, reason } of found.resyncs)
-        resyncs.set(`${scope}:${reason}`, (resyncs.get(`${scope}:${reason}`) ?? 0) + 1);
-      if (c.closeCode !== null) problems.push(`client ${i + 1}: closed with ${c.closeCode}`);
+      const own = new Map<string, number>();
+      const takingBack = new Map<string, number>();
+      found.resyncs.forEach(({ scope, reason, tookBack }, n) => {
+        count(resyncs, `${scope}:${reason}`);
+        count(own, `${scope}:${reason}`);
+        if (tookBack > 0) {
+          const seen = (takingBack.get(scope) ?? 0) + 1;
+          takingBack.set(scope, seen);
+          restartsSeen = Math.max(restartsSeen, seen);
+        } else resyncsTakingBackNothing.push(`${label}: resync ${reason} of ${scope} (its resync #${n + 1})`);
+      });
+      clientResyncs.push(own);
+      if (c.closeCode !== null) problems.push(`${label}: closed with ${c.closeCode}`);
     });
     return {
       rate,
@@ -153,6 +178,9 @@ export async function failoverUnderLoad(o: FailoverUnderLoadOptions): Promise<Fa
       lostAcknowledged: views.lostAcknowledged(),
       lostSeen,
       resyncs,
+      clientResyncs,
+      resyncsTakingBackNothing,
+      restartsSeen,
       clients: clients.length,
       problems,
     };
@@ -169,7 +197,8 @@ export function describeFailover(label: string, r: FailoverReport): string {
     `${label}: load ${r.rate} events/s; replacement serving ${r.failoverMs} ms after SIGKILL, writes back ${r.writesBackMs} ms, ` +
     `deliveries back ${r.deliveriesBackMs} ms; events acknowledged ${r.counts.acknowledged}, refused with 503 ${r.counts.refused503}, ` +
     `unanswered ${r.counts.failed}; acknowledged then lost: ${list(r.lostAcknowledged)}; lost events seen by clients ${r.lostSeen}; ` +
-    `resyncs (${r.clients} clients): ${list(r.resyncs)}`
+    `resyncs (${r.clients} clients): ${list(r.resyncs)}; restarts of the sequence seen: ${r.restartsSeen}` +
+    (r.resyncsTakingBackNothing.length > 0 ? `; resyncs taking back nothing: ${r.resyncsTakingBackNothing.length}` : '')
   );
 }
 
@@ -179,11 +208,13 @@ export function describeFailover(label: string, r: FailoverReport): string {
  * events/s. Replicas in step: nothing acknowledged lost and no resync, so
  * every view is the acknowledged log exactly. Replicas cut off (`lagging`):
  * the clients had been given events the surviving sequence lacks, and each
- * was told `resync` `stream_reset` once for each of the victim's scopes
- * (`affected`) and for no other;
- * with HYDRA_INGEST_MIN_REPLICAS ≥ 1 none of those events had been
- * acknowledged (ingest answered 503 instead), with 0 they had, on each of
- * those scopes.
+ * was told `resync` `stream_reset` on each of the victim's scopes
+ * (`affected`) and on no other, once per restart of the sequence it
+ * followed: every resync took back events or state of a sequence that did
+ * not survive (SeenResync.tookBack), and every such loss was followed by a
+ * resync (checkView); with HYDRA_INGEST_MIN_REPLICAS ≥ 1 none of those events
+ * had been acknowledged (ingest answered 503 instead), with 0 they had, on
+ * each of those scopes.
  */
 export function expectFailoverOutcome(
   report: FailoverReport,
@@ -198,10 +229,17 @@ export function expectFailoverOutcome(
     return;
   }
   expect(report.lostSeen).toBeGreaterThan(0);
-  // Each client once per affected scope: a second resync (backplane_gap) used to follow the first.
-  expect(new Map([...report.resyncs].sort())).toEqual(
-    new Map(affected.map((s) => [`${s}:stream_reset`, report.clients] as const).sort()),
-  );
+  // One restart resyncs each client once: a second resync for the same restart (the live subscription and a
+  // re-prime both acting on it, say) takes back nothing, for the client then holds only the surviving sequence.
+  // More than one resync per scope is right only when the topology restarted the sequence again by itself, and
+  // then the client had been given events of that sequence too: on a loaded machine Sentinel (its
+  // down-after-milliseconds is 1 s here) judged the promoted replica down a second after promoting it, and
+  // promoted the other replica, which lacked what the first replacement had stored since (refused with 503
+  // under WAIT 1, yet delivered). So the evidence is what each resync took back, not how many there were.
+  expect(report.resyncsTakingBackNothing).toEqual([]);
+  // Every client on every affected scope (at least once), and on no other scope, with no other reason.
+  const resyncedOn = affected.map((s) => `${s}:stream_reset`).sort();
+  expect(report.clientResyncs.map((own) => [...own.keys()].sort())).toEqual(report.clientResyncs.map(() => resyncedOn));
   if (minReplicas > 0) {
     expect(lostScopes).toEqual([]);
     expect(report.counts.refused503).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ interface LoggedEvent {
   readonly id: string | undefined;
 }
 
-interface SnapshotPart {
+export interface SnapshotPart {
   scope: string;
   seq: number;
   part: number;
@@ -143,12 +143,31 @@ export class PublishedLog {
     return undefined;
   }
 
+  /**
+   * Whether a complete snapshot (every part, in order) is the log's state at
+   * its seq: false for one ahead of the log, or with other contents (the
+   * state of a sequence other than the log's).
+   */
+  matchesSnapshot(parts: readonly SnapshotPart[]): boolean {
+    const { scope, seq } = parts[0] as SnapshotPart;
+    if (!isScope(scope) || seq > this.last(scope)) return false;
+    const items = this.#snapshotItems(scope, parts);
+    const expected = this.expectedSnapshot(scope, seq);
+    return items.length === expected.length && items.every((item, i) => item === expected[i]);
+  }
+
+  /** A snapshot's items as data JSON, in the order expectedSnapshot gives them. */
+  #snapshotItems(scope: Scope, parts: readonly SnapshotPart[]): string[] {
+    const items = parts.flatMap((p) => p.items).map((item) => JSON.stringify(item));
+    if (this.retention[scope].kind === 'entity') items.sort();
+    return items;
+  }
+
   #checkSnapshot(label: string, parts: readonly SnapshotPart[]): string[] {
     const { scope, seq } = parts[0] as SnapshotPart;
     if (!isScope(scope)) return [`${label}: snapshot of unknown scope ${scope}`];
     if (seq > this.last(scope)) return [`${label}: snapshot ${scope}@${seq} is ahead of the log (${this.last(scope)})`];
-    const items = parts.flatMap((p) => p.items).map((item) => JSON.stringify(item));
-    if (this.retention[scope].kind === 'entity') items.sort();
+    const items = this.#snapshotItems(scope, parts);
     const expected = this.expectedSnapshot(scope, seq);
     this.stats.completeSnapshots++;
     if (parts.length > 1) this.stats.multiPartSnapshots++;
