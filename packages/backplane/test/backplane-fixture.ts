@@ -1,3 +1,4 @@
+import type { RedisTarget } from '@hydra/config';
 import type { TestRedis } from '@hydra/test-support';
 import type { Redis } from 'ioredis';
 import { type Backplane, MemoryBackplane, RedisBackplane, type RetentionPolicy } from '../src/index.js';
@@ -24,10 +25,28 @@ export type BackplaneFactory = (retention: RetentionPolicy) => Promise<Backplane
 
 /** Backplanes on a flushed `testRedis()`; `admin` flushes it. */
 export function redisBackplaneFactory(testRedis: () => TestRedis, admin: () => Redis): BackplaneFactory {
+  return topologyBackplaneFactory(
+    () => ({ url: testRedis().url }),
+    async () => {
+      await admin().flushall();
+    },
+  );
+}
+
+/**
+ * Backplanes on any Redis topology (one Redis, Sentinel, Cluster) as an
+ * operator names it; `flush` empties it first (every master of a cluster).
+ */
+export function topologyBackplaneFactory(
+  target: () => RedisTarget | { url: string },
+  flush: () => Promise<void>,
+): BackplaneFactory {
   return async (retention) => {
-    await admin().flushall();
-    const backplane = new RedisBackplane({ url: testRedis().url, retention });
-    const peer = new RedisBackplane({ url: testRedis().url, retention });
+    await flush();
+    const named = target();
+    const options = 'url' in named ? { url: named.url } : { target: named };
+    const backplane = new RedisBackplane({ ...options, retention });
+    const peer = new RedisBackplane({ ...options, retention });
     return {
       backplane,
       peer,

@@ -3,7 +3,10 @@ import { SCOPES } from '@hydra/protocol';
 import { startRedisCluster, type TestRedisCluster } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RETENTION, RedisBackplane, ReplicaAckError, redisChannels, redisKeys } from '../src/index.js';
+import { topologyBackplaneFactory } from './backplane-fixture.js';
+import { entityLifecycleContract } from './entity-lifecycle.contract.js';
 import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
+import { historyContract } from './history.contract.js';
 
 /**
  * The backplane on a Redis Cluster (3 masters, 1 replica each, from the local
@@ -32,6 +35,9 @@ eventBusContract('redis cluster', async (retention, options) => {
   const backplane = new RedisBackplane({ target: target(), retention, ...options });
   return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
 });
+
+historyContract('redis cluster', topologyBackplaneFactory(target, flushAll));
+entityLifecycleContract('redis cluster', topologyBackplaneFactory(target, flushAll));
 
 describe('RedisBackplane on Cluster: minReplicas (WAIT per master)', () => {
   it('waits on every master a batch wrote to', async () => {

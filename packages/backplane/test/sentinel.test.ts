@@ -2,7 +2,10 @@ import { readRedisTarget } from '@hydra/config';
 import { startRedisSentinel, type TestRedisSentinel } from '@hydra/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RETENTION, RedisBackplane, ReplicaAckError } from '../src/index.js';
+import { topologyBackplaneFactory } from './backplane-fixture.js';
+import { entityLifecycleContract } from './entity-lifecycle.contract.js';
 import { eventBusContract, Recorder, waitFor } from './event-bus.contract.js';
+import { historyContract } from './history.contract.js';
 
 /**
  * The backplane on a Sentinel-managed Redis (a primary, two replicas, three
@@ -22,12 +25,19 @@ afterAll(async () => {
 
 const target = () => readRedisTarget(sentinel.env)!;
 
+async function flushPrimary(): Promise<void> {
+  await (await sentinel.primaryClient()).flushall();
+}
+
 eventBusContract('redis sentinel', async (retention, options) => {
   const primary = await sentinel.primaryClient();
   await primary.flushall();
   const backplane = new RedisBackplane({ target: target(), retention, ...options });
   return { bus: backplane.bus, snapshots: backplane.snapshots, keys: backplane.keys, close: () => backplane.close() };
 });
+
+historyContract('redis sentinel', topologyBackplaneFactory(target, flushPrimary));
+entityLifecycleContract('redis sentinel', topologyBackplaneFactory(target, flushPrimary));
 
 describe('RedisBackplane on Sentinel: a primary SIGKILLed', () => {
   it('publishes to the promoted replica and resubscribes (onSubscribed again), with no manual step', async () => {
