@@ -106,8 +106,9 @@ export class WorkerPool {
     return { open, failed, failures, ms: performance.now() - t0 };
   }
 
-  async stats(): Promise<MergedStats> {
-    const answers = await this.all({ cmd: 'stats' });
+  /** `ms`: how long each worker may take to answer (one reading a thousand lagging sockets answers late). */
+  async stats(ms = 10_000): Promise<MergedStats> {
+    const answers = await this.all({ cmd: 'stats' }, ms);
     const latency = new Histogram();
     let merged: MergedStats | null = null;
     let clientCpu = 0;

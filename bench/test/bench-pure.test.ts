@@ -1,6 +1,14 @@
 import { constants, createDeflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
+import { parseRegionsArgs } from '../src/regions.js';
+import {
+  type RegionPhase,
+  type RegionsRow,
+  type RegionsSummary,
+  regionsSummaryTable,
+  summarise,
+} from '../src/regions-report.js';
 import { idleSummary, idleTargetLine, kneeOf } from '../src/report.js';
 import type { IdleMemory, LoadPoint } from '../src/scenarios.js';
 import { calm, median, ratioBeyondNoise } from '../src/stats.js';
@@ -363,5 +371,76 @@ describe('SVG charts', () => {
     assertWellFormed(svg);
     expect(svg.match(/<rect /g)).toHaveLength(1 + 2 + 5); // background + legend + bars
     expect(svg).toContain('Socket.IO &amp; adapter');
+  });
+});
+
+describe('regions summary', () => {
+  const row = (
+    round: number,
+    build: string,
+    phase: RegionPhase,
+    user: number,
+    sys: number,
+    bytes = 1000,
+  ): RegionsRow => ({
+    round,
+    build,
+    phase,
+    clients: 1000,
+    eventsPerSec: 200,
+    bytesPerClientPerSec: bytes,
+    messagesPerClientPerSec: 10,
+    readsPerClientPerSec: phase === 'bbox' ? 8 : 20,
+    gatewayCpuPct: 10,
+    userUsPerEvent: user,
+    sysUsPerEvent: sys,
+    p99AgeMs: 1,
+    p50AgeMs: 1,
+    drops: 0,
+    gatewayBytesPerClientPerSec: bytes,
+    otherMessagesPerClientPerSec: 0,
+    resyncs: 0,
+    loadAvg: round,
+  });
+
+  it('takes ratios and differences within each round, then their medians, per build', () => {
+    const rows = [
+      // Round 2 ran on a busier machine: every phase costs twice; its ratios are the same.
+      ...[1, 2, 3].flatMap((round) => {
+        const k = round === 2 ? 2 : 1;
+        return [
+          row(round, 'this', 'unfiltered', 50 * k, 450 * k),
+          row(round, 'this', 'bbox', 60 * k, 490 * k, 70),
+          row(round, 'this', 'map-on', 55 * k, 450 * k),
+        ];
+      }),
+      row(1, 'before', 'unfiltered', 50, 450),
+      row(1, 'before', 'bbox', 100, 500, 80),
+      row(1, 'before', 'map-on', 60, 450),
+    ];
+    const [mine, before] = summarise(rows);
+    expect(mine?.build).toBe('this');
+    expect(mine?.rounds).toBe(3);
+    expect(mine?.cpuUs).toEqual({ unfiltered: 500, bbox: 550, 'map-on': 505 });
+    expect(mine?.cpuRatio.bbox).toBeCloseTo(1.1);
+    expect(mine?.cpuRatio['map-on']).toBeCloseTo(1.01);
+    expect(mine?.tilePathUs).toBe(5); // rounds 1 and 3 say 5, round 2 says 10
+    expect(mine?.tilePathUserUs).toBe(5);
+    expect(mine?.bytesRatio).toBeCloseTo(0.07);
+    expect(mine?.reads).toEqual({ unfiltered: 20, bbox: 8, 'map-on': 20 });
+    expect(mine?.loadAvg).toEqual({ median: 2, min: 1, max: 3 });
+    expect(before?.cpuRatio.bbox).toBeCloseTo(1.2);
+    expect(before?.tilePathUs).toBe(10);
+    expect(regionsSummaryTable([mine, before] as RegionsSummary[])).toContain(
+      '| this | 3 | 200 | 500 (50) / 550 (60) / 505 (55) | **1.10** |',
+    );
+  });
+
+  it('reads the phases and the before build from the command line', () => {
+    const o = parseRegionsArgs(['--regions', '--rounds', '2', '--phases=bbox,unfiltered', '--before-dist', 'x/dist']);
+    expect(o.rounds).toBe(2);
+    expect(o.phases).toEqual(['unfiltered', 'bbox']);
+    expect(o.beforeDist).toBe('x/dist');
+    expect(() => parseRegionsArgs(['--phases', 'everything'])).toThrow(/--phases: everything/);
   });
 });

@@ -2,6 +2,7 @@ import { BUS_DROP_REASONS } from '@hydra/backplane';
 import { RedisClientMetrics, registerProcessMetrics } from '@hydra/metrics';
 import { CONFLATION_TIERS_MS, ENTITY_SCOPES, SCOPES } from '@hydra/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { flushHotCounts } from './hot-count.js';
 
 /** Why an upgrade was refused (label values of hydra_connections_rejected_total). */
 export type RejectReason = 'unauthorized' | 'auth_throttled' | 'ip_limit' | 'draining' | 'bad_request' | 'unavailable';
@@ -45,18 +46,24 @@ export class GatewayMetrics {
     help: 'Live event messages handed to client sockets, by scope.',
     labelNames: ['scope'],
     registers: [this.registry],
+    // Incremented per event through HotCounts (hot-count.ts).
+    collect: flushHotCounts,
   });
   readonly bytesDelivered = new Counter({
     name: 'hydra_bytes_delivered_total',
     help: 'Bytes of live event messages handed to client sockets, by scope.',
     labelNames: ['scope'],
     registers: [this.registry],
+    // Incremented per event through HotCounts (hot-count.ts).
+    collect: flushHotCounts,
   });
   readonly eventsReceived = new Counter({
     name: 'hydra_bus_events_received_total',
     help: 'Live events received from the backplane, by scope.',
     labelNames: ['scope'],
     registers: [this.registry],
+    // Incremented per event through HotCounts (hot-count.ts).
+    collect: flushHotCounts,
   });
   readonly busGaps = new Counter({
     name: 'hydra_bus_gaps_total',
@@ -225,6 +232,8 @@ export class GatewayMetrics {
     help: 'Frames published to tile topics with subscribers (once per gateway each), by entity scope and kind: event, left_area.',
     labelNames: ['scope', 'kind'],
     registers: [this.registry],
+    // Incremented per event through HotCounts (hot-count.ts).
+    collect: flushHotCounts,
   });
   readonly clientMessagesIgnored = new Counter({
     name: 'hydra_client_messages_ignored_total',

@@ -1,6 +1,5 @@
 import { hasTile, type RegionFilter } from '@hydra/protocol';
 import { snapshotTiles } from './region-snapshot-index.js';
-import { TileSubscriptions } from './region-tile-subscriptions.js';
 import { leftAreaFrame, type RegionTracker, seqAndTs } from './region-tracker.js';
 import type { Session, SocketData } from './session.js';
 import type { SnapshotFrame } from './snapshot-cache.js';
@@ -38,17 +37,11 @@ export class RegionCatchUp {
   private readonly views = new Map<Session, HeldView>();
   /** The open bbox clients of the scope: the tile map runs while there is one (attach, forget). */
   private readonly clients = new Set<Session>();
-  /** The live clients' tiles (the hydra_region_tile_topics gauge). */
-  private readonly subscriptions: TileSubscriptions<Session>;
 
   constructor(
     private readonly tracker: RegionTracker,
     private readonly chunkBytes: number,
-    /** Told the number of tiles with a live client whenever it may have changed. */
-    tileTopics: (topics: number) => void = () => {},
-  ) {
-    this.subscriptions = new TileSubscriptions(tileTopics);
-  }
+  ) {}
 
   get scope() {
     return this.tracker.scope;
@@ -115,17 +108,21 @@ export class RegionCatchUp {
     return out;
   }
 
-  /** Goes live: the client's tile topics (the caller corks); its catch-up view is dropped. */
+  /**
+   * Goes live: the client's tile topics (the caller corks); its catch-up view
+   * is dropped. The only place a tile topic is subscribed: the tracker
+   * publishes to the tiles `tileClients` counts.
+   */
   subscribe(ws: WebSocket<SocketData>, session: Session, region: RegionFilter): void {
     this.views.delete(session);
     for (const tile of region.tiles) ws.subscribe(this.tracker.topic(tile));
-    this.subscriptions.add(session, region.tiles);
+    this.tracker.tileClients.add(session, region.tiles);
   }
 
   /** Leaves the tile topics (a resync starts the view again). */
   unsubscribe(ws: WebSocket<SocketData>, session: Session, region: RegionFilter): void {
     for (const tile of region.tiles) ws.unsubscribe(this.tracker.topic(tile));
-    this.subscriptions.remove(session, region.tiles);
+    this.tracker.tileClients.remove(session, region.tiles);
   }
 
   /** Whether the client follows its tile topics (every client has at least one tile). */
@@ -146,7 +143,7 @@ export class RegionCatchUp {
    */
   forget(session: Session): void {
     this.views.delete(session);
-    if (session.region !== null) this.subscriptions.remove(session, session.region.tiles); // uWS dropped them
+    if (session.region !== null) this.tracker.tileClients.remove(session, session.region.tiles); // uWS dropped them
     if (this.clients.delete(session) && this.clients.size === 0) this.tracker.reset();
   }
 }

@@ -2,13 +2,17 @@ import { TILE_COUNT } from '@hydra/protocol';
 
 /**
  * Which tiles of one entity scope have bbox clients subscribed on this
- * gateway (the hydra_region_tile_topics gauge): a client count per tile,
- * changed when a client goes live on its tiles and when it leaves them (a
- * resync, a close). Per client and tile at those moments, never per event.
+ * gateway: a client count per tile, changed when a client goes live on its
+ * tiles and when it leaves them (a resync, a close). Per client and tile at
+ * those moments, never per event. RegionTracker reads it per event instead
+ * of asking uWS (`clientsOf`: an array read, not a call into C++), and it
+ * feeds the hydra_region_tile_topics gauge.
  *
- * Guarantee: `topics` is the number of tiles with at least one live client,
+ * Guarantee: `clientsOf(tile)` is the number of live clients subscribed to
+ * the tile's topic and `topics` the number of tiles with at least one,
  * provided every `add` of a client is matched by at most one `remove` (a
- * second add or remove of the same client changes nothing).
+ * second add or remove of the same client changes nothing) and every tile
+ * topic subscription goes with an `add` (RegionCatchUp.subscribe).
  */
 export class TileSubscriptions<Client> {
   /** Clients per tile; allocated at the first client (64 KiB). */
@@ -21,6 +25,11 @@ export class TileSubscriptions<Client> {
   /** Tiles with at least one live client. */
   get topics(): number {
     return this.count;
+  }
+
+  /** Live clients on `tile`. */
+  clientsOf(tile: number): number {
+    return this.counts === null ? 0 : (this.counts[tile] as number);
   }
 
   /** `client` subscribed to `tiles`. */

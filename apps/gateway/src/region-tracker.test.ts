@@ -1,4 +1,4 @@
-import { parseRegion, type RegionFilter, tileOf } from '@hydra/protocol';
+import { parseRegion, type RegionFilter, TILE_COUNT, tileOf } from '@hydra/protocol';
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from './metrics.js';
 import { RegionCatchUp } from './region-catch-up.js';
@@ -9,13 +9,12 @@ import type { SnapshotFrame } from './snapshot-cache.js';
 const frame = (seq: number, data: Record<string, unknown>): Buffer =>
   Buffer.from(`{"type":"aircraft","seq":${seq},"ts":${1000 + seq},"data":${JSON.stringify(data)}}`);
 
-/** A uWS app that records each publish with its topic; every topic has one subscriber. */
+/** A uWS app that records each publish with its topic (followClients puts a client on every tile). */
 function fakeApp() {
   const published: { topic: string; data: Record<string, unknown>; seq: number }[] = [];
   return {
     published,
     app: {
-      numSubscribers: () => 1,
       publish: (topic: string, message: Buffer | string) => {
         const m = JSON.parse(message.toString()) as { seq: number; data: Record<string, unknown> };
         published.push({ topic, data: m.data, seq: m.seq });
@@ -23,6 +22,13 @@ function fakeApp() {
       },
     },
   };
+}
+
+const EVERY_TILE = Uint16Array.from({ length: TILE_COUNT }, (_, tile) => tile);
+
+/** One live client on every tile, as RegionCatchUp.subscribe registers one. */
+function followEveryTile(tracker: RegionTracker): void {
+  tracker.tileClients.add({}, EVERY_TILE);
 }
 
 function snapshotOf(seq: number, items: Record<string, unknown>[]): SnapshotFrame {
@@ -34,14 +40,16 @@ async function seededTracker(seq: number, items: Record<string, unknown>[]) {
   const { app, published } = fakeApp();
   const follower = { seq, epoch: 0, ringCovers: (s: number) => s === seq, forEachAfter: () => undefined };
   const snap = snapshotOf(seq, items);
+  const metrics = new GatewayMetrics({ defaultMetrics: false });
   const tracker = new RegionTracker('aircraft', {
     app: app as never,
     follower,
     snapshots: { get: async () => snap, read: async () => snap },
-    metrics: new GatewayMetrics(),
+    metrics,
   });
   await tracker.ensureOn();
-  return { tracker, published, follower };
+  followEveryTile(tracker);
+  return { tracker, published, follower, metrics };
 }
 
 const NORTH_SEA = tileOf(55, 3);
@@ -81,6 +89,41 @@ describe('RegionTracker', () => {
     expect(tracker.size).toBe(0);
   });
 
+  it('publishes only to tiles with live clients, and builds no left_area for a tile without', async () => {
+    const { app, published } = fakeApp();
+    const snap = snapshotOf(10, [{ id: 'a', lat: 55, lon: 3 }]);
+    const tracker = new RegionTracker('aircraft', {
+      app: app as never,
+      follower: { seq: 10, epoch: 0, ringCovers: () => true, forEachAfter: () => undefined },
+      snapshots: { get: async () => snap, read: async () => snap },
+      metrics: new GatewayMetrics(),
+    });
+    await tracker.ensureOn();
+    const client = {};
+    tracker.tileClients.add(client, Uint16Array.of(BISCAY));
+    tracker.applied(11, frame(11, { id: 'a', lat: 55.1, lon: 3.1 })); // North Sea: nobody there
+    tracker.applied(12, frame(12, { id: 'a', lat: 45, lon: -5 })); // to Biscay: no left_area for the North Sea
+    tracker.applied(13, frame(13, { id: 'a', lat: 55, lon: 3 })); // back: left_area to Biscay
+    tracker.tileClients.remove(client, Uint16Array.of(BISCAY));
+    tracker.applied(14, frame(14, { id: 'a', lat: 45, lon: -5 })); // nobody anywhere
+    expect(published.map((p) => [p.topic, p.seq, p.data.reason ?? 'state'])).toEqual([
+      [topic(BISCAY), 12, 'state'],
+      [topic(BISCAY), 13, 'left_area'],
+    ]);
+    expect(tracker.size).toBe(1); // the map follows every entity, followed or not
+  });
+
+  it('counts the deliveries of its publishes by the live clients of the tile', async () => {
+    const { tracker, metrics } = await seededTracker(10, [{ id: 'a', lat: 55, lon: 3 }]);
+    tracker.tileClients.add({}, Uint16Array.of(NORTH_SEA)); // a second client there
+    const update = frame(11, { id: 'a', lat: 55.1, lon: 3.1 });
+    tracker.applied(11, update);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('hydra_messages_delivered_total{scope="aircraft"} 2');
+    expect(text).toContain(`hydra_bytes_delivered_total{scope="aircraft"} ${2 * update.length}`);
+    expect(text).toContain('hydra_region_tile_publishes_total{scope="aircraft",kind="event"} 1');
+  });
+
   it('is off until ensureOn, and off again after a reset: nothing is published then', async () => {
     const { tracker, published } = await seededTracker(10, []);
     tracker.reset();
@@ -99,6 +142,7 @@ describe('RegionTracker', () => {
       snapshots: { get: async () => snap, read: async () => snap },
       metrics: new GatewayMetrics(),
     });
+    followEveryTile(tracker);
     const on = tracker.ensureOn();
     await new Promise((r) => setImmediate(r));
     tracker.applied(11, frame(11, { id: 'a', lat: 55, lon: 3 }));

@@ -8,8 +8,10 @@ import {
   type Scope,
   TILE_COUNT,
 } from '@hydra/protocol';
+import { HotCount } from './hot-count.js';
 import type { GatewayMetrics } from './metrics.js';
 import { snapshotTiles } from './region-snapshot-index.js';
+import { TileSubscriptions } from './region-tile-subscriptions.js';
 import type { SequenceFollower } from './sequence-follower.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { TemplatedApp } from './uws.js';
@@ -25,7 +27,7 @@ export function tileTopic(scope: Scope, tile: number): string {
 }
 
 export interface RegionTrackerDeps {
-  app: Pick<TemplatedApp, 'publish' | 'numSubscribers'>;
+  app: Pick<TemplatedApp, 'publish'>;
   follower: Pick<SequenceFollower, 'seq' | 'epoch' | 'ringCovers' | 'forEachAfter'>;
   snapshots: Pick<SnapshotCache, 'get' | 'read'>;
   metrics: GatewayMetrics;
@@ -33,6 +35,8 @@ export interface RegionTrackerDeps {
   compress?: boolean;
   /** Told the bytes of each frame handed to uWS (the slow-consumer check counts every publish). */
   afterFanOut?: (frameBytes: number) => void;
+  /** Told the number of tiles with a live client whenever it may have changed (the hydra_region_tile_topics gauge). */
+  tileTopics?: (topics: number) => void;
 }
 
 /**
@@ -54,9 +58,15 @@ export interface RegionTrackerDeps {
  * (ensureOn; before that it costs nothing), off when the last one closes
  * (RegionCatchUp.forget) and when the scope's sequence restarts (reset;
  * every client of the scope is resynchronised then, and the bbox clients'
- * resyncs turn it on again). Per event it scans the frame once
- * (readEventPlace: id, lat, lon, removed) and makes one or two uWS
- * publishes: per gateway, not per client.
+ * resyncs turn it on again).
+ *
+ * Per event, per gateway and never per client: one byte scan of the frame
+ * (readEventPlace: id, lat, lon, removed), one map lookup (a write only when
+ * the entity changes tile), and one or two uWS publishes of frames it does
+ * not re-encode (the event's own; a `left_area` is built only for a tile
+ * with clients). Whether a tile has clients is read from `tileClients`,
+ * kept by RegionCatchUp as clients go live and leave: no call into uWS for
+ * a tile nobody follows.
  */
 export class RegionTracker {
   private readonly tiles = new Map<string, number>();
@@ -70,19 +80,23 @@ export class RegionTracker {
     settle: (error: Error | null) => void;
   } | null = null;
   private readonly topics: (string | undefined)[] = new Array(TILE_COUNT);
-  private readonly delivered;
-  private readonly deliveredBytes;
-  private readonly eventPublishes;
-  private readonly leftAreaPublishes;
+  /** The live bbox clients of each tile (RegionCatchUp.subscribe and unsubscribe keep it). */
+  readonly tileClients: TileSubscriptions<object>;
+  private readonly delivered: HotCount;
+  private readonly deliveredBytes: HotCount;
+  private readonly eventPublishes: HotCount;
+  private readonly leftAreaPublishes: HotCount;
 
   constructor(
     readonly scope: Scope,
     private readonly deps: RegionTrackerDeps,
   ) {
-    this.delivered = deps.metrics.messagesDelivered.labels(scope);
-    this.deliveredBytes = deps.metrics.bytesDelivered.labels(scope);
-    this.eventPublishes = deps.metrics.regionTilePublishes.labels(scope, 'event');
-    this.leftAreaPublishes = deps.metrics.regionTilePublishes.labels(scope, 'left_area');
+    this.tileClients = new TileSubscriptions(deps.tileTopics ?? (() => {}));
+    const { metrics } = deps;
+    this.delivered = new HotCount(metrics.messagesDelivered, { scope });
+    this.deliveredBytes = new HotCount(metrics.bytesDelivered, { scope });
+    this.eventPublishes = new HotCount(metrics.regionTilePublishes, { scope, kind: 'event' });
+    this.leftAreaPublishes = new HotCount(metrics.regionTilePublishes, { scope, kind: 'left_area' });
   }
 
   /** Whether the tile map is exact at the follower's seq (tile topics are being published). */
@@ -146,36 +160,41 @@ export class RegionTracker {
       }
       return;
     }
-    const place = this.placeOf(frame);
+    const place = readEventPlace(frame);
     if (place === null) return;
     const { id, tile } = place;
-    const was = this.tiles.get(id) ?? -1;
+    const was = this.tiles.get(id);
     if (place.removed) {
-      if (was !== -1) {
-        this.publish(was, frame, this.eventPublishes);
+      if (was !== undefined) {
         this.tiles.delete(id);
+        this.publish(was, frame, this.eventPublishes);
       }
       return;
     }
-    if (was !== -1 && was !== tile) {
+    // Most updates stay in their tile: no map write, no left_area.
+    if (was === tile) {
+      this.publish(tile, frame, this.eventPublishes);
+      return;
+    }
+    if (was !== undefined && this.tileClients.clientsOf(was) > 0) {
       this.publish(was, Buffer.from(leftAreaFrame(this.scope, seq, frameTs(frame), id)), this.leftAreaPublishes);
     }
     if (tile === -1) {
-      if (was !== -1) this.tiles.delete(id);
+      if (was !== undefined) this.tiles.delete(id);
       return;
     }
     this.tiles.set(id, tile);
     this.publish(tile, frame, this.eventPublishes);
   }
 
-  private publish(tile: number, frame: Buffer, counter: { inc: () => void }): void {
-    const topic = this.topic(tile);
-    const subscribers = this.deps.app.numSubscribers(topic);
-    if (subscribers === 0) return;
-    this.deps.app.publish(topic, frame, false, this.deps.compress === true);
+  /** Hands `frame` to uWS for the tile's clients, if it has any. */
+  private publish(tile: number, frame: Buffer, counter: HotCount): void {
+    const clients = this.tileClients.clientsOf(tile);
+    if (clients === 0) return;
+    this.deps.app.publish(this.topic(tile), frame, false, this.deps.compress === true);
     counter.inc();
-    this.delivered.inc(subscribers);
-    this.deliveredBytes.inc(subscribers * frame.length);
+    this.delivered.inc(clients);
+    this.deliveredBytes.inc(clients * frame.length);
     this.deps.afterFanOut?.(frame.length);
   }
 

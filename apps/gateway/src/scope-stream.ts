@@ -1,5 +1,6 @@
 import type { HistoryStore } from '@hydra/backplane';
 import type { Scope } from '@hydra/protocol';
+import { HotCount } from './hot-count.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PacedSender } from './paced-sender.js';
@@ -74,9 +75,9 @@ export class ScopeStream implements SequenceListener {
   readonly conflation: ScopeConflation;
   /** Entity scopes: the tile topics of `bbox` clients (region-tracker.ts); null for log scopes. */
   readonly regions: RegionTracker | null;
-  /** Per-event counters with their scope label bound once (no label hashing per event). */
-  private readonly delivered;
-  private readonly deliveredBytes;
+  /** Per-event counters (HotCount: an addition per event, no label hashing). */
+  private readonly delivered: HotCount;
+  private readonly deliveredBytes: HotCount;
 
   constructor(
     readonly scope: Scope,
@@ -119,6 +120,7 @@ export class ScopeStream implements SequenceListener {
             metrics,
             compress: deps.pacer.compress,
             afterFanOut: deps.afterFanOut,
+            tileTopics: (topics) => metrics.regionTileTopics.set({ scope }, topics),
           });
     this.catchUp = new ScopeCatchUp(scope, this.follower, {
       conflation: this.conflation,
@@ -132,12 +134,10 @@ export class ScopeStream implements SequenceListener {
       regions:
         this.regions === null || deps.regionChunkBytes === undefined
           ? undefined
-          : new RegionCatchUp(this.regions, deps.regionChunkBytes, (topics) =>
-              metrics.regionTileTopics.set({ scope }, topics),
-            ),
+          : new RegionCatchUp(this.regions, deps.regionChunkBytes),
     });
-    this.delivered = metrics.messagesDelivered.labels(scope);
-    this.deliveredBytes = metrics.bytesDelivered.labels(scope);
+    this.delivered = new HotCount(metrics.messagesDelivered, { scope });
+    this.deliveredBytes = new HotCount(metrics.bytesDelivered, { scope });
   }
 
   get topic(): string {

@@ -2,6 +2,7 @@ import type { HistoryStore } from '@hydra/backplane';
 import { frameTs, type ResyncReason, type Scope } from '@hydra/protocol';
 import { describeError } from './describe-error.js';
 import { FrameArena } from './frame-arena.js';
+import { HotCount } from './hot-count.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EventRing } from './ring-buffer.js';
@@ -103,7 +104,7 @@ export class SequenceFollower {
     private readonly listener: SequenceListener,
   ) {
     this.ring = new EventRing(deps.ringCapacity ?? 4096);
-    this.received = deps.metrics.eventsReceived.labels(scope);
+    this.received = new HotCount(deps.metrics.eventsReceived, { scope });
   }
 
   /** The highest seq this gateway has received (or learnt from a snapshot). */

@@ -40,6 +40,37 @@ describe('readEventPlace', () => {
     );
   });
 
+  it('reads positions written as short decimals exactly, a hair either side of every tile edge too', () => {
+    /** `mantissa` ÷ 10^scale written out as a feed writes it (no exponent). */
+    const decimalText = (mantissa: bigint, scale: number) => {
+      const digits = (mantissa < 0n ? -mantissa : mantissa).toString().padStart(scale + 1, '0');
+      const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+      return mantissa < 0n ? `-${text}` : text;
+    };
+    /** Near an even degree (a tile edge) or anywhere, with up to 17 digits (past 15 the scan hands over to Number). */
+    const coordinateText = (limit: number) =>
+      fc
+        .record({
+          edge: fc.integer({ min: -limit / 2, max: limit / 2 }).map((e) => BigInt(2 * e)),
+          scale: fc.integer({ min: 0, max: 15 }),
+          delta: fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer()),
+        })
+        .map(({ edge, scale, delta }) => decimalText(edge * 10n ** BigInt(scale) + BigInt(delta), scale));
+    fc.assert(
+      fc.property(coordinateText(90), coordinateText(180), (lat, lon) => {
+        const frame = frameOf(`{"id":"a","lat":${lat},"lon":${lon}}`);
+        expect(readEventPlace(frame)).toEqual(parsedPlace(frame));
+      }),
+      { numRuns: 5000 },
+    );
+    const tileOfText = (lat: string, lon: string) =>
+      readEventPlace(frameOf(`{"id":"a","lat":${lat},"lon":${lon}}`))?.tile;
+    expect(tileOfText('53.9999999999999', '-0.00000000000001')).toBe(tileOf(53.9999999999999, -0.00000000000001));
+    expect(tileOfText('54.0', '-0')).toBe(tileOf(54, 0));
+    expect(tileOfText('-90', '180.000000000000')).toBe(tileOf(-90, 180));
+    expect(tileOfText('90.00000000000001', '3')).toBe(-1);
+  });
+
   it('takes the last of repeated keys, as JSON.parse does', () => {
     const frame = frameOf('{"id":"a","lat":1,"lon":2,"lat":55,"lon":3,"id":"b"}');
     expect(readEventPlace(frame)).toEqual({ id: 'b', tile: tileOf(55, 3), removed: false });
