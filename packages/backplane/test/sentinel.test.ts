@@ -76,7 +76,10 @@ describe('RedisBackplane on Sentinel: a primary SIGKILLed', () => {
         if (!delivered) seq = (await backplane.bus.publish([{ scope: 'signals', data: { n: 3 } }]))[0]!.seq;
       }
       expect(delivered).toBe(true);
-      expect(backplane.isHealthy()).toBe(true);
+      // Healthy again by itself. Not asserted at the instant of delivery: ioredis's failover detector may cut the
+      // connections once more at +switch-master, after they already followed the new primary (CI: delivered, then
+      // isHealthy false for that moment). A client left for good in status `end` still fails here.
+      await waitFor(() => backplane.isHealthy(), 10_000, 'healthy after the failover');
       console.info(`sentinel failover: promoted in ${failoverMs} ms, writes back ${writesMs} ms after promotion`);
     } finally {
       await subscription.close();
