@@ -19,7 +19,8 @@
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
-import { aircraftBody, percentile, post, redisCounters, startPublisher } from './ingest.js';
+import { aircraftBody, percentile, redisCounters, startPublisher } from './ingest.js';
+import { post } from './ingest-load.js';
 import { BENCH_INGEST_TOKEN } from './ingest-paths.js';
 import { resultsDir } from './paths.js';
 import { cpuSeconds, sleep, stopChild } from './procs.js';

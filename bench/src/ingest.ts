@@ -19,21 +19,17 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { loadavg } from 'node:os';
 import { redisChannels } from '@hydra/backplane';
-import { BENCH_INGEST_TOKEN, type IngestPath } from './ingest-paths.js';
+import { INGEST_BATCH, INGEST_WARMUP_MS, IngestLoad, MAX_WINDOW_MS, MIN_BATCHES } from './ingest-load.js';
+import type { IngestPath } from './ingest-paths.js';
 import { resultsDir } from './paths.js';
 import { cpuSeconds, pin, sleep, stopChild, track } from './procs.js';
 import type { BenchRedis } from './redis.js';
 import { SERVER_CPUS } from './scenarios.js';
 
-const BATCH = 1_000;
 const AIRCRAFT_IDS = 10_000;
-const WARMUP_MS = 1_000;
-const MIN_BATCHES = 20;
-const MAX_WINDOW_MS = 60_000;
 /** A publisher process starts in well under a second; a machine loaded many times over its cores needs far longer. */
 const START_TIMEOUT_MS = 90_000;
 const RETENTION = '';
@@ -79,8 +75,8 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
 
 export function aircraftBody(k: number): string {
   const lines: string[] = [];
-  for (let i = 0; i < BATCH; i++) {
-    const n = (k * BATCH + i) % AIRCRAFT_IDS;
+  for (let i = 0; i < INGEST_BATCH; i++) {
+    const n = (k * INGEST_BATCH + i) % AIRCRAFT_IDS;
     lines.push(
       `{"scope":"aircraft","data":{"id":"a${n}","lat":${(n % 170) - 85 + 0.25},"lon":${(n % 350) - 175 + 0.5},"altBaroFt":${30_000 + (k % 100)},"callsign":"BNC${n}"}}`,
     );
@@ -90,36 +86,10 @@ export function aircraftBody(k: number): string {
 
 function alertsBody(tag: string, k: number): string {
   const lines: string[] = [];
-  for (let i = 0; i < BATCH; i++) {
+  for (let i = 0; i < INGEST_BATCH; i++) {
     lines.push(`{"scope":"alerts","data":{"id":"${tag}-${k}-${i}","headline":"bench alert ${i}","severity":"Minor"}}`);
   }
   return lines.join('\n');
-}
-
-/** POSTs one NDJSON batch to an ingest server's /v1/events with the bench's token; resolves with the status. */
-export function post(agent: http.Agent, port: number, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/v1/events',
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${BENCH_INGEST_TOKEN}`,
-          'content-type': 'application/x-ndjson',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** Forks an ingest server (ingest-publisher.ts) on `path`, pinned to `cpus` (default: the server core). */
@@ -184,48 +154,36 @@ async function runRow(redis: BenchRedis, spec: RowSpec, round: number, seconds: 
   );
   const subscriber = await rawSubscriber(redis.port);
   const aircraft = Array.from({ length: 10 }, (_, k) => aircraftBody(k));
-  let measuring = false;
-  let stop = false;
-  let events = 0;
-  let errors = 0;
-  const latencies: number[] = [];
-  const loops = publishers.flatMap(({ port }, p) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: spec.inFlight });
-    return Array.from({ length: spec.inFlight }, async (_, lane) => {
-      for (let k = 0; !stop; k++) {
-        const body =
-          spec.feed === 'aircraft' ? aircraft[k % aircraft.length]! : alertsBody(`r${round}p${p}l${lane}`, k);
-        const t0 = performance.now();
-        const status = await post(agent, port, body).catch(() => 0);
-        if (!measuring) continue;
-        if (status === 200) {
-          events += BATCH;
-          latencies.push(performance.now() - t0);
-        } else errors++;
-      }
-      agent.destroy();
-    });
-  });
-  await sleep(WARMUP_MS);
-  const cpu0 = publishers.map(({ child }) => cpuSeconds(child.pid ?? 0));
-  const redis0 = await redisCounters(redis);
-  const bytes0 = subscriber.bytes();
-  const t0 = performance.now();
-  measuring = true;
-  // At least `seconds` and MIN_BATCHES answered batches (a loaded machine can
-  // take seconds per batch on the old path), at most MAX_WINDOW_MS.
-  await sleep(seconds * 1000);
-  while (latencies.length < MIN_BATCHES && performance.now() - t0 < MAX_WINDOW_MS) await sleep(100);
-  measuring = false;
-  const elapsedS = (performance.now() - t0) / 1000;
-  const redis1 = await redisCounters(redis);
-  const cpu1 = publishers.map(({ child }) => cpuSeconds(child.pid ?? 0));
-  const bytes1 = subscriber.bytes();
-  stop = true;
-  await Promise.all(loops);
+  const load = new IngestLoad(
+    publishers.map(({ port }) => port),
+    spec.inFlight,
+    (p, lane, k) =>
+      spec.feed === 'aircraft' ? aircraft[k % aircraft.length]! : alertsBody(`r${round}p${p}l${lane}`, k),
+  );
+  await sleep(INGEST_WARMUP_MS);
+  let cpu0: number[] = [];
+  let cpu1: number[] = [];
+  let redis0 = { cmdUs: 0, cpuS: 0 };
+  let redis1 = redis0;
+  let bytes0 = 0;
+  let bytes1 = 0;
+  const elapsedS = await load.measure(
+    seconds,
+    async () => {
+      cpu0 = publishers.map(({ child }) => cpuSeconds(child.pid ?? 0));
+      redis0 = await redisCounters(redis);
+      bytes0 = subscriber.bytes();
+    },
+    async () => {
+      redis1 = await redisCounters(redis);
+      cpu1 = publishers.map(({ child }) => cpuSeconds(child.pid ?? 0));
+      bytes1 = subscriber.bytes();
+    },
+  );
+  await load.stop();
   subscriber.close();
   await Promise.all(publishers.map(({ child }) => stopChild(child, 3_000)));
-  latencies.sort((a, b) => a - b);
+  const { events, errors, latencies } = load;
   const perEvent = (x: number) => (events > 0 ? x / events : Number.NaN);
   return {
     ...spec,
@@ -283,7 +241,7 @@ function report(o: IngestOptions, rows: readonly IngestRow[], load: number[][]):
   const lines = [
     `# Ingest into one Redis (issue 16)`,
     '',
-    `${o.rounds} interleaved rounds; per row at least ${o.seconds} s and ${MIN_BATCHES} answered batches (at most ${MAX_WINDOW_MS / 1000} s), after ${WARMUP_MS} ms warm-up; 1,000-event NDJSON batches.`,
+    `${o.rounds} interleaved rounds; per row at least ${o.seconds} s and ${MIN_BATCHES} answered batches (at most ${MAX_WINDOW_MS / 1000} s), after ${INGEST_WARMUP_MS} ms warm-up; 1,000-event NDJSON batches.`,
     "Redis µs/event (CPU) is Redis' own CPU time (INFO cpu) per event: commands and network I/O. Redis µs/event (commands) is INFO commandstats time, which on a loaded machine also counts the time Redis was descheduled inside a command: read the CPU column.",
     `Load average at start ${load[0]!.map((x) => x.toFixed(1)).join(' / ')}, at end ${load[1]!.map((x) => x.toFixed(1)).join(' / ')} (2 cores, shared).`,
     '',

@@ -49,7 +49,8 @@ import {
   parsePrometheus,
   type Sample,
 } from './gateway-probe.js';
-import { percentile, post, redisCounters, startPublisher } from './ingest.js';
+import { percentile, redisCounters, startPublisher } from './ingest.js';
+import { post } from './ingest-load.js';
 import { type KeepUpOptions, type KeepUpPhase, parseKeepUpArgs } from './keep-up-options.js';
 import { type KeepUpRow, keepUpReport, type TrickleFigures, type WindowFigures } from './keep-up-report.js';
 import { resultsDir } from './paths.js';

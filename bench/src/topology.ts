@@ -26,10 +26,10 @@
  * spread the load over them (the placement table).
  */
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { loadavg } from 'node:os';
 import { SCOPES, type Scope } from '@hydra/protocol';
-import { percentile, post } from './ingest.js';
+import { percentile } from './ingest.js';
+import { INGEST_BATCH, INGEST_WARMUP_MS, IngestLoad, MAX_WINDOW_MS, MIN_BATCHES } from './ingest-load.js';
 import { BENCH_INGEST_TOKEN } from './ingest-paths.js';
 import { repoDir, resultsDir } from './paths.js';
 import { cpuSeconds, cpuTimes, sleep, spawnPinned, stopChild, waitForLine } from './procs.js';
@@ -50,11 +50,7 @@ import { topologyReport } from './topology-report.js';
 import type { DeliveryTopologyRow, IngestTopologyRow, TopologyOptions } from './topology-rows.js';
 import type { WorkerPool } from './workers.js';
 
-const BATCH = 1_000;
 const ENTITY_IDS = 10_000;
-const WARMUP_MS = 1_000;
-const MIN_BATCHES = 20;
-const MAX_WINDOW_MS = 60_000;
 /** A publisher process starts in well under a second; a machine loaded many times over its cores needs far longer. */
 const START_TIMEOUT_MS = 90_000;
 const PUBLISHER_MAIN = `${repoDir}/apps/publisher/dist/main.js`;
@@ -103,9 +99,9 @@ const ENTITY = new Set<Scope>(['aircraft', 'vessels']);
 /** Batch `k` of lane `tag`: the five scopes round-robin, entity ids cycling over ENTITY_IDS, log ids unique. */
 export function mixedScopeBatch(tag: string, k: number): string {
   const lines: string[] = [];
-  for (let i = 0; i < BATCH; i++) {
+  for (let i = 0; i < INGEST_BATCH; i++) {
     const scope = SCOPES[i % SCOPES.length]!;
-    const n = k * BATCH + i;
+    const n = k * INGEST_BATCH + i;
     const id = ENTITY.has(scope) ? `e${Math.floor(n / SCOPES.length) % ENTITY_IDS}` : `${tag}-${k}-${i}`;
     lines.push(`{"scope":"${scope}","data":${scopeData[scope](id, n)}}`);
   }
@@ -144,43 +140,31 @@ async function ingestRow(
 ): Promise<IngestTopologyRow> {
   await flushTopology(t);
   const procs = await Promise.all(Array.from({ length: publishers }, () => startPublisher(t)));
-  let measuring = false;
-  let stop = false;
-  let events = 0;
-  let errors = 0;
-  const latencies: number[] = [];
-  const loops = procs.flatMap(({ port }, p) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: o.inFlight });
-    return Array.from({ length: o.inFlight }, async (_, lane) => {
-      for (let k = 0; !stop; k++) {
-        const body = mixedScopeBatch(`${t.name}r${round}p${p}l${lane}`, k);
-        const t0 = performance.now();
-        const status = await post(agent, port, body).catch(() => 0);
-        if (!measuring) continue;
-        if (status === 200) {
-          events += BATCH;
-          latencies.push(performance.now() - t0);
-        } else errors++;
-      }
-      agent.destroy();
-    });
-  });
+  const load = new IngestLoad(
+    procs.map(({ port }) => port),
+    o.inFlight,
+    (p, lane, k) => mixedScopeBatch(`${t.name}r${round}p${p}l${lane}`, k),
+  );
   try {
-    await sleep(WARMUP_MS);
-    const cpu0 = procs.map(({ child }) => cpuSeconds(child.pid ?? 0));
-    const shards0 = await readShards(t);
-    const t0 = performance.now();
-    measuring = true;
-    // At least `seconds` and MIN_BATCHES answered batches, at most MAX_WINDOW_MS.
-    await sleep(o.seconds * 1000);
-    while (latencies.length < MIN_BATCHES && performance.now() - t0 < MAX_WINDOW_MS) await sleep(100);
-    measuring = false;
-    const elapsedS = (performance.now() - t0) / 1000;
-    const shards1 = await readShards(t);
-    const cpu1 = procs.map(({ child }) => cpuSeconds(child.pid ?? 0));
-    const shards = shardFigures(t, shards0, shards1);
+    await sleep(INGEST_WARMUP_MS);
+    let cpu0: number[] = [];
+    let cpu1: number[] = [];
+    let shards0: Awaited<ReturnType<typeof readShards>> | undefined;
+    let shards1: Awaited<ReturnType<typeof readShards>> | undefined;
+    const elapsedS = await load.measure(
+      o.seconds,
+      async () => {
+        cpu0 = procs.map(({ child }) => cpuSeconds(child.pid ?? 0));
+        shards0 = await readShards(t);
+      },
+      async () => {
+        shards1 = await readShards(t);
+        cpu1 = procs.map(({ child }) => cpuSeconds(child.pid ?? 0));
+      },
+    );
+    const { events, errors, latencies } = load;
+    const shards = shardFigures(t, shards0!, shards1!);
     const stored = shards.reduce((s, x) => s + x.events, 0);
-    latencies.sort((a, b) => a - b);
     return {
       round,
       topology: t.name,
@@ -196,8 +180,7 @@ async function ingestRow(
       elapsedS,
     };
   } finally {
-    stop = true;
-    await Promise.all(loops);
+    await load.stop();
     await Promise.all(procs.map(({ child }) => stopChild(child, 3_000)));
   }
 }
@@ -246,7 +229,7 @@ async function deliveryRow(
       entities: 0, // unique ids: log scopes' events are all distinct
       burstMs: DELIVERY_BURST_MS,
     };
-    await publisher.run({ ...plan, durationMs: WARMUP_MS }); // JIT, buffers, the gateway's subscriptions
+    await publisher.run({ ...plan, durationMs: INGEST_WARMUP_MS }); // JIT, buffers, the gateway's subscriptions
     await sleep(300);
     // The fixed cost: gateway and shards with the clients connected and nothing published
     // (pings, timers, the cluster bus), which at low rates is much of the per-event figures.
@@ -373,8 +356,8 @@ export async function runTopology(
       ingest,
       delivery,
       method: {
-        batch: BATCH,
-        warmupMs: WARMUP_MS,
+        batch: INGEST_BATCH,
+        warmupMs: INGEST_WARMUP_MS,
         minBatches: MIN_BATCHES,
         maxWindowMs: MAX_WINDOW_MS,
         idleWindowMs: IDLE_WINDOW_MS,
