@@ -31,6 +31,7 @@ import type { ScopeStream } from './scope-stream.js';
 import type { Session, SocketData } from './session.js';
 import { SessionRegistry } from './session-registry.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
+import { startAttach } from './start-attach.js';
 import { UpgradeHandler } from './upgrade-handler.js';
 import type { TemplatedApp, UwsModule, us_listen_socket, WebSocket } from './uws.js';
 import type { WriteCoalescer } from './write-coalescer.js';
@@ -41,14 +42,6 @@ export const STREAM_PATH = '/v1/stream';
 /** Largest client frame accepted; larger ones close the connection (uWS `maxPayloadLength`). */
 export const MAX_CLIENT_FRAME_BYTES = 4096;
 const STALE_WAITER_MS = 3000;
-/**
- * Longest the start waits for the backplane before it listens anyway (not
- * ready). A failed attach ends sooner (ioredis fails a command within a
- * reconnect delay), but a Redis Cluster with a shard that has no master keeps
- * the commands queued until the shard is served again: without this bound
- * the gateway would not even answer its probes meanwhile.
- */
-const ATTACH_WAIT_MS = 5000;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -206,7 +199,7 @@ export class Gateway {
 
   /**
    * Subscribes to the backplane, learns each scope's seq, then listens (guarantee 8). If
-   * the backplane is unreachable, or has not answered within ATTACH_WAIT_MS,
+   * the backplane is unreachable, or has not answered within ATTACH_WAIT_MS (start-attach.ts),
    * it listens anyway (readiness fails, upgrades get 503) and keeps trying
    * with capped backoff (the unanswered attempt is awaited first, never run
    * twice at once); it becomes ready by itself.
@@ -258,28 +251,12 @@ export class Gateway {
     // Routes first: uWS creates its topic tree with the first WebSocket route, and
     // live events may arrive (app.publish) as soon as the subscription is active.
     this.registerRoutes();
-    const firstAttempt = this.attachBackplane().then(
-      () => true,
-      (err: unknown) => {
-        this.log.warn({ err: describeError(err) }, 'backplane unavailable at start; listening, not ready, retrying');
-        return false;
-      },
+    const attaching = startAttach(
+      () => this.attachBackplane(),
+      () => this.draining,
+      this.log,
     );
-    let waited: NodeJS.Timeout | undefined;
-    const attached = await Promise.race([
-      firstAttempt,
-      new Promise<'pending'>((resolve) => {
-        waited = setTimeout(() => resolve('pending'), ATTACH_WAIT_MS);
-      }),
-    ]).finally(() => clearTimeout(waited));
-    // Found by the Cluster readiness test (faults-cluster.test.ts): a shard without a master held the start
-    // here for as long as it lasted, with no probe answering. Now the start listens and the attempt goes on.
-    if (attached === 'pending') {
-      this.log.warn(
-        { waitedMs: ATTACH_WAIT_MS },
-        'backplane not answering at start (a Redis Cluster shard without a master?); listening, not ready, waiting',
-      );
-    }
+    const attached = await attaching.firstAnswer;
     this.boundPort = await this.listen(config.host, config.port);
     this.boundAdminPort = await this.admin.listen(config.host, config.adminPort);
     this.heartbeat.start();
@@ -295,21 +272,9 @@ export class Gateway {
     );
     if (attached === true) this.becomeReady();
     else
-      void firstAttempt
-        .then((done) => (done ? true : this.retryAttach()))
-        .then((done) => {
-          if (done && !this.draining) this.becomeReady();
-        });
-  }
-
-  /** Attaches to the backplane until it succeeds (true) or the gateway drains (false). */
-  private retryAttach(): Promise<boolean> {
-    return retryUntilDone(() => this.attachBackplane(), {
-      cancelled: () => this.draining,
-      onFailure: (err, attempt) => {
-        if (attempt % 10 === 1) this.log.warn({ err: describeError(err), attempt }, 'backplane still unavailable');
-      },
-    });
+      void attaching.attached.then((done) => {
+        if (done && !this.draining) this.becomeReady();
+      });
   }
 
   /** Subscribes (once) and learns every scope's seq; rejects while the backplane is unreachable. */
