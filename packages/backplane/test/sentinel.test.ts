@@ -129,5 +129,5 @@ describe('RedisBackplane on Sentinel: minReplicas (WAIT)', () => {
     } finally {
       await Promise.all([one.close(), tooMany.close()]);
     }
-  }, 30_000);
+  }, 60_000); // CI timed out once at 30 s on a quiet box, cause not found (most likely the surviving replica still re-syncing after the failover test above); widened, not explained
 });
