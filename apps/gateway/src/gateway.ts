@@ -288,6 +288,11 @@ export class Gateway {
         this.reprime('resubscribed');
         this.revocation.recheckKeys();
       },
+      onInterrupted: () => {
+        // The held events came over the old subscription: handed over first, then the next ones must prove themselves.
+        this.liveEvents.flush();
+        for (const scope of SCOPES) this.streams[scope].follower.subscriptionInterrupted();
+      },
     });
     await Promise.all(SCOPES.map((scope) => this.streams[scope].prime()));
   }

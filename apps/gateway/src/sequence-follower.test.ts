@@ -105,6 +105,15 @@ function harness(options: { ringCapacity?: number; failHistory?: boolean } = {})
     trimHistory(seq: number): void {
       for (let s = 1; s <= seq; s++) published.delete(s);
     },
+    /**
+     * A failover to a replica that had the events up to `seq` only: the rest
+     * is lost, and the new primary numbers its events from `seq + 1` again.
+     */
+    failoverTo(seq: number): void {
+      for (let s = seq + 1; s <= backplaneSeq; s++) published.delete(s);
+      backplaneSeq = seq;
+      run++;
+    },
     /** Redis restarted empty: history and seq start again from 0. */
     restartBackplane(): void {
       published.clear();
@@ -212,6 +221,50 @@ describe('SequenceFollower when the sequence restarts under a live subscription'
     h.deliver(2); // below the ring's first seq (4): one subscription never goes back
     expect(h.heard).toEqual(['restarted stream_reset']);
     expect(h.follower.seq).toBe(2);
+  });
+});
+
+describe('SequenceFollower after its subscription was interrupted', () => {
+  it('restarts when the next seq comes from a lagging replica that numbered past what it received (stream_reset)', async () => {
+    const h = following(5);
+    h.follower.subscriptionInterrupted(); // the primary died with 4 and 5 unreplicated
+    h.failoverTo(3);
+    h.publish(); // the new 4 and 5, published before this gateway resubscribed
+    h.publish();
+    h.publishLive(); // the new 6: exactly the seq after the last one received
+    await flush();
+    expect(h.heard).toEqual(['restarted stream_reset']);
+    expect(h.follower.seq).toBe(6);
+    expect(await gaps(h)).toBe(1);
+  });
+
+  it('continues when the history proves the next seq follows what it received: one history read, then live again', async () => {
+    const h = following(5);
+    h.follower.subscriptionInterrupted();
+    h.publishLive();
+    await flush();
+    expect(h.heard).toEqual(['applied 6']);
+    expect(h.historyReads).toBe(1);
+    h.publishLive();
+    expect(h.heard).toEqual(['applied 6', 'applied 7']);
+    expect(h.historyReads).toBe(1);
+    expect(await gaps(h)).toBe(0);
+  });
+
+  it('does not take a proof read before a later interruption for one after it', async () => {
+    const h = following(5);
+    h.follower.subscriptionInterrupted();
+    h.publish();
+    h.deliver(6); // its proof (a history read of the old primary) is in flight...
+    h.follower.subscriptionInterrupted(); // ...when the subscription drops again: a failover to a replica without 6
+    h.failoverTo(5);
+    h.publish(); // the new 6, missed while away
+    await flush();
+    expect(h.heard).toEqual(['applied 6']);
+    h.publishLive(); // the new 7: the next seq, not proven by the read before the second interruption
+    await flush();
+    expect(h.heard).toEqual(['applied 6', 'restarted stream_reset']);
+    expect(h.follower.seq).toBe(7);
   });
 });
 

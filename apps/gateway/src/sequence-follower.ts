@@ -74,7 +74,9 @@ export interface SequenceFollowerDeps {
  * the listener hears `restarted` once. The same holds when the backplane's
  * sequence restarts under a live subscription (an event at or below the last
  * seq received that the ring contradicts), and when handling a gap fails
- * with an exception. `restarted` says `stream_reset` only when the restart
+ * with an exception. After the subscription was interrupted, the first
+ * event past the last seq received is proven the same way, even when its
+ * seq is the next one (subscriptionInterrupted). `restarted` says `stream_reset` only when the restart
  * is proven (RestartReason), else `backplane_gap`.
  *
  * Every promise this class starts ends in a handler that logs (error name
@@ -93,6 +95,14 @@ export class SequenceFollower {
   private lastTs = 0;
   /** While a gap is filled from history: the live events that arrived meanwhile, applied after it. */
   private filling: BusEvent[] | null = null;
+  /**
+   * Set by subscriptionInterrupted(), cleared by a gap fill that proved the
+   * history continues what was received: until then even the very next seq
+   * is proven from history before it is applied.
+   */
+  private continuityUnproven = false;
+  /** Counts subscriptionInterrupted() calls: a gap fill read before the last one proves nothing about after it. */
+  private interruptions = 0;
   /** Bumped whenever the scope's sequence restarts: a snapshot read that straddles it may be of the old one. */
   private currentEpoch = 0;
   /** Per-event counter with its scope label bound once (no label hashing per event). */
@@ -166,6 +176,20 @@ export class SequenceFollower {
     this.fillGap(Math.max(seq, this.lastSeq), null, seq, seqTs);
   }
 
+  /**
+   * The subscription was interrupted (its connection closed, or it was
+   * renewed): what arrives next may come from another Redis, which a
+   * failover to a lagging replica left with another sequence under the same
+   * numbers, and which may already have numbered past `seq`. So the next
+   * event is not taken on its seq alone, even when it is `seq + 1`: it goes
+   * through a gap fill, which proves from history that the event at `seq` is
+   * still the one received (else the sequence restarts, `stream_reset`).
+   */
+  subscriptionInterrupted(): void {
+    this.interruptions++;
+    this.continuityUnproven = true;
+  }
+
   /** One live event from the backplane, in seq order. */
   onEvent(seq: number, frame: Buffer, publishedTs: number): void {
     this.received.inc();
@@ -183,7 +207,7 @@ export class SequenceFollower {
       }
       return;
     }
-    if (continuing && seq !== this.lastSeq + 1) {
+    if (continuing && (seq !== this.lastSeq + 1 || this.continuityUnproven)) {
       this.fillGap(seq, { seq, frame, ts: publishedTs });
       return;
     }
@@ -256,6 +280,7 @@ export class SequenceFollower {
     const held: BusEvent[] = first ? [first] : [];
     this.filling = held;
     const from = this.lastSeq;
+    const interruptions = this.interruptions;
     let reason: RestartReason = 'backplane_gap';
     this.readGap(upTo)
       .catch((err: unknown): GapFill => {
@@ -266,6 +291,8 @@ export class SequenceFollower {
         if (this.filling === held) this.filling = null;
         const filled = outcome === 'filled';
         if (filled) {
+          // Proven against a history read after the last interruption: what follows continues it.
+          if (interruptions === this.interruptions) this.continuityUnproven = false;
           if (this.lastSeq > from) {
             this.deps.log.info({ scope: this.scope, from, to: this.lastSeq }, 'subscription gap filled from history');
           }
@@ -378,6 +405,8 @@ export class SequenceFollower {
    */
   private restartAt(seq: number, received: Buffer | null, ts = 0): void {
     const frame = received === null ? null : this.arena.keep(received);
+    // A new sequence starts here, at an event of the current subscription (or the backplane's seq).
+    this.continuityUnproven = false;
     this.currentEpoch++;
     this.ring.clear();
     this.lastSeq = seq;

@@ -247,6 +247,30 @@ export function expectFailoverOutcome(
 }
 
 /**
+ * Runs `check` (the outcome's assertions); when it fails, the error also
+ * carries what each gateway logged about its subscription and sequences
+ * (warnings, errors, re-primes, gap fills), so a failure seen once in CI can
+ * be read without running it again.
+ */
+export function withGatewayLogsOnFailure(gateways: readonly GatewayProcess[], check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    const telling = (l: Record<string, unknown>) =>
+      Number(l.level) >= 40 || l.msg === 're-priming scopes' || l.msg === 'subscription gap filled from history';
+    const logs = gateways.map((gw, g) => {
+      const lines = gw.logs.filter(telling).map((l) => {
+        const { time, scope, expected, got, reason, why, from, to, msg } = l;
+        return `  ${JSON.stringify({ time, scope, expected, got, reason, why, from, to, msg })}`;
+      });
+      return `gateway ${g + 1} (clients ${2 * g + 1} and ${2 * g + 2}):\n${lines.slice(-60).join('\n')}`;
+    });
+    if (error instanceof Error) error.message += `\n${logs.join('\n')}`;
+    throw error;
+  }
+}
+
+/**
  * Replicas that fall behind: each is given a wrong `masterauth` (its next
  * connection to the primary fails at AUTH), then the primary cuts every
  * replica link. What the primary stores from then on exists nowhere else.

@@ -115,6 +115,15 @@ export interface BusHandler {
    * after every reconnect; events published while it was down may be missing.
    */
   onSubscribed(): void;
+  /**
+   * The subscription was interrupted (its connection closed, a Cluster
+   * shard's subscriber ended, or it is being renewed): events may be missed
+   * from now until the next onSubscribed, and what arrives after may come
+   * from another Redis (a promoted replica) with another sequence under the
+   * same seqs. Every event delivered before this call came over the old
+   * subscription. Optional: a bus on one process (memory) never calls it.
+   */
+  onInterrupted?(): void;
 }
 
 export interface BusSubscription {

@@ -101,6 +101,8 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #attached = false;
   /** The subscriber connection closed since the subscription was last confirmed. */
   #down = false;
+  /** Cluster: a node's connection ended since ioredis last re-subscribed its sharded subscribers. */
+  #shardLost = false;
   /** Bumped on every ready: a stale re-subscribe confirmation is ignored. */
   #generation = 0;
   #dropped = 0;
@@ -315,6 +317,12 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #renewSubscription(): void {
     if (!this.#attached) return;
     this.#silentResubscribes++;
+    this.#resubscribe();
+  }
+
+  /** Drops the subscription and subscribes again; onInterrupted first, onSubscribed once Redis confirmed. */
+  #resubscribe(): void {
+    this.#interrupted();
     const generation = ++this.#generation;
     this.#unsubscribeChannels()
       .catch(() => undefined)
@@ -341,6 +349,10 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.on('close', this.#onClose);
     this.#subscriber.on('end', this.#onClose);
     this.#subscriber.on('ready', this.#onReady);
+    if (this.#sharded) {
+      this.#subscriber.on('-node', this.#onShardLost);
+      this.#subscriber.on('subscribersReady', this.#onShardsResubscribed);
+    }
   }
 
   #detach(): void {
@@ -352,11 +364,43 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.off('close', this.#onClose);
     this.#subscriber.off('end', this.#onClose);
     this.#subscriber.off('ready', this.#onReady);
+    this.#subscriber.off('-node', this.#onShardLost);
+    this.#subscriber.off('subscribersReady', this.#onShardsResubscribed);
   }
 
   readonly #onClose = (): void => {
     this.#down = true;
+    this.#interrupted();
   };
+
+  /**
+   * Cluster: a node's connection ended (a sharded subscriber's among them:
+   * ioredis then replaces it and re-subscribes its channels by itself,
+   * without the Cluster client closing). Events of that shard may be missed,
+   * and its replacement may be a promoted replica with another sequence.
+   */
+  readonly #onShardLost = (): void => {
+    this.#shardLost = true;
+    this.#interrupted();
+  };
+
+  /**
+   * Cluster: ioredis has re-subscribed its sharded subscribers after a
+   * topology change. After a lost shard the subscription is renewed as the
+   * watchdog would (our own SSUBSCRIBE confirms it is live), then handlers
+   * hear onSubscribed and re-prime: what the shard published meanwhile is
+   * caught up or resynced now, not at the watchdog's next check.
+   */
+  readonly #onShardsResubscribed = (): void => {
+    if (!this.#shardLost) return;
+    this.#shardLost = false;
+    this.#resubscribe();
+  };
+
+  #interrupted(): void {
+    for (const handler of this.#active)
+      this.#safely(() => handler.onInterrupted?.(), { channel: 'subscribed', bytes: 0 });
+  }
 
   /**
    * ioredis emits 'ready' (on the next tick) after it has already written its

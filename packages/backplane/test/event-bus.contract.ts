@@ -42,6 +42,9 @@ export class Recorder implements BusHandler {
   readonly events: ReceivedEvent[] = [];
   readonly revoked: string[] = [];
   subscribed = 0;
+  interrupted = 0;
+  /** `subscribed` and `interrupted`, in the order they were told. */
+  readonly lifecycle: string[] = [];
 
   onEvent(scope: Scope, seq: number, frame: Buffer): void {
     this.events.push({ scope, seq, frame });
@@ -51,6 +54,11 @@ export class Recorder implements BusHandler {
   }
   onSubscribed(): void {
     this.subscribed++;
+    this.lifecycle.push('subscribed');
+  }
+  onInterrupted(): void {
+    this.interrupted++;
+    this.lifecycle.push('interrupted');
   }
   seqs(scope: Scope): number[] {
     return this.events.filter((e) => e.scope === scope).map((e) => e.seq);

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -25,11 +27,15 @@ export function spawnService(script: string, env: Record<string, string>, args: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
+  // HYDRA_TEST_LOG_DIR: every process' stdout is also kept there, one file each (to read a failure's logs after it).
+  const logDir = process.env.HYDRA_TEST_LOG_DIR;
+  const logFile = logDir ? createWriteStream(join(logDir, `${basename(script, '.js')}-${child.pid}.log`)) : null;
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
     [];
   let stderrText = '';
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
+    logFile?.write(chunk);
     buffered += chunk.toString();
     let nl = buffered.indexOf('\n');
     while (nl >= 0) {
@@ -55,7 +61,10 @@ export function spawnService(script: string, env: Record<string, string>, args: 
     stderrText += chunk.toString();
   });
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    child.once('exit', (code, signal) => {
+      logFile?.end();
+      resolve(code ?? signal ?? -1);
+    });
   });
   return {
     child,
