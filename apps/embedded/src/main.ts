@@ -6,6 +6,7 @@ import {
   ConfigError as GatewayConfigError,
   GatewayMetrics,
   type Logger,
+  logRedisRevivals,
   parseGatewayConfig,
   reportBusDrops,
 } from '@hydra/gateway';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
           kind: 'redis',
           target: gatewayConfig.redis,
           retention: gatewayConfig.retention,
-          connectionEvents: metrics.redisClient,
+          connectionEvents: logRedisRevivals(metrics.redisClient, logger),
           onBusDrop: reportBusDrops(metrics, logger),
           dedupeWindowMs: publisherConfig.dedupeWindowMs,
         },

@@ -1,4 +1,5 @@
 export { ConfigError } from '@hydra/config';
+export { logRedisRevivals } from '@hydra/metrics';
 export * from './bus-drops.js';
 export * from './config.js';
 export * from './gateway.js';

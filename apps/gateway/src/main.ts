@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { type Backplane, createBackplane, type RedisBackplane } from '@hydra/backplane';
 import { ConfigError, describeRedisTarget } from '@hydra/config';
+import { logRedisRevivals } from '@hydra/metrics';
 import { guardStdio, Shutdown } from '@hydra/runtime';
 import { reportBusDrops } from './bus-drops.js';
 import { parseGatewayConfig } from './config.js';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     kind: 'redis',
     target: config.redis,
     retention: config.retention,
-    connectionEvents: metrics.redisClient,
+    connectionEvents: logRedisRevivals(metrics.redisClient, logger),
     onBusDrop: reportBusDrops(metrics, logger),
   });
   let started: Gateway;

@@ -1,6 +1,6 @@
 import { type Backplane, createBackplane, ExpirySweeper, RetentionWatch } from '@hydra/backplane';
 import { createDemoFeed } from '@hydra/demo-feed';
-import { RedisClientMetrics } from '@hydra/metrics';
+import { logRedisRevivals, RedisClientMetrics } from '@hydra/metrics';
 import { guardStdio, Shutdown } from '@hydra/runtime';
 import { ConfigError, type PublisherConfig, parsePublisherConfig } from './config.js';
 import { createIngestServer } from './ingest-server.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
           replicaTimeoutMs: config.replicaTimeoutMs,
           dedupeWindowMs: config.dedupeWindowMs,
           retention: config.retention,
-          connectionEvents: new RedisClientMetrics(registry),
+          connectionEvents: logRedisRevivals(new RedisClientMetrics(registry), logger),
         });
   const ingest = createIngestServer({ backplane, config, logger, registry, closeGraceMs: REQUEST_GRACE_MS });
   const demo = config.demoFeed

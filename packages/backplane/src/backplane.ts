@@ -64,4 +64,11 @@ export interface RedisConnectionEvents {
   onReconnecting(connection: RedisConnectionRole): void;
   /** The connection reported an error (a failed connect, a reset, a protocol error). */
   onError(connection: RedisConnectionRole, error: Error): void;
+  /**
+   * ioredis had left the connection in status `end` though the backplane was
+   * not closing (ended-connection-revival.ts: a Sentinel failover can do
+   * that), and the backplane is connecting it again: `attempt` counts these
+   * since the connection was last ready.
+   */
+  onRevived(connection: RedisConnectionRole, attempt: number): void;
 }

@@ -3,6 +3,7 @@ export * from './backplane.js';
 export * from './connection-limiter.js';
 export * from './control-notice.js';
 export * from './create-backplane.js';
+export * from './ended-connection-revival.js';
 export * from './entity-expiry.js';
 export * from './entity-removal.js';
 export * from './event-bus.js';

@@ -2,6 +2,7 @@ import { describeRedisTarget, type RedisTarget, redisTargetFromUrl } from '@hydr
 import { SCOPES, type Scope } from '@hydra/protocol';
 import type { Backplane, RedisConnectionEvents, RedisConnectionRole } from './backplane.js';
 import type { ConnectionLimiter, ConnectionLimiterOptions } from './connection-limiter.js';
+import { EndedConnectionRevival } from './ended-connection-revival.js';
 import { sweepExpiredEntities } from './entity-expiry.js';
 import type { BusDropListener } from './event-bus.js';
 import { RedisConnectionLimiter } from './redis-connection-limiter.js';
@@ -25,8 +26,15 @@ export type RedisBackplaneOptions = (
     }
 ) & {
   retention: RetentionPolicy;
-  /** Reconnects and errors of both connections, for metrics. */
+  /** Reconnects, errors and revivals of both connections, for metrics (and the revivals for a log line). */
   connectionEvents?: RedisConnectionEvents | undefined;
+  /**
+   * Reconnect a connection ioredis left in status `end` while this backplane
+   * was not closing (EndedConnectionRevival). Default true; false keeps the
+   * ended connection ended, as the bare ioredis client would (only the test
+   * that shows what the revival is for turns it off).
+   */
+  reviveEndedConnections?: boolean | undefined;
   /** Told of each bus message dropped (malformed) and each exception a bus handler threw. */
   onBusDrop?: BusDropListener | undefined;
   /** RedisEventBusOptions.subscriptionCheckMs (default 2000 ms). */
@@ -41,7 +49,10 @@ export type RedisBackplaneOptions = (
 /**
  * The backplane of every scaled deployment. Opens two connections to the
  * target (redis-connections.ts): `redis` (commands: scripts, key store, limiter, history) and `subscriber` (a
- * duplicate in subscriber mode), and owns them: close() quits both.
+ * duplicate in subscriber mode), and owns them: close() quits both. Until then
+ * neither stays ended: ioredis reconnects a lost connection, and an
+ * EndedConnectionRevival per connection (one Redis or Sentinel) reconnects one
+ * that ioredis itself left in status `end`.
  */
 export class RedisBackplane implements Backplane {
   readonly kind = 'redis' as const;
@@ -56,6 +67,7 @@ export class RedisBackplane implements Backplane {
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
   readonly #limiters = new Set<ConnectionLimiter>();
+  readonly #revivals: EndedConnectionRevival[] = [];
   #lastError: Error | undefined;
   #closing: Promise<void> | undefined;
 
@@ -74,6 +86,10 @@ export class RedisBackplane implements Backplane {
       });
       // ioredis emits `reconnecting` once per scheduled attempt (retryStrategy returned a delay).
       client.on('reconnecting', () => events?.onReconnecting(connection));
+      if (options.reviveEndedConnections !== false && !isClusterClient(client)) {
+        const onRevive = (attempt: number) => events?.onRevived(connection, attempt);
+        this.#revivals.push(new EndedConnectionRevival({ client, onRevive }));
+      }
     };
     observe(this.#redis, 'command');
     observe(this.#subscriber, 'subscriber');
@@ -135,6 +151,8 @@ export class RedisBackplane implements Backplane {
    * Does not release limiter slots (releaseAll does). Idempotent.
    */
   close(): Promise<void> {
+    // First, before any quit: the `end` that close() causes is not revived.
+    for (const revival of this.#revivals) revival.stop();
     this.#closing ??= (async () => {
       await this.bus.close();
       await Promise.all([...this.#limiters].map((l) => l.close().catch(() => undefined)));

@@ -25,6 +25,7 @@ describe('RedisBackplane connection events', () => {
           record(`error:${connection}`);
         },
         onReconnecting: (connection) => record(`reconnecting:${connection}`),
+        onRevived: (connection) => record(`revived:${connection}`),
       },
     });
     try {

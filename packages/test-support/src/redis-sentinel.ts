@@ -21,6 +21,8 @@ export interface TestRedisSentinel {
   readonly masterName: string;
   /** `host:port,…` of the sentinels (`HYDRA_REDIS_SENTINELS`). */
   readonly sentinelList: string;
+  /** The sentinels' ports, in the order of `sentinelList` (the order a client asks them in). */
+  readonly sentinelPorts: readonly number[];
   /** The environment a Hydra process needs to use this topology. */
   readonly env: Readonly<Record<string, string>>;
   /** The port of the current primary, as the sentinels report it. */
@@ -32,8 +34,17 @@ export interface TestRedisSentinel {
   /**
    * SIGKILLs the current primary and resolves once a sentinel announced its
    * replacement (`+switch-master`), with both ports and the time it took.
+   * `watchSentinel` is the port of the sentinel listened to (default the
+   * first; pass another when that one is frozen).
    */
-  killPrimary(): Promise<{ oldPort: number; newPort: number; failoverMs: number }>;
+  killPrimary(options?: { watchSentinel?: number }): Promise<{ oldPort: number; newPort: number; failoverMs: number }>;
+  /**
+   * SIGSTOPs the process on `port` (a sentinel or a data node): its port still
+   * accepts connections (the kernel's backlog) but nothing is answered, so a
+   * client waits on it without error or timeout, until the returned resume()
+   * (SIGCONT; idempotent). stop() resumes whatever is still frozen.
+   */
+  freeze(port: number): () => void;
   /**
    * Resolves once the current primary reports `count` replicas online (after a
    * failover, the surviving replicas re-sync to the promoted one first).
@@ -58,7 +69,13 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
   const sentinelCount = options.sentinels ?? 3;
   const downAfterMs = options.downAfterMs ?? 1000;
   const group = redisProcessGroup('hydra-sentinel-');
-  const { dir, servers, stopAll } = group;
+  const { dir, servers } = group;
+  const frozen = new Map<number, () => void>();
+  // A client of a frozen process would wait forever on its QUIT: resume first.
+  const stopAll = async () => {
+    for (const resume of [...frozen.values()]) resume();
+    await group.stopAll();
+  };
   const track = (client: Redis) => group.track(client);
 
   try {
@@ -118,24 +135,24 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
       return true;
     }, 20_000);
 
+    // Asks the first sentinel that is not frozen (a frozen one answers nothing).
     const primaryPortNow = async () => {
-      const [, port] = (await sentinels[0]!.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as [
-        string,
-        string,
-      ];
+      const asked = sentinels.find((_, i) => !frozen.has(sentinelPorts[i]!))!;
+      const [, port] = (await asked.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as [string, string];
       return Number(port);
     };
     const sentinelList = sentinelPorts.map((port) => `127.0.0.1:${port}`).join(',');
     return {
       masterName: MASTER_NAME,
       sentinelList,
+      sentinelPorts: Object.freeze([...sentinelPorts]),
       env: Object.freeze({ HYDRA_REDIS_SENTINELS: sentinelList, HYDRA_REDIS_SENTINEL_NAME: MASTER_NAME }),
       primaryPort: primaryPortNow,
       primaryClient: async () => track(new Redis(await primaryPortNow(), '127.0.0.1', { maxRetriesPerRequest: 1 })),
       nodeClient: (port) => track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 })),
-      killPrimary: async () => {
+      killPrimary: async (options = {}) => {
         const oldPort = await primaryPortNow();
-        const watcher = track(new Redis(sentinelPorts[0]!, '127.0.0.1'));
+        const watcher = track(new Redis(options.watchSentinel ?? sentinelPorts[0]!, '127.0.0.1'));
         await watcher.subscribe('+switch-master');
         const switched = new Promise<number>((resolve) => {
           watcher.on('message', (_channel: string, message: string) => {
@@ -164,6 +181,18 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
         } finally {
           await primary.quit().catch(() => primary.disconnect());
         }
+      },
+      freeze: (port) => {
+        const proc = servers.get(port);
+        if (proc === undefined) throw new Error(`no process of this topology on port ${port}`);
+        proc.kill('SIGSTOP');
+        const resume = () => {
+          if (frozen.get(port) !== resume) return;
+          frozen.delete(port);
+          proc.kill('SIGCONT');
+        };
+        frozen.set(port, resume);
+        return resume;
       },
       stop: stopAll,
     };
