@@ -160,9 +160,13 @@ export class ScopeStream implements SequenceListener {
   async prime(): Promise<void> {
     const ticket = this.catchUp.ticket;
     const epoch = this.follower.epoch;
+    const interruptions = this.follower.interruptions;
     const snap = await this.deps.snapshots.read();
     // The sequence restarted during the read (handled, clients resynced): the read may be of the old one.
     if (epoch !== this.follower.epoch) return;
+    // The subscription was interrupted during the read: it may be of the Redis before a failover. The
+    // re-subscription that follows every interruption primes again.
+    if (interruptions !== this.follower.interruptions) return;
     this.deps.flushLiveEvents?.();
     if (epoch !== this.follower.epoch) return; // one of the held events was a restart
     this.follower.reconcile(snap.seq, snap.seqTs);

@@ -268,6 +268,30 @@ describe('SequenceFollower after its subscription was interrupted', () => {
   });
 });
 
+describe('SequenceFollower after a failed proof', () => {
+  it('still proves the next event when the subscription was interrupted again while the proof read failed', async () => {
+    const options = { failHistory: false };
+    const h = harness(options);
+    h.follower.reconcile(0, 0);
+    for (let i = 0; i < 5; i++) h.publishLive();
+    h.heard.length = 0;
+    h.follower.subscriptionInterrupted(); // a failover to P2
+    options.failHistory = true; // the command connection is down too
+    h.publish();
+    h.deliver(6); // P2's 6: its proof read fails...
+    h.follower.subscriptionInterrupted(); // ...and the subscription drops again: a second promotion, to P3
+    await flush();
+    expect(h.heard).toEqual(['restarted backplane_gap']); // restarted at P2's 6
+    options.failHistory = false;
+    h.failoverTo(5); // P3 lacks P2's 6, and numbers its own
+    h.publish(); // P3's 6, missed while away
+    h.publishLive(); // P3's 7: the next seq after the restart, which must not be taken on its number
+    await flush();
+    expect(h.heard).toEqual(['restarted backplane_gap', 'restarted stream_reset']);
+    expect(h.follower.seq).toBe(7);
+  });
+});
+
 describe('SequenceFollower gap fill', () => {
   it('fills a gap from a history that holds the frame last received, then applies what arrived meanwhile', async () => {
     const h = following(2);

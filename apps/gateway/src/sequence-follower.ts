@@ -101,8 +101,8 @@ export class SequenceFollower {
    * is proven from history before it is applied.
    */
   private continuityUnproven = false;
-  /** Counts subscriptionInterrupted() calls: a gap fill read before the last one proves nothing about after it. */
-  private interruptions = 0;
+  /** Counts subscriptionInterrupted() calls: a read made before the last one proves nothing about after it. */
+  private interruptionCount = 0;
   /** Bumped whenever the scope's sequence restarts: a snapshot read that straddles it may be of the old one. */
   private currentEpoch = 0;
   /** Per-event counter with its scope label bound once (no label hashing per event). */
@@ -125,6 +125,11 @@ export class SequenceFollower {
   /** The ts of event `seq` (0 when unknown). */
   get ts(): number {
     return this.lastTs;
+  }
+
+  /** Changes at every subscriptionInterrupted(): a snapshot read before it may be of the Redis before a failover. */
+  get interruptions(): number {
+    return this.interruptionCount;
   }
 
   /** Changes whenever the sequence restarts: a read started in another epoch may be of the old sequence. */
@@ -166,9 +171,10 @@ export class SequenceFollower {
     if (this.lastFrame === null && this.lastTs === 0) {
       // Nothing received since the last snapshot-only prime, and no ts to prove it with. A seq below the
       // snapshot's proves a restart by number alone (one sequence never goes back).
-      if (seq < this.lastSeq)
+      if (seq < this.lastSeq) {
         this.onGap(seq, null, 'stream_reset', { ts: seqTs, cause: 'the backplane seq went below the snapshot' });
-      else if (seq > this.lastSeq) this.fillGap(seq, null, seq, seqTs);
+        this.continuityUnproven = false; // the snapshot was read after the last interruption (ScopeStream.prime)
+      } else if (seq > this.lastSeq) this.fillGap(seq, null, seq, seqTs);
       return;
     }
     // Same or lower seq: verify the history still holds the event last received (a Redis restarted empty
@@ -186,7 +192,7 @@ export class SequenceFollower {
    * still the one received (else the sequence restarts, `stream_reset`).
    */
   subscriptionInterrupted(): void {
-    this.interruptions++;
+    this.interruptionCount++;
     this.continuityUnproven = true;
   }
 
@@ -204,6 +210,7 @@ export class SequenceFollower {
         this.onGap(seq, frame, 'stream_reset', {
           cause: 'the backplane restarted its sequence under a live subscription',
         });
+        this.continuityUnproven = false; // the new sequence starts at an event of the current subscription
       }
       return;
     }
@@ -280,7 +287,7 @@ export class SequenceFollower {
     const held: BusEvent[] = first ? [first] : [];
     this.filling = held;
     const from = this.lastSeq;
-    const interruptions = this.interruptions;
+    const interruptions = this.interruptionCount;
     let reason: RestartReason = 'backplane_gap';
     this.readGap(upTo)
       .catch((err: unknown): GapFill => {
@@ -292,7 +299,7 @@ export class SequenceFollower {
         const filled = outcome === 'filled';
         if (filled) {
           // Proven against a history read after the last interruption: what follows continues it.
-          if (interruptions === this.interruptions) this.continuityUnproven = false;
+          if (interruptions === this.interruptionCount) this.continuityUnproven = false;
           if (this.lastSeq > from) {
             this.deps.log.info({ scope: this.scope, from, to: this.lastSeq }, 'subscription gap filled from history');
           }
@@ -301,11 +308,14 @@ export class SequenceFollower {
           const head = held.shift();
           if (head) this.onGap(head.seq, head.frame, outcome);
           else this.onGap(restartAt, null, outcome, { ts: restartTs });
+          // Restarted at an event (or seq) of the subscription the fill began on: what came after another
+          // interruption must still prove itself.
+          this.continuityUnproven = interruptions !== this.interruptionCount;
         }
         // Held events the history already supplied are not replayed.
         for (const e of held) if (!filled || e.seq > this.lastSeq) this.onEvent(e.seq, e.frame, e.ts);
       })
-      .catch((err: unknown) => this.recover(err, held, reason));
+      .catch((err: unknown) => this.recover(err, held, reason, interruptions));
   }
 
   /**
@@ -314,7 +324,7 @@ export class SequenceFollower {
    * event known and the listener hears `restarted` (with the gap's reason,
    * when the gap was found to be one).
    */
-  private recover(err: unknown, held: readonly BusEvent[], reason: RestartReason): void {
+  private recover(err: unknown, held: readonly BusEvent[], reason: RestartReason, interruptions: number): void {
     const { metrics, log } = this.deps;
     metrics.errors.inc({ kind: 'gap_fill' });
     log.error({ err: describeError(err), scope: this.scope }, 'handling a gap failed; resynchronising the scope');
@@ -323,6 +333,7 @@ export class SequenceFollower {
       const newest = held.at(-1);
       if (newest !== undefined && newest.seq > this.lastSeq) this.restartAt(newest.seq, newest.frame);
       else this.restartAt(this.lastSeq, null);
+      this.continuityUnproven = interruptions !== this.interruptionCount;
       this.listener.restarted(reason);
     } catch (again) {
       metrics.errors.inc({ kind: 'gap_fill' });
@@ -405,8 +416,6 @@ export class SequenceFollower {
    */
   private restartAt(seq: number, received: Buffer | null, ts = 0): void {
     const frame = received === null ? null : this.arena.keep(received);
-    // A new sequence starts here, at an event of the current subscription (or the backplane's seq).
-    this.continuityUnproven = false;
     this.currentEpoch++;
     this.ring.clear();
     this.lastSeq = seq;

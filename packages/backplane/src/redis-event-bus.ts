@@ -101,8 +101,12 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #attached = false;
   /** The subscriber connection closed since the subscription was last confirmed. */
   #down = false;
-  /** Cluster: a node's connection ended since ioredis last re-subscribed its sharded subscribers. */
+  /** Cluster: a sharded subscriber ended or was replaced since the subscription was last renewed and confirmed. */
   #shardLost = false;
+  /** Cluster: sharded subscribers lost so far (a renewal confirms only those before it started). */
+  #shardLosses = 0;
+  /** Cluster: a renewal after a lost shard is in flight. */
+  #shardRenewal = false;
   /** Bumped on every ready: a stale re-subscribe confirmation is ignored. */
   #generation = 0;
   #dropped = 0;
@@ -317,25 +321,28 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   #renewSubscription(): void {
     if (!this.#attached) return;
     this.#silentResubscribes++;
-    this.#resubscribe();
+    void this.#resubscribe();
   }
 
-  /** Drops the subscription and subscribes again; onInterrupted first, onSubscribed once Redis confirmed. */
-  #resubscribe(): void {
+  /**
+   * Drops the subscription and subscribes again; onInterrupted first,
+   * onSubscribed once Redis confirmed. Resolves true when it was confirmed
+   * (and announced), false when Redis was away or another renewal overtook it.
+   */
+  #resubscribe(): Promise<boolean> {
     this.#interrupted();
     const generation = ++this.#generation;
-    this.#unsubscribeChannels()
+    return this.#unsubscribeChannels()
       .catch(() => undefined)
       .then(() => this.#subscribeChannels())
       .then(
         () => {
-          if (!this.#attached || generation !== this.#generation) return;
+          if (!this.#attached || generation !== this.#generation) return false;
           for (const handler of this.#active)
             this.#safely(() => handler.onSubscribed(), { channel: 'subscribed', bytes: 0 });
+          return true;
         },
-        () => {
-          // Redis away: its reconnect re-subscribes and announces; the watchdog checks again.
-        },
+        () => false, // Redis away: its reconnect re-subscribes and announces; the watchdog checks again.
       );
   }
 
@@ -351,6 +358,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.on('ready', this.#onReady);
     if (this.#sharded) {
       this.#subscriber.on('-node', this.#onShardLost);
+      this.#subscriber.on('-subscriber', this.#onShardLost);
       this.#subscriber.on('subscribersReady', this.#onShardsResubscribed);
     }
   }
@@ -365,6 +373,7 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     this.#subscriber.off('end', this.#onClose);
     this.#subscriber.off('ready', this.#onReady);
     this.#subscriber.off('-node', this.#onShardLost);
+    this.#subscriber.off('-subscriber', this.#onShardLost);
     this.#subscriber.off('subscribersReady', this.#onShardsResubscribed);
   }
 
@@ -374,12 +383,17 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   };
 
   /**
-   * Cluster: a node's connection ended (a sharded subscriber's among them:
-   * ioredis then replaces it and re-subscribes its channels by itself,
-   * without the Cluster client closing). Events of that shard may be missed,
-   * and its replacement may be a promoted replica with another sequence.
+   * Cluster: a sharded subscriber ended (`-node` with its node key; the
+   * command pool's `-node` has none and is not the subscription) or was
+   * stopped to be replaced (`-subscriber`, which a subscriber that lost its
+   * slots while still open gets without ending). ioredis re-subscribes its
+   * channels by itself, without the Cluster client closing. Events of that
+   * shard may be missed, and its replacement may be a promoted replica with
+   * another sequence.
    */
-  readonly #onShardLost = (): void => {
+  readonly #onShardLost = (...args: unknown[]): void => {
+    if (args.length === 1) return; // `-node` of a command connection
+    this.#shardLosses++;
     this.#shardLost = true;
     this.#interrupted();
   };
@@ -392,13 +406,21 @@ export class RedisEventBus implements EventBus, EntityExpirer {
    * caught up or resynced now, not at the watchdog's next check.
    */
   readonly #onShardsResubscribed = (): void => {
-    if (!this.#shardLost) return;
-    this.#shardLost = false;
-    this.#resubscribe();
+    // One renewal at a time: while a master is down every failed subscriber start ends in another round
+    // (`-node`, a refresh, `subscribersReady`), and each renewal costs every scope a history read.
+    if (!this.#shardLost || this.#shardRenewal) return;
+    this.#shardRenewal = true;
+    const losses = this.#shardLosses;
+    void this.#resubscribe().then((confirmed) => {
+      this.#shardRenewal = false;
+      // Lost again meanwhile, or not confirmed (the shard still down): the next `subscribersReady` renews.
+      if (confirmed && losses === this.#shardLosses) this.#shardLost = false;
+    });
   };
 
   #interrupted(): void {
-    for (const handler of this.#active)
+    // Every handler, also one whose first subscribe is not confirmed yet: its first prime must not trust it either.
+    for (const handler of this.#handlers)
       this.#safely(() => handler.onInterrupted?.(), { channel: 'subscribed', bytes: 0 });
   }
 
