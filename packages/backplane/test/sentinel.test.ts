@@ -92,8 +92,11 @@ describe('RedisBackplane on Sentinel: a primary SIGKILLed', () => {
 
 describe('RedisBackplane on Sentinel: minReplicas (WAIT)', () => {
   it('resolves once a replica holds the batch; rejects with ReplicaAckError when fewer replicas than required exist', async () => {
-    // The failover test before this one leaves a promoted primary whose surviving
-    // replica is still re-syncing: WAIT 1 would rightly time out until it is online.
+    // The failover test before this one leaves a promoted primary whose surviving replica is still
+    // re-syncing (WAIT 1 would rightly time out until it is online), and sentinels that may not all have
+    // announced the new primary yet: CI saw a late +switch-master make the failover detector drop this
+    // test's connection, aborting its first publish ("Command aborted due to connection close").
+    // replicasOnline waits for both.
     await sentinel.replicasOnline(1);
     const one = new RedisBackplane({ target: target(), retention: DEFAULT_RETENTION, minReplicas: 1 });
     const tooMany = new RedisBackplane({

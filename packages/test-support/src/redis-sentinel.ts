@@ -46,8 +46,13 @@ export interface TestRedisSentinel {
    */
   freeze(port: number): () => void;
   /**
-   * Resolves once the current primary reports `count` replicas online (after a
-   * failover, the surviving replicas re-sync to the promoted one first).
+   * Resolves once the topology has settled after a failover: every sentinel
+   * names the same primary, and it reports `count` replicas online (the
+   * surviving replicas re-sync to the promoted one first). Each sentinel
+   * publishes its own `+switch-master` when it adopts the new primary, some
+   * only after hearing of it from the others; until all have, a client's
+   * failover detector can still drop its connection (aborting what it had in
+   * flight) for a failover that is already over.
    */
   replicasOnline(count: number): Promise<void>;
   stop(): Promise<void>;
@@ -170,6 +175,13 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
         return { oldPort, newPort, failoverMs: Math.round(performance.now() - started) };
       },
       replicasOnline: async (count) => {
+        const named = async () =>
+          Promise.all(
+            sentinels
+              .filter((_, i) => !frozen.has(sentinelPorts[i]!))
+              .map(async (s) => ((await s.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[])[1]),
+          );
+        await until(async () => new Set(await named()).size === 1, 30_000, 'every sentinel naming the same primary');
         const port = await primaryPortNow();
         const primary = track(new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
         try {
