@@ -65,7 +65,11 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
     }
   };
 
-  it('arrives whole, paced, then live events follow exactly', async () => {
+  /**
+   * One slow client from `localAddress` reads the snapshot while LIVE_EVENTS are published mid-snapshot;
+   * resolves once it has the last of them or was closed.
+   */
+  const readSlowly = async (localAddress: string) => {
     const key = (await f.key(['vessels'])).key;
     const reader = spawn(
       '/usr/bin/python3',
@@ -74,10 +78,14 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
         String(gw.port),
         `/v1/stream?apiKey=${key}`,
         String(READ_BYTES_PER_SEC),
-        '127.0.74.1',
+        localAddress,
       ],
       { cwd: new URL('../../../', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'inherit'] },
     );
+    const stop = () => {
+      reader.stdin.end();
+      reader.kill();
+    };
     const lines: ReaderLine[] = [];
     let onLine: () => void = () => undefined;
     createInterface({ input: reader.stdout }).on('line', (line) => {
@@ -96,8 +104,8 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
         };
         onLine();
       });
+    const snapshots = () => lines.filter((l) => l.kind === 'snapshot');
     try {
-      const snapshots = () => lines.filter((l) => l.kind === 'snapshot');
       await until('the first snapshot part', () => snapshots().length > 0);
       // Operators see it: the gauge counts the client while its snapshot waits for it to read.
       await pacedClientsBecomes(1);
@@ -114,7 +122,31 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
       await until('the last live event', () =>
         lines.some((l) => l.kind === 'close' || (l.kind === 'event' && Number(l.fields[1]) === lastSeq)),
       );
+      return { lines, snapshots, lastSeq, stop };
+    } catch (error) {
+      stop();
+      throw error;
+    }
+  };
 
+  it('arrives whole, paced, then live events follow exactly', async () => {
+    const slowClosesBefore = await metricValue(gw.adminPort, 'hydra_slow_consumer_closes_total');
+    let run = await readSlowly('127.0.74.1');
+    let slowCloses = 0;
+    // Retried once, only when the reader was closed 4000 after it proved it was starved of CPU (a sleep that
+    // overran by >= 100 ms): a client that reads nothing for two 100 ms checks is a slow consumer by policy
+    // (slow-consumer-policy.ts), and on a loaded 2-core CI machine this reader once was one (2026-12-07).
+    const starvedThenCut =
+      run.lines.some((l) => l.kind === 'starved') &&
+      run.lines.some((l) => l.kind === 'close' && l.fields[0] === '4000');
+    if (starvedThenCut) {
+      console.info(`paced snapshot: the reader was starved of CPU and cut as a slow consumer; once more`);
+      run.stop();
+      slowCloses = 1;
+      run = await readSlowly('127.0.74.2');
+    }
+    try {
+      const { lines, snapshots, lastSeq } = run;
       expect(lines.filter((l) => l.kind === 'close')).toEqual([]);
       const parts = snapshots();
       const seq = Number(parts[0]?.fields[1]);
@@ -125,11 +157,10 @@ describe('a snapshot larger than the per-client limit, to a slow client', () => 
       const live = lines.filter((l) => l.kind === 'event').map((l) => Number(l.fields[1]));
       expect(live).toEqual(Array.from({ length: lastSeq - seq }, (_, i) => seq + 1 + i));
       expect(lines.findIndex((l) => l.kind === 'event')).toBeGreaterThan(lines.indexOf(parts.at(-1) as ReaderLine));
-      expect(await metricValue(gw.adminPort, 'hydra_slow_consumer_closes_total')).toBe(0);
+      expect(await metricValue(gw.adminPort, 'hydra_slow_consumer_closes_total')).toBe(slowClosesBefore + slowCloses);
       await pacedClientsBecomes(0);
     } finally {
-      reader.stdin.end();
-      reader.kill();
+      run.stop();
     }
   }, 60_000);
 });

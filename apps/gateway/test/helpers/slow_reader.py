@@ -8,6 +8,7 @@ one line per message received:
   snapshot <scope> <seq> <part> <parts> <complete 0|1> <items>
   event <type> <seq>
   close <code>
+  starved <ms>   (a sleep that overran by >= 100 ms: this process waited for a CPU)
 
 and answers pings. It exits when the server closes or stdin closes.
 
@@ -98,4 +99,8 @@ while True:
         break
     ahead = total / rate - (time.monotonic() - start)
     if ahead > 0:
+        before = time.monotonic()
         time.sleep(ahead)
+        overrun = time.monotonic() - before - ahead
+        if overrun >= 0.1:
+            print(f"starved {round(overrun * 1000)}", flush=True)
