@@ -98,14 +98,14 @@ function perEventPublisher(redis: Redis, retention: RetentionPolicy): EventPubli
 function chunkFramesLua(): string {
   const lua = readLuaScript(PUBLISH_BATCH_SCRIPT.file);
   const perEvent = '    redis.call(publishCommand, channel, frame)\n';
-  const loop = 'for i = FIRST, #ARGV, 3 do\n';
+  const loop = '\nfor i = FIRST, #ARGV, 3 do\n'; // the events loop: the only one at the start of a line
   const end = '\nreturn out\n';
   if (!lua.includes(perEvent) || !lua.includes(loop) || !lua.endsWith(end)) {
     throw new Error('publish-batch.lua changed: update chunkFramesLua()');
   }
   return lua
     .replace(perEvent, '    frames[#frames + 1] = frame\n')
-    .replace(loop, `local frames = {}\n${loop}`)
+    .replace(loop, `\nlocal frames = {}${loop}`)
     .replace(
       /\nreturn out\n$/,
       "\nif #frames > 0 then redis.call(publishCommand, channel, table.concat(frames, '\\n')) end\nreturn out\n",

@@ -18,6 +18,10 @@
 -- dedupe window; otherwise it is answered with the original seq and ts and
 -- neither stored nor published again. The check and the store are one
 -- atomic step, so no crash or retry between them can leave a duplicate.
+-- The chunk's new claims are written after its events: a run that a Redis
+-- error (out of memory) stops in between leaves events unclaimed, which a
+-- retry may store again, never claims without their events, which would
+-- lose them.
 --
 -- KEYS as publish.lua:
 -- Entity scopes (numkeys = 4):
@@ -29,10 +33,11 @@
 --   KEYS[1]  hydra:{<scope>}:seq      STRING  last assigned seq
 --   KEYS[2]  hydra:{<scope>}:recent   ZSET    member "<seq>:<data JSON>", score = publish ts (ms)
 --   KEYS[3]  hydra:{<scope>}:history  STREAM  "<seq>-0" -> f = frame
--- and, for log events with an idempotency key, one STRING per key,
---   <ARGV[10]><key>  hydra:{<scope>}:idem:<key>  "<seq>:<ts>", expiring after the window.
---   These are not in KEYS (their names are data), but carry the scope's hash
---   tag, so they live in the script's slot on Redis Cluster.
+-- and, for log scopes with dedupe on, the idempotency claims (lib/claims.lua):
+--   ARGV[10] hydra:{<scope>}:claims        HASH  key -> "<seq>:<ts>"
+--   ARGV[11] hydra:{<scope>}:claims:order  LIST  "<ts>:<key>", oldest first
+--   Passed in ARGV (only log scopes with dedupe on touch them); they carry the
+--   scope's hash tag, so they live in the script's slot on Redis Cluster.
 --
 --   ARGV[1]  scope name (the frame's "type")
 --   ARGV[2]  events channel, hydra:{<scope>}:events (same hash tag)
@@ -43,7 +48,7 @@
 --   ARGV[7]  log maxAge ms (entity: ignored)
 --   ARGV[8]  "SPUBLISH" on Redis Cluster (sharded pub/sub), else "PUBLISH"
 --   ARGV[9]  dedupe window ms; 0 = no dedupe (log scopes only)
---   ARGV[10] dedupe key prefix, hydra:{<scope>}:idem:
+--   ARGV[10] claims HASH, ARGV[11] claim order LIST (above)
 --   then three arguments per event, in order:
 --     entity: op ("upsert" | "delete"), entity id, data JSON ('' for a delete)
 --     log:    "append", idempotency key ('' = none), data JSON
@@ -58,17 +63,19 @@
 -- seq zero-padded to 16 digits; the score never goes below the newest
 -- member's, so a server clock stepping back cannot reorder the log.
 --
--- addHistoryEntry(), trimHistoryAge() and frameTs() come from lib/history.lua.
+-- addHistoryEntry(), trimHistoryAge() and frameTs() come from lib/history.lua;
+-- forgetExpiredClaims(), readLiveClaims() and storeClaims() from lib/claims.lua.
 
 --#include lib/history.lua
+--#include lib/claims.lua
 
 local scope = ARGV[1]
 local channel = ARGV[2]
 local kind = ARGV[3]
-local historyMaxItems = tonumber(ARGV[4])
+local maxLen = historyMaxLen(tonumber(ARGV[4]))
 local historyMaxAge = tonumber(ARGV[5])
 local publishCommand = ARGV[8] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
-local FIRST = 11
+local FIRST = 12
 
 if kind ~= 'entity' and kind ~= 'log' then
   return redis.error_reply('ERR hydra publish-batch: unknown scope kind ' .. tostring(kind))
@@ -89,13 +96,23 @@ local framePrefix = '{"type":"' .. scope .. '","seq":'
 local frameMiddle = ',"ts":' .. tsText .. ',"data":'
 
 local historyKey
-local dedupeMs, dedupePrefix, logScore
+local dedupeMs, logScore
+-- key -> "<seq>:<ts>": the live claims of the chunk's keys, then also those it makes.
+local claims = {}
+local newClaims = {}
 if kind == 'entity' then
   historyKey = KEYS[4]
 else
   historyKey = KEYS[3]
   dedupeMs = tonumber(ARGV[9])
-  dedupePrefix = ARGV[10]
+  if dedupeMs > 0 then
+    forgetExpiredClaims(ARGV[10], ARGV[11], ts - dedupeMs)
+    local keys = {}
+    for i = FIRST, #ARGV, 3 do
+      if ARGV[i + 1] ~= '' then keys[#keys + 1] = ARGV[i + 1] end
+    end
+    claims = readLiveClaims(ARGV[10], keys, ts - dedupeMs)
+  end
   logScore = ts
   local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
   if newest[2] ~= nil and tonumber(newest[2]) > logScore then
@@ -106,7 +123,12 @@ end
 -- State writes of consecutive upserts (and log appends) are gathered and
 -- sent as one variadic HSET + ZADD (one ZADD), in order: a delete first
 -- flushes what came before it, so the state sees the events in seq order.
-local stateArgs, seenArgs, recentArgs = {}, {}, {}
+local stateArgs, seenArgs = {}, {}
+-- The key the current event claims (a log event with a new key): the claim is its "<seq>:<ts>".
+local claiming
+local claimSuffix = ':' .. tsText
+-- A log chunk's stored events, in seq order; only the last maxItems reach the recent log (below).
+local recentSeqs, recentData = {}, {}
 local function flushState()
   if #stateArgs > 0 then
     redis.call('HSET', KEYS[2], unpack(stateArgs))
@@ -124,7 +146,7 @@ for i = FIRST, #ARGV, 3 do
     if op == 'upsert' then
       stateArgs[#stateArgs + 1] = key
       stateArgs[#stateArgs + 1] = data
-      seenArgs[#seenArgs + 1] = ts
+      seenArgs[#seenArgs + 1] = tsText
       seenArgs[#seenArgs + 1] = key
     elseif op == 'delete' then
       flushState()
@@ -140,25 +162,34 @@ for i = FIRST, #ARGV, 3 do
       return redis.error_reply('ERR hydra publish-batch: unknown entity op ' .. tostring(op))
     end
   elseif key ~= '' and dedupeMs > 0 then
-    -- Claims the key for the seq this event would get; an existing claim is the original.
-    local prior = redis.call('SET', dedupePrefix .. key, string.format('%d', seq + 1) .. ':' .. tsText,
-      'NX', 'PX', dedupeMs, 'GET')
+    -- A live claim is the original; otherwise the key is claimed for the seq this event gets.
+    local prior = claims[key]
     if prior then
       local priorSeq, priorTs = string.match(prior, '^(%d+):(%d+)$')
       store = false
       out[#out + 1] = -tonumber(priorSeq)
       out[#out + 1] = tonumber(priorTs)
+    else
+      claiming = key
     end
   end
   if store then
+    -- The only number turned into text per event (a printf each): the rest is done once per run.
     seq = seq + 1
     local seqText = string.format('%d', seq)
+    if claiming then
+      local claim = seqText .. claimSuffix
+      claims[claiming] = claim
+      newClaims[#newClaims + 1] = claiming
+      newClaims[#newClaims + 1] = claim
+      claiming = nil
+    end
     if kind == 'log' then
-      recentArgs[#recentArgs + 1] = logScore
-      recentArgs[#recentArgs + 1] = string.format('%016d', seq) .. ':' .. data
+      recentSeqs[#recentSeqs + 1] = seq
+      recentData[#recentData + 1] = data
     end
     local frame = framePrefix .. seqText .. frameMiddle .. data .. '}'
-    addHistoryEntry(historyKey, seq, frame, historyMaxItems)
+    addHistoryEntry(historyKey, seqText, frame, maxLen)
     redis.call(publishCommand, channel, frame)
     out[#out + 1] = seq
     out[#out + 1] = ts
@@ -167,8 +198,23 @@ end
 
 if kind == 'entity' then
   flushState()
-elseif #recentArgs > 0 then
+elseif #recentSeqs > 0 then
+  -- The chunk's members all get the same score, not below any member already
+  -- there, and sort by their zero-padded seq: after the rank trim below, the
+  -- recent log holds the chunk's last maxItems events whatever came before.
+  -- Adding only those is the same end state, without the members the same
+  -- script would add and trim again (most of a 256-event chunk).
+  local recentArgs = {}
+  local scoreText = string.format('%d', logScore)
+  for i = math.max(1, #recentSeqs - tonumber(ARGV[6]) + 1), #recentSeqs do
+    recentArgs[#recentArgs + 1] = scoreText
+    recentArgs[#recentArgs + 1] = string.format('%016d', recentSeqs[i]) .. ':' .. recentData[i]
+  end
   redis.call('ZADD', KEYS[2], unpack(recentArgs))
+end
+
+if #newClaims > 0 then
+  storeClaims(ARGV[10], ARGV[11], newClaims, tsText, ARGV[9])
 end
 
 if seq ~= firstSeq then

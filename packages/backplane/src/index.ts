@@ -28,6 +28,7 @@ export * from './redis-backplane.js';
 export * from './redis-connection-limiter.js';
 export * from './redis-connections.js';
 export * from './redis-event-bus.js';
+export * from './redis-event-publisher.js';
 export * from './redis-history-store.js';
 export * from './redis-key-store.js';
 export * from './redis-keys.js';

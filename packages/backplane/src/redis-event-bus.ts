@@ -1,75 +1,37 @@
-import { frameSeq, isScope, SCOPES, type Scope } from '@hydra/protocol';
+import { frameSeq, SCOPES, type Scope } from '@hydra/protocol';
 import { type ControlNotice, decodeControlNotice, encodeControlNotice } from './control-notice.js';
-import { assertExpireArgs, type EntityExpirer } from './entity-expiry.js';
-import {
-  type BusDrop,
-  type BusDropListener,
-  type BusHandler,
-  type BusStats,
-  type BusSubscription,
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type EventBus,
-  type PublishEvent,
-  type PublishedEvent,
+import type { EntityExpirer } from './entity-expiry.js';
+import type {
+  BusDrop,
+  BusDropListener,
+  BusHandler,
+  BusStats,
+  BusSubscription,
+  EventBus,
+  PublishEvent,
+  PublishedEvent,
 } from './event-bus.js';
-import { encodeIngestEvent } from './event-data.js';
-import { assertDedupeWindow, idempotencyKeyOf } from './idempotency-key.js';
-import {
-  expireScriptKeys,
-  type HydraScriptCommands,
-  PUBLISH_BATCH_SCRIPT,
-  publishScriptKeys,
-  withEventScripts,
-} from './lua-scripts.js';
-import { planPublishChunks } from './publish-chunks.js';
-import { execRouted, isClusterClient, type RedisClient, type RoutedCommand } from './redis-connections.js';
+import { execRouted, isClusterClient, type RedisClient } from './redis-connections.js';
+import { RedisEventPublisher, type RedisEventPublisherOptions } from './redis-event-publisher.js';
 import { redisChannels, redisKeys } from './redis-keys.js';
-import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import { SubscriptionWatchdog } from './subscription-watchdog.js';
 
-export interface RedisEventBusOptions {
-  /** Command connection: runs publish.lua and expire.lua. Not closed by the bus. */
+export interface RedisEventBusOptions extends RedisEventPublisherOptions {
+  /** Command connection: publishes (RedisEventPublisher) and reads seqs for the watchdog. Not closed by the bus. */
   redis: RedisClient;
   /** Dedicated connection for SUBSCRIBE (it enters subscriber mode). Not closed by the bus. */
   subscriber: RedisClient;
-  retention: RetentionPolicy;
   /** Told of each dropped message and each handler exception (for a log line and a metric). */
   onDrop?: BusDropListener | undefined;
   /** How often the delivered seqs are compared with Redis' (SubscriptionWatchdog); 0 = never. Default 2000 ms. */
   subscriptionCheckMs?: number | undefined;
-  /**
-   * publish() resolves only once this many replicas hold the batch (`WAIT`
-   * on each connection that wrote it, i.e. per master on Cluster), waiting
-   * at most `replicaTimeoutMs` (default 1000); fewer rejects with a
-   * ReplicaAckError (the events may be stored). Default 0: no wait.
-   */
-  minReplicas?: number | undefined;
-  replicaTimeoutMs?: number | undefined;
-  /**
-   * How long a log scope remembers an event's idempotency key (PublishEvent):
-   * a keyed event published again within it is answered with the original
-   * seq, not stored. Default DEFAULT_DEDUPE_WINDOW_MS; 0 turns dedupe off.
-   */
-  dedupeWindowMs?: number | undefined;
-}
-
-/** publish() stored the batch but fewer replicas than required acknowledged it in time. */
-export class ReplicaAckError extends Error {
-  override readonly name = 'ReplicaAckError';
-  constructor(
-    readonly acknowledged: number,
-    readonly required: number,
-  ) {
-    super(`${acknowledged} of ${required} required replicas acknowledged the write in time`);
-  }
 }
 
 /**
- * EventBus on Redis: one publish-batch.lua run per chunk of one scope's
- * events (seqs + state + history XADDs + one PUBLISH per event, atomically,
- * and the log scopes' idempotency keys checked and stored in the same run), per-scope pub/sub channels plus the control
- * channel. expireEntities runs expire.lua (removal + seq + history + PUBLISH
- * per expired entity, atomically, hence exactly once across processes).
+ * EventBus on Redis: publishing is RedisEventPublisher's (one atomic
+ * publish-batch.lua run per chunk of one scope's events; expire.lua for
+ * entity expiry); this class adds the subscribing side: per-scope pub/sub
+ * channels (sharded on Cluster) plus the control channel.
  *
  * Delivery: frames arrive as the Buffers Redis sent (ioredis `messageBuffer`),
  * never converted to strings. Malformed messages are counted and dropped;
@@ -88,9 +50,9 @@ export class ReplicaAckError extends Error {
  * removes its listeners.
  */
 export class RedisEventBus implements EventBus, EntityExpirer {
-  readonly #redis: RedisClient & HydraScriptCommands;
+  readonly #redis: RedisClient;
+  readonly #publisher: RedisEventPublisher;
   readonly #subscriber: RedisClient;
-  readonly #retention: RetentionPolicy;
   readonly #channels: string[];
   readonly #scopeChannels: ReadonlyArray<readonly [Buffer, Scope]>;
   readonly #controlChannel: Buffer;
@@ -115,31 +77,17 @@ export class RedisEventBus implements EventBus, EntityExpirer {
   /** Redis Cluster: scope events ride sharded pub/sub (SPUBLISH/SSUBSCRIBE), the control channel plain pub/sub. */
   readonly #sharded: boolean;
   readonly #watchdog: SubscriptionWatchdog | undefined;
-  readonly #replicaAck: Parameters<typeof execRouted>[2];
-  readonly #dedupeWindowMs: number;
   #silentResubscribes = 0;
 
   constructor(options: RedisEventBusOptions) {
-    assertRetentionPolicy(options.retention);
-    this.#redis = withEventScripts(options.redis);
+    this.#publisher = new RedisEventPublisher(options);
+    this.#redis = options.redis;
     this.#subscriber = options.subscriber;
-    this.#retention = options.retention;
     this.#onDrop = options.onDrop;
     this.#channels = [...SCOPES.map((s) => redisChannels.scopeEvents(s)), redisChannels.control()];
     this.#scopeChannels = SCOPES.map((s) => [Buffer.from(redisChannels.scopeEvents(s)), s] as const);
     this.#controlChannel = Buffer.from(redisChannels.control());
     this.#sharded = isClusterClient(options.redis);
-    this.#dedupeWindowMs = assertDedupeWindow(options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS);
-    const minReplicas = options.minReplicas ?? 0;
-    this.#replicaAck =
-      minReplicas > 0
-        ? {
-            trailer: {
-              command: ['wait', minReplicas, options.replicaTimeoutMs ?? 1_000],
-              check: (reply) => (Number(reply) >= minReplicas ? null : new ReplicaAckError(Number(reply), minReplicas)),
-            },
-          }
-        : {};
     const checkMs = options.subscriptionCheckMs ?? 2_000;
     this.#watchdog =
       checkMs > 0
@@ -159,80 +107,14 @@ export class RedisEventBus implements EventBus, EntityExpirer {
     };
   }
 
-  /**
-   * Validates the whole batch first (a TypeError rejects it before anything is
-   * stored), then sends one pipeline of publish-batch.lua runs, one per chunk
-   * (planPublishChunks: one scope's consecutive events, bounded), each
-   * scope's chunks in input order. On rejection (Redis unreachable, a script
-   * error) some chunks may have been stored, per scope a prefix: a retry
-   * stores keyed log events once (dedupe) and other events again.
-   */
-  async publish(events: readonly PublishEvent[]): Promise<PublishedEvent[]> {
-    if (events.length === 0) return [];
-    const scopes = events.map((event) => {
-      if (!isScope(event.scope)) throw new TypeError(`unknown scope ${String(event.scope)}`);
-      return event.scope;
-    });
-    const encoded = events.map((event) => encodeIngestEvent(event, this.#retention[event.scope].kind === 'entity'));
-    const keys = events.map((event) => idempotencyKeyOf(event));
-    const chunks = planPublishChunks(scopes, encoded);
-    // On Cluster one pipeline per scope (execRouted), each keeping its scope's order.
-    const commands = chunks.map(({ scope, indexes }): RoutedCommand => {
-      const r = this.#retention[scope];
-      const [numKeys, ...scriptKeys] = publishScriptKeys(scope, r.kind);
-      const args: Array<string | number> = [
-        scope,
-        redisChannels.scopeEvents(scope),
-        r.kind,
-        r.historyMaxItems,
-        r.historyMaxAgeMs,
-        r.kind === 'log' ? r.maxItems : 0,
-        r.kind === 'log' ? r.maxAgeMs : 0,
-        this.#sharded ? 'SPUBLISH' : 'PUBLISH',
-        r.kind === 'log' ? this.#dedupeWindowMs : 0,
-        redisKeys.scopeIdempotencyPrefix(scope),
-      ];
-      for (const i of indexes) {
-        const { op, dataJson, entityId } = encoded[i]!;
-        if (r.kind === 'entity') args.push(op, entityId!, dataJson);
-        else args.push('append', keys[i] ?? '', dataJson);
-      }
-      return { key: scriptKeys[0]!, command: [PUBLISH_BATCH_SCRIPT.command, numKeys, ...scriptKeys, ...args] };
-    });
-    const results = await execRouted(this.#redis, commands, this.#replicaAck);
-    const out = new Array<PublishedEvent>(events.length);
-    chunks.forEach(({ scope, indexes }, c) => {
-      const [error, value] = results[c]!;
-      if (error) throw error;
-      const reply = value as number[];
-      indexes.forEach((index, j) => {
-        const seq = Number(reply[2 * j]);
-        const ts = Number(reply[2 * j + 1]);
-        out[index] =
-          seq > 0
-            ? { scope, seq, ts }
-            : seq === 0
-              ? { scope, seq, ts, skipped: true }
-              : { scope, seq: -seq, ts, duplicate: true };
-      });
-    });
-    return out;
+  /** RedisEventPublisher.publish: one atomic publish-batch.lua run per chunk of one scope's events. */
+  publish(events: readonly PublishEvent[]): Promise<PublishedEvent[]> {
+    return this.#publisher.publish(events);
   }
 
-  async expireEntities(scope: Scope, limit: number): Promise<number> {
-    assertExpireArgs(scope, limit, this.#retention);
-    const r = this.#retention[scope];
-    if (r.kind !== 'entity') return 0;
-    return this.#redis.hydraExpireEntities(
-      ...expireScriptKeys(scope),
-      scope,
-      redisChannels.scopeEvents(scope),
-      r.ttlMs,
-      limit,
-      r.historyMaxItems,
-      r.historyMaxAgeMs,
-      ...(this.#sharded ? ['SPUBLISH'] : []),
-    );
+  /** RedisEventPublisher.expireEntities: expire.lua, exactly once across processes. */
+  expireEntities(scope: Scope, limit: number): Promise<number> {
+    return this.#publisher.expireEntities(scope, limit);
   }
 
   async subscribe(handler: BusHandler): Promise<BusSubscription> {

@@ -24,11 +24,12 @@ export const redisKeys = Object.freeze({
    */
   scopeHistory: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:history`,
   /**
-   * Prefix of a log scope's idempotency keys: STRING `<prefix><key>` =
-   * "<seq>:<ts>" of the event first stored with that key, expiring after the
-   * dedupe window (publish-batch.lua).
+   * HASH idempotency key → "<seq>:<ts>" of the event of a log scope first
+   * stored with that key (lua/lib/claims.lua).
    */
-  scopeIdempotencyPrefix: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:idem:`,
+  scopeIdempotencyClaims: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:claims`,
+  /** LIST "<ts>:<key>" per claim made, oldest first: forgets claims once the dedupe window has passed. */
+  scopeIdempotencyClaimOrder: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:claims:order`,
   /** HASH: an API key record, by SHA-256 (hex) of the plaintext key. */
   apiKeyByHash: (keyHash: string) => `${REDIS_PREFIX}:key:{${keyHash}}`,
   /** STRING id → key hash: resolves `keys revoke <id>`. */

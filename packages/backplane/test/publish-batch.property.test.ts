@@ -21,9 +21,15 @@ import { Recorder, waitFor } from './event-bus.contract.js';
 
 const SCOPES_UNDER_TEST: Scope[] = ['aircraft', 'vessels', 'alerts', 'signals'];
 const ENTITY = new Set<Scope>(['aircraft', 'vessels']);
-/** Nothing is trimmed or expired during a run, so the history is the whole log. */
+/**
+ * Nothing is trimmed or expired during a run, so the history is the whole
+ * log, except that the `signals` snapshot holds only the last 7 events (most
+ * of a chunk never enters its recent log: publish-batch.lua adds only a
+ * chunk's last maxItems).
+ */
+const LOG_MAX: Partial<Record<Scope, number>> = { alerts: 10_000, signals: 7 };
 const RETENTION = parseRetention(
-  'aircraft:ttl=3600000,vessels:ttl=3600000,alerts:max=10000,signals:max=10000,' +
+  `aircraft:ttl=3600000,vessels:ttl=3600000,alerts:max=${LOG_MAX.alerts},signals:max=${LOG_MAX.signals},` +
     SCOPES_UNDER_TEST.map((s) => `${s}:history=10000`).join(','),
 );
 
@@ -75,7 +81,7 @@ function fold(scope: Scope, frames: readonly string[], seq: number): string[] {
   const parsed = frames
     .map((f) => JSON.parse(f) as { seq: number; data: Record<string, unknown> })
     .filter((f) => f.seq <= seq);
-  if (!ENTITY.has(scope)) return parsed.map((f) => JSON.stringify(f.data));
+  if (!ENTITY.has(scope)) return parsed.map((f) => JSON.stringify(f.data)).slice(-LOG_MAX[scope]!);
   const state = new Map<string, string>();
   for (const f of parsed) {
     const id = String(f.data['id']);

@@ -7,17 +7,25 @@ local function frameTs(frame)
   return tonumber(string.match(frame, '^{"type":"[^"]*","seq":%d+,"ts":(%d+)')) or 0
 end
 
--- Appends frame as entry "<seq>-0", trimming the stream to about maxItems + 1
--- entries (MAXLEN ~: whole nodes only, cheap); the +1 is the anchor (trimHistoryAge).
-local function addHistoryEntry(key, seq, frame, maxItems)
-  local id = string.format('%d', seq) .. '-0'
-  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
+-- The MAXLEN of a history stream that keeps maxItems entries (plus the
+-- anchor, trimHistoryAge), as text: computed once per run, since Redis turns
+-- a number argument into text (a printf) on every call.
+local function historyMaxLen(maxItems)
+  return string.format('%d', maxItems + 1)
+end
+
+-- Appends frame as entry "<seqText>-0", trimming the stream to about maxLen
+-- entries (MAXLEN ~: whole nodes only, cheap). Arguments are text, so the
+-- per-event path formats no number but the seq (once, by the caller).
+local function addHistoryEntry(key, seqText, frame, maxLen)
+  local id = seqText .. '-0'
+  local added = redis.pcall('XADD', key, 'MAXLEN', '~', maxLen, id, 'f', frame)
   if type(added) == 'table' and added.err then
     -- The stream already holds an ID >= seq: the seq counter was reset
     -- (deleted, evicted) while the history survived. That history belongs to
     -- another seq line; drop it so history and seq agree again.
     redis.call('DEL', key)
-    redis.call('XADD', key, 'MAXLEN', '~', maxItems + 1, id, 'f', frame)
+    redis.call('XADD', key, 'MAXLEN', '~', maxLen, id, 'f', frame)
   end
 end
 
@@ -45,6 +53,6 @@ end
 
 -- One entry appended, then the stream trimmed (publish.lua, expire.lua).
 local function appendHistory(key, seq, ts, frame, maxItems, maxAge)
-  addHistoryEntry(key, seq, frame, maxItems)
+  addHistoryEntry(key, string.format('%d', seq), frame, historyMaxLen(maxItems))
   trimHistoryAge(key, ts, maxAge)
 end
