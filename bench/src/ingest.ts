@@ -84,7 +84,7 @@ export function aircraftBody(k: number): string {
   return lines.join('\n');
 }
 
-function alertsBody(tag: string, k: number): string {
+export function alertsBody(tag: string, k: number): string {
   const lines: string[] = [];
   for (let i = 0; i < INGEST_BATCH; i++) {
     lines.push(`{"scope":"alerts","data":{"id":"${tag}-${k}-${i}","headline":"bench alert ${i}","severity":"Minor"}}`);

@@ -8,6 +8,8 @@
  * Redis through the ingest server, the old per-event publish path vs the chunked one (ingest.ts).
  * `pnpm bench --ingest-stream [--ingest-seconds N] [--ingest-rounds N]`: the same events by batch
  * POST vs `POST /v1/events/stream` (ingest-stream.ts).
+ * `pnpm bench --ingest-instructions [--instruction-events N]`: Redis CPU instructions per event of the
+ * same two paths, counted by valgrind, so runs on different days compare (ingest-instructions.ts).
  * `pnpm bench --regions [--aircraft N] [--hz H] [--clients N] [--window-ms MS]`: region filters,
  * bbox clients against unfiltered ones on one gateway (regions.ts).
  * `pnpm bench --topology [--topology-seconds N] [--topology-rounds N] [--in-flight N] [--publishers 1,2]
@@ -35,6 +37,7 @@ import os from 'node:os';
 import { compression } from './compression-scenario.js';
 import { conflationBench } from './conflation-bench.js';
 import { runIngest } from './ingest.js';
+import { runIngestInstructions } from './ingest-instructions.js';
 import { runIngestStream } from './ingest-stream.js';
 import { runKeepUp } from './keep-up.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
@@ -211,6 +214,19 @@ async function ingest(argv: string[], run = runIngest): Promise<void> {
   }
 }
 
+/** `--ingest-instructions`: Redis instructions per event, old path vs chunked, under valgrind (ingest-instructions.ts). */
+async function ingestInstructions(argv: string[]): Promise<void> {
+  installExitHooks();
+  const started = performance.now();
+  try {
+    await runIngestInstructions(argv, (line) =>
+      console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`),
+    );
+  } finally {
+    killAll();
+  }
+}
+
 /** `--topology`: one Redis and a 3-master cluster side by side, ingest and delivery on each (topology.ts). */
 async function topology(argv: string[]): Promise<void> {
   installExitHooks();
@@ -275,6 +291,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--conflation')) return conflationBench(process.argv.slice(2));
   if (process.argv.includes('--ingest')) return ingest(process.argv.slice(2));
   if (process.argv.includes('--ingest-stream')) return ingest(process.argv.slice(2), runIngestStream);
+  if (process.argv.includes('--ingest-instructions')) return ingestInstructions(process.argv.slice(2));
   if (process.argv.includes('--regions')) return scale(process.argv.slice(2), runRegions);
   if (process.argv.includes('--topology')) return topology(process.argv.slice(2));
   if (process.argv.includes('--keep-up')) return keepUp(process.argv.slice(2));

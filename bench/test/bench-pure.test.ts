@@ -1,6 +1,7 @@
 import { constants, createDeflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bucketOf, bucketUpperBound, Histogram } from '../src/histogram.js';
+import { instructionReport, parseInstructionArgs } from '../src/ingest-instructions.js';
 import { parseRegionsArgs } from '../src/regions.js';
 import {
   type RegionPhase,
@@ -442,5 +443,25 @@ describe('regions summary', () => {
     expect(o.phases).toEqual(['unfiltered', 'bbox']);
     expect(o.beforeDist).toBe('x/dist');
     expect(() => parseRegionsArgs(['--phases', 'everything'])).toThrow(/--phases: everything/);
+  });
+});
+
+describe('ingest instructions', () => {
+  it('takes a whole number of batches and refuses what it does not know', () => {
+    expect(parseInstructionArgs(['--ingest-instructions'])).toEqual({ events: 20_000 });
+    expect(parseInstructionArgs(['--ingest-instructions', '--instruction-events', '5000'])).toEqual({ events: 5_000 });
+    expect(() => parseInstructionArgs(['--instruction-events', '1500'])).toThrow(/multiple of 1000/);
+    expect(() => parseInstructionArgs(['--ingest-seconds', '3'])).toThrow(/unknown argument --ingest-seconds/);
+  });
+
+  it('reports each feed with the chunked path as a ratio of the per-event one', () => {
+    const report = instructionReport([
+      { path: 'per-event', feed: 'aircraft', events: 10_000, instructionsPerEvent: 150_000 },
+      { path: 'chunked', feed: 'aircraft', events: 10_000, instructionsPerEvent: 45_000 },
+      { path: 'per-event', feed: 'alerts', events: 10_000, instructionsPerEvent: 180_000 },
+      { path: 'chunked', feed: 'alerts', events: 10_000, instructionsPerEvent: 45_000 },
+    ]);
+    expect(report).toContain('| aircraft | 150000 | 45000 | 0.30× |');
+    expect(report).toContain('| alerts | 180000 | 45000 | 0.25× |');
   });
 });
