@@ -41,7 +41,13 @@ export interface OpenPath {
   close(): Promise<void>;
 }
 
-export function openIngestPath(path: IngestPath, url: string, retention: RetentionPolicy): OpenPath {
+/** `dedupeWindowMs`: the chunked paths' dedupe window (default the bus's, 10 minutes). */
+export function openIngestPath(
+  path: IngestPath,
+  url: string,
+  retention: RetentionPolicy,
+  dedupeWindowMs?: number,
+): OpenPath {
   const redis = new Redis(url, { ...REDIS_BACKPLANE_CLIENT_OPTIONS });
   redis.on('error', () => undefined);
   const close = async () => {
@@ -50,7 +56,7 @@ export function openIngestPath(path: IngestPath, url: string, retention: Retenti
   if (path === 'per-event') return { publisher: perEventPublisher(redis, retention), close };
   // The bus never subscribes here; its subscriber connection stays idle.
   const subscriber = new Redis(url, { ...REDIS_BACKPLANE_CLIENT_OPTIONS, lazyConnect: true });
-  const bus = new RedisEventBus({ redis, subscriber, retention, subscriptionCheckMs: 0 });
+  const bus = new RedisEventBus({ redis, subscriber, retention, subscriptionCheckMs: 0, dedupeWindowMs });
   if (path === 'chunk-frames') {
     redis.defineCommand(PUBLISH_BATCH_SCRIPT.command, { lua: chunkFramesLua() });
   }

@@ -15,7 +15,7 @@
 --
 -- Exactly-once for log scopes: an event with an idempotency key is stored
 -- only if no event of the scope with the same key was stored within the
--- dedupe window; otherwise it is answered with the original seq and ts and
+-- dedupe window (of the publisher that stored it: lib/claims.lua); otherwise it is answered with the original seq and ts and
 -- neither stored nor published again. The check and the store are one
 -- atomic step, so no crash or retry between them can leave a duplicate.
 -- The chunk's new claims are written after its events: a run that a Redis
@@ -34,8 +34,8 @@
 --   KEYS[2]  hydra:{<scope>}:recent   ZSET    member "<seq>:<data JSON>", score = publish ts (ms)
 --   KEYS[3]  hydra:{<scope>}:history  STREAM  "<seq>-0" -> f = frame
 -- and, for log scopes with dedupe on, the idempotency claims (lib/claims.lua):
---   ARGV[10] hydra:{<scope>}:claims        HASH  key -> "<seq>:<ts>"
---   ARGV[11] hydra:{<scope>}:claims:order  LIST  "<ts>:<key>", oldest first
+--   ARGV[10] hydra:{<scope>}:claims        HASH  key -> "<seq>:<ts>:<expiresAt>"
+--   ARGV[11] hydra:{<scope>}:claims:expiry  ZSET  key, score = expiresAt
 --   Passed in ARGV (only log scopes with dedupe on touch them); they carry the
 --   scope's hash tag, so they live in the script's slot on Redis Cluster.
 --
@@ -48,7 +48,7 @@
 --   ARGV[7]  log maxAge ms (entity: ignored)
 --   ARGV[8]  "SPUBLISH" on Redis Cluster (sharded pub/sub), else "PUBLISH"
 --   ARGV[9]  dedupe window ms; 0 = no dedupe (log scopes only)
---   ARGV[10] claims HASH, ARGV[11] claim order LIST (above)
+--   ARGV[10] claims HASH, ARGV[11] claim expiry ZSET (above)
 --   then three arguments per event, in order:
 --     entity: op ("upsert" | "delete"), entity id, data JSON ('' for a delete)
 --     log:    "append", idempotency key ('' = none), data JSON
@@ -64,7 +64,7 @@
 -- member's, so a server clock stepping back cannot reorder the log.
 --
 -- addHistoryEntry(), trimHistoryAge() and frameTs() come from lib/history.lua;
--- forgetExpiredClaims(), readLiveClaims() and storeClaims() from lib/claims.lua.
+-- parseClaim(), forgetExpiredClaims(), readLiveClaims() and storeClaims() from lib/claims.lua.
 
 --#include lib/history.lua
 --#include lib/claims.lua
@@ -97,21 +97,25 @@ local frameMiddle = ',"ts":' .. tsText .. ',"data":'
 
 local historyKey
 local dedupeMs, logScore
--- key -> "<seq>:<ts>": the live claims of the chunk's keys, then also those it makes.
+-- key -> claim value: the live claims of the chunk's keys, then also those it makes.
 local claims = {}
 local newClaims = {}
+-- When this run's claims expire, and what follows the seq in each of their values (":<ts>:<expiresAt>").
+local claimExpiresAt, claimSuffix
 if kind == 'entity' then
   historyKey = KEYS[4]
 else
   historyKey = KEYS[3]
   dedupeMs = tonumber(ARGV[9])
   if dedupeMs > 0 then
-    forgetExpiredClaims(ARGV[10], ARGV[11], ts - dedupeMs)
+    claimExpiresAt = string.format('%d', ts + dedupeMs)
+    claimSuffix = ':' .. tsText .. ':' .. claimExpiresAt
+    forgetExpiredClaims(ARGV[10], ARGV[11], ts)
     local keys = {}
     for i = FIRST, #ARGV, 3 do
       if ARGV[i + 1] ~= '' then keys[#keys + 1] = ARGV[i + 1] end
     end
-    claims = readLiveClaims(ARGV[10], keys, ts - dedupeMs)
+    claims = readLiveClaims(ARGV[10], keys, ts)
   end
   logScore = ts
   local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -124,9 +128,8 @@ end
 -- sent as one variadic HSET + ZADD (one ZADD), in order: a delete first
 -- flushes what came before it, so the state sees the events in seq order.
 local stateArgs, seenArgs = {}, {}
--- The key the current event claims (a log event with a new key): the claim is its "<seq>:<ts>".
+-- The key the current event claims (a log event with a new key): the claim is its "<seq>" .. claimSuffix.
 local claiming
-local claimSuffix = ':' .. tsText
 -- A log chunk's stored events, in seq order; only the last maxItems reach the recent log (below).
 local recentSeqs, recentData = {}, {}
 local function flushState()
@@ -165,7 +168,7 @@ for i = FIRST, #ARGV, 3 do
     -- A live claim is the original; otherwise the key is claimed for the seq this event gets.
     local prior = claims[key]
     if prior then
-      local priorSeq, priorTs = string.match(prior, '^(%d+):(%d+)$')
+      local priorSeq, priorTs = parseClaim(prior)
       store = false
       out[#out + 1] = -tonumber(priorSeq)
       out[#out + 1] = tonumber(priorTs)
@@ -174,7 +177,8 @@ for i = FIRST, #ARGV, 3 do
     end
   end
   if store then
-    -- The only number turned into text per event (a printf each): the rest is done once per run.
+    -- The one number turned into text for every event (a printf each); the rest is done once per
+    -- run, but for the zero-padded seq of each event that enters the recent log (at most maxItems).
     seq = seq + 1
     local seqText = string.format('%d', seq)
     if claiming then
@@ -214,7 +218,7 @@ elseif #recentSeqs > 0 then
 end
 
 if #newClaims > 0 then
-  storeClaims(ARGV[10], ARGV[11], newClaims, tsText, ARGV[9])
+  storeClaims(ARGV[10], ARGV[11], newClaims, claimExpiresAt, dedupeMs)
 end
 
 if seq ~= firstSeq then

@@ -60,7 +60,7 @@ export function defineLuaCommand(redis: RedisClient, definition: LuaCommandDefin
 export const PUBLISH_SCRIPT: LuaCommandDefinition = Object.freeze({ command: 'hydraPublishEvent', file: 'publish' });
 /**
  * `lua/publish-batch.lua`: one chunk of one scope's events per run; numkeys
- * first (publishScriptKeys), then the ARGV of publish-batch-args.ts.
+ * first (publishScriptKeys), then the ARGV RedisEventPublisher builds (the script's header lists them).
  */
 export const PUBLISH_BATCH_SCRIPT: LuaCommandDefinition = Object.freeze({
   command: 'hydraPublishBatch',

@@ -111,7 +111,7 @@ export class RedisEventPublisher implements EventPublisher, EntityExpirer {
         this.#publishCommand,
         r.kind === 'log' ? this.#dedupeWindowMs : 0,
         redisKeys.scopeIdempotencyClaims(scope),
-        redisKeys.scopeIdempotencyClaimOrder(scope),
+        redisKeys.scopeIdempotencyClaimExpiry(scope),
       ];
       for (const i of indexes) {
         const { op, dataJson, entityId } = encoded[i]!;

@@ -24,12 +24,12 @@ export const redisKeys = Object.freeze({
    */
   scopeHistory: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:history`,
   /**
-   * HASH idempotency key → "<seq>:<ts>" of the event of a log scope first
-   * stored with that key (lua/lib/claims.lua).
+   * HASH idempotency key → "<seq>:<ts>:<expiresAt>" of the event of a log
+   * scope first stored with that key (lua/lib/claims.lua).
    */
   scopeIdempotencyClaims: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:claims`,
-  /** LIST "<ts>:<key>" per claim made, oldest first: forgets claims once the dedupe window has passed. */
-  scopeIdempotencyClaimOrder: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:claims:order`,
+  /** ZSET idempotency key, score = when its claim expires (ms): forgets claims once their window has passed. */
+  scopeIdempotencyClaimExpiry: (scope: Scope) => `${REDIS_PREFIX}:{${scope}}:claims:expiry`,
   /** HASH: an API key record, by SHA-256 (hex) of the plaintext key. */
   apiKeyByHash: (keyHash: string) => `${REDIS_PREFIX}:key:{${keyHash}}`,
   /** STRING id → key hash: resolves `keys revoke <id>`. */

@@ -6,15 +6,15 @@ import { waitFor } from './event-bus.contract.js';
 
 /**
  * How publish-batch.lua keeps a log scope's idempotency claims on Redis
- * (lua/lib/claims.lua): one HASH of claims and one LIST of when each was
- * made, forgotten in batches by later publish runs once the dedupe window
+ * (lua/lib/claims.lua): one HASH of claims and one ZSET of when each
+ * expires, forgotten in batches by later publish runs once the dedupe window
  * has passed. What a publisher sees (duplicates answered with the original
  * seq, keys forgotten after the window) is the event-bus contract's; these
  * tests hold the storage to its bounds.
  */
 
 const CLAIMS = redisKeys.scopeIdempotencyClaims('signals');
-const ORDER = redisKeys.scopeIdempotencyClaimOrder('signals');
+const EXPIRY = redisKeys.scopeIdempotencyClaimExpiry('signals');
 
 let testRedis: TestRedis;
 let admin: Redis;
@@ -63,22 +63,41 @@ async function untilRedisTime(ms: number): Promise<void> {
 }
 
 describe('idempotency claims on Redis', () => {
-  it('are one hash and one list, which expire a window after the newest claim', async () => {
+  it('are one hash and one sorted set, which expire a window after the newest claim', async () => {
     await withBus(60_000, async (bus) => {
       await bus.publish(keyed(0, 3));
       await bus.publish([{ scope: 'signals', data: { n: 'unkeyed' } }]);
       expect(await admin.hlen(CLAIMS)).toBe(3);
-      expect(await admin.llen(ORDER)).toBe(3);
-      for (const key of [CLAIMS, ORDER]) {
+      expect(await admin.zcard(EXPIRY)).toBe(3);
+      for (const key of [CLAIMS, EXPIRY]) {
         const ttl = await admin.pttl(key);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(60_000);
       }
       // Nothing else: no key per idempotency key.
       expect((await admin.keys('hydra:{signals}:*')).sort()).toEqual(
-        [CLAIMS, ORDER, ...['history', 'recent', 'seq'].map((k) => `hydra:{signals}:${k}`)].sort(),
+        [CLAIMS, EXPIRY, ...['history', 'recent', 'seq'].map((k) => `hydra:{signals}:${k}`)].sort(),
       );
     });
+  });
+
+  it('live as long as the window of the publisher that made them, whoever reads them', async () => {
+    const long = new RedisBackplane({ url: testRedis.url, retention: parseRetention(''), dedupeWindowMs: 60_000 });
+    const short = new RedisBackplane({ url: testRedis.url, retention: parseRetention(''), dedupeWindowMs: 300 });
+    try {
+      const [longClaim] = await long.bus.publish(keyed(0, 1));
+      const [shortClaim] = await short.bus.publish(keyed(1, 1));
+      // The short window's run neither shortened the keys' TTL nor will forget the long claim.
+      expect(await admin.pttl(CLAIMS)).toBeGreaterThan(50_000);
+      await untilRedisTime(shortClaim!.ts + 300);
+      const [retryOfLong] = await short.bus.publish(keyed(0, 1));
+      expect(retryOfLong).toMatchObject({ seq: longClaim!.seq, duplicate: true });
+      const [retryOfShort] = await long.bus.publish(keyed(1, 1));
+      expect(retryOfShort!.duplicate).toBeUndefined();
+      expect(retryOfShort!.seq).toBe(3);
+    } finally {
+      await Promise.all([long.close(), short.close()]);
+    }
   });
 
   it('all go a window after the newest claim when the scope stops publishing', async () => {
@@ -86,7 +105,7 @@ describe('idempotency claims on Redis', () => {
     await withBus(windowMs, async (bus) => {
       const published = await bus.publish(keyed(0, 3));
       await untilRedisTime(published[2]!.ts + windowMs);
-      await waitFor(async () => (await admin.exists(CLAIMS, ORDER)) === 0, 5_000, 'the claims to expire');
+      await waitFor(async () => (await admin.exists(CLAIMS, EXPIRY)) === 0, 5_000, 'the claims to expire');
       // Expired, not merely forgotten: the keys are stored again.
       expect((await bus.publish(keyed(0, 3))).map((p) => p.duplicate)).toEqual([undefined, undefined, undefined]);
     });
@@ -112,25 +131,25 @@ describe('idempotency claims on Redis', () => {
       expect(await admin.hlen(CLAIMS)).toBe(601);
       await bus.publish([{ scope: 'signals', data: { n: 'unkeyed' } }]);
       expect(await admin.hlen(CLAIMS)).toBe(89);
-      expect(await admin.llen(ORDER)).toBe(89);
+      expect(await admin.zcard(EXPIRY)).toBe(89);
       await bus.publish([{ scope: 'signals', data: { n: 'unkeyed' } }]);
       expect(await admin.hkeys(CLAIMS)).toEqual(['live']);
-      expect(await admin.llen(ORDER)).toBe(1);
+      expect(await admin.zcard(EXPIRY)).toBe(1);
     });
   });
 
-  it('a key claimed again after its claim expired keeps the new claim when the old one is forgotten', async () => {
+  it('an expired claim not yet forgotten is no duplicate, and its key takes a new claim', async () => {
     await withBus(3_000, async (bus) => {
       await expiredBehindALiveClaim(bus, 3_000);
-      // This run forgets k0..k511 (its 512), then finds k599's claim expired (not yet forgotten): stored anew.
-      const [again] = await bus.publish(keyed(599, 1));
+      // The 600 share one expiry, so they are forgotten in member order: k99 comes last, behind the first 512.
+      const [again] = await bus.publish(keyed(99, 1));
       expect(again).toMatchObject({ seq: 602 });
       expect(again!.duplicate).toBeUndefined();
-      // This run forgets the other old claims, among them k599's first, which must leave its new claim.
+      // This run forgets the other expired claims; k99's new one stays.
       await bus.publish([{ scope: 'signals', data: { n: 'unkeyed' } }]);
-      expect(await admin.hget(CLAIMS, 'k599')).toBe(`602:${again!.ts}`);
-      expect(await admin.hlen(CLAIMS)).toBe(2);
-      const [retry] = await bus.publish(keyed(599, 1));
+      expect(await admin.hget(CLAIMS, 'k99')).toBe(`602:${again!.ts}:${again!.ts + 3_000}`);
+      expect((await admin.hkeys(CLAIMS)).sort()).toEqual(['k99', 'live']);
+      const [retry] = await bus.publish(keyed(99, 1));
       expect(retry).toMatchObject({ seq: 602, duplicate: true });
     });
   });

@@ -1,69 +1,63 @@
 -- Idempotency claims of a log scope (publish-batch.lua, inlined at load by
 -- lua-scripts.ts). A claim says which event was first stored with a key:
---   claims  HASH  hydra:{<scope>}:claims      key -> "<seq>:<ts>"
---   order   LIST  hydra:{<scope>}:claims:order  "<ts>:<key>" per claim made, oldest first
--- A claim is live while its ts is within the dedupe window of the current
--- run's time; an expired claim is never taken for a duplicate, even before
--- it is forgotten. Both keys carry the scope's hash tag.
+--   claims  HASH  hydra:{<scope>}:claims        key -> "<seq>:<ts>:<expiresAt>"
+--   expiry  ZSET  hydra:{<scope>}:claims:expiry  key, score = expiresAt
+-- expiresAt = ts + the dedupe window of the publisher that made the claim: a
+-- claim is live while the current run's time is before it (as `SET PX`
+-- would keep a key), whatever window the publisher reading it has, and an
+-- expired claim is never taken for a duplicate, even before it is
+-- forgotten. A key claimed again (its claim had expired) moves to its new
+-- expiry. Both keys carry the scope's hash tag.
 --
 -- Why not one STRING with a TTL per key: the hash is read and written with
--- one command per chunk (HMGET, HSET, RPUSH), not one SET per event, and
--- claims are forgotten by the publish runs in batches, not by Redis' key
--- expiry one key at a time. Both keys expire a window after the newest
--- claim, so a scope that stops publishing keeps no claims.
+-- one command per chunk (HMGET, HSET, ZADD), not one SET per event, and
+-- claims are forgotten by the publish runs in batches (ZRANGE, HDEL, ZREM
+-- of up to 512 keys, no per-claim Lua work), not by Redis' key expiry one
+-- key at a time. Both keys expire with the longest-lived claim (a TTL is
+-- only ever lengthened), so a scope that stops publishing keeps no claims.
 
--- The ts of a claim value "<seq>:<ts>".
-local function claimTs(claim)
-  return tonumber(string.match(claim, ':(%d+)$'))
+-- The seq and ts (both text) and the expiry (a number) of a claim value.
+local function parseClaim(claim)
+  local seq, ts, expiresAt = string.match(claim, '^(%d+):(%d+):(%d+)$')
+  return seq, ts, tonumber(expiresAt)
 end
 
--- Forgets up to 512 claims made before cutoff (more than one run makes, so
--- forgetting keeps pace with claiming). An order entry whose key was claimed
--- again later (the claim it recorded had expired) leaves the newer claim.
-local function forgetExpiredClaims(claimsKey, orderKey, cutoff)
-  -- Most runs have nothing to forget: the oldest claim alone tells.
-  local head = redis.call('LINDEX', orderKey, 0)
-  if not head or tonumber(string.match(head, '^(%d+):')) >= cutoff then return end
-  local oldest = redis.call('LRANGE', orderKey, 0, 511)
-  local keys, madeAt = {}, {}
-  for i = 1, #oldest do
-    local at, key = string.match(oldest[i], '^(%d+):(.*)$')
-    if tonumber(at) >= cutoff then break end
-    keys[#keys + 1] = key
-    madeAt[#madeAt + 1] = tonumber(at)
-  end
-  if #keys == 0 then return end
-  local current = redis.call('HMGET', claimsKey, unpack(keys))
-  local gone = {}
-  for i = 1, #keys do
-    if current[i] and claimTs(current[i]) <= madeAt[i] then gone[#gone + 1] = keys[i] end
-  end
-  if #gone > 0 then redis.call('HDEL', claimsKey, unpack(gone)) end
-  redis.call('LTRIM', orderKey, #keys, -1)
+-- Forgets up to 512 claims expired at now: more than one run makes, so
+-- forgetting keeps pace with claiming.
+local function forgetExpiredClaims(claimsKey, expiryKey, now)
+  local expired = redis.call('ZRANGE', expiryKey, '-inf', string.format('%d', now), 'BYSCORE', 'LIMIT', 0, 512)
+  if #expired == 0 then return end
+  redis.call('HDEL', claimsKey, unpack(expired))
+  redis.call('ZREMRANGEBYRANK', expiryKey, 0, #expired - 1)
 end
 
--- The live claims of `keys` (a list, at most a chunk's length): key -> "<seq>:<ts>".
-local function readLiveClaims(claimsKey, keys, cutoff)
+-- The live claims of `keys` (a list, at most a chunk's length) at now: key -> claim value.
+local function readLiveClaims(claimsKey, keys, now)
   local live = {}
   if #keys == 0 then return live end
   local found = redis.call('HMGET', claimsKey, unpack(keys))
   for i = 1, #keys do
-    if found[i] and claimTs(found[i]) >= cutoff then live[keys[i]] = found[i] end
+    if found[i] then
+      local _, _, expiresAt = parseClaim(found[i])
+      if expiresAt > now then live[keys[i]] = found[i] end
+    end
   end
   return live
 end
 
--- Stores new claims: fields is { key1, claim1, key2, claim2, ... }, made at
--- tsText (the run's time, as text); windowMs as text.
-local function storeClaims(claimsKey, orderKey, fields, tsText, windowMs)
+-- Stores new claims: fields is { key1, claim1, key2, claim2, ... }, all
+-- expiring at expiresAtText; windowMs is how long they live from now.
+local function storeClaims(claimsKey, expiryKey, fields, expiresAtText, windowMs)
   if #fields == 0 then return end
-  local order = {}
-  local prefix = tsText .. ':'
+  local expiries = {}
   for i = 1, #fields, 2 do
-    order[#order + 1] = prefix .. fields[i]
+    expiries[#expiries + 1] = expiresAtText
+    expiries[#expiries + 1] = fields[i]
   end
   redis.call('HSET', claimsKey, unpack(fields))
-  redis.call('RPUSH', orderKey, unpack(order))
-  redis.call('PEXPIRE', claimsKey, windowMs)
-  redis.call('PEXPIRE', orderKey, windowMs)
+  redis.call('ZADD', expiryKey, unpack(expiries))
+  -- Only lengthened: a publisher with a shorter window must not cut short the claims of one with a longer.
+  for _, key in ipairs({ claimsKey, expiryKey }) do
+    if redis.call('PTTL', key) < windowMs then redis.call('PEXPIRE', key, windowMs) end
+  end
 end
