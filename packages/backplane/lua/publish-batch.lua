@@ -18,10 +18,11 @@
 -- dedupe window (of the publisher that stored it: lib/claims.lua); otherwise it is answered with the original seq and ts and
 -- neither stored nor published again. The check and the store are one
 -- atomic step, so no crash or retry between them can leave a duplicate.
--- The chunk's new claims are written after its events: a run that a Redis
--- error (out of memory) stops in between leaves events unclaimed, which a
--- retry may store again, never claims without their events, which would
--- lose them.
+-- The chunk's new claims are written after its events: a run stopped in
+-- between by a Redis error (a foreign client's value of another type under
+-- a claims key; out of memory is checked before a script's first write, not
+-- in between) leaves events unclaimed, which a retry may store again, never
+-- claims without their events, which would lose them.
 --
 -- KEYS as publish.lua:
 -- Entity scopes (numkeys = 4):

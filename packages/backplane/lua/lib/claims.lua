@@ -39,7 +39,8 @@ local function readLiveClaims(claimsKey, keys, now)
   for i = 1, #keys do
     if found[i] then
       local _, _, expiresAt = parseClaim(found[i])
-      if expiresAt > now then live[keys[i]] = found[i] end
+      -- A value of another layout (none is written today) counts as expired: it is replaced, never an error.
+      if expiresAt and expiresAt > now then live[keys[i]] = found[i] end
     end
   end
   return live
