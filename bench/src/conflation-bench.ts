@@ -29,7 +29,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resultsDir } from './paths.js';
-import { cpuTimes, installExitHooks, killAll, pin, rssBytes, sleep } from './procs.js';
+import { cpuTimes, elapsedProgress, installExitHooks, killAll, pin, rssBytes, sleep } from './procs.js';
 import { type BenchRedis, startRedis } from './redis.js';
 import { hydraKeys, Publisher, SCOPE_NAMES, SERVER_CPUS, SIDE_CPUS } from './scenarios.js';
 import { startTarget } from './targets.js';
@@ -244,9 +244,7 @@ export async function conflationBench(argv: string[]): Promise<void> {
   const o = parseConflationArgs(argv);
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
-  const started = performance.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   const date = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const redis = await startRedis(SIDE_CPUS);
   const workers = await WorkerPool.start(1, SIDE_CPUS);

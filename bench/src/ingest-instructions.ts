@@ -16,17 +16,20 @@
  * I/O, its timers) divided by the events published. Under callgrind Redis
  * runs about 50× slower: keep the event count modest.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type PublishEvent, parseRetention, redisChannels } from '@hydra/backplane';
+import type { IngestEvent } from '@hydra/protocol';
+import { idempotencyKeyFor } from '@hydra/publisher';
 import { Redis } from 'ioredis';
 import { aircraftBody, alertsBody } from './ingest.js';
 import { INGEST_BATCH } from './ingest-load.js';
 import { type IngestPath, openIngestPath } from './ingest-paths.js';
 import { resultsDir } from './paths.js';
-import { freePort, sleep, stopChild, track } from './procs.js';
+import { sleep } from './procs.js';
+import { type BenchRedis, startRedis } from './redis.js';
 
 type Feed = 'aircraft' | 'alerts';
 const PATHS: readonly IngestPath[] = ['per-event', 'chunked'];
@@ -66,9 +69,9 @@ export function parseInstructionArgs(argv: string[]): { events: number } {
 /** The events of one bench batch, as the ingest server would hand them to the bus (`alerts`: keyed by `data.id`). */
 function batchEvents(feed: Feed, tag: string, k: number): PublishEvent[] {
   const body = feed === 'aircraft' ? aircraftBody(k) : alertsBody(tag, k);
-  return body.split('\n').map((line) => {
-    const { scope, data } = JSON.parse(line) as { scope: 'aircraft' | 'alerts'; data: Record<string, unknown> };
-    return feed === 'alerts' ? { scope, data, idempotencyKey: `id:${String(data['id'])}` } : { scope, data };
+  return body.split('\n').map((line, index) => {
+    const event = JSON.parse(line) as IngestEvent;
+    return { ...event, idempotencyKey: idempotencyKeyFor(event, index, undefined) };
   });
 }
 
@@ -83,43 +86,20 @@ function dumpedInstructions(dir: string, before: ReadonlySet<string>): number {
 
 async function measure(pathName: IngestPath, feed: Feed, events: number): Promise<InstructionRow> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hydra-callgrind-'));
-  const port = await freePort();
-  const child = track(
-    spawn(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        `--callgrind-out-file=${path.join(dir, 'callgrind.out')}`,
-        'redis-server',
-        ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    ),
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
-  admin.on('error', () => undefined);
-  const subscriber = new Redis(url, { lazyConnect: true, retryStrategy: () => 200 });
-  subscriber.on('error', () => undefined);
+  let redis: BenchRedis | undefined;
+  let subscriber: Redis | undefined;
   let open: ReturnType<typeof openIngestPath> | undefined;
   try {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      try {
-        await admin.connect();
-        await admin.ping();
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error('redis-server under valgrind did not start');
-        admin.disconnect();
-        await sleep(250);
-      }
-    }
+    redis = await startRedis(null, {
+      wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${path.join(dir, 'callgrind.out')}`],
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
+    subscriber = new Redis(redis.url, { retryStrategy: () => 200 });
+    subscriber.on('error', () => undefined);
     let received = 0;
     subscriber.on('messageBuffer', () => received++);
-    await subscriber.connect();
     await subscriber.subscribe(redisChannels.scopeEvents(feed));
-    open = openIngestPath(pathName, url, parseRetention(''), DEDUPE_WINDOW_MS);
+    open = openIngestPath(pathName, redis.url, parseRetention(''), DEDUPE_WINDOW_MS);
     const publisher = open.publisher;
     let k = 0;
     const publishBatches = async (count: number) => {
@@ -138,10 +118,10 @@ async function measure(pathName: IngestPath, feed: Feed, events: number): Promis
     };
     await until(WARMUP_BATCHES * INGEST_BATCH);
     const dumpsBefore = new Set(readdirSync(dir));
-    execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--zero', String(redis.pid)], { stdio: 'ignore' });
     await publishBatches(WARMUP_BATCHES + events / INGEST_BATCH);
     await until((WARMUP_BATCHES + events / INGEST_BATCH) * INGEST_BATCH);
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--dump', String(redis.pid)], { stdio: 'ignore' });
     return {
       path: pathName,
       feed,
@@ -150,9 +130,8 @@ async function measure(pathName: IngestPath, feed: Feed, events: number): Promis
     };
   } finally {
     await open?.close();
-    subscriber.disconnect();
-    admin.disconnect();
-    await stopChild(child, 10_000);
+    subscriber?.disconnect();
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -157,6 +157,12 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A progress printer that prefixes each line with the seconds since it was made: `[  12s] line`. */
+export function elapsedProgress(): (line: string) => void {
+  const started = performance.now();
+  return (line) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+}
+
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;

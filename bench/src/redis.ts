@@ -12,21 +12,36 @@ export interface BenchRedis {
   commandStats(): Promise<Record<string, number>>;
 }
 
-/** A private Redis for one bench run (no persistence), pinned with the clients. */
-export async function startRedis(cpus: string): Promise<BenchRedis> {
+export interface StartRedisOptions {
+  /** A command that runs redis-server (e.g. `valgrind --tool=callgrind …`): `pid` is then the wrapper's. */
+  wrapper?: readonly string[];
+  /** How long redis-server may take to answer PING (default 10 s; a wrapper like valgrind needs more). */
+  startTimeoutMs?: number;
+}
+
+/** A private Redis for one bench run (no persistence), pinned with the clients (`cpus` null: not pinned). */
+export async function startRedis(cpus: string | null, options: StartRedisOptions = {}): Promise<BenchRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawnPinned(
-    cpus,
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '1000'],
-    process.env,
-  );
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxclients',
+    '1000',
+  ];
+  const [command, ...prefix] = [...(options.wrapper ?? []), 'redis-server'];
+  const child: ChildProcess = spawnPinned(cpus, command!, [...prefix, ...args], process.env);
   child.stdout?.resume();
   child.stderr?.resume();
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   client.on('error', () => undefined); // connection errors surface through the awaited calls
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
   for (;;) {
     try {
       await client.connect();

@@ -41,7 +41,15 @@ import { runIngestInstructions } from './ingest-instructions.js';
 import { runIngestStream } from './ingest-stream.js';
 import { runKeepUp } from './keep-up.js';
 import { peersDir, repoDir, resultsDir } from './paths.js';
-import { hasTaskset, installExitHooks, irqTimeAccounting, killAll, machineInfo, pin } from './procs.js';
+import {
+  elapsedProgress,
+  hasTaskset,
+  installExitHooks,
+  irqTimeAccounting,
+  killAll,
+  machineInfo,
+  pin,
+} from './procs.js';
 import { startRedis } from './redis.js';
 import { startRedisCluster } from './redis-cluster.js';
 import { runRegions } from './regions.js';
@@ -184,9 +192,7 @@ function parseArgs(argv: string[]): Options {
 async function scale(argv: string[], run: typeof runScale = runScale): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
-  const started = performance.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
   if (run === runScale) ensurePeers();
   const redis = await startRedis(SIDE_CPUS);
@@ -202,9 +208,7 @@ async function scale(argv: string[], run: typeof runScale = runScale): Promise<v
 async function ingest(argv: string[], run = runIngest): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
-  const started = performance.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   const redis = await startRedis(SIDE_CPUS);
   try {
     await run(argv, redis, progress);
@@ -217,11 +221,8 @@ async function ingest(argv: string[], run = runIngest): Promise<void> {
 /** `--ingest-instructions`: Redis instructions per event, old path vs chunked, under valgrind (ingest-instructions.ts). */
 async function ingestInstructions(argv: string[]): Promise<void> {
   installExitHooks();
-  const started = performance.now();
   try {
-    await runIngestInstructions(argv, (line) =>
-      console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`),
-    );
+    await runIngestInstructions(argv, elapsedProgress());
   } finally {
     killAll();
   }
@@ -231,9 +232,7 @@ async function ingestInstructions(argv: string[]): Promise<void> {
 async function topology(argv: string[]): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
-  const started = performance.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   for (const main of ['apps/gateway/dist/main.js', 'apps/publisher/dist/main.js']) {
     if (!existsSync(`${repoDir}/${main}`)) throw new Error(`${main} not built: run \`pnpm build\``);
   }
@@ -259,9 +258,7 @@ async function topology(argv: string[]): Promise<void> {
 async function keepUp(argv: string[]): Promise<void> {
   installExitHooks();
   pin(process.pid, SIDE_CPUS);
-  const started = performance.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
   const redis = await startRedis(SIDE_CPUS);
   const workers = await WorkerPool.start(1, SIDE_CPUS);
@@ -300,8 +297,7 @@ async function main(): Promise<void> {
   pin(process.pid, SIDE_CPUS);
   const started = performance.now();
   const t0 = Date.now();
-  const progress = (line: string) =>
-    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const progress = elapsedProgress();
   if (!existsSync(`${repoDir}/apps/gateway/dist/main.js`)) throw new Error('gateway not built: run `pnpm build`');
   ensurePeers();
 

@@ -12,6 +12,7 @@ export {
   type PublisherConfig,
   parsePublisherConfig,
 } from './config.js';
+export { idempotencyKeyFor } from './idempotency.js';
 export { type IngestBatchReply, type IngestOutcome, ingestBody } from './ingest.js';
 export { createIngestServer, type IngestServer, type IngestServerOptions } from './ingest-server.js';
 export { type CreateLoggerOptions, createLogger, type Logger } from './logger.js';
