@@ -206,7 +206,10 @@ export function describeFailover(label: string, r: FailoverReport): string {
  * What each setting guarantees, asserted on a report. Always: no problem in
  * any client's view (AcknowledgedViews.checkView) and a load of ≥ 1,000
  * events/s. Replicas in step: nothing acknowledged lost and no resync, so
- * every view is the acknowledged log exactly. Replicas cut off (`lagging`):
+ * every view is the acknowledged log exactly, unless the topology itself
+ * restarted the sequence with events clients had seen but nobody had
+ * acknowledged (a second failover: then as below, on whichever of
+ * `affected` lost events). Replicas cut off (`lagging`):
  * the clients had been given events the surviving sequence lacks, and each
  * was told `resync` `stream_reset` on each of the victim's scopes
  * (`affected`) and on no other, once per restart of the sequence it
@@ -225,7 +228,22 @@ export function expectFailoverOutcome(
   const lostScopes = [...report.lostAcknowledged.keys()].sort();
   if (!lagging) {
     expect(lostScopes).toEqual([]);
-    expect(report.resyncs).toEqual(new Map());
+    if (report.lostSeen === 0) {
+      expect(report.resyncs).toEqual(new Map());
+      return;
+    }
+    // Replicas in step, yet clients were given events the surviving sequence lacks: the topology restarted the
+    // sequence by itself. Seen once in CI on Sentinel (stop 24, 9,552 events refused with 503, 244 such events
+    // seen): the replica it had just promoted was judged down and the other one promoted, which lacked what the
+    // first replacement had stored meanwhile. Gateways deliver an event when the primary PUBLISHes it, before any
+    // replica holds it, so those events reached clients; none had been acknowledged (WAIT failed: 503). Such a
+    // loss is allowed only as it is in the lagging cases: nothing acknowledged lost, every resync taking back
+    // events or state of the lost sequence, on the victim's scopes only, with reason stream_reset.
+    expect(minReplicas).toBeGreaterThan(0);
+    expect(report.counts.refused503).toBeGreaterThan(0);
+    expect(report.resyncsTakingBackNothing).toEqual([]);
+    const allowed = new Set(affected.map((s) => `${s}:stream_reset`));
+    expect(report.clientResyncs.flatMap((own) => [...own.keys()].filter((k) => !allowed.has(k)))).toEqual([]);
     return;
   }
   expect(report.lostSeen).toBeGreaterThan(0);

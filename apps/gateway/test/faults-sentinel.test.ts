@@ -38,7 +38,8 @@ describe.each([
     minReplicas: 1,
     lagging: false,
     setting: '1',
-    proves: 'every acknowledged event reaches every client exactly once, in order, without a resync',
+    proves:
+      'every acknowledged event reaches every client exactly once, in order; a resync only if Sentinel fails over again, taking back only unacknowledged events',
   },
   {
     minReplicas: 1,
