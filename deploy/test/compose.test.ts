@@ -3,6 +3,7 @@
  * checked offline: the file is valid for Debian's docker-compose, and services,
  * ports and env agree with the operator contract and with each other.
  */
+import { startRedis } from '@hydra/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   CONTRACT,
@@ -72,6 +73,23 @@ describe('docker-compose.yml', () => {
     expect(redis?.image).toMatch(/^redis:7/);
     expect([redis?.command].flat().join(' ')).toMatch(/--appendonly yes/);
     expect(redis?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+  });
+
+  it('runs Redis freeing large keys off its main thread and never evicting, a command line this redis-server accepts', async () => {
+    const [program, ...args] = [services['redis']?.command ?? []].flat();
+    expect(program).toBe('redis-server');
+    // The compose file's own arguments, after the helper's port and data directory (Redis takes the last of each).
+    const redis = await startRedis({ args });
+    try {
+      const client = redis.client();
+      const read = async (name: string) => ((await client.config('GET', name)) as string[])[1];
+      expect(await read('lazyfree-lazy-expire')).toBe('yes');
+      expect(await read('lazyfree-lazy-user-del')).toBe('yes');
+      expect(await read('maxmemory-policy')).toBe('noeviction');
+      expect(await read('appendonly')).toBe('yes');
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('fsyncs Redis as README.md, docs/operations.md and deploy/k8s/README.md say (one appendfsync policy everywhere)', () => {

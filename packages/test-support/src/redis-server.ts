@@ -33,7 +33,7 @@ export interface StartRedisOptions {
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   if (process.env.HYDRA_TEST_REDIS !== 'local' && (await containerRuntimeAvailable())) {
-    return startContainerRedis();
+    return startContainerRedis(options);
   }
   return startLocalRedis(options);
 }
@@ -52,9 +52,10 @@ async function containerRuntimeAvailable(): Promise<boolean> {
   }
 }
 
-async function startContainerRedis(): Promise<TestRedis> {
+async function startContainerRedis(options: StartRedisOptions): Promise<TestRedis> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('redis:7')
+    .withCommand(['redis-server', '--appendonly', options.persist ? 'yes' : 'no', ...(options.args ?? [])])
     .withExposedPorts(6379)
     .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
     .start();
