@@ -46,6 +46,7 @@ describe('parsePublisherConfig', () => {
       streamMaxLineBytes: 131_072,
       streamIdleTimeoutMs: 60_000,
       streamMaxInFlightLines: 2048,
+      maxStreams: 64,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
       demoFeed: false,
@@ -137,6 +138,9 @@ describe('parsePublisherConfig', () => {
     );
     expect(() => parse({ HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS: '10' })).toThrow(/^HYDRA_INGEST_STREAM_IDLE_TIMEOUT_MS/);
     expect(() => parse({ HYDRA_INGEST_STREAM_MAX_IN_FLIGHT: '1' })).toThrow(/^HYDRA_INGEST_STREAM_MAX_IN_FLIGHT/);
+    expect(parse({}).maxStreams).toBe(64);
+    expect(parse({ HYDRA_INGEST_MAX_STREAMS: '8' }).maxStreams).toBe(8);
+    expect(() => parse({ HYDRA_INGEST_MAX_STREAMS: '0' })).toThrow(/^HYDRA_INGEST_MAX_STREAMS/);
   });
 
   it('reads HYDRA_INGEST_DEDUPE_WINDOW as a duration (bare number = ms, 0 = off) and refuses others, naming the variable', () => {

@@ -83,6 +83,13 @@ export interface PublisherConfig {
    * reading its request until Redis has stored a group.
    */
   readonly streamMaxInFlightLines: number;
+  /**
+   * Streams open at once (`HYDRA_INGEST_MAX_STREAMS`, default 64): one more
+   * is answered 503 with `Retry-After: 1` before its body is read. With the
+   * per-stream bound above, the publisher holds at most this many times
+   * HYDRA_INGEST_MAX_BODY_BYTES of unacknowledged line text.
+   */
+  readonly maxStreams: number;
   readonly logLevel: LogLevel;
   readonly retention: RetentionPolicy;
   /** Run the built-in demo feed (`HYDRA_DEMO_FEED`, default false; the embedded mode defaults it on). */
@@ -99,6 +106,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_STREAM_MAX_IN_FLIGHT_LINES = 2048;
+export const DEFAULT_MAX_STREAMS = 64;
 /** The gateway's defaults for the same variables. */
 export const DEFAULT_AUTH_FAILURE_LIMIT = 10;
 export const DEFAULT_AUTH_THROTTLE_MS = 60_000;
@@ -172,6 +180,7 @@ export function parsePublisherConfig(env: Env = process.env): PublisherConfig {
       min: 2,
       max: 1_000_000,
     }),
+    maxStreams: readInt(env, 'HYDRA_INGEST_MAX_STREAMS', DEFAULT_MAX_STREAMS, { min: 1, max: 100_000 }),
     logLevel: readEnum(env, 'HYDRA_LOG_LEVEL', LOG_LEVELS, 'info'),
     retention: readWith(env, 'HYDRA_RETENTION', (text) => parseRetention(text)),
     demoFeed: readBool(env, 'HYDRA_DEMO_FEED', false),

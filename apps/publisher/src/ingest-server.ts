@@ -8,6 +8,7 @@ import { createBearerCheck } from './bearer-auth.js';
 import {
   DEFAULT_AUTH_FAILURE_LIMIT,
   DEFAULT_AUTH_THROTTLE_MS,
+  DEFAULT_MAX_STREAMS,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   DEFAULT_STREAM_MAX_IN_FLIGHT_LINES,
   type PublisherConfig,
@@ -26,7 +27,12 @@ export interface IngestServerOptions {
     Partial<
       Pick<
         PublisherConfig,
-        'authFailureLimit' | 'authThrottleMs' | 'streamMaxLineBytes' | 'streamIdleTimeoutMs' | 'streamMaxInFlightLines'
+        | 'authFailureLimit'
+        | 'authThrottleMs'
+        | 'streamMaxLineBytes'
+        | 'streamIdleTimeoutMs'
+        | 'streamMaxInFlightLines'
+        | 'maxStreams'
       >
     >;
   logger: Logger;
@@ -105,7 +111,10 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     idleTimeoutMs: config.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     groupWaitMs: options.streamGroupWaitMs ?? DEFAULT_STREAM_GROUP_WAIT_MS,
   };
+  const maxStreams = config.maxStreams ?? DEFAULT_MAX_STREAMS;
   const streams = new Set<IngestStream>();
+  /** Set by the first refusal at the stream cap, cleared when a stream ends: one warning per stretch at the cap. */
+  let atStreamCap = false;
   let closing = false;
   let closePromise: Promise<void> | undefined;
 
@@ -219,10 +228,23 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       send(res, 503, { error: 'backplane unavailable' }, EARLY);
       return;
     }
+    if (streams.size >= maxStreams) {
+      req.resume();
+      metrics.streamRefused();
+      if (!atStreamCap) {
+        atStreamCap = true;
+        logger.warn({ maxStreams }, 'ingest streams at HYDRA_INGEST_MAX_STREAMS; refusing new ones with 503');
+      }
+      send(res, 503, { error: 'too many streams', limit: maxStreams }, { ...EARLY, 'retry-after': '1' });
+      return;
+    }
     metrics.request(200);
     const stream = new IngestStream(req, res, backplane.bus, metrics, streamLimits, admitted.batchKey, logger);
     streams.add(stream);
-    void stream.done.then(() => streams.delete(stream));
+    void stream.done.then(() => {
+      streams.delete(stream);
+      atStreamCap = false;
+    });
     stream.start();
   };
 

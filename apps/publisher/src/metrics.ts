@@ -37,6 +37,8 @@ export interface IngestMetrics {
   /** Starts a publish timer; call the returned function when the publish settled. */
   startPublishTimer(): () => void;
   streamOpened(): void;
+  /** A stream refused with 503: HYDRA_INGEST_MAX_STREAMS were open. */
+  streamRefused(): void;
   streamEnded(end: StreamEnd): void;
   /** A stream stopped reading its request: its in-flight bound was reached, or its client did not read the acks. */
   streamBackpressure(): void;
@@ -88,6 +90,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     labelNames: ['end'] as const,
     registers: [registry],
   });
+  const streamsRefused = new Counter({
+    name: 'hydra_ingest_streams_refused_total',
+    help: 'POST /v1/events/stream answered 503 (Retry-After: 1) before reading its body: HYDRA_INGEST_MAX_STREAMS streams were open.',
+    registers: [registry],
+  });
   const backpressure = new Counter({
     name: 'hydra_ingest_stream_backpressure_total',
     help: 'Times an ingest stream stopped reading its request: HYDRA_INGEST_STREAM_MAX_IN_FLIGHT lines (or HYDRA_INGEST_MAX_BODY_BYTES) waiting for Redis, or its client not reading the acknowledgements.',
@@ -105,6 +112,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     authThrottled: () => throttled.inc(),
     startPublishTimer: () => duration.startTimer(),
     streamOpened: () => streamsOpen.inc(),
+    streamRefused: () => streamsRefused.inc(),
     streamEnded: (end) => {
       streamsOpen.dec();
       streamsEnded.inc({ end });

@@ -221,4 +221,44 @@ describe('POST /v1/events/stream', () => {
       await server.close();
     }
   });
+
+  it('refuses a stream over HYDRA_INGEST_MAX_STREAMS with 503 and Retry-After before reading it, counted; the open ones go on, and a slot freed takes a new one', async () => {
+    const registry = new Registry();
+    const server = createIngestServer({
+      backplane,
+      config: { ingestToken: TOKEN, maxBodyBytes: 1 << 20, maxItemBytes: ITEM_LIMIT, maxStreams: 2 },
+      logger: createLogger({ level: 'silent' }),
+      registry,
+    });
+    const refusedCount = async () =>
+      (await registry.getSingleMetric('hydra_ingest_streams_refused_total')?.get())?.values[0]?.value ?? 0;
+    try {
+      const serverPort = (await server.listen(0, '127.0.0.1')).port;
+      const open = [1, 2].map(() => openStream(serverPort, { headers: bearer(TOKEN) }));
+      for (const client of open) expect((await client.response).status).toBe(200);
+
+      const third = openStream(serverPort, { headers: bearer(TOKEN) });
+      const refused = await third.response;
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body).toEqual({ error: 'too many streams', limit: 2 });
+      expect(await refusedCount()).toBe(1);
+
+      // The open streams lose nothing; once one has ended, a new stream is taken.
+      open[0]!.write(`${signal(1)}\n`);
+      open[0]!.endBody();
+      expect(await open[0]!.ended()).toMatchObject({ end: 'complete', accepted: 1 });
+      const fourth = openStream(serverPort, { headers: bearer(TOKEN) });
+      expect((await fourth.response).status).toBe(200);
+      for (const [n, client] of [open[1]!, fourth].entries()) {
+        client.write(`${signal(2 + n)}\n`);
+        client.endBody();
+        expect(await client.ended()).toMatchObject({ end: 'complete', accepted: 1 });
+      }
+      expect((await backplane.snapshots.read('signals')).seq).toBe(3);
+      expect(await refusedCount()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
 });
