@@ -89,7 +89,8 @@ export const DEFAULT_STREAM_GROUP_WAIT_MS = 5;
  *   A request without an Authorization header is not a guess and is not counted.
  * - `POST /v1/events/stream` — the same checks (one throttle for both routes), then NDJSON read line by
  *   line as it arrives and acknowledged line by line (ingest-stream.ts); 415 for another Content-Type,
- *   503 when closing or the backplane is down before it starts.
+ *   503 when closing or the backplane is down before it starts, and 503 with `Retry-After: 1` while
+ *   `maxStreams` streams are open (each holds at most the body limit of unacknowledged lines).
  * - `GET /healthz` — the process is alive; `GET /readyz` — the backplane is reachable and we are not closing.
  * - `GET /metrics` — Prometheus text of the given registry.
  */
