@@ -134,6 +134,21 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   };
 
   /**
+   * Answers a request whose body will not be read: the body is drained, not
+   * buffered, and the connection closes after the answer (EARLY).
+   */
+  const refuseUnread = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    req.resume();
+    send(res, status, body, { ...EARLY, ...headers });
+  };
+
+  /**
    * What both ingest routes check before reading a body, in this order:
    * auth-failure throttle (429), bearer token (401), Content-Encoding (415),
    * Idempotency-Key (400). Answers and returns undefined when refused, else
@@ -145,14 +160,12 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       const now = Date.now();
       const retryAfterMs = authThrottle.retryAfterMs(source, now);
       if (retryAfterMs > 0) {
-        req.resume();
         metrics.authThrottled();
         const retryAfter = String(Math.ceil(retryAfterMs / 1000));
-        send(res, 429, { error: 'too many failed authentications' }, { ...EARLY, 'retry-after': retryAfter });
+        refuseUnread(req, res, 429, { error: 'too many failed authentications' }, { 'retry-after': retryAfter });
         return undefined;
       }
       if (!checkToken(req.headers.authorization)) {
-        req.resume();
         if (req.headers.authorization !== undefined && authThrottle.recordFailure(source, now)) {
           // Once per cool-down per source; the token presented is never logged.
           logger.warn(
@@ -160,20 +173,18 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
             'repeated failed ingest authentications; source throttled',
           );
         }
-        send(res, 401, { error: 'unauthorized' }, { ...EARLY, 'www-authenticate': 'Bearer' });
+        refuseUnread(req, res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return undefined;
       }
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      req.resume();
-      send(res, 415, { error: 'unsupported content-encoding', supported: ['identity'] }, EARLY);
+      refuseUnread(req, res, 415, { error: 'unsupported content-encoding', supported: ['identity'] });
       return undefined;
     }
     const batchKey = readIdempotencyHeader(req.headers[IDEMPOTENCY_HEADER]);
     if (typeof batchKey === 'object') {
-      req.resume();
-      send(res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid }, EARLY);
+      refuseUnread(req, res, 400, { error: 'invalid idempotency key', reason: batchKey.invalid });
       return undefined;
     }
     return { batchKey };
@@ -215,28 +226,24 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     const admitted = admit(req, res);
     if (admitted === undefined) return;
     if (!isNdjsonContentType(req.headers['content-type'])) {
-      req.resume();
-      send(res, 415, { error: 'unsupported content-type', supported: [...NDJSON_TYPES] }, EARLY);
+      refuseUnread(req, res, 415, { error: 'unsupported content-type', supported: [...NDJSON_TYPES] });
       return;
     }
     if (closing) {
-      req.resume();
-      send(res, 503, { error: 'closing' }, EARLY);
+      refuseUnread(req, res, 503, { error: 'closing' });
       return;
     }
     if (!backplane.isHealthy()) {
-      req.resume();
-      send(res, 503, { error: 'backplane unavailable' }, EARLY);
+      refuseUnread(req, res, 503, { error: 'backplane unavailable' });
       return;
     }
     if (streams.size >= maxStreams) {
-      req.resume();
       metrics.streamRefused();
       if (!atStreamCap) {
         atStreamCap = true;
         logger.warn({ maxStreams }, 'ingest streams at HYDRA_INGEST_MAX_STREAMS; refusing new ones with 503');
       }
-      send(res, 503, { error: 'too many streams', limit: maxStreams }, { ...EARLY, 'retry-after': '1' });
+      refuseUnread(req, res, 503, { error: 'too many streams', limit: maxStreams }, { 'retry-after': '1' });
       return;
     }
     metrics.request(200);

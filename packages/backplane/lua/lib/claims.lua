@@ -11,9 +11,9 @@
 --
 -- Why not one STRING with a TTL per key: the hash is read and written with
 -- one command per chunk (HMGET, HSET, ZADD), not one SET per event, and
--- claims are forgotten by the publish runs in batches (ZRANGE, HDEL, ZREM
--- of up to 512 keys, no per-claim Lua work), not by Redis' key expiry one
--- key at a time. Both keys expire with the longest-lived claim (a TTL is
+-- claims are forgotten by the publish runs in batches (ZRANGE, HDEL,
+-- ZREMRANGEBYRANK of up to 512 keys, no per-claim Lua work), not by
+-- Redis' key expiry one key at a time. Both keys expire with the longest-lived claim (a TTL is
 -- only ever lengthened), so a scope that stops publishing keeps no claims.
 
 -- The seq and ts (both text) and the expiry (a number) of a claim value.
